@@ -1,0 +1,78 @@
+/**
+ * The key schema, in one place (R-SEC-4). Every partition key of tenant data starts with
+ * `T#<tenantId>#`, every S3 key with `tenants/<tenantId>/`. The CDK constructs build their IAM
+ * conditions from the same prefixes (`tenantPartitionPattern`), so code and policy cannot drift.
+ */
+
+/** Tenant ids: lower-case slug, no `#` or `/`, so a prefix match can never cross tenants. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
+/** Ids chosen by clients (event ids, source ids, delivery ids) stay printable and bounded. */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function assertTenantId(tenantId: string): string {
+  if (!TENANT_ID_PATTERN.test(tenantId)) {
+    throw new Error(`Invalid tenant id '${tenantId}': use 2-63 of a-z, 0-9 and '-', starting with a letter or digit`);
+  }
+  return tenantId;
+}
+
+/** Prefix of every partition key that holds a tenant's data. */
+export const tenantPrefix = (tenantId: string): string => `T#${assertTenantId(tenantId)}#`;
+/** The IAM `dynamodb:LeadingKeys` pattern for a tenant (a policy variable may stand in for the id). */
+export const tenantPartitionPattern = (tenantIdOrVariable: string): string => `T#${tenantIdOrVariable}#*`;
+/** The S3 prefix of a tenant's objects. */
+export const tenantObjectPrefix = (tenantId: string): string => `tenants/${assertTenantId(tenantId)}/`;
+export const tenantObjectPattern = (tenantIdOrVariable: string): string => `tenants/${tenantIdOrVariable}/*`;
+
+/** TenantData table: events, subject index, rollups. */
+export const dataKeys = {
+  /** One item per event; its key is the idempotency gate (R-ING-7). */
+  event: (tenantId: string, eventId: string) => ({ pk: `${tenantPrefix(tenantId)}EV#${eventId}`, sk: 'EV' }),
+  /** GSI1: a tenant's events of one kind by time. */
+  byKind: (tenantId: string, kind: string) => `${tenantPrefix(tenantId)}K#${kind}`,
+  /** GSI2: a tenant's events of one kind and name by time. */
+  byName: (tenantId: string, kind: string, name: string) => `${tenantPrefix(tenantId)}N#${kind}#${name}`,
+  /** GSI sort key: ISO time then event id, so ranges and pagination are stable. */
+  timeSort: (timestamp: string, eventId: string) => `${timestamp}#${eventId}`,
+  /** Subject index: keyed hash of an identifier -> the events that mention it (R-DSR-1). */
+  subject: (tenantId: string, subjectHash: string, eventId: string) => ({
+    pk: `${tenantPrefix(tenantId)}S#${subjectHash}`,
+    sk: `EV#${eventId}`,
+  }),
+  /** Rollups: one item per tenant, minute and series (R-ING-3). */
+  rollup: (tenantId: string, minute: string, series: string) => ({
+    pk: `${tenantPrefix(tenantId)}ROLLUP`,
+    sk: `${minute}#${series}`,
+  }),
+} as const;
+
+/** Control table: tenants, API keys, webhook sources, delivery de-duplication. */
+export const controlKeys = {
+  tenant: (tenantId: string) => ({ pk: `${tenantPrefix(tenantId)}TENANT`, sk: 'TENANT' }),
+  /** Lookup by the SHA-256 of the presented key; only the hash is stored (R-SEC-3). */
+  apiKeyByHash: (keyHash: string) => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),
+  /** The tenant's own list of its keys (no secret material). */
+  apiKey: (tenantId: string, keyId: string) => ({ pk: `${tenantPrefix(tenantId)}TENANT`, sk: `KEY#${keyId}` }),
+  webhookSource: (tenantId: string, sourceId: string) => ({ pk: `${tenantPrefix(tenantId)}TENANT`, sk: `SOURCE#${sourceId}` }),
+  /** Seen webhook deliveries, kept (TTL) at least twice the timestamp tolerance. */
+  delivery: (tenantId: string, sourceId: string, deliveryId: string) => ({
+    pk: `${tenantPrefix(tenantId)}DELIVERY#${sourceId}`,
+    sk: deliveryId,
+  }),
+} as const;
+
+/** Audit table (R-SEC-6): by tenant and month; GSI1 by data subject. */
+export const auditKeys = {
+  entry: (tenantId: string, at: string, entryId: string) => ({
+    pk: `${tenantPrefix(tenantId)}AUDIT#${at.slice(0, 7)}`,
+    sk: `${at}#${entryId}`,
+  }),
+  bySubject: (tenantId: string, subjectHash: string) => `${tenantPrefix(tenantId)}S#${subjectHash}`,
+} as const;
+
+export const objectKeys = {
+  payload: (tenantId: string, eventId: string) => `${tenantObjectPrefix(tenantId)}payloads/${eventId}`,
+} as const;
+
+/** Names of the GSIs, shared by the table definitions (CDK) and the queries (adapters). */
+export const INDEX = { byKind: 'gsi1', byName: 'gsi2', auditBySubject: 'gsi1' } as const;

@@ -1,0 +1,54 @@
+/**
+ * The one route table. The ingestion API construct creates these API Gateway resources from it and the
+ * local runtime serves the same table, so both expose the same API.
+ */
+export type FunctionName = 'ingest' | 'query' | 'admin';
+export type RouteAuth = 'api-key' | 'signature' | 'iam';
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** API Gateway path syntax: `{param}` segments. */
+  readonly path: string;
+  readonly fn: FunctionName;
+  /**
+   * api-key: the function verifies `Authorization: Bearer <key>`;
+   * signature: the function verifies the webhook scheme's signature;
+   * iam: API Gateway requires SigV4 (operators), the local runtime requires the local admin token.
+   */
+  readonly auth: RouteAuth;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/v1/events', fn: 'ingest', auth: 'api-key' },
+  { method: 'POST', path: '/v1/hooks/{tenantId}/{sourceId}', fn: 'ingest', auth: 'signature' },
+  { method: 'GET', path: '/v1/events', fn: 'query', auth: 'api-key' },
+  { method: 'GET', path: '/v1/events/{eventId}', fn: 'query', auth: 'api-key' },
+  { method: 'GET', path: '/v1/rollups', fn: 'query', auth: 'api-key' },
+  { method: 'POST', path: '/v1/admin/tenants', fn: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/tenants/{tenantId}', fn: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/api-keys', fn: 'admin', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/admin/tenants/{tenantId}/api-keys/{keyId}', fn: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/webhook-sources', fn: 'admin', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/webhook-sources/{sourceId}/rotate', fn: 'admin', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/tenants/{tenantId}/audit', fn: 'admin', auth: 'iam' },
+];
+
+/** Matches a concrete path against a route template; returns the path parameters or undefined. */
+export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
+  const segments = path.split('/').filter(Boolean);
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const template = route.path.split('/').filter(Boolean);
+    if (template.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const ok = template.every((part, i) => {
+      if (part.startsWith('{') && part.endsWith('}')) {
+        params[part.slice(1, -1)] = decodeURIComponent(segments[i]);
+        return true;
+      }
+      return part === segments[i];
+    });
+    if (ok) return { route, params };
+  }
+  return undefined;
+}
