@@ -1,0 +1,157 @@
+/**
+ * The deployment's configuration: one typed object, validated at synth. It is read from an optional JSON
+ * file (`-c config=path/to/file.json`, default `lumiqo.config.json` when present) and from cdk context
+ * (`-c key=value`, which wins). An unknown or bad value fails synth with a message that names the key.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_RUNTIME_SETTINGS, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/shared/settings';
+
+const plans = DEFAULT_RUNTIME_SETTINGS.plans;
+
+export const configSchema = z.strictObject({
+  stage: runtimeSettingsSchema.shape.stage.default(DEFAULT_RUNTIME_SETTINGS.stage),
+  /** R-DEP-1 multi-tenant by default; R-DEP-2 `single` with `tenant` for a dedicated deployment. */
+  tenancy: z.enum(['multi', 'single']).default('multi'),
+  tenant: runtimeSettingsSchema.shape.tenancy.options[1].shape.tenantId.optional(),
+  plans: runtimeSettingsSchema.shape.plans.default(plans),
+  limits: runtimeSettingsSchema.shape.limits.default(DEFAULT_RUNTIME_SETTINGS.limits),
+  webhookToleranceSeconds: runtimeSettingsSchema.shape.webhookToleranceSeconds.default(DEFAULT_RUNTIME_SETTINGS.webhookToleranceSeconds),
+  /** R-ING-5: WAF rate-based rules count requests over a 5-minute window. */
+  rateLimits: z
+    .strictObject({
+      perIpPer5Min: z.number().int().min(10).max(2_000_000_000).default(3000),
+      perTenantPer5Min: z.number().int().min(10).max(2_000_000_000).default(30000),
+      /** API Gateway stage throttling behind the WAF. */
+      stageRatePerSecond: z.number().int().min(1).max(100000).default(2000),
+      stageBurst: z.number().int().min(1).max(100000).default(4000),
+    })
+    .default({ perIpPer5Min: 3000, perTenantPer5Min: 30000, stageRatePerSecond: 2000, stageBurst: 4000 }),
+  /** Alarm notifications; no subscription is created when absent. */
+  alarmEmail: z.email('alarmEmail: an e-mail address').optional(),
+  stream: z
+    .strictObject({
+      /** Kinesis retention: must outlast the processor's maximum record age. */
+      retentionHours: z.number().int().min(24).max(8760).default(168),
+    })
+    .default({ retentionHours: 168 }),
+  processor: z
+    .strictObject({
+      batchSize: z.number().int().min(1).max(10000).default(500),
+      maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(1),
+      retryAttempts: z.number().int().min(0).max(10000).default(10),
+      maxRecordAgeHours: z.number().int().min(1).max(168).default(24),
+      parallelizationFactor: z.number().int().min(1).max(10).default(1),
+    })
+    .default({ batchSize: 500, maxBatchingWindowSeconds: 1, retryAttempts: 10, maxRecordAgeHours: 24, parallelizationFactor: 1 }),
+  /** R-RET-5: server and function logs. */
+  logRetentionDays: z.literal([1, 3, 5, 7, 14, 30, 60, 90]).default(90),
+  /** R-SEC-6: audit entries are kept 12 months. */
+  auditRetentionDays: z.number().int().min(365).max(3650).default(365),
+  /** R-AV-1/R-AV-2: daily backups kept at most 90 days. */
+  backupRetentionDays: z.number().int().min(1).max(90).default(35),
+}).superRefine((c, ctx) => {
+  if (c.tenancy === 'single' && !c.tenant) {
+    ctx.addIssue({ code: 'custom', path: ['tenant'], message: "tenancy 'single' needs a tenant id: -c tenant=<id>" });
+  }
+  if (c.tenancy === 'multi' && c.tenant) {
+    ctx.addIssue({ code: 'custom', path: ['tenant'], message: "tenant is only for tenancy 'single'" });
+  }
+  if (c.processor.maxRecordAgeHours > c.stream.retentionHours) {
+    ctx.addIssue({ code: 'custom', path: ['processor', 'maxRecordAgeHours'], message: 'must not exceed stream.retentionHours' });
+  }
+  for (const [name, plan] of Object.entries(c.plans)) {
+    if (plan.retentionDays < plan.minRetentionDays || plan.retentionDays > plan.maxRetentionDays) {
+      ctx.addIssue({ code: 'custom', path: ['plans', name, 'retentionDays'], message: 'must lie within minRetentionDays..maxRetentionDays' });
+    }
+  }
+  if (c.plans.starter.retentionDays > c.plans.business.retentionDays || c.plans.business.retentionDays > c.plans.enterprise.retentionDays) {
+    ctx.addIssue({ code: 'custom', path: ['plans'], message: 'Business keeps data at least as long as Starter, Enterprise at least as long as Business (R-RET-1)' });
+  }
+});
+
+export type LumiqoConfig = z.infer<typeof configSchema>;
+
+/** Context keys accepted on the command line, with how to read a string value. */
+const CONTEXT_KEYS: Record<string, 'string' | 'number'> = {
+  stage: 'string',
+  tenancy: 'string',
+  tenant: 'string',
+  alarmEmail: 'string',
+  webhookToleranceSeconds: 'number',
+  'rateLimits.perIpPer5Min': 'number',
+  'rateLimits.perTenantPer5Min': 'number',
+  'rateLimits.stageRatePerSecond': 'number',
+  'rateLimits.stageBurst': 'number',
+};
+
+export interface ContextSource {
+  tryGetContext(key: string): unknown;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Builds the config from the config file and cdk context; throws ConfigError naming the bad key. */
+export function loadConfig(context: ContextSource, cwd = process.cwd()): LumiqoConfig {
+  const fileArg = context.tryGetContext('config');
+  const file = typeof fileArg === 'string' ? path.resolve(cwd, fileArg) : path.join(cwd, 'lumiqo.config.json');
+  let raw: Record<string, unknown> = {};
+  if (fs.existsSync(file)) {
+    try {
+      raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`Invalid Lumiqo config file ${file}: ${(e as Error).message}`);
+    }
+  } else if (typeof fileArg === 'string') {
+    throw new ConfigError(`Lumiqo config file not found: ${file}`);
+  }
+  for (const [key, type] of Object.entries(CONTEXT_KEYS)) {
+    const value = context.tryGetContext(key);
+    if (value === undefined) continue;
+    const parsed = type === 'number' && typeof value === 'string' ? Number(value) : value;
+    if (type === 'number' && Number.isNaN(parsed)) throw new ConfigError(`Invalid Lumiqo config: ${key}: expected a number, got '${value}'`);
+    setPath(raw, key.split('.'), parsed);
+  }
+  return parseConfig(raw);
+}
+
+export function parseConfig(raw: unknown): LumiqoConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`Invalid Lumiqo config: ${lines.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** The runtime part handed to every function as LUMIQO_SETTINGS. */
+export function runtimeSettings(config: LumiqoConfig): RuntimeSettings {
+  return {
+    stage: config.stage,
+    tenancy: config.tenancy === 'single' ? { mode: 'single', tenantId: config.tenant! } : { mode: 'multi' },
+    plans: config.plans,
+    limits: config.limits,
+    webhookToleranceSeconds: config.webhookToleranceSeconds,
+  };
+}
+
+/** Stack names: a single-tenant deployment gets its own (R-DEP-2). */
+export function stackPrefix(config: LumiqoConfig): string {
+  const base = `Lumiqo-${config.stage}`;
+  return config.tenancy === 'single' ? `${base}-${config.tenant}` : base;
+}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
