@@ -84,6 +84,15 @@ const CONTEXT_KEYS: Record<string, 'string' | 'number'> = {
   'rateLimits.perTenantPer5Min': 'number',
   'rateLimits.stageRatePerSecond': 'number',
   'rateLimits.stageBurst': 'number',
+  'stream.retentionHours': 'number',
+  'processor.batchSize': 'number',
+  'processor.maxBatchingWindowSeconds': 'number',
+  'processor.retryAttempts': 'number',
+  'processor.maxRecordAgeHours': 'number',
+  'processor.parallelizationFactor': 'number',
+  logRetentionDays: 'number',
+  auditRetentionDays: 'number',
+  backupRetentionDays: 'number',
 };
 
 export interface ContextSource {
@@ -114,7 +123,7 @@ export function loadConfig(context: ContextSource, cwd = process.cwd()): LumiqoC
   for (const [key, type] of Object.entries(CONTEXT_KEYS)) {
     const value = context.tryGetContext(key);
     if (value === undefined) continue;
-    const parsed = type === 'number' && typeof value === 'string' ? Number(value) : value;
+    const parsed = type === 'number' && typeof value === 'string' ? (value.trim() === '' ? Number.NaN : Number(value)) : value;
     if (type === 'number' && Number.isNaN(parsed)) throw new ConfigError(`Invalid Lumiqo config: ${key}: expected a number, got '${value}'`);
     setPath(raw, key.split('.'), parsed);
   }
@@ -122,7 +131,7 @@ export function loadConfig(context: ContextSource, cwd = process.cwd()): LumiqoC
 }
 
 export function parseConfig(raw: unknown): LumiqoConfig {
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(withImpliedTenancy(raw));
   if (!result.success) {
     const lines = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ConfigError(`Invalid Lumiqo config: ${lines.join('; ')}`);
@@ -145,6 +154,13 @@ export function runtimeSettings(config: LumiqoConfig): RuntimeSettings {
 export function stackPrefix(config: LumiqoConfig): string {
   const base = `Lumiqo-${config.stage}`;
   return config.tenancy === 'single' ? `${base}-${config.tenant}` : base;
+}
+
+/** R-DEP-2: `-c tenant=<id>` alone asks for a single-tenant deployment (DESIGN.md); an explicit tenancy still wins. */
+function withImpliedTenancy(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const record = raw as Record<string, unknown>;
+  return record.tenant !== undefined && record.tenancy === undefined ? { ...record, tenancy: 'single' } : raw;
 }
 
 function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {

@@ -128,6 +128,8 @@ export type ErrorCode =
   | 'forbidden_tenant'
   | 'tenant_frozen'
   | 'not_found'
+  | 'conflict'
+  | 'duplicate_delivery'
   | 'invalid_request'
   | 'throttled'
   | 'internal_error';

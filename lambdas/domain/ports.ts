@@ -23,6 +23,15 @@ export interface WebhookSource {
   readonly rotatedAt?: string;
 }
 
+export interface DeliveryRecord {
+  readonly tenantId: string;
+  readonly sourceId: string;
+  readonly deliveryId: string;
+  /** SHA-256 of the signature header as received. */
+  readonly fingerprint: string;
+  readonly expiresAtEpochSeconds: number;
+}
+
 /** Control plane: tenants, API keys, webhook sources, delivery de-duplication. */
 export interface TenantDirectory {
   getTenant(tenantId: string): Promise<Tenant | undefined>;
@@ -34,8 +43,14 @@ export interface TenantDirectory {
   revokeApiKey(tenantId: string, keyId: string, at: string): Promise<boolean>;
   getWebhookSource(tenantId: string, sourceId: string): Promise<WebhookSource | undefined>;
   putWebhookSource(source: WebhookSource): Promise<void>;
-  /** Records a delivery id; false when it was seen before (a replay or a duplicate) (R-ING-7). */
-  markDeliverySeen(tenantId: string, sourceId: string, deliveryId: string, expiresAtEpochSeconds: number): Promise<boolean>;
+  /**
+   * Records a webhook delivery id with a fingerprint of its signature header (R-ING-7), by a conditional put.
+   * 'new': first time seen. 'retry': the id was seen with another signature (the sender re-signed a retry).
+   * 'replay': the id was seen with this very signature (a captured request sent again).
+   */
+  recordDelivery(delivery: DeliveryRecord): Promise<'new' | 'retry' | 'replay'>;
+  /** Forgets a recorded delivery when it could not be handed on, so the sender's retry is accepted. */
+  forgetDelivery(tenantId: string, sourceId: string, deliveryId: string): Promise<void>;
 }
 
 /** The stream between ingest and processor. */

@@ -1,0 +1,164 @@
+/**
+ * TenantDirectory over the Control table (keys in shared/keys.ts `controlKeys`). Items hold the port's
+ * records as they are, plus their key attributes.
+ */
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DomainError, type Tenant } from '../domain/model';
+import type { ApiKeyRecord, Clock, DeliveryRecord, TenantDirectory, WebhookSource } from '../domain/ports';
+import { controlKeys } from '../shared/keys';
+import { queryAll } from './dynamo-query';
+
+const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+
+type Item = Record<string, unknown>;
+
+/** The record without its table keys (and, for API keys, without the hash that the tenant's list keeps). */
+function record<T>(item: Item | undefined): T | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, keyHash: _keyHash, expiresAt: _expiresAt, ...rest } = item;
+  return rest as T;
+}
+
+const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
+
+export class DynamoTenantDirectory implements TenantDirectory {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {}
+
+  async getTenant(tenantId: string): Promise<Tenant | undefined> {
+    return record<Tenant>(await this.get(controlKeys.tenant(tenantId)));
+  }
+
+  async putTenant(tenant: Tenant, options: { readonly mustNotExist?: boolean } = {}): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...tenant, ...controlKeys.tenant(tenant.tenantId) },
+          ConditionExpression: options.mustNotExist ? 'attribute_not_exists(pk)' : undefined,
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new DomainError('conflict', `Tenant '${tenant.tenantId}' already exists`, 409);
+      throw error;
+    }
+  }
+
+  async setTenantStatus(tenantId: string, status: Tenant['status']): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: controlKeys.tenant(tenantId),
+          UpdateExpression: 'SET #status = :status',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new DomainError('not_found', `Tenant '${tenantId}' does not exist`, 404);
+      throw error;
+    }
+  }
+
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    return record<ApiKeyRecord>(await this.get(controlKeys.apiKeyByHash(keyHash)));
+  }
+
+  /** The tenant's list entry first: a key that exists by hash is then always listed, so it can be revoked. */
+  async putApiKey(keyHash: string, apiKey: ApiKeyRecord): Promise<void> {
+    await this.put({ ...apiKey, keyHash, ...controlKeys.apiKey(apiKey.tenantId, apiKey.keyId) });
+    await this.put({ ...apiKey, ...controlKeys.apiKeyByHash(keyHash) });
+  }
+
+  async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    const { pk } = controlKeys.apiKey(tenantId, '');
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': 'KEY#' },
+    });
+    return items.map((item) => record<ApiKeyRecord>(item)!);
+  }
+
+  /** Revokes the key by hash (what authentication reads) before the list entry; false if not active. */
+  async revokeApiKey(tenantId: string, keyId: string, at: string): Promise<boolean> {
+    const listed = await this.get(controlKeys.apiKey(tenantId, keyId));
+    if (!listed || listed.status !== 'active') return false;
+    try {
+      for (const key of [controlKeys.apiKeyByHash(listed.keyHash as string), controlKeys.apiKey(tenantId, keyId)]) {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET #status = :revoked, revokedAt = :at',
+            ConditionExpression: 'attribute_exists(pk) AND tenantId = :tenantId',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':revoked': 'revoked', ':at': at, ':tenantId': tenantId },
+          }),
+        );
+      }
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  async getWebhookSource(tenantId: string, sourceId: string): Promise<WebhookSource | undefined> {
+    return record<WebhookSource>(await this.get(controlKeys.webhookSource(tenantId, sourceId)));
+  }
+
+  async putWebhookSource(source: WebhookSource): Promise<void> {
+    await this.put({ ...source, ...controlKeys.webhookSource(source.tenantId, source.sourceId) });
+  }
+
+  /**
+   * R-ING-7: a conditional put decides, so two concurrent deliveries of one id cannot both be 'new'. A marker
+   * past its expiry counts as absent: DynamoDB's TTL deletes expired items only eventually.
+   */
+  async recordDelivery(delivery: DeliveryRecord): Promise<'new' | 'retry' | 'replay'> {
+    const key = controlKeys.delivery(delivery.tenantId, delivery.sourceId, delivery.deliveryId);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...key,
+            tenantId: delivery.tenantId,
+            sourceId: delivery.sourceId,
+            deliveryId: delivery.deliveryId,
+            fingerprint: delivery.fingerprint,
+            expiresAt: delivery.expiresAtEpochSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': Math.floor(this.clock.now().getTime() / 1000) },
+        }),
+      );
+      return 'new';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const seen = await this.get(key);
+    // Forgotten in between (its first delivery failed to publish): this one is then the first again.
+    if (!seen) return this.recordDelivery(delivery);
+    return seen.fingerprint === delivery.fingerprint ? 'replay' : 'retry';
+  }
+
+  async forgetDelivery(tenantId: string, sourceId: string, deliveryId: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: controlKeys.delivery(tenantId, sourceId, deliveryId) }));
+  }
+
+  private async get(key: Item): Promise<Item | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return Item;
+  }
+
+  private async put(item: Item): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * How events, subject index entries and rollups are laid out as TenantData items, and how an event query
+ * pages through the GSIs. Shared by the DynamoDB store and its in-memory twin, so both page the same way.
+ */
+import { DomainError, type EventKind, type StoredEvent } from '../domain/model';
+import type { EventQuery, Page, Rollup, RollupDelta, SubjectIndexEntry } from '../domain/ports';
+import { dataKeys, INDEX, tenantPrefix } from '../shared/keys';
+
+export type Item = Record<string, unknown>;
+/** A DynamoDB key: the table key plus, for a GSI query, the index key. */
+export type ItemKey = Record<string, string>;
+
+export function eventItem(event: StoredEvent): Item {
+  const timeSort = dataKeys.timeSort(event.timestamp, event.eventId);
+  return {
+    ...dataKeys.event(event.tenantId, event.eventId),
+    gsi1pk: dataKeys.byKind(event.tenantId, event.kind),
+    gsi1sk: timeSort,
+    gsi2pk: dataKeys.byName(event.tenantId, event.kind, event.name),
+    gsi2sk: timeSort,
+    tenantId: event.tenantId,
+    eventId: event.eventId,
+    kind: event.kind,
+    name: event.name,
+    timestamp: event.timestamp,
+    receivedAt: event.receivedAt,
+    attributes: event.attributes,
+    body: event.body,
+    subjects: [...event.subjects],
+    expiresAt: event.expiresAt,
+  };
+}
+
+export function storedEventFromItem(item: Item): StoredEvent {
+  return {
+    tenantId: item.tenantId as string,
+    eventId: item.eventId as string,
+    kind: item.kind as EventKind,
+    name: item.name as string,
+    timestamp: item.timestamp as string,
+    receivedAt: item.receivedAt as string,
+    attributes: item.attributes as StoredEvent['attributes'],
+    body: item.body as StoredEvent['body'],
+    subjects: item.subjects as string[],
+    expiresAt: item.expiresAt as number,
+  };
+}
+
+export function subjectItem(entry: SubjectIndexEntry): Item {
+  return {
+    ...dataKeys.subject(entry.tenantId, entry.subjectHash, entry.eventId),
+    tenantId: entry.tenantId,
+    subjectHash: entry.subjectHash,
+    eventId: entry.eventId,
+    expiresAt: entry.expiresAt,
+  };
+}
+
+/** Keys of an event item and of the subject index items that point to it. */
+export function eventKeys(event: Pick<StoredEvent, 'tenantId' | 'eventId' | 'subjects'>): ItemKey[] {
+  return [
+    dataKeys.event(event.tenantId, event.eventId),
+    ...event.subjects.map((subject) => dataKeys.subject(event.tenantId, subject, event.eventId)),
+  ];
+}
+
+/** The event id of an event item's partition key `T#<tenant>#EV#<eventId>`. */
+export function eventIdFromPk(tenantId: string, pk: string): string {
+  return pk.slice(`${tenantPrefix(tenantId)}EV#`.length);
+}
+
+/** Attributes of a rollup item that are not counters. */
+const ROLLUP_FIELDS = new Set(['pk', 'sk', 'tenantId', 'minute', 'series', 'expiresAt']);
+
+export function assertCounterNames(delta: RollupDelta): void {
+  for (const name of Object.keys(delta.add)) {
+    if (ROLLUP_FIELDS.has(name)) throw new Error(`Rollup counter '${name}' collides with an item attribute`);
+  }
+}
+
+export function rollupFromItem(item: Item): Rollup {
+  const counters: Record<string, number> = {};
+  for (const [name, value] of Object.entries(item)) if (!ROLLUP_FIELDS.has(name)) counters[name] = value as number;
+  return { minute: item.minute as string, series: item.series as string, counters };
+}
+
+/** Inclusive bounds of a sort key `<iso time or minute>#…`; `\uffff` sorts after every character we write. */
+export function sortKeyRange(from: string | undefined, to: string | undefined): { readonly low: string; readonly high: string } {
+  return { low: from ?? '', high: `${to ?? '9999'}\uffff` };
+}
+
+const ALL_KINDS: readonly EventKind[] = ['event', 'api_call', 'metric', 'webhook'];
+
+/** One GSI partition that an event query reads, newest first. */
+export interface EventStream {
+  readonly kind: EventKind;
+  readonly index: string;
+  readonly partitionKeyName: 'gsi1pk' | 'gsi2pk';
+  readonly sortKeyName: 'gsi1sk' | 'gsi2sk';
+  readonly partitionKey: string;
+}
+
+/** A query by name reads GSI2; by kind, GSI1; with neither, the four kinds' GSI1 partitions, merged by time. */
+export function streamsFor(query: EventQuery): EventStream[] {
+  if (query.name !== undefined && query.kind === undefined) {
+    throw new DomainError('invalid_request', 'A query by name needs a kind', 400);
+  }
+  if (query.kind !== undefined && !ALL_KINDS.includes(query.kind as EventKind)) {
+    throw new DomainError('invalid_request', `Unknown kind '${query.kind}'`, 400);
+  }
+  const kinds = query.kind ? [query.kind as EventKind] : ALL_KINDS;
+  return kinds.map((kind) =>
+    query.name !== undefined
+      ? { kind, index: INDEX.byName, partitionKeyName: 'gsi2pk', sortKeyName: 'gsi2sk', partitionKey: dataKeys.byName(query.tenantId, kind, query.name) }
+      : { kind, index: INDEX.byKind, partitionKeyName: 'gsi1pk', sortKeyName: 'gsi1sk', partitionKey: dataKeys.byKind(query.tenantId, kind) },
+  );
+}
+
+/** Where each stream resumes: a key, `undefined` to start at the top, `null` when it is exhausted. */
+type Positions = Partial<Record<EventKind, ItemKey | null>>;
+
+const invalidCursor = () => new DomainError('invalid_request', 'Invalid cursor', 400);
+
+export function encodeCursor(positions: Positions): string {
+  return Buffer.from(JSON.stringify(positions), 'utf8').toString('base64url');
+}
+
+/**
+ * Decodes a cursor and checks that every key in it lies in this query's own partitions (R-SEC-4): a cursor
+ * forged or copied from another tenant or another query is refused, never used as an ExclusiveStartKey.
+ */
+export function decodeCursor(cursor: string, tenantId: string, streams: readonly EventStream[]): Positions {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalidCursor();
+  const positions: Positions = {};
+  for (const [kind, key] of Object.entries(parsed)) {
+    const stream = streams.find((s) => s.kind === kind);
+    if (!stream) throw invalidCursor();
+    if (key === null) {
+      positions[stream.kind] = null;
+      continue;
+    }
+    const expected = ['pk', 'sk', stream.partitionKeyName, stream.sortKeyName];
+    const valid =
+      typeof key === 'object' &&
+      Object.keys(key).length === expected.length &&
+      expected.every((name) => typeof (key as Item)[name] === 'string') &&
+      (key as ItemKey)[stream.partitionKeyName] === stream.partitionKey &&
+      (key as ItemKey).pk.startsWith(tenantPrefix(tenantId));
+    if (!valid) throw invalidCursor();
+    positions[stream.kind] = key as ItemKey;
+  }
+  return positions;
+}
+
+/** One page of one stream, newest first, within the query's time range. */
+export type ReadStream = (
+  stream: EventStream,
+  range: { readonly low: string; readonly high: string },
+  startAfter: ItemKey | undefined,
+  limit: number,
+) => Promise<{ readonly items: Item[]; readonly lastKey?: ItemKey }>;
+
+/** Reads one page of events: each stream once, merged newest first, with a cursor that resumes every stream. */
+export async function pageEvents(query: EventQuery, read: ReadStream): Promise<Page<StoredEvent>> {
+  if (!Number.isInteger(query.limit) || query.limit < 1) throw new DomainError('invalid_request', 'limit must be a positive integer', 400);
+  const streams = streamsFor(query);
+  const positions = query.cursor ? decodeCursor(query.cursor, query.tenantId, streams) : {};
+  const range = sortKeyRange(query.from, query.to);
+  const pages = await Promise.all(
+    streams.map(async (stream) => {
+      const start = positions[stream.kind];
+      return { stream, start, ...(start === null ? { items: [] as Item[] } : await read(stream, range, start, query.limit)) };
+    }),
+  );
+  const candidates = pages.flatMap((page) => page.items.map((item) => ({ page, item })));
+  candidates.sort((a, b) => compareDesc(a.item[a.page.stream.sortKeyName] as string, b.item[b.page.stream.sortKeyName] as string));
+  const taken = candidates.slice(0, query.limit);
+
+  const next: Positions = {};
+  for (const page of pages) {
+    const mine = taken.filter((c) => c.page === page);
+    const { partitionKeyName, sortKeyName } = page.stream;
+    if (mine.length === 0) {
+      next[page.stream.kind] = page.items.length === 0 && !page.lastKey ? null : (page.start ?? undefined);
+    } else if (mine.length === page.items.length && !page.lastKey) {
+      next[page.stream.kind] = null;
+    } else {
+      const last = mine[mine.length - 1].item;
+      next[page.stream.kind] = pickKey(last, ['pk', 'sk', partitionKeyName, sortKeyName]);
+    }
+  }
+  const exhausted = Object.values(next).every((position) => position === null);
+  return { items: taken.map((c) => storedEventFromItem(c.item)), ...(exhausted ? {} : { cursor: encodeCursor(next) }) };
+}
+
+function compareDesc(a: string, b: string): number {
+  return a < b ? 1 : a > b ? -1 : 0;
+}
+
+function pickKey(item: Item, names: readonly string[]): ItemKey {
+  return Object.fromEntries(names.map((name) => [name, item[name] as string]));
+}

@@ -1,0 +1,57 @@
+/**
+ * EventPublisher over a Kinesis stream: PutRecords in requests of at most 500 records and 5 MB, partition key
+ * = tenant id (one tenant's events stay ordered in one shard). Only the entries Kinesis rejected
+ * (throughput exceeded, internal failure) are re-sent; whatever is still rejected after the retries throws,
+ * so the caller answers with an error instead of a 202 for a lost event (R-ING-7).
+ */
+import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import type { StreamEnvelope } from '../domain/model';
+import type { EventPublisher } from '../domain/ports';
+import { DEFAULT_RETRY, sendUntilProcessed, type RetryPolicy } from './retry';
+
+const MAX_RECORDS = 500;
+const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
+
+const entrySize = (entry: PutRecordsRequestEntry) => (entry.Data?.byteLength ?? 0) + Buffer.byteLength(entry.PartitionKey ?? '');
+
+/** Splits entries into PutRecords requests within both limits, keeping their order. */
+export function putRecordsRequests(entries: readonly PutRecordsRequestEntry[]): PutRecordsRequestEntry[][] {
+  const requests: PutRecordsRequestEntry[][] = [];
+  let current: PutRecordsRequestEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = entrySize(entry);
+    if (current.length === MAX_RECORDS || (current.length > 0 && bytes + size > MAX_REQUEST_BYTES)) {
+      requests.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+export class KinesisEventPublisher implements EventPublisher {
+  constructor(
+    private readonly kinesis: KinesisClient,
+    private readonly streamName: string,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {}
+
+  async publish(envelopes: readonly StreamEnvelope[]): Promise<void> {
+    const entries = envelopes.map((envelope) => ({
+      Data: Buffer.from(JSON.stringify(envelope), 'utf8'),
+      PartitionKey: envelope.tenantId,
+    }));
+    for (const request of putRecordsRequests(entries)) {
+      await sendUntilProcessed('PutRecords', request, async (pending) => {
+        const answer = await this.kinesis.send(new PutRecordsCommand({ StreamName: this.streamName, Records: [...pending] }));
+        if (!answer.FailedRecordCount) return [];
+        // Results are positional: entry i of the answer is record i of the request.
+        return pending.filter((_, i) => answer.Records?.[i]?.ErrorCode);
+      }, this.retry);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { DomainError } from './model';
+import { newId } from './ids';
+
+/**
+ * Tenant API keys (R-SEC-3): `lq_<keyId>_<secret>`, shown once at creation. Only the SHA-256 of the whole key
+ * is stored. The secret carries 256 random bits, so a fast hash is enough: no dictionary can reach it.
+ */
+const API_KEY_PATTERN = /^lq_(key_[0-9A-Z]{26})_([A-Za-z0-9_-]{43})$/;
+
+export interface IssuedApiKey {
+  readonly keyId: string;
+  /** The full key: returned to the caller once, never stored or logged. */
+  readonly apiKey: string;
+  readonly keyHash: string;
+}
+
+export function issueApiKey(now: Date): IssuedApiKey {
+  const keyId = newId('key', now);
+  const apiKey = `lq_${keyId}_${randomBytes(32).toString('base64url')}`;
+  return { keyId, apiKey, keyHash: hashApiKey(apiKey) };
+}
+
+export function hashApiKey(apiKey: string): string {
+  return createHash('sha256').update(apiKey, 'utf8').digest('hex');
+}
+
+/** Reads `Authorization: Bearer <key>` (or `x-api-key`); a malformed key is rejected before any lookup. */
+export function apiKeyFromHeaders(headers: Readonly<Record<string, string | undefined>>): string {
+  const authorization = headers['authorization'];
+  const presented = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? headers['x-api-key']?.trim();
+  if (!presented) throw new DomainError('missing_api_key', 'Send the API key as "Authorization: Bearer <key>"', 401);
+  if (!API_KEY_PATTERN.test(presented)) throw new DomainError('invalid_api_key', 'Unknown or revoked API key', 401);
+  return presented;
+}

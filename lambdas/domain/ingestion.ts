@@ -1,0 +1,142 @@
+/**
+ * Ingestion (R-ING-1..4, R-ING-2): turns authenticated requests into stream envelopes. Answers within
+ * milliseconds: the expensive work (subjects, encryption, storage, rollups) is the processor's.
+ */
+import { createHash } from 'node:crypto';
+import type { RuntimeSettings } from '../shared/settings';
+import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from '../shared/keys';
+import { assertTenantActive } from '../shared/tenant-context';
+import type { ParsedEvent } from './events';
+import { newId } from './ids';
+import { DomainError, type StreamEnvelope, type Tenant, type TenantContext, type WebhookEvent } from './model';
+import type { Clock, EventPublisher, TenantCrypto, TenantDirectory } from './ports';
+import { verifyWebhook, type WebhookRequest } from './webhook-signatures';
+
+export interface IngestionDeps {
+  readonly directory: TenantDirectory;
+  readonly publisher: EventPublisher;
+  readonly crypto: TenantCrypto;
+  readonly settings: RuntimeSettings;
+  readonly clock: Clock;
+}
+
+export type WebhookOutcome =
+  | { readonly status: 'accepted'; readonly eventId: string; readonly deliveryId: string }
+  | { readonly status: 'duplicate'; readonly eventId: string; readonly deliveryId: string };
+
+export const WEBHOOK_SECRET_PURPOSE = 'webhook-secret';
+
+export class Ingestion {
+  constructor(private readonly deps: IngestionDeps) {}
+
+  /** POST /v1/events: one envelope per event. A client-chosen `id` makes retries of the request idempotent (R-ING-7). */
+  async acceptEvents(context: TenantContext, events: readonly ParsedEvent[]): Promise<{ eventIds: string[] }> {
+    const receivedAt = this.deps.clock.now();
+    const envelopes: StreamEnvelope[] = events.map(({ clientId, event }) => ({
+      v: 1,
+      tenantId: context.tenantId,
+      eventId: clientId ? `c_${clientId}` : newId('ev', receivedAt),
+      receivedAt: receivedAt.toISOString(),
+      event,
+    }));
+    await this.deps.publisher.publish(envelopes);
+    return { eventIds: envelopes.map((e) => e.eventId) };
+  }
+
+  /**
+   * POST /v1/hooks/{tenantId}/{sourceId}: verify the sender's signature over the raw body with any active secret,
+   * reject stale timestamps and exact replays, acknowledge a re-signed retry without storing it again.
+   */
+  async acceptWebhook(tenantId: string, sourceId: string, request: WebhookRequest): Promise<WebhookOutcome> {
+    const { directory, settings, clock } = this.deps;
+    // Unknown tenant and unknown source answer alike, so the route cannot be used to enumerate tenants.
+    const unknown = new DomainError('unknown_source', 'No webhook source at this address', 404);
+    if (!TENANT_ID_PATTERN.test(tenantId) || !CLIENT_ID_PATTERN.test(sourceId)) throw unknown;
+    if (request.rawBody.length > settings.limits.maxBodyBytes) {
+      throw new DomainError('body_too_large', `Body exceeds ${settings.limits.maxBodyBytes} bytes`, 413);
+    }
+    const [tenant, source] = await Promise.all([directory.getTenant(tenantId), directory.getWebhookSource(tenantId, sourceId)]);
+    if (!tenant || !source) throw unknown;
+    assertTenantActive(tenant);
+
+    const secrets = await this.webhookSecrets(tenant, source.secretCiphertexts);
+    const now = clock.now();
+    const verified = verifyWebhook(source.scheme, request, { secrets, toleranceSeconds: settings.webhookToleranceSeconds, now });
+    const eventId = webhookEventId(sourceId, verified.deliveryId);
+
+    const seen = await directory.recordDelivery({
+      tenantId,
+      sourceId,
+      deliveryId: verified.deliveryId,
+      fingerprint: signatureFingerprint(source.scheme, request.headers),
+      // R-ING-2: remembered for twice the tolerance, so a replay cannot outlive its marker and still pass the clock.
+      expiresAtEpochSeconds: Math.ceil(now.getTime() / 1000) + 2 * settings.webhookToleranceSeconds + DELIVERY_MEMORY_EXTRA_SECONDS,
+    });
+    // Where the signature covers a timestamp (Standard Webhooks, Stripe), a sender's retry is re-signed, so the
+    // very same signature again is a replay. Shopify and GitHub sign the body only and retry with identical
+    // requests: there a repeat is acknowledged as a duplicate, never stored twice.
+    if (seen === 'replay' && SIGNS_TIMESTAMP.has(source.scheme)) {
+      throw new DomainError('replayed_delivery', 'This signed delivery was already received; it is not accepted twice', 409);
+    }
+    if (seen !== 'new') return { status: 'duplicate', eventId, deliveryId: verified.deliveryId };
+
+    const event: WebhookEvent = {
+      type: 'webhook',
+      name: verified.eventName,
+      timestamp: verified.timestamp,
+      sourceId,
+      scheme: source.scheme,
+      deliveryId: verified.deliveryId,
+      payload: parsePayload(request.rawBody),
+    };
+    try {
+      await this.deps.publisher.publish([{ v: 1, tenantId, eventId, receivedAt: now.toISOString(), event }]);
+    } catch (error) {
+      // Nothing valid is lost: forget the delivery so that the sender's retry is accepted.
+      await directory.forgetDelivery(tenantId, sourceId, verified.deliveryId);
+      throw error;
+    }
+    return { status: 'accepted', eventId, deliveryId: verified.deliveryId };
+  }
+
+  private async webhookSecrets(tenant: Tenant, ciphertexts: readonly string[]): Promise<string[]> {
+    return Promise.all(
+      ciphertexts.map(async (c) =>
+        Buffer.from(await this.deps.crypto.decrypt(tenant, Buffer.from(c, 'base64'), WEBHOOK_SECRET_PURPOSE)).toString('utf8'),
+      ),
+    );
+  }
+}
+
+/**
+ * GitHub's scheme has no timestamp: its replay protection is the delivery marker alone, so markers outlive the
+ * tolerance window by a day; the processor's event-id gate catches anything older.
+ */
+const DELIVERY_MEMORY_EXTRA_SECONDS = 24 * 3600;
+
+/** Deterministic, so a delivery that reaches the stream twice is still stored once (R-ING-7). */
+export function webhookEventId(sourceId: string, deliveryId: string): string {
+  return `wh_${createHash('sha256').update(`${sourceId}\u0000${deliveryId}`).digest('hex').slice(0, 40)}`;
+}
+
+const SIGNS_TIMESTAMP: ReadonlySet<string> = new Set(['standard', 'stripe']);
+
+const SIGNATURE_HEADER = {
+  standard: 'webhook-signature',
+  stripe: 'stripe-signature',
+  shopify: 'x-shopify-hmac-sha256',
+  github: 'x-hub-signature-256',
+} as const;
+
+function signatureFingerprint(scheme: keyof typeof SIGNATURE_HEADER, headers: WebhookRequest['headers']): string {
+  return createHash('sha256').update(headers[SIGNATURE_HEADER[scheme]] ?? '').digest('base64url');
+}
+
+function parsePayload(rawBody: Buffer): unknown {
+  const text = rawBody.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

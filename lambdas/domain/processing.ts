@@ -1,0 +1,263 @@
+/**
+ * The stream processor's core (R-ING-7, R-DSR-1, R-SEC-2, R-RET-1, R-ING-3). For one Kinesis batch it:
+ * decodes every record (a malformed one is rejected alone, to the DLQ, never blocking the rest); drops events
+ * already stored (the event id is the idempotency gate); extracts and hashes data-subject identifiers;
+ * envelope-encrypts each event under its tenant's key; writes events and subject index in batches; then adds
+ * the batch's rollup contributions, one update per (tenant, minute, series).
+ */
+import { z } from 'zod';
+import { CLIENT_ID_PATTERN, objectKeys, TENANT_ID_PATTERN } from '../shared/keys';
+import type { RuntimeSettings } from '../shared/settings';
+import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from './model';
+import type { Clock, EventStore, PayloadStore, RollupDelta, SubjectIndexEntry, TenantCrypto, TenantDirectory } from './ports';
+import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
+import { rollupDeltas } from './rollups';
+import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from './subjects';
+
+export const EVENT_PURPOSE = 'event';
+export const SUBJECT_KEY_PURPOSE = 'subject-key';
+
+export interface ProcessingDeps {
+  readonly directory: TenantDirectory;
+  readonly store: EventStore;
+  readonly payloads: PayloadStore;
+  readonly crypto: TenantCrypto;
+  readonly settings: RuntimeSettings;
+  readonly clock: Clock;
+}
+
+export interface InputRecord {
+  /** The Kinesis sequence number: what a partial-batch failure names. */
+  readonly id: string;
+  readonly data: Uint8Array;
+}
+
+export interface BatchOutcome {
+  /** Records to retry (transient failures): reported as batchItemFailures. */
+  readonly retry: string[];
+  /** Records that can never succeed; they go to the dead-letter queue with the reason. */
+  readonly rejected: { readonly id: string; readonly reason: string }[];
+  stored: number;
+  duplicates: number;
+}
+
+const envelopeSchema = z.object({
+  v: z.literal(1),
+  tenantId: z.string().regex(TENANT_ID_PATTERN),
+  eventId: z.string().min(3).max(160).regex(/^[a-z]{1,3}_/).refine((id) => CLIENT_ID_PATTERN.test(id.slice(id.indexOf('_') + 1))),
+  receivedAt: z.iso.datetime(),
+  event: z.looseObject({
+    type: z.enum(['event', 'api_call', 'metric', 'webhook']),
+    timestamp: z.iso.datetime(),
+  }),
+});
+
+/** Tenant records and subject keys are cached per container; a minute bounds how stale a status may be. */
+const TENANT_CACHE_MS = 60_000;
+
+interface TenantMaterial {
+  readonly tenant: Tenant;
+  readonly subjectKey: Uint8Array;
+  readonly until: number;
+}
+
+interface Prepared {
+  readonly recordId: string;
+  readonly stored: StoredEvent;
+  readonly subjects: SubjectIndexEntry[];
+  readonly event: PlatformEvent;
+}
+
+export class StreamProcessing {
+  private readonly tenants = new Map<string, TenantMaterial>();
+
+  constructor(private readonly deps: ProcessingDeps) {}
+
+  async processBatch(records: readonly InputRecord[]): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = { retry: [], rejected: [], stored: 0, duplicates: 0 };
+    const byTenant = new Map<string, { id: string; envelope: StreamEnvelope }[]>();
+    for (const record of records) {
+      const envelope = decodeEnvelope(record.data);
+      if (!envelope) {
+        outcome.rejected.push({ id: record.id, reason: 'malformed_record' });
+        continue;
+      }
+      const list = byTenant.get(envelope.tenantId) ?? [];
+      list.push({ id: record.id, envelope });
+      byTenant.set(envelope.tenantId, list);
+    }
+    await Promise.all([...byTenant].map(([tenantId, items]) => this.processTenant(tenantId, items, outcome)));
+    return outcome;
+  }
+
+  /** Forgets cached tenant material, e.g. after a freeze or a crypto-shred. */
+  forgetTenant(tenantId: string): void {
+    this.tenants.delete(tenantId);
+  }
+
+  private async processTenant(tenantId: string, items: { id: string; envelope: StreamEnvelope }[], outcome: BatchOutcome): Promise<void> {
+    let material: TenantMaterial | undefined;
+    try {
+      material = await this.tenantMaterial(tenantId);
+    } catch {
+      outcome.retry.push(...items.map((i) => i.id));
+      return;
+    }
+    if (!material || material.tenant.status === 'terminated') {
+      for (const item of items) outcome.rejected.push({ id: item.id, reason: material ? 'tenant_terminated' : 'unknown_tenant' });
+      return;
+    }
+
+    // R-ING-7: a duplicate inside the batch, or one already stored, succeeds without a second copy.
+    const firstById = new Map<string, { id: string; envelope: StreamEnvelope }>();
+    for (const item of items) {
+      if (firstById.has(item.envelope.eventId)) outcome.duplicates++;
+      else firstById.set(item.envelope.eventId, item);
+    }
+    let existing: Set<string>;
+    try {
+      existing = await this.deps.store.existingEventIds(tenantId, [...firstById.keys()]);
+    } catch {
+      outcome.retry.push(...items.map((i) => i.id));
+      return;
+    }
+    const fresh = [...firstById.values()].filter((item) => {
+      if (!existing.has(item.envelope.eventId)) return true;
+      outcome.duplicates++;
+      return false;
+    });
+
+    const prepared: Prepared[] = [];
+    await Promise.all(
+      fresh.map(async (item) => {
+        try {
+          prepared.push(await this.prepare(material, item.id, item.envelope));
+        } catch {
+          outcome.retry.push(item.id);
+        }
+      }),
+    );
+    if (prepared.length === 0) return;
+
+    try {
+      await this.deps.store.putEvents(
+        prepared.map((p) => p.stored),
+        prepared.flatMap((p) => p.subjects),
+      );
+    } catch {
+      outcome.retry.push(...prepared.map((p) => p.recordId));
+      return;
+    }
+
+    const failedRecords = await this.applyRollups(tenantId, prepared);
+    outcome.retry.push(...failedRecords);
+    outcome.stored += prepared.length - failedRecords.length;
+  }
+
+  /**
+   * One update per (minute, series); a failed update takes back the events that fed it (compensation), so the
+   * retry stores and counts them again: nothing lost, nothing counted twice.
+   */
+  private async applyRollups(tenantId: string, prepared: readonly Prepared[]): Promise<string[]> {
+    const groups = new Map<string, Prepared[]>();
+    for (const p of prepared) {
+      const [delta] = rollupDeltas([{ tenantId, event: p.event, expiresAt: p.stored.expiresAt }]);
+      const key = `${delta.minute}\u0000${delta.series}`;
+      groups.set(key, [...(groups.get(key) ?? []), p]);
+    }
+    const failed: string[] = [];
+    await Promise.all(
+      [...groups.values()].map(async (members) => {
+        const deltas: RollupDelta[] = rollupDeltas(members.map((m) => ({ tenantId, event: m.event, expiresAt: m.stored.expiresAt })));
+        try {
+          await this.deps.store.applyRollups(deltas);
+        } catch {
+          await this.deps.store.deleteEvents(members.map((m) => m.stored));
+          failed.push(...members.map((m) => m.recordId));
+        }
+      }),
+    );
+    return failed;
+  }
+
+  private async prepare(material: TenantMaterial, recordId: string, envelope: StreamEnvelope): Promise<Prepared> {
+    const { tenant, subjectKey } = material;
+    const { settings, crypto, payloads } = this.deps;
+    const event = envelope.event;
+    const expiresAt = expiresAtEpochSeconds(new Date(envelope.receivedAt), retentionDaysFor(tenant, settings));
+    const subjectHashes = [
+      ...new Set(
+        extractSubjects(event, tenant.subjectPaths ?? DEFAULT_SUBJECT_PATHS).map((s) => hashSubject(subjectKey, s.kind, s.value)),
+      ),
+    ];
+    const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(event), 'utf8'), EVENT_PURPOSE);
+    let body: StoredEvent['body'];
+    if (ciphertext.byteLength > settings.limits.inlinePayloadBytes) {
+      const objectKey = objectKeys.payload(tenant.tenantId, envelope.eventId);
+      await payloads.put(objectKey, ciphertext);
+      body = { objectKey };
+    } else {
+      body = { inline: Buffer.from(ciphertext).toString('base64') };
+    }
+    const stored: StoredEvent = {
+      tenantId: tenant.tenantId,
+      eventId: envelope.eventId,
+      kind: event.type,
+      name: eventName(event),
+      timestamp: event.timestamp,
+      receivedAt: envelope.receivedAt,
+      attributes: indexAttributes(event),
+      body,
+      subjects: subjectHashes,
+      expiresAt,
+    };
+    const subjects = subjectHashes.map((subjectHash) => ({ tenantId: tenant.tenantId, subjectHash, eventId: envelope.eventId, expiresAt }));
+    return { recordId, stored, subjects, event };
+  }
+
+  private async tenantMaterial(tenantId: string): Promise<TenantMaterial | undefined> {
+    const now = this.deps.clock.now().getTime();
+    const cached = this.tenants.get(tenantId);
+    if (cached && cached.until > now) return cached;
+    const tenant = await this.deps.directory.getTenant(tenantId);
+    if (!tenant) return undefined;
+    const subjectKey = await this.deps.crypto.decrypt(tenant, Buffer.from(tenant.subjectKeyCiphertext, 'base64'), SUBJECT_KEY_PURPOSE);
+    const material = { tenant, subjectKey, until: now + TENANT_CACHE_MS };
+    this.tenants.set(tenantId, material);
+    return material;
+  }
+}
+
+function decodeEnvelope(data: Uint8Array): StreamEnvelope | undefined {
+  try {
+    const parsed = envelopeSchema.safeParse(JSON.parse(Buffer.from(data).toString('utf8')));
+    return parsed.success ? (parsed.data as unknown as StreamEnvelope) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function eventName(event: PlatformEvent): string {
+  return event.type === 'api_call' ? `${event.method} ${event.route}` : event.name;
+}
+
+/** What stays in clear for filtering and rollups: measurements and routing, never payloads or properties. */
+function indexAttributes(event: PlatformEvent): Record<string, string | number> {
+  switch (event.type) {
+    case 'api_call':
+      return {
+        method: event.method,
+        route: event.route,
+        status: event.status,
+        latencyMs: event.latencyMs,
+        ...(event.requestBytes !== undefined ? { requestBytes: event.requestBytes } : {}),
+        ...(event.responseBytes !== undefined ? { responseBytes: event.responseBytes } : {}),
+      };
+    case 'metric':
+      return { value: event.value, ...(event.unit ? { unit: event.unit } : {}) };
+    case 'webhook':
+      return { sourceId: event.sourceId, scheme: event.scheme };
+    case 'event':
+      return {};
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The public front door: a REGIONAL REST API built from the one route table (lambdas/shared/routes.ts),
+ * behind a WAF web ACL. A REST API, because WAF cannot protect an HTTP API (R-ING-5).
+ */
+import * as cdk from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { ROUTES, type FunctionName } from '../../lambdas/shared/routes';
+import { acknowledge } from '../nag';
+
+/** Path prefix of the per-tenant webhook endpoints (`/v1/hooks/{tenantId}/{sourceId}`). */
+const WEBHOOK_PATH = '/v1/hooks/';
+
+/**
+ * R-SEC-1: TLS 1.2 or 1.3 only, on the API's own execute-api endpoint. The RestApi L2 has no property for
+ * it in aws-cdk-lib 2.276 (only DomainName does), so it is set on the CfnRestApi. An enhanced policy
+ * needs an endpoint access mode; STRICT also rejects requests whose SNI host is not this API.
+ */
+export const API_SECURITY_POLICY = apigw.SecurityPolicy.TLS13_1_2_PQ_2025_09;
+export const API_ENDPOINT_ACCESS_MODE = apigw.EndpointAccessMode.STRICT;
+
+/**
+ * Access-log fields. R-SEC-7: no `$context.identity.sourceIp` and no user agent; the tenant is not known to
+ * API Gateway (the function authenticates it), so requests are traced by request id.
+ */
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTimeEpoch',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  tlsVersion: '$context.tlsVersion',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integration.status',
+  wafStatus: '$context.waf.status',
+  errorType: '$context.error.responseType',
+  errorMessage: '$context.error.message',
+  operator: '$context.identity.userArn',
+};
+
+export interface RateLimits {
+  readonly perIpPer5Min: number;
+  readonly perTenantPer5Min: number;
+  readonly stageRatePerSecond: number;
+  readonly stageBurst: number;
+}
+
+export interface IngestionApiProps {
+  /** Stage name, e.g. `dev`. */
+  readonly stageName: string;
+  /** One function per route-table FunctionName. */
+  readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
+  readonly rateLimits: RateLimits;
+  /** Encrypts the access-log group (R-SEC-2). */
+  readonly logKey: kms.IKey;
+  /** R-RET-5 */
+  readonly logRetentionDays: logs.RetentionDays;
+  /** Metric and rule names in the web ACL are prefixed with this. @default 'Lumiqo' */
+  readonly metricPrefix?: string;
+}
+
+export class IngestionApi extends Construct {
+  public readonly api: apigw.RestApi;
+  public readonly stage: apigw.Stage;
+  public readonly accessLogGroup: logs.LogGroup;
+  public readonly webAcl: wafv2.CfnWebACL;
+
+  constructor(scope: Construct, id: string, props: IngestionApiProps) {
+    super(scope, id);
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetentionDays,
+      encryptionKey: props.logKey,
+      removalPolicy: cdk.RemovalPolicy.RETAIN,
+    });
+
+    this.api = new apigw.RestApi(this, 'Api', {
+      description: 'Lumiqo ingestion, query and operator API',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      // The account-wide API Gateway CloudWatch role is an account singleton; access logs do not need it.
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: props.stageName,
+        throttlingRateLimit: props.rateLimits.stageRatePerSecond,
+        throttlingBurstLimit: props.rateLimits.stageBurst,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        dataTraceEnabled: false,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    const cfnApi = this.api.node.defaultChild as apigw.CfnRestApi;
+    cfnApi.securityPolicy = API_SECURITY_POLICY;
+    cfnApi.endpointAccessMode = API_ENDPOINT_ACCESS_MODE;
+    this.stage = this.api.deploymentStage;
+
+    this.addRoutes(props.functions);
+    this.webAcl = this.addWebAcl(props.rateLimits, props.metricPrefix ?? 'Lumiqo');
+    this.acknowledgeFindings();
+  }
+
+  /** Findings that are right for this API, each with the reason. */
+  private acknowledgeFindings(): void {
+    const compliancePacks = ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321'];
+    const stageFindings: [string[], string][] = [
+      [['AwsSolutions-APIG6', ...compliancePacks.map((p) => `${p}-APIGWExecutionLoggingEnabled`)],
+        'Structured access logs (KMS-encrypted, 90-day retention) record every request; execution logs need the account-wide API Gateway CloudWatch role (an account singleton shared by every deployment) and land in a log group API Gateway creates without our key or retention'],
+      [compliancePacks.map((p) => `${p}-APIGWCacheEnabledAndEncrypted`),
+        'Responses are tenant-specific and mostly writes (ingestion is POST); a stage cache keyed without the credential could serve one tenant\'s data to another (R-SEC-4), so no cache is provisioned'],
+      [compliancePacks.map((p) => `${p}-APIGWSSLEnabled`),
+        'A client certificate authenticates API Gateway to an HTTP backend; every integration here is a Lambda proxy invoked through the Lambda API with IAM (SigV4 over TLS), so there is no HTTP backend'],
+    ];
+    for (const [ids, reason] of stageFindings) for (const id of ids) acknowledge(this.stage, id, reason);
+    for (const id of compliancePacks.map((p) => `${p}-WAFv2LoggingEnabled`)) {
+      acknowledge(this.webAcl, id,
+        'R-SEC-7: server logs hold no IP addresses; WAF logs always contain the client IP (httpRequest.clientIp), so they are off. Blocked and counted requests are visible as CloudWatch metrics and sampled requests');
+    }
+    for (const route of ROUTES) {
+      const method = this.api.root.resourceForPath(route.path).node.findChild(route.method);
+      if (route.auth === 'iam') {
+        acknowledge(method, 'AwsSolutions-COG4',
+          'Operator routes use IAM (SigV4) authorization, so MFA and least privilege are enforced by the operator\'s IAM identity (R-SEC-5); a Cognito user pool would be a second identity store for the same people');
+      } else {
+        const reason = route.auth === 'api-key'
+          ? 'The function authenticates the tenant API key by its SHA-256 hash in the control table (R-SEC-3); an authorizer would add a second lookup and cache decisions across tenants'
+          : 'Webhook senders authenticate with an HMAC signature over the raw body (R-ING-2); an authorizer cannot see the body, so the function verifies the signature';
+        acknowledge(method, 'AwsSolutions-APIG4', reason);
+        acknowledge(method, 'AwsSolutions-COG4', reason);
+      }
+    }
+  }
+
+  private addRoutes(functions: IngestionApiProps['functions']): void {
+    // Request parameters are checked by API Gateway; bodies by the functions (they verify signatures over
+    // the raw bytes and enforce limits.maxBodyBytes), so no body model is attached.
+    const validator = this.api.addRequestValidator('Validator', {
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+    const integrations = new Map<FunctionName, apigw.LambdaIntegration>();
+    for (const route of ROUTES) {
+      let integration = integrations.get(route.fn);
+      if (!integration) {
+        integration = new apigw.LambdaIntegration(functions[route.fn], { allowTestInvoke: false });
+        integrations.set(route.fn, integration);
+      }
+      const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        // api-key and signature routes: the function authenticates (hashed key lookup or HMAC over the raw
+        // body); operator routes need SigV4.
+        authorizationType: route.auth === 'iam' ? apigw.AuthorizationType.IAM : apigw.AuthorizationType.NONE,
+        requestValidator: validator,
+        requestParameters: Object.fromEntries(pathParameters.map((p) => [`method.request.path.${p}`, true])),
+      });
+    }
+  }
+
+  /** R-ING-5: managed rule groups, a rate limit per source IP and one per tenant. */
+  private addWebAcl(limits: RateLimits, metricPrefix: string): wafv2.CfnWebACL {
+    const visibility = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName: `${metricPrefix}-${name}`,
+    });
+    const managedGroup = (
+      priority: number,
+      name: string,
+      ruleActionOverrides?: wafv2.CfnWebACL.RuleActionOverrideProperty[],
+    ): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name, ruleActionOverrides } },
+      visibilityConfig: visibility(name),
+    });
+    const rateRule = (
+      priority: number,
+      name: string,
+      statement: wafv2.CfnWebACL.RateBasedStatementProperty,
+    ): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      action: { block: {} },
+      statement: { rateBasedStatement: { evaluationWindowSec: 300, ...statement } },
+      visibilityConfig: visibility(name),
+    });
+    const noTransform = [{ priority: 0, type: 'NONE' }];
+    const isWebhookPath: wafv2.CfnWebACL.StatementProperty = {
+      byteMatchStatement: {
+        fieldToMatch: { uriPath: {} },
+        // The execute-api path starts with the stage (`/dev/v1/hooks/...`), a custom domain's may not.
+        positionalConstraint: 'CONTAINS',
+        searchString: WEBHOOK_PATH,
+        textTransformations: [{ priority: 0, type: 'URL_DECODE' }],
+      },
+    };
+
+    const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('WebAcl'),
+      rules: [
+        managedGroup(0, 'AWSManagedRulesAmazonIpReputationList'),
+        rateRule(1, 'RatePerSourceIp', { limit: limits.perIpPer5Min, aggregateKeyType: 'IP' }),
+        // Per tenant on API-key routes: the Authorization header names one tenant's key.
+        rateRule(2, 'RatePerTenantApiKey', {
+          limit: limits.perTenantPer5Min,
+          aggregateKeyType: 'CUSTOM_KEYS',
+          customKeys: [{ header: { name: 'authorization', textTransformations: noTransform } }],
+          scopeDownStatement: { notStatement: { statement: isWebhookPath } },
+        }),
+        // Per tenant on webhook routes: the tenant (and source) are in the path.
+        rateRule(3, 'RatePerTenantWebhook', {
+          limit: limits.perTenantPer5Min,
+          aggregateKeyType: 'CUSTOM_KEYS',
+          customKeys: [{ uriPath: { textTransformations: noTransform } }],
+          scopeDownStatement: isWebhookPath,
+        }),
+        // SizeRestrictions_BODY blocks bodies over 8 KB, far below limits.maxBodyBytes: count it only and let
+        // the functions enforce the configured limit.
+        managedGroup(4, 'AWSManagedRulesCommonRuleSet', [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
+        managedGroup(5, 'AWSManagedRulesKnownBadInputsRuleSet'),
+      ],
+    });
+
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.stage.stageArn,
+      webAclArn: webAcl.attrArn,
+    });
+    return webAcl;
+  }
+}

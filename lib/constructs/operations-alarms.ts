@@ -1,0 +1,71 @@
+/**
+ * Operator alarms (R-OBS-1), all notifying one encrypted, TLS-only SNS topic: records that reached the
+ * DLQ, a processor falling behind the stream, function errors and throttles, and API 5xx responses.
+ */
+import * as cdk from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface OperationsAlarmsProps {
+  /** Encrypts the topic (R-SEC-2); CloudWatch must be allowed to use it (the key policy's job). */
+  readonly topicKey: kms.IKey;
+  /** E-mail subscription. @default no subscription */
+  readonly alarmEmail?: string;
+  /** Functions whose errors and throttles raise an alarm, by a short name used in the alarm id. */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** The stream processor: its iterator age says how far behind the stream it is. */
+  readonly processor: lambda.IFunction;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly api: apigw.RestApi;
+  /** @default 60 seconds */
+  readonly maxIteratorAge?: cdk.Duration;
+}
+
+export class OperationsAlarms extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: OperationsAlarmsProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', { masterKey: props.topicKey, enforceSSL: true });
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    const period = cdk.Duration.minutes(1);
+    // R-ING-7: a record in the DLQ is data that needs an operator, at once.
+    this.alarm('DeadLetters', 'Records reached the stream DLQ', 0,
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }));
+    // R-ING-3: rollups are fresh within a minute only if the processor keeps up.
+    const maxIteratorAge = props.maxIteratorAge ?? cdk.Duration.seconds(60);
+    this.alarm('ProcessorIteratorAge', `Processor is more than ${maxIteratorAge.toSeconds()} s behind the stream`,
+      maxIteratorAge.toMilliseconds(),
+      props.processor.metric('IteratorAge', { period, statistic: 'Maximum' }));
+    for (const [name, fn] of Object.entries(props.functions)) {
+      this.alarm(`${name}Errors`, `${name} function errors`, 0, fn.metricErrors({ period, statistic: 'Sum' }));
+      this.alarm(`${name}Throttles`, `${name} function throttles`, 0, fn.metricThrottles({ period, statistic: 'Sum' }));
+    }
+    this.alarm('Api5xx', 'API returned 5xx responses', 0, props.api.metricServerError({ period, statistic: 'Sum' }));
+  }
+
+  /** Alarms when the metric exceeds the threshold in one period; notifies on alarm and on recovery. */
+  private alarm(id: string, description: string, threshold: number, metric: cloudwatch.IMetric): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const action = new actions.SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+  }
+}

@@ -1,0 +1,150 @@
+import * as cdk from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { tenantObjectPattern, tenantPartitionPattern } from '../../lambdas/shared/keys';
+import { TABLES, type TableShape } from '../../lambdas/shared/tables';
+import { allow } from './grants';
+import { secureBucket } from './secure-bucket';
+
+export interface TenantDataStoreProps {
+  /** Customer-managed key for the tables and the payload bucket (R-SEC-2). */
+  readonly dataKey: kms.IKey;
+  /** Receives the payload bucket's S3 server access logs. */
+  readonly accessLogBucket: s3.IBucket;
+  /**
+   * Non-current payload versions (overwritten or deleted objects) are kept this long, then expire.
+   * @default Duration.days(30)
+   */
+  readonly noncurrentPayloadRetention?: cdk.Duration;
+}
+
+/** The policy variable that holds the tenant of a tenant-scoped session (R-SEC-4). */
+const PRINCIPAL_TENANT = '${aws:PrincipalTag/tenantId}';
+
+/** The control table is operator data, not tenant-scoped: listing every tenant (billing, CLI) needs Scan. */
+const CONTROL_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'];
+const READ_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+const WRITE_KEY_ACTIONS = [...READ_KEY_ACTIONS, 'kms:Encrypt', 'kms:GenerateDataKey'];
+
+/**
+ * The platform's tenant data: the control, tenant-data and audit tables (shapes from lambdas/shared/tables.ts)
+ * and the payload bucket (`tenants/<id>/…`). Every grant also grants the KMS actions it needs on the data key,
+ * limited to use through DynamoDB or S3, so a caller never writes a policy by hand.
+ */
+export class TenantDataStore extends Construct {
+  readonly controlTable: dynamodb.Table;
+  readonly tenantDataTable: dynamodb.Table;
+  readonly auditTable: dynamodb.Table;
+  readonly payloadBucket: s3.Bucket;
+  private readonly dataKey: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: TenantDataStoreProps) {
+    super(scope, id);
+    this.dataKey = props.dataKey;
+    this.controlTable = this.table(TABLES.control);
+    this.tenantDataTable = this.table(TABLES.tenantData);
+    this.auditTable = this.table(TABLES.audit);
+    this.payloadBucket = secureBucket(this, 'PayloadBucket', {
+      encryptionKey: props.dataKey,
+      accessLogBucket: props.accessLogBucket,
+      accessLogPrefix: 'payloads/',
+      lifecycleRules: [
+        {
+          id: 'ExpireNoncurrentPayloads',
+          noncurrentVersionExpiration: props.noncurrentPayloadRetention ?? cdk.Duration.days(30),
+          expiredObjectDeleteMarker: true,
+        },
+      ],
+    });
+  }
+
+  /** Ingest and admin functions: tenants, API key hashes, webhook sources, delivery de-duplication. */
+  grantControlReadWrite(grantee: iam.IGrantable): void {
+    this.allowTable(grantee, this.controlTable, TABLES.control, [
+      ...CONTROL_READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+    this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb']);
+  }
+
+  grantControlRead(grantee: iam.IGrantable): void {
+    this.allowTable(grantee, this.controlTable, TABLES.control, CONTROL_READ_ACTIONS);
+    this.allowDataKey(grantee, READ_KEY_ACTIONS, ['dynamodb']);
+  }
+
+  /** The stream processor: idempotent event writes, subject index, rollups, large payloads. */
+  grantDataWrite(grantee: iam.IGrantable): void {
+    this.allowTable(grantee, this.tenantDataTable, TABLES.tenantData, [
+      'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query',
+    ]);
+    allow(grantee, { actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], resources: [this.payloadBucket.arnForObjects('tenants/*')] });
+    this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb', 's3']);
+  }
+
+  /** R-SEC-6: the audit log is append-only: entries are put, read by query, never changed or deleted. */
+  grantAuditWrite(grantee: iam.IGrantable): void {
+    this.allowTable(grantee, this.auditTable, TABLES.audit, ['dynamodb:PutItem', 'dynamodb:Query']);
+    this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb']);
+  }
+
+  /**
+   * R-SEC-4: read access limited to the tenant named by the principal's `tenantId` session tag.
+   * DynamoDB: only keys under `T#<tenantId>#`; the `Null` guard denies Scan and any call without keys,
+   * which `ForAllValues` alone would let through. S3: only objects and listings under `tenants/<tenantId>/`.
+   */
+  grantTenantRead(grantee: iam.IGrantable): void {
+    this.allowTable(grantee, this.tenantDataTable, TABLES.tenantData, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [tenantPartitionPattern(PRINCIPAL_TENANT)] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
+    allow(grantee, { actions: ['s3:GetObject'], resources: [this.payloadBucket.arnForObjects(tenantObjectPattern(PRINCIPAL_TENANT))] });
+    allow(grantee, {
+      actions: ['s3:ListBucket'],
+      resources: [this.payloadBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [tenantObjectPattern(PRINCIPAL_TENANT)] } },
+    });
+    this.allowDataKey(grantee, ['kms:Decrypt'], ['dynamodb', 's3']);
+  }
+
+  private table(shape: TableShape): dynamodb.Table {
+    const attribute = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
+    const table = new dynamodb.Table(this, shape.name, {
+      partitionKey: attribute(shape.partitionKey),
+      sortKey: attribute(shape.sortKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.dataKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true }, // R-AV-1
+      timeToLiveAttribute: shape.ttlAttribute, // R-RET-1, R-RET-6, R-SEC-6
+      deletionProtection: true,
+      removalPolicy: cdk.RemovalPolicy.RETAIN,
+    });
+    for (const index of shape.indexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: attribute(index.sortKey),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    return table;
+  }
+
+  /** Table actions on the table and its named indexes (no `index/*`: the grant covers exactly what exists). */
+  private allowTable(grantee: iam.IGrantable, table: dynamodb.Table, shape: TableShape, actions: string[], conditions?: Record<string, unknown>): void {
+    const indexArns = shape.indexes.map((index) => `${table.tableArn}/index/${index.name}`);
+    allow(grantee, { actions, resources: [table.tableArn, ...indexArns], conditions });
+  }
+
+  /** The data key, only as used by DynamoDB or S3 on the caller's behalf (server-side encryption). */
+  private allowDataKey(grantee: iam.IGrantable, actions: string[], services: ('dynamodb' | 's3')[]): void {
+    const region = cdk.Stack.of(this).region;
+    allow(grantee, {
+      actions,
+      resources: [this.dataKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': services.map((service) => `${service}.${region}.amazonaws.com`) } },
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import * as cdk from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct, type IConstruct } from 'constructs';
+import { acknowledgeOnPolicy, allow } from './grants';
+
+export interface TenantKeysProps {
+  /** Value of the `lumiqo:deployment` tag on every tenant key of this deployment: `stackPrefix(config)`. */
+  readonly deployment: string;
+}
+
+/** Variable holding the tenant of a tenant-scoped session (R-SEC-4). */
+const PRINCIPAL_TENANT = '${aws:PrincipalTag/tenantId}';
+
+/**
+ * Tenant key material (DESIGN.md): one KMS key per tenant, created at runtime by the admin function, tagged
+ * with this deployment and the tenant, used through the AWS Encryption SDK with `tenantId` (and `purpose`)
+ * in the encryption context. The keys do not exist at synth, so grants select them by tag; destroying one
+ * key makes that tenant's ciphertexts unreadable everywhere, backups included (R-TERM-4).
+ */
+export class TenantKeys extends Construct {
+  static readonly TENANT_TAG = 'lumiqo:tenant';
+  static readonly DEPLOYMENT_TAG = 'lumiqo:deployment';
+
+  /** Every tenant key's alias starts with this, followed by the tenant id. */
+  readonly aliasPrefix: string;
+  readonly deploymentTagValue: string;
+  private readonly keyArns: string;
+  private readonly aliasArns: string;
+
+  constructor(scope: Construct, id: string, props: TenantKeysProps) {
+    super(scope, id);
+    this.deploymentTagValue = props.deployment;
+    this.aliasPrefix = `alias/lumiqo/${props.deployment}/tenant/`;
+    this.keyArns = kmsArn('key/*');
+    this.aliasArns = kmsArn(`${this.aliasPrefix}*`);
+  }
+
+  /** The admin function: creates a tenant's key, tagged for this deployment and one tenant, and its alias. */
+  grantCreate(grantee: iam.IGrantable): void {
+    const createPolicy = allow(grantee, {
+      actions: ['kms:CreateKey'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: {
+          [`aws:RequestTag/${TenantKeys.DEPLOYMENT_TAG}`]: this.deploymentTagValue,
+          // Only symmetric AES-256 keys with KMS-held material: what the Encryption SDK keyring uses.
+          'kms:KeySpec': 'SYMMETRIC_DEFAULT',
+          'kms:KeyUsage': 'ENCRYPT_DECRYPT',
+          'kms:KeyOrigin': 'AWS_KMS',
+        },
+        Null: { [`aws:RequestTag/${TenantKeys.TENANT_TAG}`]: 'false' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TenantKeys.DEPLOYMENT_TAG, TenantKeys.TENANT_TAG] },
+      },
+    });
+    acknowledgeOnPolicy(createPolicy, 'AwsSolutions-IAM5[Resource::*]',
+      'kms:CreateKey has no resource-level permission (the key does not exist yet); the statement only allows a symmetric KMS key that is tagged with this deployment and a tenant, as DESIGN.md requires');
+    // CreateKey with tags needs TagResource; only this deployment's two tags may be set.
+    this.allowOnKeys(grantee, ['kms:TagResource'], {
+      StringEquals: { [`aws:RequestTag/${TenantKeys.DEPLOYMENT_TAG}`]: this.deploymentTagValue },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [TenantKeys.DEPLOYMENT_TAG, TenantKeys.TENANT_TAG] },
+    });
+    // An alias needs permission on the alias (only under this deployment's prefix) and on the key.
+    const aliasPolicy = allow(grantee, { actions: ['kms:CreateAlias'], resources: [this.aliasArns] });
+    acknowledgeOnPolicy(aliasPolicy, `AwsSolutions-IAM5[Resource::${nagKmsArn(`${this.aliasPrefix}*`)}]`,
+      'Tenant key aliases are created at runtime, one per tenant; the wildcard is the tenant id under this deployment\'s alias prefix');
+    this.allowOnKeys(grantee, ['kms:CreateAlias', 'kms:DescribeKey'], this.deploymentTagCondition());
+  }
+
+  /**
+   * Functions that encrypt or decrypt tenant data (processor, admin for webhook secrets): any tenant key of
+   * this deployment, only with `tenantId` in the encryption context, and only for `purposes` when given.
+   */
+  grantUse(grantee: iam.IGrantable, purposes?: string[]): void {
+    const conditions: Record<string, Record<string, unknown>> = {
+      ...this.deploymentTagCondition(),
+      'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId'] },
+    };
+    if (purposes?.length) conditions.StringEquals['kms:EncryptionContext:purpose'] = purposes;
+    this.allowOnKeys(grantee, ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], conditions);
+  }
+
+  /**
+   * R-SEC-4: a tenant-scoped session decrypts only with its own tenant's key and only ciphertexts whose
+   * encryption context names its own tenant.
+   */
+  grantTenantDecrypt(grantee: iam.IGrantable): void {
+    this.allowOnKeys(grantee, ['kms:Decrypt'], {
+      StringEquals: {
+        [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: this.deploymentTagValue,
+        [`aws:ResourceTag/${TenantKeys.TENANT_TAG}`]: PRINCIPAL_TENANT,
+        'kms:EncryptionContext:tenantId': PRINCIPAL_TENANT,
+      },
+    });
+  }
+
+  /** R-TERM-4: termination crypto-shreds a tenant by disabling its key and scheduling its deletion. */
+  grantShred(grantee: iam.IGrantable): void {
+    this.allowOnKeys(grantee, ['kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion'], this.deploymentTagCondition());
+  }
+
+  private deploymentTagCondition(): Record<string, Record<string, unknown>> {
+    return { StringEquals: { [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: this.deploymentTagValue } };
+  }
+
+  /** Tenant keys are created at runtime, so statements name `key/*` and select this deployment's keys by tag. */
+  private allowOnKeys(grantee: iam.IGrantable, actions: string[], conditions: Record<string, unknown>): IConstruct | undefined {
+    const policy = allow(grantee, { actions, resources: [this.keyArns], conditions });
+    acknowledgeOnPolicy(policy, `AwsSolutions-IAM5[Resource::${nagKmsArn('key/*')}]`,
+      'Tenant KMS keys are created at runtime (one per tenant), so their ARNs are unknown at synth; every statement on key/* is limited by the lumiqo:deployment resource or request tag (R-SEC-4)');
+    return policy;
+  }
+}
+
+/**
+ * ARNs of this account's and region's KMS resources, from pseudo parameters so they read the same in any
+ * grantee's stack; `nagKmsArn` is how cdk-nag writes that ARN in a finding id.
+ */
+const kmsArn = (resource: string): string => `arn:${cdk.Aws.PARTITION}:kms:${cdk.Aws.REGION}:${cdk.Aws.ACCOUNT_ID}:${resource}`;
+const nagKmsArn = (resource: string): string => `arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:${resource}`;

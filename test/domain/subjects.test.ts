@@ -1,0 +1,192 @@
+/**
+ * R-DSR-1: data-subject identifiers found by JSON path, normalised, and stored only as keyed hashes.
+ */
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
+import type { PlatformEvent } from '../../lambdas/domain/model';
+import {
+  DEFAULT_SUBJECT_PATHS,
+  extractSubjects,
+  hashSubject,
+  normaliseIdentifier,
+  parseSubjectPath,
+} from '../../lambdas/domain/subjects';
+
+const at = (kind: string, path: string) => [{ kind, path }];
+
+describe('R-DSR-1: parseSubjectPath', () => {
+  it('compiles every form of the supported subset', () => {
+    expect(parseSubjectPath("$.a['b c'][0][*]..d.*").segments).toEqual([
+      { type: 'member', name: 'a', descendant: false },
+      { type: 'member', name: 'b c', descendant: false },
+      { type: 'index', index: 0, descendant: false },
+      { type: 'wildcard', descendant: false },
+      { type: 'member', name: 'd', descendant: true },
+      { type: 'wildcard', descendant: false },
+    ]);
+    expect(parseSubjectPath(`$..["it's"]`).segments).toEqual([{ type: 'member', name: "it's", descendant: true }]);
+    expect(parseSubjectPath(`$['a\\'b']`).segments).toEqual([{ type: 'member', name: "a'b", descendant: false }]);
+  });
+
+  it.each([
+    ['', `expected '$'`],
+    ['a.b', `expected '$'`],
+    ['$', 'selects the whole document'],
+    ['$.', 'position 2'],
+    ['$.a.', 'position 4'],
+    ['$a', 'position 1'],
+    ['$.a[', 'position 3'],
+    ['$.a[-1]', 'position 3'],
+    ['$.a[01]', 'position 3'],
+    ["$['']", 'non-empty'],
+    ["$['a]", 'position 1'],
+    ['$...a', 'position 3'],
+    ['$.a b', 'position 3'],
+  ])('refuses %j with a message naming the problem', (path, message) => {
+    expect(() => parseSubjectPath(path)).toThrow(message);
+  });
+
+  it('compiles every default path', () => {
+    for (const { path } of DEFAULT_SUBJECT_PATHS) expect(parseSubjectPath(path).source).toBe(path);
+  });
+});
+
+describe('R-DSR-1: extractSubjects', () => {
+  const doc = {
+    user: { email: ' Ana@Example.COM ', id: 42, tags: ['x', 'y'] },
+    orders: [{ customer: { email: 'b@example.com' } }, { customer: { email: 'c@example.com' } }],
+    'odd key': { v: 'odd' },
+  };
+
+  it.each([
+    ['$.user.email', ['ana@example.com']],
+    ['$.user.id', ['42']],
+    ['$.user.tags[1]', ['y']],
+    ['$.user.tags[*]', ['x', 'y']],
+    ['$.orders[*].customer.email', ['b@example.com', 'c@example.com']],
+    ['$.orders[0].customer.email', ['b@example.com']],
+    ["$['odd key'].v", ['odd']],
+    ['$..email', ['ana@example.com', 'b@example.com', 'c@example.com']],
+    ['$.user.missing', []],
+    ['$.user.tags[5]', []],
+    ['$.orders.customer', []],
+  ])('%s selects %j', (path, expected) => {
+    expect(extractSubjects(doc, at('email', path)).map((s) => s.value).sort()).toEqual([...expected].sort());
+  });
+
+  it('finds identifiers anywhere in a whole platform event with the default paths', () => {
+    const event: PlatformEvent = {
+      type: 'api_call',
+      method: 'GET',
+      route: '/orders',
+      status: 200,
+      latencyMs: 3,
+      timestamp: '2026-11-23T10:15:00.000Z',
+      payload: { data: [{ customer_id: 'cus_1', contact: { email: 'A@B.example' } }] },
+      properties: { userId: 'u-7' },
+    };
+    expect(extractSubjects(event, DEFAULT_SUBJECT_PATHS)).toEqual([
+      { kind: 'email', value: 'a@b.example' },
+      { kind: 'user_id', value: 'u-7' },
+      { kind: 'customer_id', value: 'cus_1' },
+    ]);
+  });
+
+  it('counts only string and finite-number leaves, and ignores empty strings', () => {
+    const value = { id: [{ id: null }, { id: true }, { id: { id: '' } }, { id: '   ' }, { id: 7.5 }, { id: 'ok' }] };
+    expect(extractSubjects(value, at('user_id', '$..id'))).toEqual([
+      { kind: 'user_id', value: 'ok' },
+      { kind: 'user_id', value: '7.5' },
+    ]);
+  });
+
+  it('de-duplicates per (kind, normalised value), keeping the same value under two kinds', () => {
+    const value = { a: 'X@Y.example', b: 'x@y.example ', c: 'x@y.example' };
+    const paths = [...at('email', '$.a'), ...at('email', '$.b'), ...at('user_id', '$.c')];
+    expect(extractSubjects(value, paths)).toEqual([
+      { kind: 'email', value: 'x@y.example' },
+      { kind: 'user_id', value: 'x@y.example' },
+    ]);
+  });
+
+  it('does not read inherited properties', () => {
+    expect(extractSubjects({}, at('user_id', '$.constructor'))).toEqual([]);
+    expect(extractSubjects({ a: [] }, at('user_id', '$.a.length'))).toEqual([]);
+  });
+
+  it('stops at depth 32, so a hostile nesting cannot run deep', () => {
+    const nest = (depth: number): unknown => (depth === 0 ? { email: 'deep@example.com' } : { next: nest(depth - 1) });
+    expect(extractSubjects(nest(31), at('email', '$..email'))).toHaveLength(1);
+    expect(extractSubjects(nest(32), at('email', '$..email'))).toEqual([]);
+    // 100,000 levels: found nothing, and did not overflow the stack.
+    let deep: unknown = { email: 'bottom@example.com' };
+    for (let i = 0; i < 100_000; i += 1) deep = { next: deep };
+    expect(extractSubjects(deep, at('email', '$..email'))).toEqual([]);
+  });
+
+  it('returns at most 1,000 identifiers', () => {
+    const many = { users: Array.from({ length: 5000 }, (_, i) => ({ email: `u${i}@example.com` })) };
+    expect(extractSubjects(many, at('email', '$..email'))).toHaveLength(1000);
+  });
+
+  it('searches a body-sized document (240k nodes) completely with every default path', () => {
+    const wide = { rows: Array.from({ length: 80_000 }, (_, i) => ({ n: { v: i } })), last: { customer_id: 'cus_last' } };
+    expect(extractSubjects(wide, DEFAULT_SUBJECT_PATHS)).toEqual([{ kind: 'customer_id', value: 'cus_last' }]);
+  });
+
+  it('bounds chained recursive descents over a hostile shape (unbounded, this one runs for minutes)', () => {
+    const chain = (depth: number): unknown => (depth === 0 ? 'leaf' : { a: chain(depth - 1) });
+    const hostile = Array.from({ length: 2000 }, () => chain(30)); // ~360 KB: fits in one request body
+    const started = Date.now();
+    expect(extractSubjects(hostile, at('user_id', '$..*..*..*..*')).length).toBeLessThanOrEqual(1000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('never throws on arbitrary JSON with the default paths', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const found = extractSubjects(value, DEFAULT_SUBJECT_PATHS);
+        expect(found.every((s) => s.value !== '' && s.value === normaliseIdentifier(s.kind, s.value))).toBe(true);
+      }),
+    );
+  });
+
+  it('finds an email planted anywhere (within depth 32) in arbitrary JSON', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), fc.emailAddress(), (value, email) => {
+        const planted = { wrapper: [value, { email }] };
+        expect(extractSubjects(planted, DEFAULT_SUBJECT_PATHS)).toContainEqual({ kind: 'email', value: email.toLowerCase() });
+      }),
+    );
+  });
+});
+
+describe('R-DSR-1: normaliseIdentifier and hashSubject', () => {
+  const key = Buffer.alloc(32, 7);
+
+  it('lower-cases and trims emails; only trims other kinds', () => {
+    expect(normaliseIdentifier('email', '  Ana@Example.COM\n')).toBe('ana@example.com');
+    expect(normaliseIdentifier('user_id', '  AbC ')).toBe('AbC');
+  });
+
+  it('normalises Unicode to NFC, so the same name typed two ways is one subject', () => {
+    expect(normaliseIdentifier('user_id', 'Jose\u0301')).toBe(normaliseIdentifier('user_id', 'Jos\u00e9'));
+  });
+
+  it('is HMAC-SHA256 over kind:normalised, base64url', () => {
+    const expected = createHmac('sha256', key).update('email:ana@example.com').digest('base64url');
+    expect(hashSubject(key, 'email', ' ANA@example.com')).toBe(expected);
+    expect(expected).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('differs by tenant key and by kind, so hashes never link across tenants or kinds', () => {
+    const other = Buffer.alloc(32, 8);
+    expect(hashSubject(key, 'user_id', '42')).not.toBe(hashSubject(other, 'user_id', '42'));
+    expect(hashSubject(key, 'user_id', '42')).not.toBe(hashSubject(key, 'customer_id', '42'));
+  });
+
+  it('gives the extracted value and the requested value the same hash', () => {
+    const [found] = extractSubjects({ email: ' Ana@Example.com' }, DEFAULT_SUBJECT_PATHS);
+    expect(hashSubject(key, found.kind, found.value)).toBe(hashSubject(key, 'email', 'ana@example.COM'));
+  });
+});

@@ -1,0 +1,116 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, loadConfig, parseConfig, runtimeSettings, stackPrefix } from '../../lib/config';
+import { runtimeSettingsSchema } from '../../lambdas/shared/settings';
+
+/** cdk context as `-c key=value` gives it: every value a string. */
+const context = (values: Record<string, unknown>) => ({ tryGetContext: (key: string) => values[key] });
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lumiqo-config-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('parseConfig', () => {
+  test('defaults: multi-tenant dev deployment, backups kept 35 days, logs 90 (R-DEP-1, R-AV-2, R-RET-5)', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({ stage: 'dev', tenancy: 'multi', backupRetentionDays: 35, logRetentionDays: 90, auditRetentionDays: 365 });
+    expect(stackPrefix(config)).toBe('Lumiqo-dev');
+  });
+
+  test.each([
+    ['tenancy single without a tenant', { tenancy: 'single' }, /tenant: tenancy 'single' needs a tenant id/],
+    ['a tenant on a multi-tenant deployment', { tenancy: 'multi', tenant: 'acme' }, /tenant: tenant is only for tenancy 'single'/],
+    ['a negative limit', { limits: { maxBodyBytes: -1, maxBatchEvents: 10, inlinePayloadBytes: 4096 } }, /limits\.maxBodyBytes/],
+    ['a negative rate limit', { rateLimits: { perIpPer5Min: -5 } }, /rateLimits\.perIpPer5Min/],
+    ['an unknown top-level key', { tenantcy: 'single' }, /Unrecognized key.*tenantcy/],
+    ['an unknown nested key', { stream: { retentionHour: 48 } }, /stream: Unrecognized key.*retentionHour/],
+    ['backups kept longer than 90 days (R-AV-2)', { backupRetentionDays: 120 }, /backupRetentionDays/],
+    ['audit kept less than 12 months (R-SEC-6)', { auditRetentionDays: 30 }, /auditRetentionDays/],
+    ['a log retention CloudWatch does not offer', { logRetentionDays: 45 }, /logRetentionDays/],
+    ['a record age beyond the stream retention', { stream: { retentionHours: 24 }, processor: { maxRecordAgeHours: 48 } }, /processor\.maxRecordAgeHours: must not exceed stream\.retentionHours/],
+    ['a bad tenant id', { tenancy: 'single', tenant: 'Acme Corp' }, /tenant:/],
+  ])('rejects %s, naming the key', (_name, raw, message) => {
+    expect(() => parseConfig(raw)).toThrow(ConfigError);
+    expect(() => parseConfig(raw)).toThrow(message);
+  });
+
+  test('rejects plans whose retention order is Starter > Business (R-RET-1)', () => {
+    const plans = {
+      starter: { retentionDays: 120, maxRetentionDays: 365 },
+      business: { retentionDays: 90 },
+      enterprise: { retentionDays: 365 },
+    };
+    expect(() => parseConfig({ plans })).toThrow(/plans: Business keeps data at least as long as Starter/);
+  });
+
+  test('rejects a plan retention outside its own bounds, naming the plan', () => {
+    const plans = {
+      starter: { retentionDays: 30, maxRetentionDays: 10 },
+      business: { retentionDays: 90 },
+      enterprise: { retentionDays: 365 },
+    };
+    expect(() => parseConfig({ plans })).toThrow(/plans\.starter\.retentionDays: must lie within/);
+  });
+
+  test('a tenant alone implies a single-tenant deployment with its own stack names (R-DEP-2)', () => {
+    const config = parseConfig({ tenant: 'acme' });
+    expect(config.tenancy).toBe('single');
+    expect(stackPrefix(config)).toBe('Lumiqo-dev-acme');
+  });
+
+  test('runtimeSettings hands the functions a value their own schema accepts', () => {
+    const settings = runtimeSettings(parseConfig({ tenancy: 'single', tenant: 'acme', stage: 'prod' }));
+    expect(runtimeSettingsSchema.parse(settings)).toEqual(settings);
+    expect(settings.tenancy).toEqual({ mode: 'single', tenantId: 'acme' });
+  });
+});
+
+describe('loadConfig', () => {
+  test('context strings are coerced to numbers', () => {
+    const config = loadConfig(
+      context({ 'rateLimits.perIpPer5Min': '5000', webhookToleranceSeconds: '600', backupRetentionDays: '14', 'stream.retentionHours': '72' }),
+      dir,
+    );
+    expect(config.rateLimits.perIpPer5Min).toBe(5000);
+    expect(config.rateLimits.perTenantPer5Min).toBe(30000);
+    expect(config.webhookToleranceSeconds).toBe(600);
+    expect(config.backupRetentionDays).toBe(14);
+    expect(config.stream.retentionHours).toBe(72);
+  });
+
+  test.each(['many', ''])('a context value %p that is not a number fails, naming the key', (value) => {
+    expect(() => loadConfig(context({ 'rateLimits.stageBurst': value }), dir)).toThrow(/rateLimits\.stageBurst: expected a number/);
+  });
+
+  test('-c tenant=acme alone gives the single-tenant deployment (DESIGN.md)', () => {
+    expect(stackPrefix(loadConfig(context({ tenant: 'acme' }), dir))).toBe('Lumiqo-dev-acme');
+  });
+
+  test('reads lumiqo.config.json from the working directory when present', () => {
+    fs.writeFileSync(path.join(dir, 'lumiqo.config.json'), JSON.stringify({ stage: 'prod', backupRetentionDays: 7 }));
+    expect(loadConfig(context({}), dir)).toMatchObject({ stage: 'prod', backupRetentionDays: 7 });
+  });
+
+  test('reads the file named by -c config, and context wins over the file', () => {
+    fs.writeFileSync(path.join(dir, 'acme.json'), JSON.stringify({ tenancy: 'single', tenant: 'acme', stage: 'prod' }));
+    const config = loadConfig(context({ config: 'acme.json', stage: 'staging' }), dir);
+    expect(config).toMatchObject({ tenancy: 'single', tenant: 'acme', stage: 'staging' });
+  });
+
+  test('a missing named file fails with its path', () => {
+    expect(() => loadConfig(context({ config: 'nope.json' }), dir)).toThrow(/Lumiqo config file not found: .*nope\.json/);
+  });
+
+  test('a file that is not JSON fails with its path', () => {
+    fs.writeFileSync(path.join(dir, 'lumiqo.config.json'), '{ stage: prod');
+    expect(() => loadConfig(context({}), dir)).toThrow(/Invalid Lumiqo config file .*lumiqo\.config\.json/);
+  });
+
+  test('a bad value in the file fails naming the key', () => {
+    fs.writeFileSync(path.join(dir, 'lumiqo.config.json'), JSON.stringify({ processor: { batchSize: 0 } }));
+    expect(() => loadConfig(context({}), dir)).toThrow(/processor\.batchSize/);
+  });
+});

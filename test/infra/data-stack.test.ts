@@ -1,0 +1,445 @@
+import * as cdk from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { TABLES } from '../../lambdas/shared/tables';
+import { addCompliancePacks } from '../../lib/nag';
+import { TenantKeys } from '../../lib/constructs/tenant-keys';
+import type { DataStack } from '../../lib/stacks/data-stack';
+import { SINGLE_TENANT, nagFindings, synthDataStack, testApp, testConfig } from './helpers';
+
+const config = testConfig({ stream: { retentionHours: 48 }, backupRetentionDays: 30 });
+const stack = synthDataStack(config);
+const template = Template.fromStack(stack);
+
+const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>
+  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+const dataKeyArn = { 'Fn::GetAtt': [logicalId(stack.dataKey), 'Arn'] };
+
+/** Statements of the identity policies attached to `role`. */
+function statementsOf(grantStack: cdk.Stack, role: iam.Role): Record<string, unknown>[] {
+  const policies = Template.fromStack(grantStack).findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: grantStack.getLogicalId(role.node.defaultChild as cdk.CfnElement) }] },
+  });
+  return Object.values(policies).flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+}
+
+/** A role in its own stack of the data stack's app, granted by `grant` (the way the services stack does it). */
+function grantedRole(grant: (data: DataStack, role: iam.Role) => void): { grantStack: cdk.Stack; role: iam.Role } {
+  const app = testApp();
+  const data = synthDataStack(testConfig(), app);
+  const grantStack = new cdk.Stack(app, 'Grantees', { env: data.environment === undefined ? undefined : { account: data.account, region: data.region } });
+  const role = new iam.Role(grantStack, 'TenantRole', { assumedBy: new iam.AccountRootPrincipal() });
+  grant(data, role);
+  return { grantStack, role };
+}
+
+describe('tables', () => {
+  const tables = [
+    { shape: TABLES.control, table: stack.store.controlTable },
+    { shape: TABLES.tenantData, table: stack.store.tenantDataTable },
+    { shape: TABLES.audit, table: stack.store.auditTable },
+  ];
+
+  test.each(tables)('$shape.name: PITR, CMK, deletion protection, TTL, on-demand, RETAIN (R-AV-1, R-SEC-2)', ({ shape, table }) => {
+    const resource = template.toJSON().Resources[logicalId(table)];
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.UpdateReplacePolicy).toBe('Retain');
+    expect(resource.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: shape.partitionKey, KeyType: 'HASH' },
+        { AttributeName: shape.sortKey, KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: dataKeyArn },
+      DeletionProtectionEnabled: true,
+      TimeToLiveSpecification: { AttributeName: shape.ttlAttribute, Enabled: true },
+    });
+  });
+
+  test.each(tables)('$shape.name: global secondary indexes as in lambdas/shared/tables.ts', ({ shape, table }) => {
+    const indexes = template.toJSON().Resources[logicalId(table)].Properties.GlobalSecondaryIndexes ?? [];
+    expect(indexes).toEqual(
+      shape.indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    );
+  });
+});
+
+describe('buckets', () => {
+  const buckets = template.findResources('AWS::S3::Bucket');
+  const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
+  const accessLogBucketId = logicalId(stack.accessLogBucket);
+
+  test('there are three buckets: access logs, payloads, trail', () => {
+    expect(Object.keys(buckets).sort()).toEqual(
+      [accessLogBucketId, logicalId(stack.store.payloadBucket), logicalId(stack.trail.node.scope!.node.findChild('Bucket'))].sort(),
+    );
+  });
+
+  test.each(Object.keys(buckets))('%s: versioned, public access blocked, retained', (id) => {
+    expect(buckets[id].DeletionPolicy).toBe('Retain');
+    expect(buckets[id].Properties).toMatchObject({
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+  });
+
+  test.each(Object.keys(buckets))('%s: policy refuses plain HTTP and TLS below 1.2 (R-SEC-1)', (id) => {
+    const statements = policies.filter((p) => p.Properties.Bucket.Ref === id).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+      ]),
+    );
+  });
+
+  test.each(Object.keys(buckets).filter((id) => id !== accessLogBucketId))('%s: SSE-KMS with the CMK and a bucket key, access logs delivered (R-SEC-2)', (id) => {
+    expect(buckets[id].Properties).toMatchObject({
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: dataKeyArn } }],
+      },
+      LoggingConfiguration: { DestinationBucketName: { Ref: accessLogBucketId } },
+    });
+  });
+
+  test('access log bucket: SSE-S3 (the only encryption S3 log delivery accepts), logs expire after 90 days (R-RET-5)', () => {
+    expect(buckets[accessLogBucketId].Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+    ]);
+    expect(buckets[accessLogBucketId].Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ ExpirationInDays: 90, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' }),
+    );
+  });
+
+  test('payload bucket: non-current versions expire after 30 days', () => {
+    expect(buckets[logicalId(stack.store.payloadBucket)].Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' }),
+    );
+  });
+});
+
+describe('stream, keys, trail, backups', () => {
+  test('event stream: on-demand, encrypted with the CMK, retention from config (R-SEC-2, R-ING-6)', () => {
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: dataKeyArn },
+      RetentionPeriodHours: 48,
+    });
+  });
+
+  test('data key: rotation on, retained (R-SEC-2)', () => {
+    template.hasResource('AWS::KMS::Key', { Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain' });
+  });
+
+  test('data key: CloudTrail may use it only for trails of this account', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudtrail.amazonaws.com' },
+            Action: 'kms:GenerateDataKey*',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '111111111111' },
+              StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': 'arn:aws:cloudtrail:*:111111111111:trail/*' },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('trail: log-file validation, multi-region, KMS, CloudWatch Logs, payload data events (R-SEC-8)', () => {
+    template.hasResourceProperties('AWS::CloudTrail::Trail', {
+      EnableLogFileValidation: true,
+      IsMultiRegionTrail: true,
+      IncludeGlobalServiceEvents: true,
+      KMSKeyId: dataKeyArn,
+      CloudWatchLogsLogGroupArn: Match.anyValue(),
+      EventSelectors: [
+        {
+          DataResources: [{ Type: 'AWS::S3::Object', Values: [{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.store.payloadBucket), 'Arn'] }, '/']] }] }],
+          ReadWriteType: 'All',
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: dataKeyArn, RetentionInDays: 90 });
+  });
+
+  test('trail bucket: log files locked in governance mode for the audit retention (R-SEC-8)', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } } },
+    });
+  });
+
+  test('backups: daily, deleted after backupRetentionDays (at most 90), all three tables, encrypted vault (R-AV-1, R-AV-2)', () => {
+    const plan = Object.values(template.findResources('AWS::Backup::BackupPlan'))[0].Properties.BackupPlan;
+    expect(plan.BackupPlanRule).toEqual([expect.objectContaining({ ScheduleExpression: 'cron(0 3 * * ? *)', Lifecycle: { DeleteAfterDays: 30 } })]);
+    expect(plan.BackupPlanRule[0].Lifecycle.DeleteAfterDays).toBeLessThanOrEqual(90);
+    template.hasResourceProperties('AWS::Backup::BackupVault', { EncryptionKeyArn: dataKeyArn });
+    const selection = Object.values(template.findResources('AWS::Backup::BackupSelection'))[0].Properties.BackupSelection;
+    const tableArns = [stack.store.controlTable, stack.store.tenantDataTable, stack.store.auditTable].map((t) => ({ 'Fn::GetAtt': [logicalId(t), 'Arn'] }));
+    expect(selection.Resources).toEqual(expect.arrayContaining(tableArns));
+  });
+});
+
+describe('outputs and deployments', () => {
+  const outputs = [
+    'DataKeyArn', 'ControlTableName', 'TenantDataTableName', 'AuditTableName', 'PayloadBucketName',
+    'EventStreamName', 'EventStreamArn', 'TrailArn', 'BackupVaultName', 'TenantKeyAliasPrefix',
+  ];
+
+  test.each(outputs)('output %s exists with a description (R-DEP-3)', (name) => {
+    template.hasOutput(name, { Description: Match.stringLikeRegexp('.{20,}'), Value: Match.anyValue() });
+  });
+
+  test('a single-tenant config gives its own stack, alias prefix, deployment tag and backup names (R-DEP-2)', () => {
+    const single = synthDataStack(testConfig(SINGLE_TENANT));
+    const singleTemplate = Template.fromStack(single).toJSON();
+    expect(single.stackName).toBe('Lumiqo-dev-acme-Data');
+    expect(single.stackName).not.toBe(stack.stackName);
+    expect(single.tenantKeys.aliasPrefix).toBe('alias/lumiqo/Lumiqo-dev-acme/tenant/');
+    expect(single.tenantKeys.deploymentTagValue).toBe('Lumiqo-dev-acme');
+    const planName = (t: Record<string, any>) => Object.values<any>(t.Resources).find((r) => r.Type === 'AWS::Backup::BackupPlan').Properties.BackupPlan.BackupPlanName;
+    expect(planName(singleTemplate)).not.toBe(planName(template.toJSON()));
+  });
+
+  test('synth is deterministic: two syntheses give the same template', () => {
+    expect(Template.fromStack(synthDataStack(config)).toJSON()).toEqual(template.toJSON());
+  });
+});
+
+describe('cdk-nag: AwsSolutions, NIST 800-53 R5, HIPAA, PCI DSS 3.2.1', () => {
+  test('the data stack has no unacknowledged finding in any of the four packs', () => {
+    expect(nagFindings(synthDataStack(config))).toEqual([]);
+  });
+
+  test('every acknowledgement silences a real finding (removing one would fail the test above)', () => {
+    const acknowledged: string[] = [];
+    const spy = jest.spyOn(cdk.Validations.prototype, 'acknowledge').mockImplementation((...rules) => {
+      acknowledged.push(...rules.map((rule) => rule.id));
+    });
+    try {
+      const findings = new Set(nagFindings(synthDataStack(config)).map((finding) => finding.ruleName));
+      expect(acknowledged.length).toBeGreaterThan(10);
+      expect([...new Set(acknowledged)].filter((id) => !findings.has(id))).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('with the packs installed, synth passes for the data stack', () => {
+    const app = testApp();
+    addCompliancePacks(app);
+    synthDataStack(config, app);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('with the packs installed, an unacknowledged finding fails synth', () => {
+    const app = testApp();
+    addCompliancePacks(app);
+    const data = synthDataStack(config, app);
+    new s3.Bucket(data, 'Unencrypted');
+    expect(() => app.synth()).toThrow(/Unencrypted\/Resource[\s\S]*AwsSolutions-S10/);
+  });
+});
+
+describe('TenantDataStore grants', () => {
+  test('grantTenantRead: LeadingKeys limited to the session tenant, with the Null guard that denies Scan (R-SEC-4)', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.store.grantTenantRead(r));
+    const statements = statementsOf(grantStack, role);
+    const dynamo = statements.find((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+    expect(dynamo).toMatchObject({
+      Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      Condition: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#${aws:PrincipalTag/tenantId}#*'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    });
+    expect(dynamo!.Resource).toHaveLength(3); // the table and its two indexes, no index/*
+    expect(JSON.stringify(statements)).not.toMatch(/dynamodb:Scan|dynamodb:PutItem|s3:PutObject/);
+  });
+
+  test('grantTenantRead: objects and listings only under tenants/<session tenant>/, KMS only through DynamoDB and S3 (R-SEC-4)', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.store.grantTenantRead(r));
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Resource: expect.objectContaining({ 'Fn::Join': ['', [expect.anything(), '/tenants/${aws:PrincipalTag/tenantId}/*']] }) }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['tenants/${aws:PrincipalTag/tenantId}/*'] } } }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'kms:Decrypt', Condition: { StringEquals: { 'kms:ViaService': ['dynamodb.eu-west-1.amazonaws.com', 's3.eu-west-1.amazonaws.com'] } } }),
+    );
+  });
+
+  test('grantAuditWrite: append-only, no update or delete of audit entries (R-SEC-6)', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.store.grantAuditWrite(r));
+    const actions = statementsOf(grantStack, role).flatMap((s) => s.Action as string | string[]);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query']));
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
+  });
+
+  test('grantDataWrite: item writes and payload objects under tenants/, with the KMS actions SSE needs', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.store.grantDataWrite(r));
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']) }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['kms:GenerateDataKey', 'kms:Decrypt']) }));
+    expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
+  });
+});
+
+describe('TenantKeys grants', () => {
+  test('grantCreate: CreateKey only with this deployment and a tenant tag, aliases only under the prefix', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantCreate(r));
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'kms:CreateKey',
+        Condition: expect.objectContaining({
+          StringEquals: expect.objectContaining({ [`aws:RequestTag/${TenantKeys.DEPLOYMENT_TAG}`]: 'Lumiqo-dev' }),
+          Null: { [`aws:RequestTag/${TenantKeys.TENANT_TAG}`]: 'false' },
+        }),
+      }),
+    );
+    expect(JSON.stringify(statements)).toContain(':alias/lumiqo/Lumiqo-dev/tenant/*');
+  });
+
+  test('grantTenantDecrypt: own tenant key and own encryption context only (R-SEC-4)', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantTenantDecrypt(r));
+    expect(statementsOf(grantStack, role)).toEqual([
+      expect.objectContaining({
+        Action: 'kms:Decrypt',
+        Condition: {
+          StringEquals: {
+            'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev',
+            'aws:ResourceTag/lumiqo:tenant': '${aws:PrincipalTag/tenantId}',
+            'kms:EncryptionContext:tenantId': '${aws:PrincipalTag/tenantId}',
+          },
+        },
+      }),
+    ]);
+  });
+
+  test('grantUse: tenantId must be in the encryption context; purposes restrict it further', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantUse(r, ['webhook-secret']));
+    expect(statementsOf(grantStack, role)).toEqual([
+      expect.objectContaining({
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        Condition: {
+          StringEquals: { 'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev', 'kms:EncryptionContext:purpose': ['webhook-secret'] },
+          'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId'] },
+        },
+      }),
+    ]);
+  });
+
+  test('grantShred: disable and schedule deletion of this deployment\'s keys only (R-TERM-4)', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantShred(r));
+    expect(statementsOf(grantStack, role)).toEqual([
+      expect.objectContaining({
+        Action: ['kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion'],
+        Condition: { StringEquals: { 'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev' } },
+      }),
+    ]);
+  });
+
+  test('the key/* and alias wildcards of TenantKeys grants are acknowledged on the grantee, nothing else is needed', () => {
+    const { grantStack } = grantedRole((data, r) => {
+      data.tenantKeys.grantCreate(r);
+      data.tenantKeys.grantUse(r);
+      data.tenantKeys.grantTenantDecrypt(r);
+      data.tenantKeys.grantShred(r);
+    });
+    expect(nagFindings(grantStack).filter((f) => f.ruleName.startsWith('AwsSolutions-IAM5'))).toEqual([]);
+  });
+});
+
+describe('grantTenantRead evaluated by an IAM policy simulator (R-SEC-4)', () => {
+  const ACCOUNT = '111111111111';
+  const app = testApp();
+  const data = synthDataStack(testConfig(), app);
+  const role = new iam.Role(data, 'TenantReadRole', { assumedBy: new iam.AccountRootPrincipal() });
+  data.store.grantTenantRead(role);
+  const resources = Template.fromStack(data).toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+
+  /** Turns the template's intrinsics into the ARNs AWS would see. */
+  const arnOf = (id: string): string => {
+    const type = resources[id].Type;
+    if (type === 'AWS::DynamoDB::Table') return `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/${id}`;
+    if (type === 'AWS::S3::Bucket') return `arn:aws:s3:::${id.toLowerCase()}`;
+    if (type === 'AWS::KMS::Key') return `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${id}`;
+    throw new Error(`no ARN for ${type}`);
+  };
+  const resolve = (value: any): any => {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+    if (Array.isArray(value)) return value.map(resolve);
+    if (value['Fn::GetAtt']) return arnOf(value['Fn::GetAtt'][0]);
+    if (value['Fn::Join']) return value['Fn::Join'][1].map(resolve).join(value['Fn::Join'][0]);
+    if (value.Ref === 'AWS::Partition') return 'aws';
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
+  };
+  const policy = { Version: '2012-10-17', Statement: resolve(statementsOf(data, role)) };
+  const tableArn = arnOf(data.getLogicalId(data.store.tenantDataTable.node.defaultChild as cdk.CfnElement));
+  const bucketArn = arnOf(data.getLogicalId(data.store.payloadBucket.node.defaultChild as cdk.CfnElement));
+
+  async function decide(action: string, resource: string, contextVariables: Record<string, string | string[]> = {}): Promise<string> {
+    const { runSimulation } = await import('@cloud-copilot/iam-simulate');
+    const result = await runSimulation(
+      {
+        identityPolicies: [{ name: 'tenant-read', policy }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        request: {
+          action,
+          principal: `arn:aws:sts::${ACCOUNT}:assumed-role/TenantRead/session`,
+          resource: { accountId: ACCOUNT, resource },
+          contextVariables: { 'aws:PrincipalTag/tenantId': 'a', ...contextVariables },
+        },
+      },
+      {},
+    );
+    if (!('overallResult' in result)) throw new Error(JSON.stringify(result));
+    return result.overallResult;
+  }
+
+  test.each([
+    ['dynamodb:GetItem', ['T#a#EV#1']],
+    ['dynamodb:BatchGetItem', ['T#a#EV#1', 'T#a#EV#2']],
+    ['dynamodb:Query', ['T#a#ROLLUP']],
+  ])('tenant a can %s its own items', async (action, keys) => {
+    expect(await decide(action, tableArn, { 'dynamodb:LeadingKeys': keys })).toBe('Allowed');
+  });
+
+  test('tenant a can query its own events on an index', async () => {
+    expect(await decide('dynamodb:Query', `${tableArn}/index/gsi1`, { 'dynamodb:LeadingKeys': ['T#a#K#api'] })).toBe('Allowed');
+  });
+
+  test.each([
+    ['dynamodb:GetItem', ['T#b#EV#1']],
+    ['dynamodb:BatchGetItem', ['T#a#EV#1', 'T#b#EV#2']],
+    ['dynamodb:Query', ['T#ab#ROLLUP']],
+  ])('tenant a cannot %s tenant b\'s items', async (action, keys) => {
+    expect(await decide(action, tableArn, { 'dynamodb:LeadingKeys': keys })).not.toBe('Allowed');
+  });
+
+  test('tenant a cannot Scan, nor call without keys (the Null guard)', async () => {
+    expect(await decide('dynamodb:Scan', tableArn)).not.toBe('Allowed');
+    expect(await decide('dynamodb:Query', tableArn)).not.toBe('Allowed');
+  });
+
+  test('tenant a can read and list its own objects, not tenant b\'s', async () => {
+    expect(await decide('s3:GetObject', `${bucketArn}/tenants/a/payloads/1`)).toBe('Allowed');
+    expect(await decide('s3:GetObject', `${bucketArn}/tenants/b/payloads/1`)).not.toBe('Allowed');
+    expect(await decide('s3:ListBucket', bucketArn, { 's3:prefix': 'tenants/a/' })).toBe('Allowed');
+    expect(await decide('s3:ListBucket', bucketArn, { 's3:prefix': 'tenants/' })).not.toBe('Allowed');
+    expect(await decide('s3:ListBucket', bucketArn)).not.toBe('Allowed');
+  });
+});

@@ -1,0 +1,272 @@
+import * as cdk from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ROUTES } from '../../lambdas/shared/routes';
+import { ENV } from '../../lambdas/shared/settings';
+import { buildLumiqoApp } from '../../lib/app';
+import { stackPrefix, type LumiqoConfig } from '../../lib/config';
+import { ACCESS_LOG_FIELDS } from '../../lib/constructs/ingestion-api';
+import { ServicesStack } from '../../lib/stacks/services-stack';
+import { SINGLE_TENANT, nagFindings, synthDataStack, testApp, testConfig } from './helpers';
+
+function synthServicesStack(config: LumiqoConfig): ServicesStack {
+  const app = testApp();
+  const data = synthDataStack(config, app);
+  return new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: '111111111111', region: 'eu-west-1' } });
+}
+
+const config = testConfig({
+  rateLimits: { perIpPer5Min: 1234, perTenantPer5Min: 56789, stageRatePerSecond: 321, stageBurst: 654 },
+  processor: { batchSize: 250, maxBatchingWindowSeconds: 2, retryAttempts: 7, maxRecordAgeHours: 12, parallelizationFactor: 3 },
+  logRetentionDays: 60,
+  alarmEmail: 'ops@example.com',
+});
+const stack = synthServicesStack(config);
+const template = Template.fromStack(stack);
+const ref = (construct: { node: { defaultChild?: unknown } }) => ({ 'Fn::GetAtt': [stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement), 'Arn'] });
+const servicesKeyArn = ref(stack.servicesKey);
+
+describe('functions', () => {
+  test('every function: Node.js 22 on arm64, active tracing, reserved concurrency, settings in the environment', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(4);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        ReservedConcurrentExecutions: expect.any(Number),
+      });
+      const variables = fn.Properties.Environment.Variables;
+      expect(JSON.parse(variables[ENV.settings])).toMatchObject({ stage: config.stage, tenancy: { mode: 'multi' } });
+      expect(variables).toMatchObject({ [ENV.keyring]: 'kms', NODE_OPTIONS: '--enable-source-maps' });
+      for (const name of [ENV.controlTable, ENV.dataTable, ENV.auditTable, ENV.payloadBucket, ENV.eventStream, ENV.tenantKeyAliasPrefix]) {
+        expect(variables[name]).toBeDefined();
+      }
+    }
+  });
+
+  test('only the query function knows the tenant read role (R-SEC-4)', () => {
+    const withRole = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) => fn.Properties.Environment.Variables[ENV.tenantReadRoleArn]);
+    expect(withRole).toHaveLength(1);
+    expect(withRole[0].Properties.Environment.Variables[ENV.tenantReadRoleArn]).toEqual(ref(stack.tenantReadRole));
+  });
+
+  test('R-RET-5, R-SEC-2: every log group keeps the configured retention under the services CMK', () => {
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups).toHaveLength(5); // four functions and the API access log
+    for (const group of logGroups) {
+      expect(group.Properties).toMatchObject({ RetentionInDays: 60, KmsKeyId: servicesKeyArn });
+    }
+  });
+
+  test('no function uses AWSLambdaBasicExecutionRole (R-SEC-5)', () => {
+    expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain('AWSLambdaBasicExecutionRole');
+  });
+
+  test('the services key rotates and lets CloudWatch Logs and alarms use it', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'CloudWatchLogsEncryptsLogGroups' }),
+          Match.objectLike({ Sid: 'CloudWatchAlarmsPublishToTopic', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('stream processor (R-ING-7)', () => {
+  test('the event source mapping takes its settings from config, with partial failures, bisect and a DLQ', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: stack.getLogicalId(stack.functions.processor.function.node.defaultChild as cdk.CfnElement) },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      BatchSize: 250,
+      MaximumBatchingWindowInSeconds: 2,
+      MaximumRetryAttempts: 7,
+      MaximumRecordAgeInSeconds: 12 * 3600,
+      ParallelizationFactor: 3,
+      DestinationConfig: { OnFailure: { Destination: ref(stack.processor.deadLetterQueue) } },
+    });
+  });
+
+  test('the DLQ is KMS-encrypted, TLS-only and keeps messages 14 days', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: servicesKeyArn, MessageRetentionPeriod: 14 * 24 * 3600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+});
+
+describe('API (R-ING-5, R-SEC-1, R-SEC-7)', () => {
+  test('REGIONAL REST API with a TLS 1.2+ security policy and strict endpoint access', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+      SecurityPolicy: 'SecurityPolicy_TLS13_1_2_PQ_2025_09',
+      EndpointAccessMode: 'STRICT',
+    });
+  });
+
+  test('the stage is named after the stage, throttled, traced and access-logged to the encrypted log group', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: config.stage,
+      TracingEnabled: true,
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 321, ThrottlingBurstLimit: 654 })],
+    });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(JSON.stringify(stage.Properties.AccessLogSetting.DestinationArn)).toContain(stack.getLogicalId(stack.api.accessLogGroup.node.defaultChild as cdk.CfnElement));
+  });
+
+  test('R-SEC-7: the access-log format holds no source IP and no user agent', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    const format: string = stage.Properties.AccessLogSetting.Format;
+    expect(JSON.parse(format)).toEqual(ACCESS_LOG_FIELDS);
+    expect(format).toContain('$context.requestId');
+    expect(format).not.toMatch(/sourceIp|userAgent|X-Forwarded-For/i);
+  });
+
+  test('one method per route; operator routes require SigV4 (AWS_IAM), the others authenticate in the function', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    expect(methods).toHaveLength(ROUTES.length);
+    const byAuth = (type: string) => methods.filter((m) => m.Properties.AuthorizationType === type).length;
+    expect(byAuth('AWS_IAM')).toBe(ROUTES.filter((r) => r.auth === 'iam').length);
+    expect(byAuth('NONE')).toBe(ROUTES.filter((r) => r.auth !== 'iam').length);
+    for (const method of methods) expect(method.Properties.RequestValidatorId).toBeDefined();
+  });
+
+  test('the web ACL has the managed rule groups, SizeRestrictions_BODY counted only', () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } }),
+        Match.objectLike({
+          Statement: {
+            ManagedRuleGroupStatement: {
+              VendorName: 'AWS',
+              Name: 'AWSManagedRulesCommonRuleSet',
+              RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }],
+            },
+          },
+        }),
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' } } }),
+      ]),
+    });
+  });
+
+  test('rate-based rules per source IP and per tenant (API key header, webhook path) with the configured limits', () => {
+    const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
+    const rate = (name: string) => acl.Properties.Rules.find((r: { Name: string }) => r.Name === name);
+    expect(rate('RatePerSourceIp')).toMatchObject({ Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 1234, AggregateKeyType: 'IP' } } });
+    expect(rate('RatePerTenantApiKey')).toMatchObject({
+      Action: { Block: {} },
+      Statement: {
+        RateBasedStatement: {
+          Limit: 56789,
+          AggregateKeyType: 'CUSTOM_KEYS',
+          CustomKeys: [{ Header: { Name: 'authorization' } }],
+          ScopeDownStatement: { NotStatement: { Statement: { ByteMatchStatement: { SearchString: '/v1/hooks/' } } } },
+        },
+      },
+    });
+    expect(rate('RatePerTenantWebhook')).toMatchObject({
+      Action: { Block: {} },
+      Statement: {
+        RateBasedStatement: {
+          Limit: 56789,
+          AggregateKeyType: 'CUSTOM_KEYS',
+          CustomKeys: [{ UriPath: {} }],
+          ScopeDownStatement: { ByteMatchStatement: { SearchString: '/v1/hooks/' } },
+        },
+      },
+    });
+    for (const rule of acl.Properties.Rules) {
+      expect(rule.VisibilityConfig).toMatchObject({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true });
+    }
+  });
+
+  test('the web ACL is associated with the stage', () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.api.webAcl), 'Arn'] },
+      ResourceArn: {
+        'Fn::Join': ['', Match.arrayWith(['/stages/', { Ref: stack.getLogicalId(stack.api.stage.node.defaultChild as cdk.CfnElement) }])],
+      },
+    });
+  });
+});
+
+describe('alarms (R-OBS-1)', () => {
+  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+  const topicRef = { Ref: stack.getLogicalId(stack.alarms.topic.node.defaultChild as cdk.CfnElement) };
+
+  test('DLQ depth, iterator age, each function errors and throttles, API 5xx: all notify the topic', () => {
+    const metrics = alarms.map((a) => a.Properties.MetricName);
+    expect(metrics).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'IteratorAge', '5XXError']));
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(4);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(4);
+    expect(alarms.find((a) => a.Properties.MetricName === 'IteratorAge')!.Properties.Threshold).toBe(60000);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
+      expect(alarm.Properties.OKActions).toEqual([topicRef]);
+    }
+  });
+
+  test('the topic is KMS-encrypted, TLS-only, with the configured e-mail subscription', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: servicesKeyArn });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  test('no subscription without alarmEmail', () => {
+    expect(Template.fromStack(synthServicesStack(testConfig())).findResources('AWS::SNS::Subscription')).toEqual({});
+  });
+});
+
+test('R-SEC-4: the tenant read role is trusted by the query role only, with a tenantId session tag, for 1 hour', () => {
+  template.hasResourceProperties('AWS::IAM::Role', {
+    MaxSessionDuration: 3600,
+    AssumeRolePolicyDocument: {
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['sts:AssumeRole', 'sts:TagSession'],
+          Principal: { AWS: ref(stack.functions.query.role) },
+          Condition: { Null: { 'aws:RequestTag/tenantId': 'false' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenantId'] } },
+        },
+      ],
+    },
+  });
+});
+
+test('R-DEP-3: outputs locate the API, WAF, DLQ, alarm topic, tenant read role and functions', () => {
+  const outputs = Object.keys(template.findOutputs('*'));
+  expect(outputs).toEqual(expect.arrayContaining([
+    'ApiUrl', 'WebAclArn', 'DlqUrl', 'DlqArn', 'AlarmTopicArn', 'TenantReadRoleArn',
+    'IngestFunctionName', 'ProcessorFunctionName', 'QueryFunctionName', 'AdminFunctionName',
+  ]));
+});
+
+describe('cdk-nag: no unacknowledged finding of AwsSolutions, NIST 800-53 R5, HIPAA, PCI DSS', () => {
+  test('multi-tenant', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('single-tenant (R-DEP-2)', () => {
+    expect(nagFindings(synthServicesStack(testConfig(SINGLE_TENANT)))).toEqual([]);
+  });
+});
+
+describe('the CDK app (lib/app.ts)', () => {
+  test('R-DEP-2: names both stacks after the stage and the tenant, and holds them to the packs', () => {
+    const app = testApp();
+    app.node.setContext('tenant', 'acme');
+    const { config: appConfig, data, services } = buildLumiqoApp(app);
+    expect(appConfig.tenancy).toBe('single');
+    expect([data.stackName, services.stackName]).toEqual(['Lumiqo-dev-acme-Data', 'Lumiqo-dev-acme-Services']);
+    // The packs are app plugins: synth runs them (and fails on any finding), so a clean synth is the check.
+    expect(() => app.synth()).not.toThrow();
+  });
+});

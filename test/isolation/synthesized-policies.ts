@@ -1,0 +1,109 @@
+/**
+ * The policies of a synthesized role, with every intrinsic (Ref, Fn::GetAtt, Fn::Join, cross-stack
+ * Fn::GetStackOutput) replaced by a concrete fake ARN, ready for an IAM policy simulator.
+ */
+import type * as cdk from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+export const ACCOUNT = '111111111111';
+export const REGION = 'eu-west-1';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Resources = Record<string, { Type: string; Properties?: Record<string, Json> }>;
+
+export interface PolicyDocument {
+  readonly Version: string;
+  readonly Statement: Json[];
+}
+
+/** The fake physical ARN of a resource, from its type and logical id (only the types the policies name). */
+export function fakeArn(type: string, logicalId: string): string {
+  switch (type) {
+    case 'AWS::DynamoDB::Table':
+      return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${logicalId}`;
+    case 'AWS::S3::Bucket':
+      return `arn:aws:s3:::${logicalId.toLowerCase()}`;
+    case 'AWS::KMS::Key':
+      return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${logicalId}`;
+    case 'AWS::IAM::Role':
+      return `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
+    case 'AWS::Logs::LogGroup':
+      return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${logicalId}:*`;
+    case 'AWS::SQS::Queue':
+      return `arn:aws:sqs:${REGION}:${ACCOUNT}:${logicalId}`;
+    case 'AWS::Kinesis::Stream':
+      return `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${logicalId}`;
+    default:
+      throw new Error(`No fake ARN for ${type} (${logicalId}): add one`);
+  }
+}
+
+/** Resolves the intrinsics of `stack`'s template; cross-stack outputs are looked up in `producers`. */
+export class SynthesizedPolicies {
+  private readonly templates = new Map<string, { Resources: Resources; Outputs?: Record<string, { Value: Json }> }>();
+
+  constructor(private readonly stack: cdk.Stack, producers: readonly cdk.Stack[]) {
+    for (const s of [stack, ...producers]) this.templates.set(s.stackName, Template.fromStack(s).toJSON() as never);
+  }
+
+  /** Each identity policy attached to the role with this logical id, resolved. */
+  identityPolicies(roleLogicalId: string): { name: string; policy: PolicyDocument }[] {
+    const { Resources } = this.template(this.stack.stackName);
+    return Object.entries(Resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(`"${roleLogicalId}"`))
+      .map(([id, r]) => ({ name: id, policy: this.resolve(this.stack.stackName, r.Properties!.PolicyDocument) as unknown as PolicyDocument }));
+  }
+
+  trustPolicy(roleLogicalId: string): PolicyDocument {
+    const role = this.template(this.stack.stackName).Resources[roleLogicalId];
+    return this.resolve(this.stack.stackName, role.Properties!.AssumeRolePolicyDocument) as unknown as PolicyDocument;
+  }
+
+  /** The key policy of a KMS key of the producer stack `stackName`. */
+  keyPolicy(stackName: string, keyLogicalId: string): PolicyDocument {
+    const key = this.template(stackName).Resources[keyLogicalId];
+    return this.resolve(stackName, key.Properties!.KeyPolicy) as unknown as PolicyDocument;
+  }
+
+  roleArn(roleLogicalId: string): string {
+    return fakeArn('AWS::IAM::Role', roleLogicalId);
+  }
+
+  private template(stackName: string) {
+    const template = this.templates.get(stackName);
+    if (!template) throw new Error(`Stack ${stackName} is not among the producers`);
+    return template;
+  }
+
+  private resolve(stackName: string, value: Json): Json {
+    if (Array.isArray(value)) return value.map((v) => this.resolve(stackName, v));
+    if (value === null || typeof value !== 'object') return value;
+    const [key] = Object.keys(value);
+    const arg = value[key];
+    switch (key) {
+      case 'Ref': {
+        const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+        if (pseudo[arg as string]) return pseudo[arg as string];
+        // A resource's Ref is its name or id, not an ARN; no policy of the roles under test uses one.
+        throw new Error(`Ref ${arg}: only pseudo parameters are resolved`);
+      }
+      case 'Fn::GetAtt': {
+        const [logicalId, attribute] = arg as [string, string];
+        if (attribute !== 'Arn') throw new Error(`Fn::GetAtt ${logicalId}.${attribute}: only Arn is resolved`);
+        return fakeArn(this.template(stackName).Resources[logicalId].Type, logicalId);
+      }
+      case 'Fn::Join': {
+        const [delimiter, parts] = arg as [string, Json[]];
+        return parts.map((p) => this.resolve(stackName, p)).join(delimiter);
+      }
+      case 'Fn::GetStackOutput': {
+        const { StackName, OutputName } = arg as { StackName: string; OutputName: string };
+        const output = this.template(StackName).Outputs?.[OutputName];
+        if (!output) throw new Error(`Output ${OutputName} not found in ${StackName}`);
+        return this.resolve(StackName, output.Value);
+      }
+      default:
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(stackName, v)]));
+    }
+  }
+}
