@@ -1,4 +1,64 @@
-// Placeholder entry so the CDK app can bundle while the handler is being written (issue 2, in progress).
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+/**
+ * Admin function: tenant administration behind IAM-authorised routes (operators), also driven by the operator
+ * CLI. Every action is audited (R-SEC-6) with the caller's IAM identity as the actor.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { Administration } from '../domain/administration';
+import { DomainError } from '../domain/model';
+import { httpHandler, json, rawBody } from '../shared/http';
+import { platformFromEnv, type Platform } from '../shared/platform';
+
+export type AdminDeps = Pick<Platform, 'directory' | 'keys' | 'crypto' | 'audit' | 'settings' | 'clock'>;
+
+export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const admin = new Administration(deps);
+  return httpHandler(async (event) => {
+    const actor = operatorOf(event);
+    const { tenantId = '', keyId = '', sourceId = '' } = event.pathParameters ?? {};
+    const route = `${event.httpMethod} ${event.resource}`;
+    switch (route) {
+      case 'POST /v1/admin/tenants':
+        return json(201, await admin.createTenant(actor, jsonBody(event)));
+      case 'GET /v1/admin/tenants/{tenantId}':
+        return json(200, await admin.getTenant(tenantId));
+      case 'POST /v1/admin/tenants/{tenantId}/api-keys':
+        return json(201, await admin.issueApiKey(actor, tenantId));
+      case 'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}':
+        await admin.revokeApiKey(actor, tenantId, keyId);
+        return json(200, { revoked: keyId });
+      case 'POST /v1/admin/tenants/{tenantId}/webhook-sources':
+        return json(201, await admin.createWebhookSource(actor, tenantId, jsonBody(event)));
+      case 'POST /v1/admin/tenants/{tenantId}/webhook-sources/{sourceId}/rotate':
+        return json(200, await admin.rotateWebhookSource(actor, tenantId, sourceId, jsonBody(event)));
+      case 'GET /v1/admin/tenants/{tenantId}/audit': {
+        const month = event.queryStringParameters?.month ?? deps.clock.now().toISOString().slice(0, 7);
+        return json(200, { items: await admin.auditEntries(tenantId, month) });
+      }
+      default:
+        throw new DomainError('not_found', 'No such route', 404);
+    }
+  });
+}
+
+/** The IAM principal API Gateway verified (SigV4); the local runtime sets its own operator identity. */
+function operatorOf(event: APIGatewayProxyEvent): string {
+  const principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller;
+  if (!principal) throw new DomainError('invalid_request', 'No verified operator identity on this request', 403);
+  return `operator:${principal}`;
+}
+
+function jsonBody(event: APIGatewayProxyEvent): unknown {
+  const text = rawBody(event).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DomainError('malformed_json', 'The body is not valid JSON', 400);
+  }
+}
+
+let cached: ReturnType<typeof createAdminHandler> | undefined;
+export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  cached ??= createAdminHandler(platformFromEnv());
+  return cached(event);
 };

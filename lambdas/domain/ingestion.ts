@@ -30,8 +30,7 @@ export class Ingestion {
   constructor(private readonly deps: IngestionDeps) {}
 
   /** POST /v1/events: one envelope per event. A client-chosen `id` makes retries of the request idempotent (R-ING-7). */
-  async acceptEvents(context: TenantContext, events: readonly ParsedEvent[]): Promise<{ eventIds: string[] }> {
-    const receivedAt = this.deps.clock.now();
+  async acceptEvents(context: TenantContext, events: readonly ParsedEvent[], receivedAt: Date): Promise<{ eventIds: string[] }> {
     const envelopes: StreamEnvelope[] = events.map(({ clientId, event }) => ({
       v: 1,
       tenantId: context.tenantId,

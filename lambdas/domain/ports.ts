@@ -161,3 +161,18 @@ export interface Clock {
 
 /** Re-exported for adapters that serialise whole events. */
 export type { PlatformEvent };
+
+/** A record the processor can never store, kept with its reason so that nothing is silently lost (R-ING-7). */
+export interface DeadLetter {
+  /** The Kinesis sequence number. */
+  readonly recordId: string;
+  readonly reason: string;
+  /** Where it came from: stream ARN, shard, partition key. */
+  readonly origin: Readonly<Record<string, string>>;
+  /** The record's bytes, when they fit in a queue message (else the origin points at it in the stream). */
+  readonly data?: Uint8Array;
+}
+
+export interface DeadLetterSink {
+  send(letters: readonly DeadLetter[]): Promise<void>;
+}

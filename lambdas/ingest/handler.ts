@@ -1,4 +1,42 @@
-// Placeholder entry so the CDK app can bundle while the handler is being written (issue 2, in progress).
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+/**
+ * Ingest function: POST /v1/events (API key) and POST /v1/hooks/{tenantId}/{sourceId} (webhook signature).
+ * Authenticates, validates, assigns ids, puts to Kinesis, answers 202 (R-ING-1..5, R-ING-7).
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { parseIngestBody } from '../domain/events';
+import { Ingestion } from '../domain/ingestion';
+import { DomainError } from '../domain/model';
+import { httpHandler, json, lowerCaseHeaders, rawBody } from '../shared/http';
+import { platformFromEnv, type Platform } from '../shared/platform';
+import { ApiKeyAuthenticator } from '../shared/tenant-context';
+
+export type IngestDeps = Pick<Platform, 'directory' | 'publisher' | 'crypto' | 'settings' | 'clock'>;
+
+export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const ingestion = new Ingestion(deps);
+  const auth = new ApiKeyAuthenticator(deps.directory);
+  return httpHandler(async (event) => {
+    const headers = lowerCaseHeaders(event);
+    if (event.resource === '/v1/events') {
+      const { context } = await auth.authenticate(headers);
+      const receivedAt = deps.clock.now();
+      const events = parseIngestBody({ rawBody: rawBody(event), contentType: headers['content-type'], receivedAt, limits: deps.settings.limits });
+      const { eventIds } = await ingestion.acceptEvents(context, events, receivedAt);
+      return json(202, { accepted: eventIds.length, eventIds });
+    }
+    if (event.resource === '/v1/hooks/{tenantId}/{sourceId}') {
+      const { tenantId = '', sourceId = '' } = event.pathParameters ?? {};
+      const outcome = await ingestion.acceptWebhook(tenantId, sourceId, { headers, rawBody: rawBody(event) });
+      return outcome.status === 'accepted'
+        ? json(202, { accepted: 1, eventId: outcome.eventId, deliveryId: outcome.deliveryId })
+        : json(200, { accepted: 0, duplicate: true, eventId: outcome.eventId, deliveryId: outcome.deliveryId });
+    }
+    throw new DomainError('not_found', 'No such route', 404);
+  });
+}
+
+let cached: ReturnType<typeof createIngestHandler> | undefined;
+export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  cached ??= createIngestHandler(platformFromEnv());
+  return cached(event);
 };

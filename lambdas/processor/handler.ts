@@ -1,4 +1,59 @@
-// Placeholder entry so the CDK app can bundle while the handler is being written (issue 2, in progress).
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+/**
+ * Processor function: Kinesis batches from the ingest stream (R-ING-7). Transient failures are reported as
+ * batchItemFailures (Lambda retries from the lowest one, bisecting); records that can never be stored go to
+ * the dead-letter queue with their reason at once, so they neither block the shard nor get lost.
+ *
+ * Powertools' BatchProcessor handles one record at a time; this handler reports partial failures itself so the
+ * domain can batch its DynamoDB writes and rollup updates across the whole batch (benchmark: DynamoDB calls).
+ */
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { StreamProcessing } from '../domain/processing';
+import { logger } from '../shared/logger';
+import { platformFromEnv, type Platform } from '../shared/platform';
+
+export type ProcessorDeps = Pick<Platform, 'directory' | 'store' | 'payloads' | 'crypto' | 'settings' | 'clock' | 'deadLetters'>;
+
+export function createProcessorHandler(deps: ProcessorDeps): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
+  const processing = new StreamProcessing(deps);
+  return async (event) => {
+    const records = event.Records.map((r) => ({ id: r.kinesis.sequenceNumber, data: Buffer.from(r.kinesis.data, 'base64') }));
+    const outcome = await processing.processBatch(records);
+    const retry = [...outcome.retry];
+    if (outcome.rejected.length > 0) {
+      const bySequence = new Map(event.Records.map((r) => [r.kinesis.sequenceNumber, r]));
+      try {
+        await deps.deadLetters.send(
+          outcome.rejected.map(({ id, reason }) => {
+            const record = bySequence.get(id)!;
+            return {
+              recordId: id,
+              reason,
+              origin: { eventSourceARN: record.eventSourceARN, shard: record.eventID.split(':')[0], partitionKey: record.kinesis.partitionKey },
+              data: Buffer.from(record.kinesis.data, 'base64'),
+            };
+          }),
+        );
+      } catch (error) {
+        // The DLQ is unreachable: retry them rather than drop them.
+        logger.error('dead-letter queue send failed', { errorName: (error as Error).name });
+        retry.push(...outcome.rejected.map((r) => r.id));
+      }
+    }
+    // R-SEC-7: counts and reasons only, never record contents.
+    logger.info('batch processed', {
+      records: records.length,
+      stored: outcome.stored,
+      duplicates: outcome.duplicates,
+      rejected: outcome.rejected.length,
+      retry: retry.length,
+      reasons: [...new Set(outcome.rejected.map((r) => r.reason))],
+    });
+    return { batchItemFailures: retry.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+let cached: ReturnType<typeof createProcessorHandler> | undefined;
+export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+  cached ??= createProcessorHandler(platformFromEnv());
+  return cached(event);
 };

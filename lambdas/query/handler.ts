@@ -1,4 +1,37 @@
-// Placeholder entry so the CDK app can bundle while the handler is being written (issue 2, in progress).
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+/**
+ * Query function: the tenant's own events and rollups, with its API key (R-ING-1, R-ING-3). Data is read with
+ * credentials scoped to the tenant by IAM conditions (R-SEC-4), so a bug here still cannot cross tenants.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DomainError } from '../domain/model';
+import { TenantQueries } from '../domain/queries';
+import { httpHandler, json, lowerCaseHeaders } from '../shared/http';
+import { platformFromEnv, type Platform } from '../shared/platform';
+import { ApiKeyAuthenticator } from '../shared/tenant-context';
+
+export type QueryDeps = Pick<Platform, 'directory' | 'tenantScoped' | 'clock'>;
+
+export function createQueryHandler(deps: QueryDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const auth = new ApiKeyAuthenticator(deps.directory);
+  return httpHandler(async (event) => {
+    const { tenant } = await auth.authenticate(lowerCaseHeaders(event));
+    const queries = new TenantQueries(tenant, await deps.tenantScoped(tenant));
+    const params = event.queryStringParameters ?? {};
+    switch (event.resource) {
+      case '/v1/events':
+        return json(200, await queries.listEvents(params));
+      case '/v1/events/{eventId}':
+        return json(200, await queries.getEvent(event.pathParameters?.eventId ?? ''));
+      case '/v1/rollups':
+        return json(200, await queries.rollups(params, deps.clock.now()));
+      default:
+        throw new DomainError('not_found', 'No such route', 404);
+    }
+  });
+}
+
+let cached: ReturnType<typeof createQueryHandler> | undefined;
+export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  cached ??= createQueryHandler(platformFromEnv());
+  return cached(event);
 };

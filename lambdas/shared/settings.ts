@@ -74,4 +74,8 @@ export const ENV = {
   localKeyDir: 'LUMIQO_LOCAL_KEY_DIR',
   /** Tag key and alias prefix for tenant KMS keys created at runtime. */
   tenantKeyAliasPrefix: 'TENANT_KEY_ALIAS_PREFIX',
+  /** Value of the `lumiqo:deployment` tag on tenant keys (the stack prefix). */
+  tenantKeyDeployment: 'TENANT_KEY_DEPLOYMENT',
+  /** The processor's dead-letter queue, for records that can never be stored (R-ING-7). */
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
 } as const;

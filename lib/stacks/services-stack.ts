@@ -64,6 +64,7 @@ export class ServicesStack extends cdk.Stack {
       [ENV.payloadBucket]: store.payloadBucket.bucketName,
       [ENV.eventStream]: data.eventStream.streamName,
       [ENV.tenantKeyAliasPrefix]: tenantKeys.aliasPrefix,
+      [ENV.tenantKeyDeployment]: tenantKeys.deploymentTagValue,
     };
     const fn = (name: LumiqoFunctionName, timeout: cdk.Duration): LumiqoFunction =>
       new LumiqoFunction(this, `${name[0].toUpperCase()}${name.slice(1)}`, {
@@ -107,6 +108,9 @@ export class ServicesStack extends cdk.Stack {
       queueKey: this.servicesKey,
       settings: config.processor,
     });
+    // R-ING-7: records that can never be stored go to the DLQ with their reason, straight from the processor.
+    processor.addEnvironment(ENV.deadLetterQueueUrl, this.processor.deadLetterQueue.queueUrl);
+    this.processor.deadLetterQueue.grantSendMessages(processor);
 
     this.api = new IngestionApi(this, 'IngestionApi', {
       stageName: config.stage,

@@ -1,0 +1,191 @@
+/**
+ * Tenant administration (operators): tenants, API keys, webhook sources. Every action, success or failure,
+ * writes an audit entry (R-SEC-6). Secrets are returned once and stored only hashed (API keys) or
+ * envelope-encrypted under the tenant's own key (webhook secrets, the subject-hashing key) (R-SEC-3).
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from '../shared/keys';
+import type { RuntimeSettings } from '../shared/settings';
+import { issueApiKey } from './api-keys';
+import { newId } from './ids';
+import { WEBHOOK_SECRET_PURPOSE } from './ingestion';
+import { DomainError, type Tenant } from './model';
+import type { ApiKeyRecord, AuditLog, Clock, TenantCrypto, TenantDirectory, TenantKeyManager, WebhookSource } from './ports';
+import { SUBJECT_KEY_PURPOSE } from './processing';
+import { validateRetentionOverride } from './retention';
+import { parseSubjectPath } from './subjects';
+import { parse } from './validation';
+import { generateWebhookSecret } from './webhook-signatures';
+
+export const createTenantSchema = z.strictObject({
+  tenantId: z.string().regex(TENANT_ID_PATTERN, 'tenantId: 2-63 of a-z, 0-9 and -'),
+  name: z.string().min(1).max(200),
+  plan: z.enum(['starter', 'business', 'enterprise']).default('starter'),
+  retentionDays: z.number().int().positive().optional(),
+  subjectPaths: z
+    .array(z.strictObject({ kind: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/), path: z.string().min(2).max(200) }))
+    .max(20)
+    .optional(),
+});
+
+export const createSourceSchema = z.strictObject({
+  sourceId: z.string().regex(CLIENT_ID_PATTERN, 'sourceId: letters, digits and . _ : -').optional(),
+  scheme: z.enum(['standard', 'stripe', 'shopify', 'github']),
+  /** Stripe and Shopify issue their own signing secrets: the tenant pastes it here. Generated when absent. */
+  secret: z.string().min(16).max(512).optional(),
+});
+
+export const rotateSourceSchema = z.strictObject({ secret: z.string().min(16).max(512).optional() });
+
+export type CreateTenantInput = z.input<typeof createTenantSchema>;
+
+/** A tenant as operators see it: no ciphertexts. */
+export type TenantView = Omit<Tenant, 'subjectKeyCiphertext'>;
+
+export interface AdministrationDeps {
+  readonly directory: TenantDirectory;
+  readonly keys: TenantKeyManager;
+  readonly crypto: TenantCrypto;
+  readonly audit: AuditLog;
+  readonly settings: RuntimeSettings;
+  readonly clock: Clock;
+}
+
+/** Rotation keeps the newest secret and the one before it, so senders can switch without losing deliveries. */
+const ACTIVE_SECRETS = 2;
+
+export class Administration {
+  constructor(private readonly deps: AdministrationDeps) {}
+
+  async createTenant(actor: string, input: unknown): Promise<TenantView> {
+    const request = parse(createTenantSchema, input);
+    const { settings, directory } = this.deps;
+    return this.audited(actor, 'tenant.create', request.tenantId, async () => {
+      if (settings.tenancy.mode === 'single' && settings.tenancy.tenantId !== request.tenantId) {
+        // R-DEP-2: a dedicated deployment serves exactly its own tenant.
+        throw new DomainError('invalid_request', `This deployment is dedicated to tenant '${settings.tenancy.tenantId}'`, 400);
+      }
+      if (request.retentionDays !== undefined) validateRetentionOverride(request.plan, request.retentionDays, settings);
+      for (const { path } of request.subjectPaths ?? []) {
+        try {
+          parseSubjectPath(path);
+        } catch (e) {
+          throw new DomainError('invalid_request', `subjectPaths: ${(e as Error).message}`, 400);
+        }
+      }
+      if (await directory.getTenant(request.tenantId)) {
+        throw new DomainError('conflict', `Tenant '${request.tenantId}' already exists`, 409);
+      }
+      const keyRef = await this.deps.keys.createTenantKey(request.tenantId);
+      const subjectKey = await this.deps.crypto.encrypt({ tenantId: request.tenantId, keyRef }, randomBytes(32), SUBJECT_KEY_PURPOSE);
+      const tenant: Tenant = {
+        tenantId: request.tenantId,
+        name: request.name,
+        plan: request.plan,
+        status: 'active',
+        ...(request.retentionDays !== undefined ? { retentionDays: request.retentionDays } : {}),
+        ...(request.subjectPaths ? { subjectPaths: request.subjectPaths } : {}),
+        keyRef,
+        subjectKeyCiphertext: Buffer.from(subjectKey).toString('base64'),
+        createdAt: this.deps.clock.now().toISOString(),
+      };
+      await directory.putTenant(tenant, { mustNotExist: true });
+      return view(tenant);
+    });
+  }
+
+  async getTenant(tenantId: string): Promise<TenantView & { apiKeys: ApiKeyRecord[] }> {
+    const tenant = await this.requireTenant(tenantId);
+    return { ...view(tenant), apiKeys: await this.deps.directory.listApiKeys(tenantId) };
+  }
+
+  /** The key is in the answer once; only its SHA-256 is stored. */
+  async issueApiKey(actor: string, tenantId: string): Promise<{ keyId: string; apiKey: string }> {
+    return this.audited(actor, 'api-key.issue', tenantId, async () => {
+      await this.requireTenant(tenantId);
+      const now = this.deps.clock.now();
+      const issued = issueApiKey(now);
+      await this.deps.directory.putApiKey(issued.keyHash, { tenantId, keyId: issued.keyId, status: 'active', createdAt: now.toISOString() });
+      return { keyId: issued.keyId, apiKey: issued.apiKey };
+    });
+  }
+
+  async revokeApiKey(actor: string, tenantId: string, keyId: string): Promise<void> {
+    await this.audited(actor, 'api-key.revoke', tenantId, async () => {
+      const revoked = await this.deps.directory.revokeApiKey(tenantId, keyId, this.deps.clock.now().toISOString());
+      if (!revoked) throw new DomainError('not_found', `No API key '${keyId}' for tenant '${tenantId}'`, 404);
+    }, { keyId });
+  }
+
+  async createWebhookSource(actor: string, tenantId: string, input: unknown): Promise<{ sourceId: string; scheme: string; secret: string; path: string }> {
+    const request = parse(createSourceSchema, input);
+    return this.audited(actor, 'webhook-source.create', tenantId, async () => {
+      const tenant = await this.requireTenant(tenantId);
+      const sourceId = request.sourceId ?? newId('src', this.deps.clock.now()).toLowerCase();
+      if (await this.deps.directory.getWebhookSource(tenantId, sourceId)) {
+        throw new DomainError('conflict', `Webhook source '${sourceId}' already exists`, 409);
+      }
+      const secret = request.secret ?? generateWebhookSecret(request.scheme);
+      const source: WebhookSource = {
+        tenantId,
+        sourceId,
+        scheme: request.scheme,
+        secretCiphertexts: [await this.encryptSecret(tenant, secret)],
+        createdAt: this.deps.clock.now().toISOString(),
+      };
+      await this.deps.directory.putWebhookSource(source);
+      return { sourceId, scheme: request.scheme, secret, path: `/v1/hooks/${tenantId}/${sourceId}` };
+    });
+  }
+
+  /** The new secret signs from now on; the previous one stays valid until the next rotation. */
+  async rotateWebhookSource(actor: string, tenantId: string, sourceId: string, input: unknown): Promise<{ sourceId: string; secret: string; activeSecrets: number }> {
+    const request = parse(rotateSourceSchema, input ?? {});
+    return this.audited(actor, 'webhook-source.rotate', tenantId, async () => {
+      const tenant = await this.requireTenant(tenantId);
+      const source = await this.deps.directory.getWebhookSource(tenantId, sourceId);
+      if (!source) throw new DomainError('not_found', `No webhook source '${sourceId}'`, 404);
+      const secret = request.secret ?? generateWebhookSecret(source.scheme);
+      const secretCiphertexts = [await this.encryptSecret(tenant, secret), ...source.secretCiphertexts].slice(0, ACTIVE_SECRETS);
+      await this.deps.directory.putWebhookSource({ ...source, secretCiphertexts, rotatedAt: this.deps.clock.now().toISOString() });
+      return { sourceId, secret, activeSecrets: secretCiphertexts.length };
+    }, { sourceId });
+  }
+
+  async auditEntries(tenantId: string, month: string) {
+    if (!/^\d{4}-\d{2}$/.test(month)) throw new DomainError('invalid_request', 'month: YYYY-MM', 400);
+    return this.deps.audit.listForTenant(tenantId, month);
+  }
+
+  private async encryptSecret(tenant: Tenant, secret: string): Promise<string> {
+    return Buffer.from(await this.deps.crypto.encrypt(tenant, Buffer.from(secret, 'utf8'), WEBHOOK_SECRET_PURPOSE)).toString('base64');
+  }
+
+  private async requireTenant(tenantId: string): Promise<Tenant> {
+    const tenant = TENANT_ID_PATTERN.test(tenantId) ? await this.deps.directory.getTenant(tenantId) : undefined;
+    if (!tenant) throw new DomainError('not_found', `No tenant '${tenantId}'`, 404);
+    return tenant;
+  }
+
+  /** R-SEC-6: who did what to which tenant, whether it worked or not. */
+  private async audited<T>(actor: string, action: string, tenantId: string, work: () => Promise<T>, detail?: Record<string, string>): Promise<T> {
+    const record = (outcome: 'success' | 'failure', extra?: Record<string, string>) =>
+      TENANT_ID_PATTERN.test(tenantId)
+        ? this.deps.audit.record({ tenantId, at: this.deps.clock.now().toISOString(), actor, action, outcome, detail: { ...detail, ...extra } })
+        : Promise.resolve();
+    try {
+      const result = await work();
+      await record('success');
+      return result;
+    } catch (error) {
+      await record('failure', { error: error instanceof DomainError ? error.code : 'internal_error' });
+      throw error;
+    }
+  }
+}
+
+function view(tenant: Tenant): TenantView {
+  const { subjectKeyCiphertext: _omitted, ...rest } = tenant;
+  return rest;
+}

@@ -1,0 +1,104 @@
+/**
+ * Read side for one tenant (R-ING-1, R-ING-3, R-SEC-4). Built over tenant-scoped adapters: in AWS their
+ * credentials come from a role session tagged with the tenant, so IAM refuses any other tenant's keys even if
+ * this code asked for them.
+ */
+import { z } from 'zod';
+import { DomainError, type PlatformEvent, type StoredEvent, type Tenant } from './model';
+import { EVENT_PURPOSE } from './processing';
+import type { EventStore, PayloadStore, TenantCrypto } from './ports';
+import { minuteOf, summariseRollup, type RollupSummary } from './rollups';
+import { parse } from './validation';
+
+export interface TenantReadDeps {
+  readonly store: EventStore;
+  readonly payloads: PayloadStore;
+  readonly crypto: TenantCrypto;
+}
+
+export interface EventView {
+  readonly eventId: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly timestamp: string;
+  readonly receivedAt: string;
+  readonly attributes: Record<string, string | number>;
+  readonly event: PlatformEvent;
+}
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const listEventsSchema = z.strictObject({
+  kind: z.enum(['event', 'api_call', 'metric', 'webhook']).optional(),
+  name: z.string().min(1).max(1200).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(4096).optional(),
+});
+
+export const rollupQuerySchema = z.strictObject({
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  series: z.string().min(1).max(1200).optional(),
+});
+
+/** Longest rollup window one request may read. */
+const MAX_ROLLUP_WINDOW_MS = 7 * 24 * 3600 * 1000;
+
+export class TenantQueries {
+  constructor(
+    private readonly tenant: Pick<Tenant, 'tenantId' | 'keyRef'>,
+    private readonly deps: TenantReadDeps,
+  ) {}
+
+  async listEvents(params: unknown): Promise<{ items: EventView[]; cursor?: string }> {
+    const q = parse(listEventsSchema, params);
+    if (q.name && !q.kind) throw new DomainError('invalid_request', 'name needs kind', 400);
+    const page = await this.deps.store.queryEvents({
+      tenantId: this.tenant.tenantId,
+      ...(q.kind ? { kind: q.kind } : {}),
+      ...(q.name ? { name: q.name } : {}),
+      ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
+      ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
+      limit: q.limit,
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    const items = await Promise.all(page.items.map((e) => this.view(e)));
+    return { items, ...(page.cursor ? { cursor: page.cursor } : {}) };
+  }
+
+  async getEvent(eventId: string): Promise<EventView> {
+    const stored = await this.deps.store.getEvent(this.tenant.tenantId, eventId);
+    if (!stored) throw new DomainError('not_found', `No event '${eventId}'`, 404);
+    return this.view(stored);
+  }
+
+  /** Per-minute rollups with counts, error rates and latency percentiles (R-ING-3); default: the last hour. */
+  async rollups(params: unknown, now: Date): Promise<{ items: RollupSummary[] }> {
+    const q = parse(rollupQuerySchema, params);
+    const to = q.to ? new Date(q.to) : now;
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 3600_000);
+    if (from > to || to.getTime() - from.getTime() > MAX_ROLLUP_WINDOW_MS) {
+      throw new DomainError('invalid_request', 'from must precede to, at most 7 days apart', 400);
+    }
+    const rollups = await this.deps.store.queryRollups(this.tenant.tenantId, minuteOf(from.toISOString()), minuteOf(to.toISOString()), q.series);
+    return { items: rollups.map(summariseRollup) };
+  }
+
+  private async view(stored: StoredEvent): Promise<EventView> {
+    const ciphertext =
+      'inline' in stored.body ? Buffer.from(stored.body.inline, 'base64') : await this.deps.payloads.get(stored.body.objectKey);
+    if (!ciphertext) throw new Error(`Payload object missing for event ${stored.eventId}`);
+    const plaintext = await this.deps.crypto.decrypt(this.tenant, ciphertext, EVENT_PURPOSE);
+    return {
+      eventId: stored.eventId,
+      kind: stored.kind,
+      name: stored.name,
+      timestamp: stored.timestamp,
+      receivedAt: stored.receivedAt,
+      attributes: stored.attributes,
+      event: JSON.parse(Buffer.from(plaintext).toString('utf8')) as PlatformEvent,
+    };
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Composition root: builds the adapters behind the domain's ports, once per container. In Lambda everything
+ * comes from the environment the CDK constructs set (`platformOptionsFromEnv`); the local runtime passes
+ * emulator endpoints and a local key directory instead. Same handlers, same adapters, any AWS-compatible endpoint.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { createAwsClients, type AwsClientsConfig } from '../adapters/clients';
+import { DynamoAuditLog } from '../adapters/dynamo-audit-log';
+import { DynamoEventStore } from '../adapters/dynamo-event-store';
+import { DynamoTenantDirectory } from '../adapters/dynamo-tenant-directory';
+import {
+  EnvelopeTenantCrypto,
+  KmsKeyringProvider,
+  KmsTenantKeyManager,
+  LocalKeyringProvider,
+  LocalTenantKeyManager,
+} from '../adapters/envelope-crypto';
+import { KinesisEventPublisher } from '../adapters/kinesis-event-publisher';
+import { S3PayloadStore } from '../adapters/s3-payload-store';
+import { SqsDeadLetterSink } from '../adapters/sqs-dead-letters';
+import type { TenantReadDeps } from '../domain/queries';
+import type {
+  AuditLog,
+  Clock,
+  DeadLetterSink,
+  EventPublisher,
+  EventStore,
+  PayloadStore,
+  TenantDirectory,
+  TenantKeyManager,
+} from '../domain/ports';
+import type { Tenant } from '../domain/model';
+import { ENV, settingsFromEnv, type RuntimeSettings } from './settings';
+
+export interface PlatformOptions {
+  readonly clients: AwsClientsConfig;
+  readonly names: {
+    readonly controlTable: string;
+    readonly dataTable: string;
+    readonly auditTable: string;
+    readonly payloadBucket: string;
+    readonly eventStream: string;
+  };
+  /** `kms`: one KMS key per tenant (AWS). `local`: raw AES key files in `dir` (local mode). */
+  readonly keyring: { readonly mode: 'kms'; readonly aliasPrefix: string; readonly deployment: string } | { readonly mode: 'local'; readonly dir: string };
+  readonly settings: RuntimeSettings;
+  /**
+   * R-SEC-4: read routes assume this role with a `tenantId` session tag. Absent in local mode, where no STS
+   * exists: reads then use the platform's own credentials (the README lists this difference).
+   */
+  readonly tenantReadRoleArn?: string;
+  /** The processor's dead-letter queue; the local runtime passes its own sink instead. */
+  readonly deadLetterQueueUrl?: string;
+  readonly deadLetters?: DeadLetterSink;
+  readonly clock?: Clock;
+}
+
+export interface Platform {
+  readonly settings: RuntimeSettings;
+  readonly clock: Clock;
+  readonly directory: TenantDirectory;
+  readonly publisher: EventPublisher;
+  readonly store: EventStore;
+  readonly payloads: PayloadStore;
+  readonly audit: AuditLog;
+  readonly crypto: EnvelopeTenantCrypto;
+  readonly keys: TenantKeyManager;
+  readonly deadLetters: DeadLetterSink;
+  /** Adapters whose credentials reach only this tenant's data. */
+  tenantScoped(tenant: Pick<Tenant, 'tenantId'>): Promise<TenantReadDeps>;
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+/** Tenant sessions are renewed this long before they expire. */
+const SESSION_RENEW_MS = 5 * 60_000;
+
+export function buildPlatform(options: PlatformOptions): Platform {
+  const aws = createAwsClients(options.clients);
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const { names, keyring } = options;
+  const crypto = new EnvelopeTenantCrypto(keyring.mode === 'kms' ? new KmsKeyringProvider(aws.kms) : new LocalKeyringProvider(keyring.dir));
+  const keys: TenantKeyManager =
+    keyring.mode === 'kms'
+      ? new KmsTenantKeyManager(aws.kms, { aliasPrefix: keyring.aliasPrefix, deployment: keyring.deployment })
+      : new LocalTenantKeyManager(keyring.dir, () => clock.now());
+  const store = new DynamoEventStore(aws.dynamo, names.dataTable);
+  const payloads = new S3PayloadStore(aws.s3, names.payloadBucket);
+
+  const sessions = new Map<string, { deps: TenantReadDeps; renewAt: number }>();
+  const sts = options.tenantReadRoleArn ? new STSClient(options.clients.region ? { region: options.clients.region } : {}) : undefined;
+
+  async function tenantScoped(tenant: Pick<Tenant, 'tenantId'>): Promise<TenantReadDeps> {
+    if (!sts || !options.tenantReadRoleArn) return { store, payloads, crypto };
+    const cached = sessions.get(tenant.tenantId);
+    if (cached && cached.renewAt > Date.now()) return cached.deps;
+    const session = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: options.tenantReadRoleArn,
+        RoleSessionName: `tenant-${tenant.tenantId}`.slice(0, 64),
+        DurationSeconds: 3600,
+        // R-SEC-4: the tag every condition of the role's policies compares against.
+        Tags: [{ Key: 'tenantId', Value: tenant.tenantId }],
+      }),
+    );
+    const c = session.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.Expiration) throw new Error('AssumeRole returned no credentials');
+    const scoped = createAwsClients({
+      ...options.clients,
+      credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+    });
+    const deps: TenantReadDeps = {
+      store: new DynamoEventStore(scoped.dynamo, names.dataTable),
+      payloads: new S3PayloadStore(scoped.s3, names.payloadBucket),
+      crypto: new EnvelopeTenantCrypto(new KmsKeyringProvider(scoped.kms)),
+    };
+    sessions.set(tenant.tenantId, { deps, renewAt: c.Expiration.getTime() - SESSION_RENEW_MS });
+    return deps;
+  }
+
+  const deadLetters =
+    options.deadLetters ??
+    (options.deadLetterQueueUrl
+      ? new SqsDeadLetterSink(new SQSClient(options.clients.region ? { region: options.clients.region } : {}), options.deadLetterQueueUrl)
+      : { send: async () => { throw new Error('No dead-letter queue configured'); } });
+
+  return {
+    settings: options.settings,
+    clock,
+    directory: new DynamoTenantDirectory(aws.dynamo, names.controlTable, clock),
+    publisher: new KinesisEventPublisher(aws.kinesis, names.eventStream),
+    store,
+    payloads,
+    audit: new DynamoAuditLog(aws.dynamo, names.auditTable),
+    crypto,
+    keys,
+    deadLetters,
+    tenantScoped,
+  };
+}
+
+/** The Lambda side: names and settings from the environment that the CDK constructs set. */
+export function platformOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformOptions {
+  const settings = settingsFromEnv(env);
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`Environment variable ${name} is not set`);
+    return value;
+  };
+  const optional = (name: string) => env[name] || undefined;
+  return {
+    clients: {},
+    names: {
+      controlTable: env[ENV.controlTable] ?? '',
+      dataTable: env[ENV.dataTable] ?? '',
+      auditTable: env[ENV.auditTable] ?? '',
+      payloadBucket: env[ENV.payloadBucket] ?? '',
+      eventStream: env[ENV.eventStream] ?? '',
+    },
+    keyring:
+      env[ENV.keyring] === 'local'
+        ? { mode: 'local', dir: required(ENV.localKeyDir) }
+        : { mode: 'kms', aliasPrefix: env[ENV.tenantKeyAliasPrefix] ?? 'alias/lumiqo/tenant/', deployment: env[ENV.tenantKeyDeployment] ?? settings.stage },
+    settings,
+    ...(optional(ENV.tenantReadRoleArn) ? { tenantReadRoleArn: optional(ENV.tenantReadRoleArn) } : {}),
+    ...(optional(ENV.deadLetterQueueUrl) ? { deadLetterQueueUrl: optional(ENV.deadLetterQueueUrl) } : {}),
+  };
+}
+
+let fromEnv: Platform | undefined;
+/** One platform per container, built on first use (not at import, so tests can set the environment first). */
+export function platformFromEnv(): Platform {
+  fromEnv ??= buildPlatform(platformOptionsFromEnv());
+  return fromEnv;
+}
