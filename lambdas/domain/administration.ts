@@ -59,9 +59,11 @@ export class Administration {
   constructor(private readonly deps: AdministrationDeps) {}
 
   async createTenant(actor: string, input: unknown): Promise<TenantView> {
-    const request = parse(createTenantSchema, input);
     const { settings, directory } = this.deps;
-    return this.audited(actor, 'tenant.create', request.tenantId, async () => {
+    // R-SEC-6: a refused request is audited too, under the tenant id it named (when that id is well-formed).
+    const namedTenant = typeof input === 'object' && input !== null ? (input as { tenantId?: unknown }).tenantId : undefined;
+    return this.audited(actor, 'tenant.create', typeof namedTenant === 'string' ? namedTenant : '', async () => {
+      const request = parse(createTenantSchema, input);
       if (settings.tenancy.mode === 'single' && settings.tenancy.tenantId !== request.tenantId) {
         // R-DEP-2: a dedicated deployment serves exactly its own tenant.
         throw new DomainError('invalid_request', `This deployment is dedicated to tenant '${settings.tenancy.tenantId}'`, 400);
@@ -119,8 +121,8 @@ export class Administration {
   }
 
   async createWebhookSource(actor: string, tenantId: string, input: unknown): Promise<{ sourceId: string; scheme: string; secret: string; path: string }> {
-    const request = parse(createSourceSchema, input);
     return this.audited(actor, 'webhook-source.create', tenantId, async () => {
+      const request = parse(createSourceSchema, input);
       const tenant = await this.requireTenant(tenantId);
       const sourceId = request.sourceId ?? newId('src', this.deps.clock.now()).toLowerCase();
       if (await this.deps.directory.getWebhookSource(tenantId, sourceId)) {
@@ -141,8 +143,8 @@ export class Administration {
 
   /** The new secret signs from now on; the previous one stays valid until the next rotation. */
   async rotateWebhookSource(actor: string, tenantId: string, sourceId: string, input: unknown): Promise<{ sourceId: string; secret: string; activeSecrets: number }> {
-    const request = parse(rotateSourceSchema, input ?? {});
     return this.audited(actor, 'webhook-source.rotate', tenantId, async () => {
+      const request = parse(rotateSourceSchema, input ?? {});
       const tenant = await this.requireTenant(tenantId);
       const source = await this.deps.directory.getWebhookSource(tenantId, sourceId);
       if (!source) throw new DomainError('not_found', `No webhook source '${sourceId}'`, 404);

@@ -145,6 +145,9 @@ export class StreamProcessing {
         prepared.flatMap((p) => p.subjects),
       );
     } catch {
+      // R-ING-7: a write can fail after some chunks landed. Take them back, so the retry does not skip them as
+      // already stored and leave their rollup counts out.
+      await this.deps.store.deleteEvents(prepared.map((p) => p.stored)).catch(() => undefined);
       outcome.retry.push(...prepared.map((p) => p.recordId));
       return;
     }

@@ -14,7 +14,8 @@ export type IngestDeps = Pick<Platform, 'directory' | 'publisher' | 'crypto' | '
 
 export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const ingestion = new Ingestion(deps);
-  const auth = new ApiKeyAuthenticator(deps.directory);
+  // The key cache runs on the platform clock, so a revocation's delay is testable and bounded (API_KEY_CACHE_MS).
+  const auth = new ApiKeyAuthenticator(deps.directory, () => deps.clock.now().getTime());
   return httpHandler(async (event) => {
     const headers = lowerCaseHeaders(event);
     if (event.resource === '/v1/events') {

@@ -12,7 +12,8 @@ import { ApiKeyAuthenticator } from '../shared/tenant-context';
 export type QueryDeps = Pick<Platform, 'directory' | 'tenantScoped' | 'clock'>;
 
 export function createQueryHandler(deps: QueryDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
-  const auth = new ApiKeyAuthenticator(deps.directory);
+  // The key cache runs on the platform clock, so a revocation's delay is testable and bounded (API_KEY_CACHE_MS).
+  const auth = new ApiKeyAuthenticator(deps.directory, () => deps.clock.now().getTime());
   return httpHandler(async (event) => {
     const { tenant } = await auth.authenticate(lowerCaseHeaders(event));
     const queries = new TenantQueries(tenant, await deps.tenantScoped(tenant));

@@ -1,0 +1,37 @@
+/** What `npm start` prints: where it listens, the demo credentials, and commands that work as shown. */
+import type { LocalPlatform } from './platform';
+
+/** Quotes for a POSIX shell. */
+const sh = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+export function banner(local: LocalPlatform): string {
+  const lines = [
+    '',
+    `Lumiqo local platform ready in ${(local.startupMs / 1000).toFixed(1)} s`,
+    `  API             ${local.url}`,
+    `  data            ${local.dataDir ?? 'in memory (gone on exit; keep it with --data-dir <dir> or LUMIQO_DATA_DIR)'}`,
+    `  admin token     ${local.adminToken}   (operator routes: Authorization: Bearer <token>; npm run cli -- --help)`,
+    `  dead letters    GET ${local.url}/_local/dead-letters (admin token)`,
+    `  emulators       DynamoDB ${local.clients.endpoints.dynamodb}  Kinesis ${local.clients.endpoints.kinesis}  S3 ${local.clients.endpoints.s3}`,
+  ];
+  const demo = local.demo;
+  if (demo) {
+    const event = JSON.stringify({ type: 'event', name: 'signup', properties: { plan: 'starter' } });
+    lines.push(
+      '',
+      `Demo tenant '${demo.tenantId}'`,
+      `  API key         ${demo.apiKey}`,
+      `  webhook source  ${demo.sourceId} (${demo.sourceScheme === 'standard' ? 'Standard Webhooks' : demo.sourceScheme}) at ${local.url}${demo.webhookPath}`,
+      `  webhook secret  ${demo.webhookSecret}`,
+      '',
+      'Ingest an event:',
+      `  curl -sS -X POST ${local.url}/v1/events -H ${sh(`Authorization: Bearer ${demo.apiKey}`)} -H 'Content-Type: application/json' -d ${sh(event)}`,
+      'Read it back (stored within about a second):',
+      `  curl -sS ${sh(`${local.url}/v1/events?kind=event`)} -H ${sh(`Authorization: Bearer ${demo.apiKey}`)}`,
+      'Rollups of the last hour:',
+      `  curl -sS ${local.url}/v1/rollups -H ${sh(`Authorization: Bearer ${demo.apiKey}`)}`,
+    );
+  }
+  lines.push('', 'Ctrl-C stops.', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,164 @@
+/**
+ * The whole platform on one machine (issue 3): emulators provisioned from the synthesized templates, the same
+ * handlers behind a local API Gateway, the processor behind an emulated Kinesis event source mapping, a local
+ * dead-letter queue, a TTL sweeper, and per-tenant raw AES key files instead of KMS (buildPlatform's local
+ * keyring). `npm start` (bin/local.ts), the end-to-end tests and the benchmark all start it through here.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createAwsClients } from '../../lambdas/adapters/clients';
+import { createAdminHandler } from '../../lambdas/admin/handler';
+import { createIngestHandler } from '../../lambdas/ingest/handler';
+import { createProcessorHandler } from '../../lambdas/processor/handler';
+import { createQueryHandler } from '../../lambdas/query/handler';
+import type { Clock } from '../../lambdas/domain/ports';
+import { buildPlatform, type Platform } from '../../lambdas/shared/platform';
+import { LocalDeadLetterQueue } from './dead-letters';
+import { createDemo, loadState, saveState, type DemoCredentials } from './demo';
+import { LOCAL_ACCOUNT, LOCAL_REGION, provision, startEmulators, type EmulatorClients } from './emulators';
+import { FileCheckpoints, KinesisEventSourceMapping } from './event-source-mapping';
+import { startGateway } from './http-gateway';
+import { localDeployment, type EventSourceSettings, type LocalDeployment } from './schema';
+import { TtlSweeper } from './ttl-sweeper';
+
+export interface LocalPlatformOptions {
+  /** Port of the API on 127.0.0.1; 0 picks a free one. @default 8787 */
+  readonly port?: number;
+  /** Keeps data, keys, checkpoints, the DLQ and the demo credentials between runs. @default in memory */
+  readonly dataDir?: string;
+  /** Create the demo tenant, API key and webhook source on first start. @default true */
+  readonly demo?: boolean;
+  /** Overrides of the synthesized event source mapping (e.g. a shorter batching window for tests). */
+  readonly eventSource?: Partial<EventSourceSettings>;
+  /** Wait between empty GetRecords calls per shard. @default 200 ms */
+  readonly pollIntervalMs?: number;
+  /** How often expired items are deleted. @default 60 s */
+  readonly ttlSweepIntervalMs?: number;
+  /** Where the synthesized assembly is cached. @default <repo>/cdk.out/local */
+  readonly cacheDir?: string;
+  readonly clock?: Clock;
+  /** Operational messages (errors of background loops). @default console.error */
+  readonly log?: (message: string, error?: unknown) => void;
+}
+
+export interface LocalPlatform {
+  /** Base URL of the API, e.g. http://127.0.0.1:8787 */
+  readonly url: string;
+  /** Bearer token of the operator routes (in AWS: SigV4). */
+  readonly adminToken: string;
+  readonly demo?: DemoCredentials;
+  readonly dataDir?: string;
+  /** Directory of the per-tenant key files (raw AES keyring). */
+  readonly keyDir: string;
+  readonly deployment: LocalDeployment;
+  /** Endpoints and credentials of the emulators, for reading raw data. */
+  readonly clients: EmulatorClients;
+  readonly platform: Platform;
+  readonly deadLetters: LocalDeadLetterQueue;
+  readonly eventSourceMapping: KinesisEventSourceMapping;
+  readonly ttlSweeper: TtlSweeper;
+  /** Milliseconds from the call to a serving platform. */
+  readonly startupMs: number;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 8787;
+
+export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  const started = Date.now();
+  const log = options.log ?? ((message, error) => console.error(`[lumiqo-local] ${message}`, error ?? ''));
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // R-TERM-4 locally: one key file per tenant; deleting it shreds the tenant's data.
+  const keyDir = dataDir ? join(dataDir, 'keys') : mkdtempSync(join(tmpdir(), 'lumiqo-keys-'));
+  mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+
+  const deployment = localDeployment(options.cacheDir);
+  const stops: (() => Promise<void>)[] = [];
+  let stopped: Promise<void> | undefined;
+  // Last started, first stopped: the gateway, then the loops that use the emulators, then the emulators.
+  const stop = () =>
+    (stopped ??= (async () => {
+      for (const step of [...stops].reverse()) await step();
+      if (!dataDir) rmSync(keyDir, { recursive: true, force: true });
+    })());
+  try {
+    const emulators = await startEmulators(dataDir);
+    stops.push(() => emulators.close());
+    await provision(emulators.clients, deployment);
+
+    const deadLetters = new LocalDeadLetterQueue(dataDir && join(dataDir, 'dead-letters.jsonl'));
+    const platform = buildPlatform({
+      clients: emulators.clients,
+      names: deployment.names,
+      keyring: { mode: 'local', dir: keyDir },
+      settings: deployment.settings,
+      deadLetters,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    const handlers = {
+      ingest: createIngestHandler(platform),
+      query: createQueryHandler(platform),
+      admin: createAdminHandler(platform),
+    };
+
+    const aws = createAwsClients(emulators.clients);
+    const functionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${deployment.processorFunction}`;
+    const eventSourceMapping = new KinesisEventSourceMapping({
+      kinesis: aws.kinesis,
+      streamName: deployment.names.eventStream,
+      settings: { ...deployment.eventSource, ...options.eventSource },
+      invoke: createProcessorHandler(platform),
+      onFailure: (record) => deadLetters.append(record),
+      checkpoints: new FileCheckpoints(dataDir && join(dataDir, 'checkpoints.json')),
+      functionArn,
+      region: LOCAL_REGION,
+      pollIntervalMs: options.pollIntervalMs,
+      onError: (error) => log('event source mapping', error),
+    });
+    await eventSourceMapping.start();
+    stops.push(() => eventSourceMapping.stop());
+
+    const ttlSweeper = new TtlSweeper(aws.dynamo, deployment.tables, platform.clock);
+    ttlSweeper.start(options.ttlSweepIntervalMs ?? 60_000, (error) => log('TTL sweeper', error));
+    stops.push(() => ttlSweeper.stop());
+
+    const state = loadState(dataDir);
+    const gateway = await startGateway(
+      {
+        handlers,
+        adminToken: state.adminToken,
+        stage: deployment.settings.stage,
+        localRoutes: { 'dead-letters': () => ({ messages: deadLetters.messages() }) },
+        onError: (error) => log('gateway', error),
+      },
+      options.port ?? DEFAULT_PORT,
+    );
+    stops.push(() => gateway.close());
+
+    let demo = state.demo;
+    if (!demo && options.demo !== false) {
+      demo = await createDemo(gateway.url, state.adminToken);
+      saveState(dataDir, { ...state, demo });
+    }
+    return {
+      url: gateway.url,
+      adminToken: state.adminToken,
+      ...(demo ? { demo } : {}),
+      ...(dataDir ? { dataDir } : {}),
+      keyDir,
+      deployment,
+      clients: emulators.clients,
+      platform,
+      deadLetters,
+      eventSourceMapping,
+      ttlSweeper,
+      startupMs: Date.now() - started,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

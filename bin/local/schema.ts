@@ -1,0 +1,248 @@
+/**
+ * What the local runtime provisions, read from the CloudFormation templates that CDK synthesizes from lib/
+ * (no hand-written copy of the schema): DynamoDB tables with their indexes and TTL attribute, Kinesis streams,
+ * S3 buckets, the processor's event source mapping, and the environment CDK hands the functions (resource
+ * names and LUMIQO_SETTINGS). The synthesized assembly is cached under `cdk.out/local/` and synthesized again
+ * when lib/, lambdas/shared/, cdk.json, lumiqo.config.json or the aws-cdk-lib version changed.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { PlatformOptions } from '../../lambdas/shared/platform';
+import { ENV, settingsFromEnv, type RuntimeSettings } from '../../lambdas/shared/settings';
+
+export const REPO_ROOT = join(__dirname, '..', '..');
+
+export interface LocalTable {
+  readonly name: string;
+  readonly create: CreateTableCommandInput;
+  readonly keyAttributes: readonly string[];
+  /** From TimeToLiveSpecification; the TTL sweeper deletes expired items by it. */
+  readonly ttlAttribute?: string;
+}
+
+export interface LocalStream {
+  readonly name: string;
+  readonly shardCount: number;
+  readonly retentionHours?: number;
+}
+
+/** The processor's AWS::Lambda::EventSourceMapping, as Lambda would apply it. */
+export interface EventSourceSettings {
+  readonly batchSize: number;
+  readonly maxBatchingWindowMs: number;
+  readonly bisectOnError: boolean;
+  /** -1: retry until the records expire (Lambda's default). */
+  readonly retryAttempts: number;
+  /** -1: no age limit. */
+  readonly maxRecordAgeSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+}
+
+export interface LocalDeployment {
+  readonly tables: readonly LocalTable[];
+  readonly streams: readonly LocalStream[];
+  readonly buckets: readonly string[];
+  /** Physical names the functions get through their environment. */
+  readonly names: PlatformOptions['names'];
+  readonly settings: RuntimeSettings;
+  readonly eventSource: EventSourceSettings;
+  /** The processor function's name, for the on-failure records of the event source mapping. */
+  readonly processorFunction: string;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, Json>;
+}
+interface CfnTemplate {
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, { Value: Json }>;
+}
+type Templates = ReadonlyMap<string, CfnTemplate>;
+
+/** Lambda's initial shard count for an on-demand stream. */
+const ON_DEMAND_SHARDS = 4;
+
+/** Files whose change can change the synthesized templates. */
+function sourceFingerprint(cwd: string): string {
+  const hash = createHash('sha256');
+  const add = (file: string) => {
+    if (!existsSync(file)) return;
+    const stat = statSync(file);
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(file).sort()) add(join(file, entry));
+    } else {
+      hash.update(relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+    }
+  };
+  for (const path of ['lib', join('lambdas', 'shared'), 'cdk.json', join('node_modules', 'aws-cdk-lib', 'package.json')]) add(join(REPO_ROOT, path));
+  add(join(cwd, 'lumiqo.config.json'));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Synthesizes the app in-process (asset bundling skipped: the local runtime needs no bundle). */
+function synthesize(outdir: string): void {
+  // Loaded here, not at import: a cached start never pays for loading aws-cdk-lib.
+  const cdk = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  const { buildLumiqoApp } = require('../../lib/app') as typeof import('../../lib/app');
+  const flags = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')).context ?? {};
+  const app = new cdk.App({ outdir, context: { ...flags, 'aws:cdk:bundling-stacks': [] } });
+  buildLumiqoApp(app);
+  app.synth();
+}
+
+/** The cached assembly for the current sources, synthesized first when missing or stale. */
+export function synthesizedAssembly(cacheDir = join(REPO_ROOT, 'cdk.out', 'local'), cwd = process.cwd()): string {
+  const assembly = join(cacheDir, `synth-${sourceFingerprint(cwd)}`);
+  if (existsSync(join(assembly, 'manifest.json'))) return assembly;
+  mkdirSync(cacheDir, { recursive: true });
+  // Synthesized aside and renamed into place, so concurrent starts (parallel test files) never read half a cache.
+  const scratch = join(cacheDir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    synthesize(scratch);
+    renameSync(scratch, assembly);
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    if (!existsSync(join(assembly, 'manifest.json'))) throw error;
+  }
+  for (const stale of readdirSync(cacheDir).filter((entry) => entry.startsWith('synth-') && join(cacheDir, entry) !== assembly)) {
+    rmSync(join(cacheDir, stale), { recursive: true, force: true });
+  }
+  return assembly;
+}
+
+function readTemplates(assembly: string): Templates {
+  const manifest = JSON.parse(readFileSync(join(assembly, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
+  };
+  const templates = new Map<string, CfnTemplate>();
+  for (const [stackName, artifact] of Object.entries(manifest.artifacts)) {
+    if (artifact.type !== 'aws:cloudformation:stack' || !artifact.properties?.templateFile) continue;
+    templates.set(stackName, JSON.parse(readFileSync(join(assembly, artifact.properties.templateFile), 'utf8')));
+  }
+  return templates;
+}
+
+/** The local physical name of a resource: CloudFormation's `<stack>-<logicalId>`, lower case where S3 wants it. */
+function physicalName(stackName: string, logicalId: string, type: string): string {
+  const name = `${stackName}-${logicalId}`;
+  return type === 'AWS::S3::Bucket' ? name.toLowerCase().slice(0, 63) : name;
+}
+
+/** Resolves the intrinsics the templates use for names: Ref, and weak cross-stack Fn::GetStackOutput. */
+function resolveName(templates: Templates, stackName: string, value: Json | undefined): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const ref = value.Ref;
+    if (typeof ref === 'string') {
+      const resource = templates.get(stackName)?.Resources[ref];
+      if (!resource) throw new Error(`Template ${stackName}: Ref to unknown resource ${ref}`);
+      return physicalName(stackName, ref, resource.Type);
+    }
+    const output = value['Fn::GetStackOutput'] as { StackName?: string; OutputName?: string } | undefined;
+    if (output?.StackName && output.OutputName) {
+      const producer = templates.get(output.StackName)?.Outputs?.[output.OutputName];
+      if (!producer) throw new Error(`Template ${output.StackName}: no output ${output.OutputName}`);
+      return resolveName(templates, output.StackName, producer.Value);
+    }
+  }
+  throw new Error(`Cannot resolve a local name from ${JSON.stringify(value)}`);
+}
+
+function resourcesOf(templates: Templates, type: string): { stackName: string; logicalId: string; properties: Record<string, Json> }[] {
+  return [...templates].flatMap(([stackName, template]) =>
+    Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === type)
+      .map(([logicalId, resource]) => ({ stackName, logicalId, properties: resource.Properties ?? {} })),
+  );
+}
+
+type KeyElement = { AttributeName: string; KeyType: 'HASH' | 'RANGE' };
+
+function tableOf(stackName: string, logicalId: string, p: Record<string, Json>): LocalTable {
+  const keySchema = p.KeySchema as unknown as KeyElement[];
+  const indexes = (p.GlobalSecondaryIndexes ?? []) as unknown as { IndexName: string; KeySchema: KeyElement[]; Projection: { ProjectionType: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] } }[];
+  const ttl = p.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+  const name = physicalName(stackName, logicalId, 'AWS::DynamoDB::Table');
+  return {
+    name,
+    keyAttributes: keySchema.map((k) => k.AttributeName),
+    ...(ttl?.Enabled && ttl.AttributeName ? { ttlAttribute: ttl.AttributeName } : {}),
+    create: {
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: p.AttributeDefinitions as unknown as CreateTableCommandInput['AttributeDefinitions'],
+      KeySchema: keySchema,
+      ...(indexes.length > 0
+        ? { GlobalSecondaryIndexes: indexes.map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema, Projection: i.Projection })) }
+        : {}),
+    },
+  };
+}
+
+function eventSourceOf(templates: Templates): { settings: EventSourceSettings; functionRef: Json; stackName: string } {
+  const mappings = resourcesOf(templates, 'AWS::Lambda::EventSourceMapping');
+  if (mappings.length !== 1) throw new Error(`Expected one Kinesis event source mapping in the templates, found ${mappings.length}`);
+  const { properties: p, stackName } = mappings[0];
+  const number = (value: Json | undefined, fallback: number) => (typeof value === 'number' ? value : fallback);
+  return {
+    stackName,
+    functionRef: p.FunctionName,
+    // Fallbacks are Lambda's own defaults for a Kinesis source.
+    settings: {
+      batchSize: number(p.BatchSize, 100),
+      maxBatchingWindowMs: number(p.MaximumBatchingWindowInSeconds, 0) * 1000,
+      bisectOnError: p.BisectBatchOnFunctionError === true,
+      retryAttempts: number(p.MaximumRetryAttempts, -1),
+      maxRecordAgeSeconds: number(p.MaximumRecordAgeInSeconds, -1),
+      reportBatchItemFailures: Array.isArray(p.FunctionResponseTypes) && p.FunctionResponseTypes.includes('ReportBatchItemFailures'),
+      startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+    },
+  };
+}
+
+/** Reads what to provision from a synthesized assembly directory. */
+export function deploymentFromAssembly(assembly: string): LocalDeployment {
+  const templates = readTemplates(assembly);
+  const tables = resourcesOf(templates, 'AWS::DynamoDB::Table').map((t) => tableOf(t.stackName, t.logicalId, t.properties));
+  const streams = resourcesOf(templates, 'AWS::Kinesis::Stream').map(({ stackName, logicalId, properties: p }) => {
+    const mode = (p.StreamModeDetails as { StreamMode?: string } | undefined)?.StreamMode;
+    return {
+      name: physicalName(stackName, logicalId, 'AWS::Kinesis::Stream'),
+      shardCount: typeof p.ShardCount === 'number' ? p.ShardCount : mode === 'ON_DEMAND' || !mode ? ON_DEMAND_SHARDS : 1,
+      ...(typeof p.RetentionPeriodHours === 'number' ? { retentionHours: p.RetentionPeriodHours } : {}),
+    };
+  });
+  const buckets = resourcesOf(templates, 'AWS::S3::Bucket').map((b) => physicalName(b.stackName, b.logicalId, 'AWS::S3::Bucket'));
+
+  const eventSource = eventSourceOf(templates);
+  const functionRef = eventSource.functionRef as { Ref?: string };
+  const processor = functionRef.Ref ? templates.get(eventSource.stackName)?.Resources[functionRef.Ref] : undefined;
+  if (!processor) throw new Error('The event source mapping names no function of its stack');
+  const variables = ((processor.Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {});
+  const env = (name: string) => resolveName(templates, eventSource.stackName, variables[name]);
+  return {
+    tables,
+    streams,
+    buckets,
+    names: {
+      controlTable: env(ENV.controlTable),
+      dataTable: env(ENV.dataTable),
+      auditTable: env(ENV.auditTable),
+      payloadBucket: env(ENV.payloadBucket),
+      eventStream: env(ENV.eventStream),
+    },
+    settings: settingsFromEnv({ [ENV.settings]: env(ENV.settings) }),
+    eventSource: eventSource.settings,
+    processorFunction: physicalName(eventSource.stackName, functionRef.Ref!, 'AWS::Lambda::Function'),
+  };
+}
+
+/** The deployment of the current sources: from the cached assembly, synthesized first if needed. */
+export function localDeployment(cacheDir?: string): LocalDeployment {
+  return deploymentFromAssembly(synthesizedAssembly(cacheDir));
+}

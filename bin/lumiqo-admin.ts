@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+/**
+ * The operator CLI (`npm run cli -- <command>`): tenant administration over the operator routes.
+ * - Local (default): the local runtime's URL, with its admin token (from --token, LUMIQO_ADMIN_TOKEN, or the
+ *   data directory's state file).
+ * - AWS (`--aws --url <ApiUrl output>`): requests signed with SigV4 for execute-api, with the credentials of the
+ *   SDK's default chain (environment, profile, SSO, instance role), as the IAM-authorised routes require (R-SEC-5).
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { STSClient } from '@aws-sdk/client-sts';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Checksum, SourceData } from '@smithy/types';
+import { adminTokenOf } from './local/demo';
+import { DEFAULT_PORT } from './local/platform';
+
+export const USAGE = `Usage: npm run cli -- [target] <command> [arguments]
+
+Target (default: the local runtime):
+  --url <url>          API base URL (local default http://127.0.0.1:${DEFAULT_PORT}, or LUMIQO_URL)
+  --token <token>      local admin token (or LUMIQO_ADMIN_TOKEN; else read from --data-dir / LUMIQO_DATA_DIR)
+  --aws                sign with SigV4 for a deployed API; --url is the stack's ApiUrl output
+  --region <region>    region of the deployed API (default: from the URL)
+
+Commands:
+  create-tenant <tenantId> --name <name> [--plan starter|business|enterprise] [--retention-days <n>]
+  get-tenant <tenantId>
+  issue-key <tenantId>
+  revoke-key <tenantId> <keyId>
+  create-source <tenantId> --scheme standard|stripe|shopify|github [--source-id <id>] [--secret <secret>]
+  rotate-source <tenantId> <sourceId> [--secret <secret>]
+  audit <tenantId> [--month YYYY-MM]`;
+
+const OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  'data-dir': { type: 'string' },
+  aws: { type: 'boolean' },
+  region: { type: 'string' },
+  name: { type: 'string' },
+  plan: { type: 'string' },
+  'retention-days': { type: 'string' },
+  scheme: { type: 'string' },
+  'source-id': { type: 'string' },
+  secret: { type: 'string' },
+  month: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export interface AdminRequest {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** Path below the API base, with query string. */
+  readonly path: string;
+  readonly body?: Record<string, unknown>;
+}
+
+class UsageError extends Error {}
+
+/** The operator route a command calls (the same routes as lambdas/shared/routes.ts). */
+export function commandRequest(command: string, args: readonly string[], values: Values): AdminRequest {
+  const need = (count: number) => {
+    if (args.length !== count) throw new UsageError(`${command}: expected ${count} argument(s), got ${args.length}`);
+    return args.map(encodeURIComponent);
+  };
+  const optional = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+  switch (command) {
+    case 'create-tenant': {
+      need(1);
+      if (!values.name) throw new UsageError('create-tenant: --name is required');
+      const retention = values['retention-days'] === undefined ? undefined : Number(values['retention-days']);
+      return { method: 'POST', path: '/v1/admin/tenants', body: optional({ tenantId: args[0], name: values.name, plan: values.plan, retentionDays: retention }) };
+    }
+    case 'get-tenant':
+      return { method: 'GET', path: `/v1/admin/tenants/${need(1)[0]}` };
+    case 'issue-key':
+      return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/api-keys`, body: {} };
+    case 'revoke-key': {
+      const [tenantId, keyId] = need(2);
+      return { method: 'DELETE', path: `/v1/admin/tenants/${tenantId}/api-keys/${keyId}` };
+    }
+    case 'create-source': {
+      const [tenantId] = need(1);
+      if (!values.scheme) throw new UsageError('create-source: --scheme is required');
+      return { method: 'POST', path: `/v1/admin/tenants/${tenantId}/webhook-sources`, body: optional({ scheme: values.scheme, sourceId: values['source-id'], secret: values.secret }) };
+    }
+    case 'rotate-source': {
+      const [tenantId, sourceId] = need(2);
+      return { method: 'POST', path: `/v1/admin/tenants/${tenantId}/webhook-sources/${sourceId}/rotate`, body: optional({ secret: values.secret }) };
+    }
+    case 'audit': {
+      const month = values.month ? `?month=${encodeURIComponent(values.month)}` : '';
+      return { method: 'GET', path: `/v1/admin/tenants/${need(1)[0]}/audit${month}` };
+    }
+    default:
+      throw new UsageError(`Unknown command '${command}'`);
+  }
+}
+
+/** SHA-256 for the SigV4 signer, over node:crypto (HMAC when given a secret). */
+export class NodeSha256 implements Checksum {
+  private hash;
+
+  constructor(private readonly secret?: SourceData) {
+    this.hash = this.fresh();
+  }
+
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+
+  reset(): void {
+    this.hash = this.fresh();
+  }
+
+  private fresh() {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(this.secret));
+  }
+}
+
+function toBytes(data: SourceData): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}
+
+/** execute-api region from `https://<id>.execute-api.<region>.amazonaws.com/<stage>`. */
+export function regionOf(url: URL): string | undefined {
+  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
+}
+
+export interface SigningIdentity {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** Headers of a SigV4-signed request to execute-api (IAM authorization of the operator routes). */
+export async function signedHeaders(
+  url: URL,
+  method: string,
+  body: string | undefined,
+  region: string,
+  credentials: SigningIdentity,
+  signingDate?: Date,
+): Promise<Record<string, string>> {
+  // execute-api needs no x-amz-content-sha256 header (S3 does): the payload hash is in the signature either way.
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: NodeSha256, applyChecksum: false });
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = value;
+  const signed = await signer.sign(
+    {
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      path: url.pathname,
+      query,
+      headers: { host: url.host, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body,
+    },
+    signingDate ? { signingDate } : {},
+  );
+  return signed.headers;
+}
+
+export interface CliIo {
+  readonly out: (line: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = { out: (line) => console.log(line), env: process.env }): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true });
+  } catch (error) {
+    io.out(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    io.out(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const [command, ...args] = positionals;
+  let request: AdminRequest;
+  try {
+    request = commandRequest(command, args, values);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.out(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+
+  const base = (values.url ?? io.env.LUMIQO_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`).replace(/\/+$/, '');
+  const url = new URL(`${base}${request.path}`);
+  const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+  let headers: Record<string, string>;
+  if (values.aws) {
+    const region = values.region ?? regionOf(url) ?? io.env.AWS_REGION;
+    if (!region) throw new Error('--aws: pass --region (the URL names none)');
+    // The SDK's default credential chain, as every AWS tool resolves it.
+    const sts = new STSClient({ region });
+    const credentials = await sts.config.credentials();
+    sts.destroy();
+    headers = await signedHeaders(url, request.method, body, region, credentials);
+  } else {
+    const dataDir = values['data-dir'] ?? io.env.LUMIQO_DATA_DIR;
+    const token = values.token ?? io.env.LUMIQO_ADMIN_TOKEN ?? (dataDir ? adminTokenOf(dataDir) : undefined);
+    if (!token) throw new Error('No admin token: pass --token (printed by npm start), LUMIQO_ADMIN_TOKEN, or --data-dir');
+    headers = { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  }
+  const response = await fetch(url, { method: request.method, headers, body }).catch((error: Error) => {
+    throw new Error(`Cannot reach ${base}${values.aws ? '' : ' (is `npm start` running?)'}: ${error.message}`);
+  });
+  const text = await response.text();
+  let shown = text;
+  try {
+    shown = JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    // Not JSON: shown as it came.
+  }
+  io.out(shown);
+  return response.ok ? 0 : 1;
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(1);
+    },
+  );
+}

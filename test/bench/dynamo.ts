@@ -1,0 +1,128 @@
+/**
+ * Section 3: DynamoDB requests per 1,000 records. The processor runs with the real DynamoEventStore over
+ * dynalite (test/support/emulators.ts); a middleware on the document client counts every request by operation
+ * and estimates the write request units DynamoDB would bill, from the items on the wire (table plus GSIs).
+ */
+import type { BuildMiddleware } from '@smithy/types';
+import { createDocumentClient } from '../../lambdas/adapters/clients';
+import { DynamoEventStore } from '../../lambdas/adapters/dynamo-event-store';
+import { MemoryPayloadStore } from '../../lambdas/adapters/memory';
+import { StreamProcessing } from '../../lambdas/domain/processing';
+import { TABLES } from '../../lambdas/shared/tables';
+import { startEmulators } from '../support/emulators';
+import { KINESIS_BATCH_SIZE, TENANT_COUNTS } from './processor';
+import type { Figure } from './report';
+import { chunk, round } from './stats';
+import { createTenants, localControlPlane, streamRecords } from './workload';
+
+const RECORDS = 1_000;
+/** DynamoDB on-demand list price (us-east-1): $0.625 per million write request units. */
+const DOLLARS_PER_MILLION_WRU = 0.625;
+
+/** dynalite's own implementation of DynamoDB's item-size rules (it ships no type declarations). */
+const { itemSize } = require('dynalite/db') as { itemSize(item: Record<string, unknown>): number };
+
+interface RequestCounts {
+  readonly requests: Record<string, number>;
+  /** Write request units: 1 per started KB of each item written, in the table and in each GSI it appears in. */
+  writeUnits: number;
+  /** Items put or deleted by BatchWriteItem, and keys read by BatchGetItem. */
+  itemsWritten: number;
+  keysRead: number;
+}
+
+type WireItem = Record<string, unknown>;
+interface WireBody {
+  RequestItems?: Record<string, ({ PutRequest?: { Item: WireItem }; DeleteRequest?: { Key: WireItem } } | { Keys?: WireItem[] })[] | { Keys?: WireItem[] }>;
+}
+
+const GSI_KEYS = TABLES.tenantData.indexes.map((index) => index.partitionKey);
+const writeUnitsOf = (item: WireItem) => Math.max(1, Math.ceil(itemSize(item) / 1024));
+
+function countingMiddleware<Input extends object, Output extends object>(counts: RequestCounts): BuildMiddleware<Input, Output> {
+  return (next) => async (args) => {
+    const request = args.request as { headers: Record<string, string>; body?: string | Uint8Array };
+    const operation = (request.headers['x-amz-target'] ?? 'unknown').split('.').pop() ?? 'unknown';
+    counts.requests[operation] = (counts.requests[operation] ?? 0) + 1;
+    const raw = request.body ?? '{}';
+    const body = JSON.parse(typeof raw === 'string' ? raw : new TextDecoder().decode(raw)) as WireBody;
+    if (operation === 'BatchWriteItem') {
+      for (const writes of Object.values(body.RequestItems ?? {}) as { PutRequest?: { Item: WireItem } }[][]) {
+        for (const write of writes) {
+          counts.itemsWritten++;
+          const item = write.PutRequest?.Item;
+          // An item is written again to every GSI whose key it carries (projection ALL).
+          counts.writeUnits += item ? writeUnitsOf(item) * (1 + GSI_KEYS.filter((key) => key in item).length) : 1;
+        }
+      }
+    } else if (operation === 'BatchGetItem') {
+      for (const table of Object.values(body.RequestItems ?? {}) as { Keys?: WireItem[] }[]) counts.keysRead += table.Keys?.length ?? 0;
+    } else if (operation === 'UpdateItem') {
+      // Rollup items hold a few counters: well under 1 KB.
+      counts.writeUnits += 1;
+    }
+    return next(args);
+  };
+}
+
+export async function dynamoSection(): Promise<{ figures: Figure[]; details: unknown; implications: string[] }> {
+  const emulators = await startEmulators('lumiqo-bench');
+  const plane = await localControlPlane();
+  try {
+    const db = createDocumentClient(emulators.clients);
+    const tenantIds = await createTenants(plane, Math.max(...TENANT_COUNTS), 'bench-ddb');
+    const figures: Figure[] = [];
+    const details: Record<string, unknown>[] = [];
+    const implications: string[] = [];
+    for (const tenantCount of TENANT_COUNTS) {
+      const counts: RequestCounts = { requests: {}, writeUnits: 0, itemsWritten: 0, keysRead: 0 };
+      const middlewareName = `benchRequestCounter${tenantCount}`;
+      db.middlewareStack.add(countingMiddleware(counts), { step: 'build', name: middlewareName });
+      const processing = new StreamProcessing({
+        directory: plane.directory,
+        store: new DynamoEventStore(db, emulators.tables.tenantData),
+        payloads: new MemoryPayloadStore(),
+        crypto: plane.freshCrypto(),
+        settings: plane.settings,
+        clock: plane.clock,
+      });
+      let stored = 0;
+      for (const batch of chunk(streamRecords(RECORDS, tenantIds.slice(0, tenantCount)), KINESIS_BATCH_SIZE)) {
+        const outcome = await processing.processBatch(batch);
+        if (outcome.rejected.length + outcome.retry.length > 0) throw new Error(`DynamoDB run failed records: ${JSON.stringify(outcome)}`);
+        stored += outcome.stored;
+      }
+      db.middlewareStack.remove(middlewareName);
+      if (stored !== RECORDS) throw new Error(`stored ${stored} of ${RECORDS}`);
+
+      const total = Object.values(counts.requests).reduce((sum, n) => sum + n, 0);
+      const byOperation = Object.entries(counts.requests).map(([op, n]) => `${op} ${n}`).join(', ');
+      const plural = tenantCount > 1 ? 's' : '';
+      figures.push({
+        section: '3 DynamoDB',
+        name: `requests per 1,000 records, ${tenantCount} tenant${plural} (${byOperation})`,
+        value: total,
+        unit: 'requests',
+        // One BatchWriteItem per 25 items is the floor for the items this run wrote.
+        baseline: { name: 'BatchWriteItem floor for the items written', value: Math.ceil(counts.itemsWritten / 25) },
+      });
+      figures.push({
+        section: '3 DynamoDB',
+        name: `write request units per 1,000 records, ${tenantCount} tenant${plural} (table + 2 GSIs)`,
+        value: counts.writeUnits,
+        unit: 'WRU',
+        baseline: { name: 'one WRU per record', value: RECORDS },
+      });
+      details.push({ tenants: tenantCount, records: RECORDS, batchSize: KINESIS_BATCH_SIZE, ...counts });
+      // Per 1,000 records measured, so per million events it is a thousand times as many.
+      implications.push(
+        `DynamoDB, ${tenantCount} tenant${plural} sharing batches of ${KINESIS_BATCH_SIZE}: ${round(total / 1000, 2)} million requests and ${round(counts.writeUnits / 1000, 2)} million WRU ` +
+          `per million events (~$${round((counts.writeUnits / 1000) * DOLLARS_PER_MILLION_WRU, 2)} on demand at $${DOLLARS_PER_MILLION_WRU} per million WRU).`,
+      );
+    }
+    return { figures, details, implications };
+  } finally {
+    await plane.close();
+    await emulators.close();
+  }
+}

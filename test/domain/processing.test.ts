@@ -1,0 +1,139 @@
+/**
+ * The stream processor's core, record by record (R-ING-7, R-RET-1, R-DSR-1, R-SEC-2): what is stored, what is
+ * retried, what is rejected and why.
+ */
+import type { PlatformEvent, StreamEnvelope } from '../../lambdas/domain/model';
+import { StreamProcessing, type InputRecord } from '../../lambdas/domain/processing';
+import { createTenant, NOW, removeKeyDirectories, testPlatform, type TestPlatform } from '../handler/fixtures';
+
+afterAll(removeKeyDirectories);
+
+const at = NOW.toISOString();
+let sequence = 0;
+const record = (envelope: StreamEnvelope | string): InputRecord => ({
+  id: String(++sequence),
+  data: Buffer.from(typeof envelope === 'string' ? envelope : JSON.stringify(envelope)),
+});
+const envelope = (tenantId: string, eventId: string, event: Partial<PlatformEvent> = {}): StreamEnvelope => ({
+  v: 1,
+  tenantId,
+  eventId,
+  receivedAt: at,
+  event: { type: 'event', name: 'signup', timestamp: at, properties: {}, ...event } as PlatformEvent,
+});
+
+describe('StreamProcessing.processBatch', () => {
+  let platform: TestPlatform;
+  let processing: StreamProcessing;
+  beforeEach(async () => {
+    platform = testPlatform();
+    processing = new StreamProcessing(platform);
+    await createTenant(platform, 'acme', { plan: 'business', retentionDays: 45 });
+  });
+
+  it('R-ING-7: counts stored, duplicate and rejected records, and names each rejection’s reason', async () => {
+    // Prepare
+    await createTenant(platform, 'gone');
+    await platform.directory.setTenantStatus('gone', 'terminated');
+    const first = envelope('acme', 'ev_1');
+    const records = [
+      record(first),
+      record(first),
+      record('{"v":1}'),
+      record(envelope('ghost', 'ev_2')),
+      record(envelope('gone', 'ev_3')),
+      record(envelope('acme', 'ev_4')),
+    ];
+
+    // Act
+    const outcome = await processing.processBatch(records);
+
+    // Assess
+    expect(outcome).toEqual({
+      retry: [],
+      rejected: expect.arrayContaining([
+        { id: records[2].id, reason: 'malformed_record' },
+        { id: records[3].id, reason: 'unknown_tenant' },
+        { id: records[4].id, reason: 'tenant_terminated' },
+      ]),
+      stored: 2,
+      duplicates: 1,
+    });
+    expect(outcome.rejected).toHaveLength(3);
+  });
+
+  it('R-TERM-1: events accepted before a freeze are still stored (only a terminated tenant’s are rejected)', async () => {
+    await platform.directory.setTenantStatus('acme', 'frozen');
+
+    const outcome = await processing.processBatch([record(envelope('acme', 'ev_1'))]);
+
+    expect(outcome).toMatchObject({ stored: 1, rejected: [] });
+  });
+
+  it('R-RET-1: the stored item expires after the tenant’s own retention', async () => {
+    await processing.processBatch([record(envelope('acme', 'ev_1'))]);
+
+    const stored = await platform.store.getEvent('acme', 'ev_1');
+    expect(stored!.expiresAt).toBe(NOW.getTime() / 1000 + 45 * 24 * 3600);
+  });
+
+  it('R-SEC-7, R-SEC-2: index attributes hold measurements only, never properties or payloads', async () => {
+    await processing.processBatch([
+      record(envelope('acme', 'ev_1', { properties: { email: 'ann@example.com' } })),
+      record(envelope('acme', 'ev_2', { type: 'api_call', method: 'GET', route: '/a', status: 503, latencyMs: 9, payload: { token: 't0p' }, properties: { ip: '10.0.0.1' } } as Partial<PlatformEvent>)),
+    ]);
+
+    const [plain, call] = await Promise.all([platform.store.getEvent('acme', 'ev_1'), platform.store.getEvent('acme', 'ev_2')]);
+    expect(plain!.attributes).toEqual({});
+    expect(call!.attributes).toEqual({ method: 'GET', route: '/a', status: 503, latencyMs: 9 });
+    expect(call!.name).toBe('GET /a');
+  });
+
+  it('R-DSR-1: the subject index gets one entry per distinct identifier of the event', async () => {
+    await processing.processBatch([record(envelope('acme', 'ev_1', { properties: { email: 'Ann@example.com', userId: 'u-1', again: { email: 'ann@example.com' } } }))]);
+
+    const stored = await platform.store.getEvent('acme', 'ev_1');
+    expect(stored!.subjects).toHaveLength(2);
+  });
+
+  it('R-ING-7: a store that cannot be read → every record of that tenant is retried, none rejected', async () => {
+    jest.spyOn(platform.store, 'existingEventIds').mockRejectedValueOnce(new Error('throttled'));
+    const records = [record(envelope('acme', 'ev_1')), record(envelope('acme', 'ev_2'))];
+
+    const outcome = await processing.processBatch(records);
+
+    expect(outcome).toMatchObject({ retry: records.map((r) => r.id), rejected: [], stored: 0 });
+  });
+
+  it('R-ING-7: a write that fails is taken back (compensation), so the retry stores and counts it', async () => {
+    // Prepare
+    const realPut = platform.store.putEvents.bind(platform.store);
+    jest.spyOn(platform.store, 'putEvents').mockImplementationOnce(async (events, subjects) => {
+      await realPut(events, subjects);
+      throw new Error('the write landed but its answer was lost');
+    });
+    const records = [record(envelope('acme', 'ev_1'))];
+
+    // Act
+    const failed = await processing.processBatch(records);
+    const retried = await processing.processBatch(records);
+
+    // Assess
+    expect(failed.retry).toEqual([records[0].id]);
+    expect(retried).toMatchObject({ stored: 1, duplicates: 0 });
+    const rollups = await platform.store.queryRollups('acme', '2026-03-02T09:00Z', '2026-03-02T11:00Z');
+    expect(rollups.map((r) => r.counters.count)).toEqual([1]);
+  });
+
+  it('caches tenant material for a minute; forgetTenant drops it at once', async () => {
+    const reads = jest.spyOn(platform.directory, 'getTenant');
+    await processing.processBatch([record(envelope('acme', 'ev_1'))]);
+    await processing.processBatch([record(envelope('acme', 'ev_2'))]);
+    expect(reads).toHaveBeenCalledTimes(1);
+
+    processing.forgetTenant('acme');
+    await processing.processBatch([record(envelope('acme', 'ev_3'))]);
+
+    expect(reads).toHaveBeenCalledTimes(2);
+  });
+});

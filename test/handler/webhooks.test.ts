@@ -1,0 +1,283 @@
+/**
+ * POST /v1/hooks/{tenantId}/{sourceId} through the ingest handler (R-ING-2, R-ING-7, R-SEC-4). Deliveries are
+ * signed as each provider signs them: Standard Webhooks with `standardwebhooks`, Stripe with the `stripe` SDK,
+ * Shopify and GitHub by their documented HMAC of the raw body.
+ */
+import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import Stripe from 'stripe';
+import type { WebhookScheme } from '../../lambdas/domain/model';
+import {
+  apiRequest,
+  bodyOf,
+  createTenant,
+  expectErrorAnswer,
+  removeKeyDirectories,
+  testPlatform,
+  type TestPlatform,
+} from './fixtures';
+
+afterAll(removeKeyDirectories);
+
+const TOLERANCE_MS = 300_000;
+const unixSeconds = (at: Date) => Math.floor(at.getTime() / 1000);
+
+/** A provider: signs a delivery (id, body, time) with a secret, the way its servers do. */
+type Sign = (delivery: { id: string; body: string; sentAt: Date }, secret: string) => Record<string, string>;
+
+const SIGNERS: Readonly<Record<WebhookScheme, Sign>> = {
+  standard: ({ id, body, sentAt }, secret) => ({
+    'webhook-id': id,
+    'webhook-timestamp': String(unixSeconds(sentAt)),
+    'webhook-signature': new Webhook(secret).sign(id, sentAt, body),
+  }),
+  // Stripe's delivery id is the event id in the body.
+  stripe: ({ body, sentAt }, secret) => ({
+    'Stripe-Signature': Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: unixSeconds(sentAt) }),
+  }),
+  shopify: ({ id, body, sentAt }, secret) => ({
+    'X-Shopify-Hmac-Sha256': createHmac('sha256', secret).update(body, 'utf8').digest('base64'),
+    'X-Shopify-Webhook-Id': id,
+    'X-Shopify-Topic': 'orders/create',
+    'X-Shopify-Triggered-At': sentAt.toISOString(),
+  }),
+  github: ({ id, body }, secret) => ({
+    'X-Hub-Signature-256': `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`,
+    'X-GitHub-Delivery': id,
+    'X-GitHub-Event': 'push',
+  }),
+};
+
+const bodyFor = (id: string) => JSON.stringify({ id, type: 'invoice.paid', data: { object: { amount_paid: 4200, customer: 'cus_9' } } });
+
+interface Source {
+  readonly tenantId: string;
+  readonly sourceId: string;
+  readonly scheme: WebhookScheme;
+  secret: string;
+}
+
+async function createSource(platform: TestPlatform, tenantId: string, scheme: WebhookScheme, sourceId = `${scheme}-src`): Promise<Source> {
+  const answer = await platform.admin(
+    apiRequest('POST', '/v1/admin/tenants/{tenantId}/webhook-sources', { pathParameters: { tenantId }, body: { scheme, sourceId } }),
+  );
+  expect(answer.statusCode).toBe(201);
+  return { tenantId, sourceId, scheme, secret: bodyOf<{ secret: string }>(answer).secret };
+}
+
+/** Sends one delivery to `/v1/hooks/{pathTenant}/{source}`, signed with `secret` at `sentAt`. */
+function deliver(
+  platform: TestPlatform,
+  source: Source,
+  options: { id?: string; sentAt?: Date; secret?: string; pathTenant?: string; headers?: Record<string, string> } = {},
+) {
+  const id = options.id ?? 'evt_1001';
+  const body = bodyFor(id);
+  const signed = SIGNERS[source.scheme]({ id, body, sentAt: options.sentAt ?? platform.clock.now() }, options.secret ?? source.secret);
+  return platform.ingest(
+    apiRequest('POST', '/v1/hooks/{tenantId}/{sourceId}', {
+      pathParameters: { tenantId: options.pathTenant ?? source.tenantId, sourceId: source.sourceId },
+      body,
+      headers: { ...signed, ...options.headers },
+      operator: null,
+    }),
+  );
+}
+
+const SCHEMES: readonly WebhookScheme[] = ['standard', 'stripe', 'shopify', 'github'];
+const TIMESTAMPED: readonly WebhookScheme[] = ['standard', 'stripe'];
+
+describe('webhook deliveries', () => {
+  let platform: TestPlatform;
+  beforeEach(async () => {
+    platform = testPlatform();
+    await createTenant(platform, 'acme');
+  });
+
+  it.each(SCHEMES)('R-ING-2: a %s delivery signed as the provider signs it is accepted with 202 and published', async (scheme) => {
+    // Prepare
+    const source = await createSource(platform, 'acme', scheme);
+
+    // Act
+    const answer = await deliver(platform, source);
+
+    // Assess
+    expect(answer.statusCode).toBe(202);
+    expect(bodyOf(answer)).toMatchObject({ accepted: 1, deliveryId: 'evt_1001' });
+    expect(platform.publisher.published).toEqual([
+      expect.objectContaining({
+        tenantId: 'acme',
+        event: expect.objectContaining({ type: 'webhook', sourceId: source.sourceId, scheme, deliveryId: 'evt_1001', payload: JSON.parse(bodyFor('evt_1001')) }),
+      }),
+    ]);
+  });
+
+  it.each(SCHEMES)('R-ING-2: a %s delivery without its signature → 401 missing_signature', async (scheme) => {
+    const source = await createSource(platform, 'acme', scheme);
+    const unsigned = { 'webhook-signature': '', 'Stripe-Signature': '', 'X-Shopify-Hmac-Sha256': '', 'X-Hub-Signature-256': '' };
+
+    const answer = await deliver(platform, source, { headers: unsigned });
+
+    expectErrorAnswer(answer, 401, 'missing_signature');
+    expect(platform.publisher.published).toEqual([]);
+  });
+
+  it.each(SCHEMES)('R-ING-2: a %s delivery signed with another secret → 401 invalid_signature', async (scheme) => {
+    const source = await createSource(platform, 'acme', scheme);
+    const other = await createSource(platform, 'acme', scheme, 'other');
+
+    const answer = await deliver(platform, source, { secret: other.secret });
+
+    expectErrorAnswer(answer, 401, 'invalid_signature');
+    expect(platform.publisher.published).toEqual([]);
+  });
+
+  it('R-ING-2: a body altered after signing → 401 invalid_signature', async () => {
+    const source = await createSource(platform, 'acme', 'shopify');
+    const signed = SIGNERS.shopify({ id: 'd1', body: bodyFor('d1'), sentAt: platform.clock.now() }, source.secret);
+
+    const answer = await platform.ingest(
+      apiRequest('POST', '/v1/hooks/{tenantId}/{sourceId}', {
+        pathParameters: { tenantId: 'acme', sourceId: source.sourceId },
+        body: bodyFor('d1').replace('4200', '1'),
+        headers: signed,
+      }),
+    );
+
+    expectErrorAnswer(answer, 401, 'invalid_signature');
+  });
+
+  it.each(TIMESTAMPED)('R-ING-2: a %s delivery signed more than 5 minutes ago → 401 timestamp_out_of_tolerance', async (scheme) => {
+    const source = await createSource(platform, 'acme', scheme);
+
+    const answer = await deliver(platform, source, { sentAt: new Date(platform.clock.now().getTime() - TOLERANCE_MS - 1_000) });
+
+    expectErrorAnswer(answer, 401, 'timestamp_out_of_tolerance');
+  });
+
+  it.each(TIMESTAMPED)('R-ING-7: the exact replay of a %s delivery → 409 replayed_delivery, published once', async (scheme) => {
+    // Prepare
+    const source = await createSource(platform, 'acme', scheme);
+    const sentAt = platform.clock.now();
+    expect((await deliver(platform, source, { sentAt })).statusCode).toBe(202);
+
+    // Act
+    platform.clock.advance(30_000);
+    const replay = await deliver(platform, source, { sentAt });
+
+    // Assess
+    expectErrorAnswer(replay, 409, 'replayed_delivery');
+    expect(platform.publisher.published).toHaveLength(1);
+  });
+
+  it.each(TIMESTAMPED)('R-ING-7: a re-signed retry of a %s delivery → 200 duplicate, not published twice', async (scheme) => {
+    // Prepare
+    const source = await createSource(platform, 'acme', scheme);
+    const first = await deliver(platform, source);
+
+    // Act: the provider retries later, signing the same delivery id anew.
+    platform.clock.advance(60_000);
+    const retry = await deliver(platform, source);
+
+    // Assess
+    expect(retry.statusCode).toBe(200);
+    expect(bodyOf(retry)).toMatchObject({ accepted: 0, duplicate: true, eventId: bodyOf(first).eventId });
+    expect(platform.publisher.published).toHaveLength(1);
+  });
+
+  it.each(['shopify', 'github'] as const)('R-ING-7: an identical repeat of a %s delivery → 200 duplicate, published once', async (scheme) => {
+    const source = await createSource(platform, 'acme', scheme);
+    const sentAt = platform.clock.now();
+    await deliver(platform, source, { sentAt });
+
+    const repeat = await deliver(platform, source, { sentAt });
+
+    expect(repeat.statusCode).toBe(200);
+    expect(bodyOf(repeat)).toMatchObject({ duplicate: true });
+    expect(platform.publisher.published).toHaveLength(1);
+  });
+
+  it('R-SEC-4: tenant B’s id in the path with a valid signature of tenant A’s source → 404 unknown_source', async () => {
+    // Prepare
+    await createTenant(platform, 'globex');
+    const source = await createSource(platform, 'acme', 'standard');
+
+    // Act
+    const answer = await deliver(platform, source, { pathTenant: 'globex' });
+
+    // Assess
+    expectErrorAnswer(answer, 404, 'unknown_source');
+    expect(platform.publisher.published).toEqual([]);
+  });
+
+  it('R-SEC-4 twin: tenant A’s own path with the same signature is accepted for A', async () => {
+    await createTenant(platform, 'globex');
+    const source = await createSource(platform, 'acme', 'standard');
+
+    const answer = await deliver(platform, source, { pathTenant: 'acme' });
+
+    expect(answer.statusCode).toBe(202);
+    expect(platform.publisher.published.map((e) => e.tenantId)).toEqual(['acme']);
+  });
+
+  it('R-SEC-4: B’s source of the same id does not accept A’s signature (401), nor an unknown tenant (404)', async () => {
+    await createTenant(platform, 'globex');
+    const source = await createSource(platform, 'acme', 'github', 'shared-id');
+    await createSource(platform, 'globex', 'github', 'shared-id');
+
+    const crossTenant = await deliver(platform, source, { pathTenant: 'globex' });
+    const noTenant = await deliver(platform, source, { pathTenant: 'initech' });
+
+    expectErrorAnswer(crossTenant, 401, 'invalid_signature');
+    expectErrorAnswer(noTenant, 404, 'unknown_source');
+  });
+
+  it('R-ING-2: after a rotation both the old and the new secret are accepted; after the next, the oldest is not', async () => {
+    // Prepare
+    const source = await createSource(platform, 'acme', 'standard');
+    const oldSecret = source.secret;
+    const rotate = () =>
+      platform.admin(
+        apiRequest('POST', '/v1/admin/tenants/{tenantId}/webhook-sources/{sourceId}/rotate', {
+          pathParameters: { tenantId: 'acme', sourceId: source.sourceId },
+        }),
+      );
+    const newSecret = bodyOf<{ secret: string }>(await rotate()).secret;
+
+    // Act
+    const withOld = await deliver(platform, source, { id: 'd-old', secret: oldSecret });
+    const withNew = await deliver(platform, source, { id: 'd-new', secret: newSecret });
+    await rotate();
+    const withRetired = await deliver(platform, source, { id: 'd-retired', secret: oldSecret });
+
+    // Assess
+    expect([withOld.statusCode, withNew.statusCode]).toEqual([202, 202]);
+    expectErrorAnswer(withRetired, 401, 'invalid_signature');
+  });
+
+  it.each(['standard', 'shopify'] as const)(
+    'R-ING-7: when publishing a %s delivery fails, the delivery is forgotten and the retry is accepted',
+    async (scheme) => {
+      // Prepare
+      const source = await createSource(platform, 'acme', scheme);
+      platform.publisher.failures = 1;
+      const sentAt = platform.clock.now();
+
+      // Act: the sender sees a 5xx and retries the very same request.
+      const failed = await deliver(platform, source, { sentAt });
+      const retry = await deliver(platform, source, { sentAt });
+
+      // Assess
+      expectErrorAnswer(failed, 500, 'internal_error');
+      expect(retry.statusCode).toBe(202);
+      expect(platform.publisher.published).toHaveLength(1);
+    },
+  );
+
+  it('R-TERM-1: a frozen tenant’s source → 403 tenant_frozen', async () => {
+    const source = await createSource(platform, 'acme', 'github');
+    await platform.directory.setTenantStatus('acme', 'frozen');
+
+    expectErrorAnswer(await deliver(platform, source), 403, 'tenant_frozen');
+  });
+});
