@@ -94,12 +94,15 @@ interface TenantMaterials {
  * Committing, unsigned suite: the signed default suite costs ~10x the throughput (TOOLCHAIN.md), and a
  * signature adds nothing here since writer and reader are the same service.
  */
+const DEFAULT_MAX_AGE_MS = 5 * 60_000;
+
 const SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
 
 export class EnvelopeTenantCrypto implements TenantCrypto {
   private readonly client = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
   private readonly cache;
   private readonly tenants = new Map<string, TenantMaterials>();
+  private readonly warm = new Map<string, { readonly ready: Promise<void>; readonly until: number }>();
   private generation = 0;
 
   constructor(
@@ -110,6 +113,25 @@ export class EnvelopeTenantCrypto implements TenantCrypto {
   }
 
   async encrypt(tenant: TenantKey, plaintext: Uint8Array, purpose: string): Promise<Uint8Array> {
+    // A batch encrypts many records at once: without this, every one of them would miss the still-empty
+    // cache and ask KMS for its own data key. The first encryption of a cache period fills the cache; the
+    // rest wait for it, so KMS sees one GenerateDataKey per tenant and purpose per period (R-SEC-3).
+    const warmKey = `${tenant.tenantId}\u0000${tenant.keyRef}\u0000${purpose}`;
+    const warm = this.warm.get(warmKey);
+    if (warm && warm.until > Date.now()) {
+      await warm.ready;
+      return this.encryptNow(tenant, plaintext, purpose);
+    }
+    const first = this.encryptNow(tenant, plaintext, purpose);
+    const ready = first.then(
+      () => undefined,
+      () => void this.warm.delete(warmKey),
+    );
+    this.warm.set(warmKey, { ready, until: Date.now() + (this.options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) });
+    return first;
+  }
+
+  private async encryptNow(tenant: TenantKey, plaintext: Uint8Array, purpose: string): Promise<Uint8Array> {
     const { result } = await this.client.encrypt(await this.managerFor(tenant), plaintext, {
       suiteId: SUITE,
       encryptionContext: { tenantId: tenant.tenantId, purpose },
@@ -133,6 +155,7 @@ export class EnvelopeTenantCrypto implements TenantCrypto {
    */
   forgetKey(keyRef: string): void {
     for (const [tenantId, materials] of this.tenants) if (materials.keyRef === keyRef) this.tenants.delete(tenantId);
+    for (const warmKey of this.warm.keys()) if (warmKey.split('\u0000')[1] === keyRef) this.warm.delete(warmKey);
   }
 
   private async managerFor(tenant: TenantKey): Promise<NodeCachingMaterialsManager> {
@@ -143,7 +166,7 @@ export class EnvelopeTenantCrypto implements TenantCrypto {
       cache: this.cache,
       // A fresh partition per manager: entries of a forgotten key can never be found again.
       partition: `${tenant.tenantId}#${++this.generation}`,
-      maxAge: this.options.maxAgeMs ?? 5 * 60_000,
+      maxAge: this.options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
       maxMessagesEncrypted: this.options.maxMessagesEncrypted ?? 100_000,
     });
     this.tenants.set(tenant.tenantId, { keyRef: tenant.keyRef, manager });

@@ -113,6 +113,30 @@ describe('EnvelopeTenantCrypto with KMS (mocked)', () => {
     expect(calls.every((c) => c.KeyId === keyArn(c.EncryptionContext!.tenantId))).toBe(true);
   });
 
+  it('R-SEC-3: a batch encrypted in parallel on a cold cache costs one GenerateDataKey per tenant', async () => {
+    const crypto = kmsCrypto();
+    const tenants = ['acme', 'globex'].map((tenantId) => ({ tenantId, keyRef: keyArn(tenantId) }));
+
+    await Promise.all(Array.from({ length: 500 }, (_, i) => crypto.encrypt(tenants[i % 2], text(`record ${i}`), 'event')));
+
+    expect(kmsMock.commandCalls(GenerateDataKeyCommand)).toHaveLength(2);
+  });
+
+  it('a failed first encryption does not hold back the next ones', async () => {
+    const crypto = kmsCrypto();
+    const tenant = { tenantId: 'acme', keyRef: keyArn('acme') };
+    let calls = 0;
+    kmsMock.on(GenerateDataKeyCommand).callsFake((input: { KeyId: string }) => {
+      if (calls++ === 0) throw new Error('KMS unavailable');
+      return { KeyId: input.KeyId, Plaintext: new Uint8Array(32).fill(7), CiphertextBlob: new Uint8Array(64).fill(1) };
+    });
+
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => crypto.encrypt(tenant, text(`r${i}`), 'event')));
+
+    expect(results[0].status).toBe('rejected');
+    expect(results.slice(1).every((r) => r.status === 'fulfilled')).toBe(true);
+  });
+
   it('decrypts through KMS once per cache period and round-trips', async () => {
     const tenant = { tenantId: 'acme', keyRef: keyArn('acme') };
     const ciphertexts = await Promise.all(Array.from({ length: 50 }, (_, i) => kmsCrypto().encrypt(tenant, text(`r${i}`), 'event')));

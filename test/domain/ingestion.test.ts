@@ -123,4 +123,20 @@ describe('Ingestion.acceptWebhook', () => {
 
     expect(repeat.status).toBe('duplicate');
   });
+
+  it('decrypts a source secret once a minute, not on every delivery, and a rotated secret at once', async () => {
+    const decrypt = jest.spyOn(platform.crypto, 'decrypt');
+
+    await ingestion.acceptWebhook('acme', 'gh', signed('d-1'));
+    await ingestion.acceptWebhook('acme', 'gh', signed('d-2'));
+    expect(decrypt).toHaveBeenCalledTimes(1);
+
+    const rotated = await new Administration(platform).rotateWebhookSource('operator:test', 'acme', 'gh', {});
+    await ingestion.acceptWebhook('acme', 'gh', signed('d-3', rotated.secret));
+    expect(decrypt).toHaveBeenCalledTimes(2);
+
+    platform.clock.advance(61_000);
+    await ingestion.acceptWebhook('acme', 'gh', signed('d-4'));
+    expect(decrypt).toHaveBeenCalledTimes(4);
+  });
 });
