@@ -6,6 +6,7 @@
  * in batches of the Kinesis event source's size. Each run starts a new processor with cold caches, as a fresh
  * Lambda container would. The baseline is the physical limit: JSON.parse plus AES-256-GCM of the same bytes.
  */
+import { PROCESSOR_MEMORY_MB } from '../../lib/stacks/services-stack';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { parseConfig } from '../../lib/config';
 import { MemoryEventStore, MemoryPayloadStore } from '../../lambdas/adapters/memory';
@@ -24,8 +25,8 @@ const REPEATS = 3;
 /** Issue 5: five Kinesis shards at their 1,000 records/s each. */
 const GOAL_RECORDS_PER_SECOND = 5_000;
 const SHARD_RECORDS_PER_SECOND = 1_000;
-/** Lambda gives one vCPU at 1,769 MB and scales CPU with memory; LumiqoFunction's default is 512 MB. */
-const LAMBDA_VCPU_AT_512_MB = 512 / 1_769;
+/** Lambda gives one vCPU at 1,769 MB and scales CPU with memory; the processor is deployed with PROCESSOR_MEMORY_MB. */
+const PROCESSOR_VCPU = PROCESSOR_MEMORY_MB / 1_769;
 /** KMS list price: $0.03 per 10,000 requests. */
 const KMS_DOLLARS_PER_REQUEST = 0.03 / 10_000;
 
@@ -164,8 +165,8 @@ export async function processorSections(): Promise<{ figures: Figure[]; details:
     const implications = [
       `Processor (batches of ${KINESIS_BATCH_SIZE}): ${round(slowest)} records/s on one core of this machine (KMS keyring, slowest tenant mix) = ` +
         `${round(slowest / SHARD_RECORDS_PER_SECOND, 1)} Kinesis shards at ${SHARD_RECORDS_PER_SECOND.toLocaleString('en-US')} records/s each. ` +
-        `A 512 MB Lambda gets about ${round(LAMBDA_VCPU_AT_512_MB, 2)} vCPU, i.e. ~${round((slowest * LAMBDA_VCPU_AT_512_MB) / SHARD_RECORDS_PER_SECOND, 1)} shard ` +
-        `of sustained full-rate writes per processor invocation (one runs per shard).`,
+        `The processor is deployed with ${PROCESSOR_MEMORY_MB} MB (${round(PROCESSOR_VCPU, 2)} vCPU), i.e. ~${round((slowest * PROCESSOR_VCPU) / SHARD_RECORDS_PER_SECOND, 1)} ` +
+        `saturated shards per processor; one runs per shard, so it keeps up with a full shard with room to spare.`,
       `KMS: a cold processor made ${round(Math.max(...kmsCallsPer10k))} calls per 10,000 records at most; if every 10,000 records met a cold ` +
         `container that is $${round(Math.max(...kmsCallsPer10k) * 100 * KMS_DOLLARS_PER_REQUEST, 3)} per million events. Warm, a container ` +
         `asks once per tenant per 5-minute cache period (GenerateDataKey + Decrypt): $${round(2 * 288 * 30 * KMS_DOLLARS_PER_REQUEST, 2)} per tenant, per shard, per month.`,

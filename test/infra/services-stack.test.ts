@@ -5,7 +5,7 @@ import { ENV } from '../../lambdas/shared/settings';
 import { buildLumiqoApp } from '../../lib/app';
 import { stackPrefix, type LumiqoConfig } from '../../lib/config';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/ingestion-api';
-import { ServicesStack } from '../../lib/stacks/services-stack';
+import { PROCESSOR_MEMORY_MB, ServicesStack } from '../../lib/stacks/services-stack';
 import { SINGLE_TENANT, nagFindings, synthDataStack, testApp, testConfig } from './helpers';
 
 function synthServicesStack(config: LumiqoConfig): ServicesStack {
@@ -43,6 +43,13 @@ describe('functions', () => {
         expect(variables[name]).toBeDefined();
       }
     }
+  });
+
+  test('the processor, CPU-bound, gets a full vCPU; the dead-letter queue reaches it as DEAD_LETTER_QUEUE_URL', () => {
+    const processor = stack.functions.processor.function.node.defaultChild as cdk.CfnElement;
+    const props = template.toJSON().Resources[stack.getLogicalId(processor)].Properties;
+    expect(props.MemorySize).toBe(PROCESSOR_MEMORY_MB);
+    expect(props.Environment.Variables[ENV.deadLetterQueueUrl]).toBeDefined();
   });
 
   test('only the query function knows the tenant read role (R-SEC-4)', () => {
