@@ -175,7 +175,8 @@ export class StreamProcessing {
         try {
           await this.deps.store.applyRollups(deltas);
         } catch {
-          await this.deps.store.deleteEvents(members.map((m) => m.stored));
+          // If the take-back fails too, the retry finds the events stored and their counts stay out (see README).
+          await this.deps.store.deleteEvents(members.map((m) => m.stored)).catch(() => undefined);
           failed.push(...members.map((m) => m.recordId));
         }
       }),
