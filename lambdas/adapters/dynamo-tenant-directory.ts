@@ -4,11 +4,10 @@
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DomainError, type Tenant } from '../domain/model';
-import type { ApiKeyRecord, Clock, DeliveryRecord, TenantDirectory, WebhookSource } from '../domain/ports';
+import { SYSTEM_CLOCK, type ApiKeyRecord, type Clock, type DeliveryRecord, type TenantDirectory, type WebhookSource } from '../domain/ports';
 import { controlKeys } from '../shared/keys';
 import { queryAll } from './dynamo-query';
 
-const SYSTEM_CLOCK: Clock = { now: () => new Date() };
 
 type Item = Record<string, unknown>;
 

@@ -22,6 +22,7 @@ import type {
   TenantDirectory,
   WebhookSource,
 } from '../domain/ports';
+import { SYSTEM_CLOCK } from '../domain/ports';
 import { auditKeys, controlKeys, dataKeys } from '../shared/keys';
 import { assertMonth, AUDIT_RETENTION_DAYS, auditEntryFromItem, auditItem } from './audit-items';
 import {
@@ -38,7 +39,6 @@ import {
 } from './event-items';
 import { assertTenantObjectKey } from './tenant-object-key';
 
-const SYSTEM_CLOCK: Clock = { now: () => new Date() };
 const copy = <T>(value: T): T => structuredClone(value);
 const keyOf = (key: Item) => `${key.pk as string}\u0000${key.sk as string}`;
 

@@ -8,9 +8,9 @@ import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from '../shared/keys';
 import { assertTenantActive } from '../shared/tenant-context';
 import type { ParsedEvent } from './events';
 import { newId } from './ids';
-import { DomainError, type StreamEnvelope, type Tenant, type TenantContext, type WebhookEvent } from './model';
+import { DomainError, type StreamEnvelope, type Tenant, type TenantContext, type WebhookEvent, type WebhookScheme } from './model';
 import type { Clock, EventPublisher, TenantCrypto, TenantDirectory } from './ports';
-import { verifyWebhook, type WebhookRequest } from './webhook-signatures';
+import { verifyWebhook, WEBHOOK_SCHEMES, type WebhookRequest } from './webhook-signatures';
 
 export interface IngestionDeps {
   readonly directory: TenantDirectory;
@@ -76,10 +76,8 @@ export class Ingestion {
       // R-ING-2: remembered for twice the tolerance, so a replay cannot outlive its marker and still pass the clock.
       expiresAtEpochSeconds: Math.ceil(now.getTime() / 1000) + 2 * settings.webhookToleranceSeconds + DELIVERY_MEMORY_EXTRA_SECONDS,
     });
-    // Where the signature covers a timestamp (Standard Webhooks, Stripe), a sender's retry is re-signed, so the
-    // very same signature again is a replay. Shopify and GitHub sign the body only and retry with identical
-    // requests: there a repeat is acknowledged as a duplicate, never stored twice.
-    if (seen === 'replay' && SIGNS_TIMESTAMP.has(source.scheme)) {
+    // A repeat of a body-only signature (Shopify, GitHub) is a sender's retry: acknowledged, never stored twice.
+    if (seen === 'replay' && WEBHOOK_SCHEMES[source.scheme].signsTimestamp) {
       throw new DomainError('replayed_delivery', 'This signed delivery was already received; it is not accepted twice', 409);
     }
     if (seen !== 'new') return { status: 'duplicate', eventId, deliveryId: verified.deliveryId };
@@ -133,17 +131,9 @@ export function webhookEventId(sourceId: string, deliveryId: string): string {
   return `wh_${createHash('sha256').update(`${sourceId}\u0000${deliveryId}`).digest('hex').slice(0, 40)}`;
 }
 
-const SIGNS_TIMESTAMP: ReadonlySet<string> = new Set(['standard', 'stripe']);
-
-const SIGNATURE_HEADER = {
-  standard: 'webhook-signature',
-  stripe: 'stripe-signature',
-  shopify: 'x-shopify-hmac-sha256',
-  github: 'x-hub-signature-256',
-} as const;
-
-function signatureFingerprint(scheme: keyof typeof SIGNATURE_HEADER, headers: WebhookRequest['headers']): string {
-  return createHash('sha256').update(headers[SIGNATURE_HEADER[scheme]] ?? '').digest('base64url');
+/** A fingerprint of the signature header as received: tells a replay from a re-signed retry. */
+function signatureFingerprint(scheme: WebhookScheme, headers: WebhookRequest['headers']): string {
+  return createHash('sha256').update(headers[WEBHOOK_SCHEMES[scheme].signatureHeader] ?? '').digest('base64url');
 }
 
 function parsePayload(rawBody: Buffer): unknown {

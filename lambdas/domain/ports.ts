@@ -159,6 +159,9 @@ export interface Clock {
   now(): Date;
 }
 
+/** The real clock; tests and the benchmark pass their own. */
+export const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+
 /** Re-exported for adapters that serialise whole events. */
 export type { PlatformEvent };
 

@@ -11,7 +11,7 @@ import type { RuntimeSettings } from '../shared/settings';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from './model';
 import type { Clock, EventStore, PayloadStore, RollupDelta, SubjectIndexEntry, TenantCrypto, TenantDirectory } from './ports';
 import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
-import { rollupDeltas } from './rollups';
+import { minuteOf, rollupDeltas, seriesOf } from './rollups';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from './subjects';
 
 export const EVENT_PURPOSE = 'event';
@@ -164,9 +164,10 @@ export class StreamProcessing {
   private async applyRollups(tenantId: string, prepared: readonly Prepared[]): Promise<string[]> {
     const groups = new Map<string, Prepared[]>();
     for (const p of prepared) {
-      const [delta] = rollupDeltas([{ tenantId, event: p.event, expiresAt: p.stored.expiresAt }]);
-      const key = `${delta.minute}\u0000${delta.series}`;
-      groups.set(key, [...(groups.get(key) ?? []), p]);
+      const key = `${minuteOf(p.event.timestamp)}\u0000${seriesOf(p.event)}`;
+      const members = groups.get(key);
+      if (members) members.push(p);
+      else groups.set(key, [p]);
     }
     const failed: string[] = [];
     await Promise.all(

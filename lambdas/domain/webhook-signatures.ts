@@ -34,6 +34,18 @@ export interface VerifiedDelivery {
 
 export type WebhookVerifier = (req: WebhookRequest, opts: VerifyOptions) => VerifiedDelivery;
 
+/**
+ * Per scheme: the header that carries the signature, and whether the signature covers a timestamp. Where it
+ * does (Standard Webhooks, Stripe), a sender's retry is re-signed, so the very same signature again is a replay;
+ * Shopify and GitHub sign the body only and retry with identical requests.
+ */
+export const WEBHOOK_SCHEMES: Readonly<Record<WebhookScheme, { readonly signatureHeader: string; readonly signsTimestamp: boolean }>> = {
+  standard: { signatureHeader: 'webhook-signature', signsTimestamp: true },
+  stripe: { signatureHeader: 'stripe-signature', signsTimestamp: true },
+  shopify: { signatureHeader: 'x-shopify-hmac-sha256', signsTimestamp: false },
+  github: { signatureHeader: 'x-hub-signature-256', signsTimestamp: false },
+};
+
 const STANDARD_SECRET_PREFIX = 'whsec_';
 const DEFAULT_EVENT_NAME = 'webhook';
 /** An HMAC-SHA256 digest written out: 32 bytes as hex, or as padded standard base64. */
@@ -51,7 +63,7 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}
 export function verifyStandardWebhook(req: WebhookRequest, opts: VerifyOptions): VerifiedDelivery {
   const id = header(req, 'webhook-id');
   const sentAt = header(req, 'webhook-timestamp');
-  const signatureHeader = header(req, 'webhook-signature');
+  const signatureHeader = header(req, WEBHOOK_SCHEMES.standard.signatureHeader);
   if (id === undefined || sentAt === undefined || signatureHeader === undefined) {
     throw missingSignature('webhook-id, webhook-timestamp and webhook-signature are required');
   }
@@ -77,7 +89,7 @@ export function verifyStandardWebhook(req: WebhookRequest, opts: VerifyOptions):
  * `whsec_…` string. v0 (test-mode legacy) and unknown keys are ignored, as Stripe's own SDK does.
  */
 export function verifyStripeSignature(req: WebhookRequest, opts: VerifyOptions): VerifiedDelivery {
-  const signatureHeader = header(req, 'stripe-signature');
+  const signatureHeader = header(req, WEBHOOK_SCHEMES.stripe.signatureHeader);
   if (signatureHeader === undefined) throw missingSignature('stripe-signature is required');
   const fields = signatureHeader.split(',').map((field) => splitOnce(field.trim(), '='));
   const times = fields.filter(([key]) => key === 't').map(([, value]) => value);
@@ -102,7 +114,7 @@ export function verifyStripeSignature(req: WebhookRequest, opts: VerifyOptions):
  * so `x-shopify-triggered-at` is only a freshness hint; replay protection rests on the delivery id (R-ING-7).
  */
 export function verifyShopifyHmac(req: WebhookRequest, opts: VerifyOptions): VerifiedDelivery {
-  const signature = header(req, 'x-shopify-hmac-sha256');
+  const signature = header(req, WEBHOOK_SCHEMES.shopify.signatureHeader);
   if (signature === undefined) throw missingSignature('x-shopify-hmac-sha256 is required');
   const received = decodeDigest(signature, 'base64');
   if (received.length === 0) throw missingSignature('x-shopify-hmac-sha256 must be a base64 SHA-256 digest');
@@ -124,7 +136,7 @@ export function verifyShopifyHmac(req: WebhookRequest, opts: VerifyOptions): Ver
  * delivery is dated `now` and replays are refused by de-duplicating on `x-github-delivery` (R-ING-7).
  */
 export function verifyGitHubSignature(req: WebhookRequest, opts: VerifyOptions): VerifiedDelivery {
-  const signature = header(req, 'x-hub-signature-256');
+  const signature = header(req, WEBHOOK_SCHEMES.github.signatureHeader);
   if (signature === undefined) throw missingSignature('x-hub-signature-256 is required');
   const [algorithm, value] = splitOnce(signature, '=');
   const received = algorithm === 'sha256' ? decodeDigest(value, 'hex') : [];

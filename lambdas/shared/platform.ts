@@ -20,15 +20,16 @@ import { KinesisEventPublisher } from '../adapters/kinesis-event-publisher';
 import { S3PayloadStore } from '../adapters/s3-payload-store';
 import { SqsDeadLetterSink } from '../adapters/sqs-dead-letters';
 import type { TenantReadDeps } from '../domain/queries';
-import type {
-  AuditLog,
-  Clock,
-  DeadLetterSink,
-  EventPublisher,
-  EventStore,
-  PayloadStore,
-  TenantDirectory,
-  TenantKeyManager,
+import {
+  SYSTEM_CLOCK,
+  type AuditLog,
+  type Clock,
+  type DeadLetterSink,
+  type EventPublisher,
+  type EventStore,
+  type PayloadStore,
+  type TenantDirectory,
+  type TenantKeyManager,
 } from '../domain/ports';
 import type { Tenant } from '../domain/model';
 import { ENV, settingsFromEnv, type RuntimeSettings } from './settings';
@@ -71,7 +72,6 @@ export interface Platform {
   tenantScoped(tenant: Pick<Tenant, 'tenantId'>): Promise<TenantReadDeps>;
 }
 
-const SYSTEM_CLOCK: Clock = { now: () => new Date() };
 /** Tenant sessions are renewed this long before they expire. */
 const SESSION_RENEW_MS = 5 * 60_000;
 
