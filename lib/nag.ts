@@ -3,7 +3,9 @@
  * warning) fails `cdk synth`. Acknowledgements go through `acknowledge` so each one carries a reason.
  */
 import * as cdk from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, NagPack, PCIDSS321Checks } from 'cdk-nag';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
 
 /** The four packs the platform is held to (DESIGN.md, infrastructure tier). */
@@ -27,4 +29,31 @@ export function acknowledge(scope: IConstruct, id: string, reason: string): void
     throw new Error(`Acknowledgement of ${id} on ${scope.node.path}: give a specific reason (why it is right here), at least ${MIN_REASON_LENGTH} characters`);
   }
   cdk.Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** How cdk-nag names a resource in a finding id (`<LogicalId.Arn>`, `arn:<AWS::Partition>:…`), once resolved. */
+export function nagResourceName(scope: IConstruct, value: string): string {
+  return flattenCfnReference(cdk.Stack.of(scope).resolve(value));
+}
+
+/**
+ * Acknowledges AwsSolutions-IAM5 for each wildcard resource of `role`'s policies that `matches` accepts. The
+ * finding ids name resources as cdk-nag prints them, which for a reference to another stack
+ * (`Fn::GetStackOutput`) exists only once CDK resolves references: so the ids are computed in a validation
+ * hook (after that step, before the policy-validation plugins run) with cdk-nag's own naming.
+ */
+export function acknowledgeWildcardResources(role: IConstruct, matches: (resource: string) => boolean, reason: string): void {
+  role.node.addValidation({
+    validate: () => {
+      for (const policy of role.node.findAll().filter((c): c is iam.CfnPolicy => c instanceof iam.CfnPolicy)) {
+        const document = cdk.Stack.of(policy).resolve(policy.policyDocument) as { Statement: { Resource: unknown }[] };
+        for (const statement of document.Statement) {
+          for (const resource of [statement.Resource].flat().map(flattenCfnReference)) {
+            if (matches(resource)) acknowledge(role, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
+          }
+        }
+      }
+      return [];
+    },
+  });
 }

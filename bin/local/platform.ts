@@ -12,6 +12,10 @@ import { createAdminHandler } from '../../lambdas/admin/handler';
 import { createIngestHandler } from '../../lambdas/ingest/handler';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
 import { createQueryHandler } from '../../lambdas/query/handler';
+import { createPrivacyHandler } from '../../lambdas/privacy/handler';
+import { createPrivacyTaskHandler } from '../../lambdas/privacy-tasks/handler';
+import { createTerminationTaskHandler } from '../../lambdas/termination-tasks/handler';
+import { PrivacyRequests } from '../../lambdas/domain/privacy-requests';
 import type { Clock } from '../../lambdas/domain/ports';
 import { buildPlatform, type Platform } from '../../lambdas/shared/platform';
 import { LocalDeadLetterQueue } from './dead-letters';
@@ -21,6 +25,7 @@ import { FileCheckpoints, KinesisEventSourceMapping } from './event-source-mappi
 import { startGateway } from './http-gateway';
 import { localDeployment, type EventSourceSettings, type LocalDeployment } from './schema';
 import { TtlSweeper } from './ttl-sweeper';
+import { LocalWorkflows, type LocalWorkflowOptions } from './workflows';
 
 export interface LocalPlatformOptions {
   /** Port of the API on 127.0.0.1; 0 picks a free one. @default 8787 */
@@ -38,6 +43,13 @@ export interface LocalPlatformOptions {
   /** Where the synthesized assembly is cached. @default <repo>/cdk.out/local */
   readonly cacheDir?: string;
   readonly clock?: Clock;
+  /**
+   * How long the processor caches tenant status, restrictions and erasures (tests shorten it together with the
+   * workflows' AwaitPropagation wait, as 60 s and 90 s relate in AWS). @default 60 s
+   */
+  readonly processorCacheMs?: number;
+  /** Shortened waits, retry intervals or injected faults for the privacy state machines. @default as synthesized */
+  readonly workflows?: LocalWorkflowOptions;
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
 }
@@ -58,6 +70,8 @@ export interface LocalPlatform {
   readonly deadLetters: LocalDeadLetterQueue;
   readonly eventSourceMapping: KinesisEventSourceMapping;
   readonly ttlSweeper: TtlSweeper;
+  /** The privacy state machines' executions (R-DSR-*, R-TERM-*). */
+  readonly workflows: LocalWorkflows;
   /** Milliseconds from the call to a serving platform. */
   readonly startupMs: number;
   stop(): Promise<void>;
@@ -89,18 +103,32 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     await provision(emulators.clients, deployment);
 
     const deadLetters = new LocalDeadLetterQueue(dataDir && join(dataDir, 'dead-letters.jsonl'));
+    // The platform starts executions through `workflows`, whose tasks run over the same platform.
+    let workflows: LocalWorkflows | undefined;
     const platform = buildPlatform({
       clients: emulators.clients,
       names: deployment.names,
       keyring: { mode: 'local', dir: keyDir },
+      // R-TERM-5 locally: deletion records are signed with a local ECDSA key, created on first use.
+      signing: { mode: 'local', file: join(keyDir, 'signing.pem') },
+      workflows: { start: (workflow, name, input) => workflows!.start(workflow, name, input) },
       settings: deployment.settings,
       deadLetters,
       ...(options.clock ? { clock: options.clock } : {}),
     });
+    const privacyTasks = createPrivacyTaskHandler(platform);
+    const terminationTasks = createTerminationTaskHandler(platform);
+    workflows = new LocalWorkflows(
+      deployment.stateMachines,
+      { 'privacy-tasks': (payload) => privacyTasks(payload as never), 'termination-tasks': (payload) => terminationTasks(payload as never) },
+      { onExecutionError: (arn, error) => log(`workflow ${arn} failed`, error), ...options.workflows },
+    );
+    stops.push(async () => workflows!.abortAll());
     const handlers = {
-      ingest: createIngestHandler(platform),
+      ingest: createIngestHandler({ ...platform, privacy: new PrivacyRequests(platform) }),
       query: createQueryHandler(platform),
       admin: createAdminHandler(platform),
+      privacy: createPrivacyHandler(platform),
     };
 
     const aws = createAwsClients(emulators.clients);
@@ -109,7 +137,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       kinesis: aws.kinesis,
       streamName: deployment.names.eventStream,
       settings: { ...deployment.eventSource, ...options.eventSource },
-      invoke: createProcessorHandler(platform),
+      invoke: createProcessorHandler(platform, options.processorCacheMs === undefined ? {} : { tenantCacheMs: options.processorCacheMs }),
       onFailure: (record) => deadLetters.append(record),
       checkpoints: new FileCheckpoints(dataDir && join(dataDir, 'checkpoints.json')),
       functionArn,
@@ -154,6 +182,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       deadLetters,
       eventSourceMapping,
       ttlSweeper,
+      workflows,
       startupMs: Date.now() - started,
       stop,
     };

@@ -11,6 +11,9 @@ import { join, relative } from 'node:path';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { PlatformOptions } from '../../lambdas/shared/platform';
 import { ENV, settingsFromEnv, type RuntimeSettings } from '../../lambdas/shared/settings';
+import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
+import type { LocalStateMachine } from './workflows';
+import { synthesizedWorkflows, type CloudFormationTemplate, type SynthesizedWorkflow } from '../../lib/workflow-definitions';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -51,6 +54,8 @@ export interface LocalDeployment {
   readonly eventSource: EventSourceSettings;
   /** The processor function's name, for the on-failure records of the event source mapping. */
   readonly processorFunction: string;
+  /** The privacy state machines as synthesized, with the local function each task state invokes. */
+  readonly stateMachines: Readonly<Record<WorkflowName, LocalStateMachine>>;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -223,8 +228,13 @@ export function deploymentFromAssembly(assembly: string): LocalDeployment {
   const functionRef = eventSource.functionRef as { Ref?: string };
   const processor = functionRef.Ref ? templates.get(eventSource.stackName)?.Resources[functionRef.Ref] : undefined;
   if (!processor) throw new Error('The event source mapping names no function of its stack');
-  const variables = ((processor.Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {});
-  const env = (name: string) => resolveName(templates, eventSource.stackName, variables[name]);
+  const functions = functionsOf(templates);
+  // A name any function is given (the processor does not get the privacy stores, the privacy functions do).
+  const env = (name: string) => {
+    const holder = functions.find((f) => f.variables[name] !== undefined);
+    if (!holder) throw new Error(`No function of the templates is given ${name}`);
+    return resolveName(templates, holder.stackName, holder.variables[name]);
+  };
   return {
     tables,
     streams,
@@ -235,11 +245,36 @@ export function deploymentFromAssembly(assembly: string): LocalDeployment {
       auditTable: env(ENV.auditTable),
       payloadBucket: env(ENV.payloadBucket),
       eventStream: env(ENV.eventStream),
+      exportsBucket: env(ENV.exportsBucket),
+      recordsBucket: env(ENV.recordsBucket),
+      ledgerTable: env(ENV.ledgerTable),
     },
     settings: settingsFromEnv({ [ENV.settings]: env(ENV.settings) }),
     eventSource: eventSource.settings,
     processorFunction: physicalName(eventSource.stackName, functionRef.Ref!, 'AWS::Lambda::Function'),
+    stateMachines: stateMachinesOf(templates),
   };
+}
+
+/** Every function's environment variables, to find the names CDK hands the functions. */
+function functionsOf(templates: Templates): { stackName: string; variables: Record<string, Json> }[] {
+  return resourcesOf(templates, 'AWS::Lambda::Function').map(({ stackName, properties }) => ({
+    stackName,
+    variables: (properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {},
+  }));
+}
+
+/** The privacy state machines of the templates (lib/workflow-definitions.ts resolves them), one per workflow. */
+function stateMachinesOf(templates: Templates): Record<WorkflowName, LocalStateMachine> {
+  const found: Record<string, SynthesizedWorkflow> = {};
+  for (const template of templates.values()) Object.assign(found, synthesizedWorkflows(template as unknown as CloudFormationTemplate));
+  const machines = {} as Record<WorkflowName, LocalStateMachine>;
+  for (const workflow of WORKFLOW_NAMES) {
+    const machine = found[workflow];
+    if (!machine) throw new Error(`The templates hold no state machine for workflow '${workflow}'`);
+    machines[workflow] = { workflow, definition: machine.definition as unknown as LocalStateMachine['definition'], taskFunctions: machine.taskFunctions };
+  }
+  return machines;
 }
 
 /** The deployment of the current sources: from the cached assembly, synthesized first if needed. */

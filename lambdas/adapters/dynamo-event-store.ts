@@ -13,22 +13,26 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { StoredEvent } from '../domain/model';
 import type { EventQuery, EventStore, Page, Rollup, RollupDelta, SubjectIndexEntry } from '../domain/ports';
-import { dataKeys } from '../shared/keys';
+import { dataKeys, INDEX } from '../shared/keys';
 import {
   assertCounterNames,
   eventIdFromPk,
+  eventIdFromSubjectSk,
   eventItem,
   eventKeys,
+  isReadable,
   pageEvents,
+  pageTenantEvents,
   rollupFromItem,
   sortKeyRange,
   storedEventFromItem,
   subjectItem,
   type Item,
   type ItemKey,
+  type ReadPartition,
   type ReadStream,
 } from './event-items';
-import { queryAll } from './dynamo-query';
+import { deleteKeys, queryAll } from './dynamo-query';
 import { chunk, DEFAULT_RETRY, forEachLimited, sendUntilProcessed, type RetryPolicy } from './retry';
 
 /** DynamoDB's per-request limits. */
@@ -101,7 +105,7 @@ export class DynamoEventStore implements EventStore {
 
   async getEvent(tenantId: string, eventId: string): Promise<StoredEvent | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: dataKeys.event(tenantId, eventId) }));
-    return Item ? storedEventFromItem(Item) : undefined;
+    return Item && isReadable(Item) ? storedEventFromItem(Item) : undefined;
   }
 
   async queryEvents(query: EventQuery): Promise<Page<StoredEvent>> {
@@ -138,6 +142,76 @@ export class DynamoEventStore implements EventStore {
       },
     });
     return items.map(rollupFromItem);
+  }
+
+  /** Strongly consistent: an erasure's verification must see the deletions it just made (R-DSR-2). */
+  async subjectEventIds(tenantId: string, subjectHash: string): Promise<string[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': dataKeys.subject(tenantId, subjectHash, '').pk },
+      ProjectionExpression: 'sk',
+      ConsistentRead: true,
+    });
+    return items.map((item) => eventIdFromSubjectSk(item.sk as string));
+  }
+
+  /** In the order asked, each id once; consistent reads, so a workflow sees what it wrote a moment ago. */
+  async getEvents(tenantId: string, eventIds: readonly string[]): Promise<StoredEvent[]> {
+    const unique = [...new Set(eventIds)];
+    const found = new Map<string, Item>();
+    for (const idsChunk of chunk(unique, BATCH_GET_KEYS)) {
+      const keys = idsChunk.map((eventId) => dataKeys.event(tenantId, eventId));
+      await sendUntilProcessed<ItemKey>('BatchGetItem', keys, async (pending) => {
+        const answer = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: true } } }));
+        for (const item of answer.Responses?.[this.tableName] ?? []) found.set(item.eventId as string, item);
+        return (answer.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as ItemKey[];
+      }, this.retry);
+    }
+    return unique.flatMap((eventId) => {
+      const item = found.get(eventId);
+      return item ? [storedEventFromItem(item)] : [];
+    });
+  }
+
+  async tenantEvents(tenantId: string, limit: number, cursor?: string): Promise<Page<StoredEvent>> {
+    const read: ReadPartition = async (partitionKey, startAfter, pageLimit) => {
+      const answer = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: INDEX.byKind,
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': partitionKey },
+          Limit: pageLimit,
+          ExclusiveStartKey: startAfter,
+        }),
+      );
+      return { items: answer.Items ?? [], lastKey: answer.LastEvaluatedKey as ItemKey | undefined };
+    };
+    return pageTenantEvents(tenantId, limit, cursor, read);
+  }
+
+  /** Page by page (a tenant may hold many minutes × series), each page deleted before the next is read. */
+  async deleteRollups(tenantId: string): Promise<number> {
+    let deleted = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const answer = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': dataKeys.rollup(tenantId, '', '').pk },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const keys = answer.Items ?? [];
+      await deleteKeys(this.db, this.tableName, keys, this.retry);
+      deleted += keys.length;
+      startKey = answer.LastEvaluatedKey;
+    } while (startKey);
+    return deleted;
   }
 
   private async write(requests: readonly WriteRequest[]): Promise<void> {

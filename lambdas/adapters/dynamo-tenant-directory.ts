@@ -6,10 +6,12 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocu
 import { DomainError, type Tenant } from '../domain/model';
 import { SYSTEM_CLOCK, type ApiKeyRecord, type Clock, type DeliveryRecord, type TenantDirectory, type WebhookSource } from '../domain/ports';
 import { controlKeys } from '../shared/keys';
-import { queryAll } from './dynamo-query';
-
+import { deleteKeys, queryAll } from './dynamo-query';
 
 type Item = Record<string, unknown>;
+
+/** Items of the tenant's own partition that a purge keeps: the tombstone and the termination record (R-TERM-5). */
+const KEPT_ON_PURGE = new Set(['TENANT', 'TERMINATION']);
 
 /** The record without its table keys (and, for API keys, without the hash that the tenant's list keeps). */
 function record<T>(item: Item | undefined): T | undefined {
@@ -150,6 +152,41 @@ export class DynamoTenantDirectory implements TenantDirectory {
 
   async forgetDelivery(tenantId: string, sourceId: string, deliveryId: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: controlKeys.delivery(tenantId, sourceId, deliveryId) }));
+  }
+
+  /**
+   * R-TERM-3: delivery markers first, then API key hash lookups, then the tenant's list entries and sources: the
+   * list entries are what lead to the rest, so a purge that fails half-way finds everything again when retried.
+   */
+  async purgeTenant(tenantId: string): Promise<number> {
+    const { pk } = controlKeys.tenant(tenantId);
+    const owned = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    });
+    const sources = owned.filter((item) => (item.sk as string).startsWith('SOURCE#'));
+    const deliveries: Item[] = [];
+    for (const source of sources) {
+      const { pk: deliveryPk } = controlKeys.delivery(tenantId, source.sourceId as string, '');
+      deliveries.push(
+        ...(await queryAll(this.db, {
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': deliveryPk },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
+        })),
+      );
+    }
+    const lookups = owned
+      .filter((item) => (item.sk as string).startsWith('KEY#') && typeof item.keyHash === 'string')
+      .map((item) => controlKeys.apiKeyByHash(item.keyHash as string));
+    const listed = owned.filter((item) => !KEPT_ON_PURGE.has(item.sk as string)).map((item) => ({ pk: item.pk, sk: item.sk }));
+    const keys = [...deliveries.map((item) => ({ pk: item.pk, sk: item.sk })), ...lookups, ...listed];
+    await deleteKeys(this.db, this.tableName, keys);
+    return keys.length;
   }
 
   private async get(key: Item): Promise<Item | undefined> {

@@ -7,7 +7,7 @@
  * under it unreadable, backups included.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AlgorithmSuiteIdentifier,
@@ -21,7 +21,18 @@ import {
   type KeyringNode,
   type NodeAlgorithmSuite,
 } from '@aws-crypto/client-node';
-import { CreateAliasCommand, CreateKeyCommand, EnableKeyRotationCommand, ScheduleKeyDeletionCommand, type KMS, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DeleteAliasCommand,
+  DescribeKeyCommand,
+  EnableKeyRotationCommand,
+  ListAliasesCommand,
+  ScheduleKeyDeletionCommand,
+  type KMS,
+  type KMSClient,
+  type KeyMetadata,
+} from '@aws-sdk/client-kms';
 import { assertTenantId } from '../shared/keys';
 import type { Tenant } from '../domain/model';
 import type { TenantCrypto, TenantKeyManager } from '../domain/ports';
@@ -192,6 +203,17 @@ export class LocalTenantKeyManager implements TenantKeyManager {
     await rm(localKeyFile(this.dir, localKeyTenant(keyRef)), { force: true });
     return { unrecoverableAfter: this.clock().toISOString() };
   }
+
+  /** The key file is the only copy of the key: usable exactly while it exists. */
+  async isTenantKeyUsable(keyRef: string): Promise<boolean> {
+    try {
+      await access(localKeyFile(this.dir, localKeyTenant(keyRef)));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
 }
 
 export interface KmsTenantKeyOptions {
@@ -235,12 +257,54 @@ export class KmsTenantKeyManager implements TenantKeyManager {
     return arn;
   }
 
-  /** After the pending window KMS deletes the key material for good: that date is when data becomes unreadable. */
+  /**
+   * R-TERM-4: deletes the tenant's alias, then schedules the key's deletion. After the pending window KMS deletes
+   * the key material for good: that date is when data becomes unrecoverable.
+   *
+   * No DisableKey first: a key pending deletion already refuses every cryptographic operation, so disabling adds
+   * nothing, and one call fewer leaves no half-way state (disabled, not scheduled) to reason about. The alias goes
+   * first so that nothing resolves the tenant's name to a doomed key. Safe to retry: the alias is already gone, and a
+   * key already pending deletion reports its existing deletion date.
+   */
   async destroyTenantKey(keyRef: string): Promise<{ readonly unrecoverableAfter: string }> {
-    const scheduled = await this.kms.send(
-      new ScheduleKeyDeletionCommand({ KeyId: keyRef, PendingWindowInDays: this.options.pendingWindowInDays ?? 7 }),
-    );
-    if (!scheduled.DeletionDate) throw new Error(`ScheduleKeyDeletion for '${keyRef}' returned no deletion date`);
-    return { unrecoverableAfter: scheduled.DeletionDate.toISOString() };
+    await this.deleteAliases(keyRef);
+    try {
+      const scheduled = await this.kms.send(
+        new ScheduleKeyDeletionCommand({ KeyId: keyRef, PendingWindowInDays: this.options.pendingWindowInDays ?? 7 }),
+      );
+      if (!scheduled.DeletionDate) throw new Error(`ScheduleKeyDeletion for '${keyRef}' returned no deletion date`);
+      return { unrecoverableAfter: scheduled.DeletionDate.toISOString() };
+    } catch (error) {
+      if ((error as Error).name !== 'KMSInvalidStateException') throw error;
+      const metadata = await this.describe(keyRef);
+      if (metadata?.KeyState !== 'PendingDeletion' || !metadata.DeletionDate) throw error;
+      return { unrecoverableAfter: metadata.DeletionDate.toISOString() };
+    }
+  }
+
+  /** Only an Enabled key encrypts and decrypts; Disabled, PendingDeletion or gone is not usable. */
+  async isTenantKeyUsable(keyRef: string): Promise<boolean> {
+    return (await this.describe(keyRef))?.KeyState === 'Enabled';
+  }
+
+  private async describe(keyRef: string): Promise<KeyMetadata | undefined> {
+    try {
+      return (await this.kms.send(new DescribeKeyCommand({ KeyId: keyRef }))).KeyMetadata;
+    } catch (error) {
+      if ((error as Error).name === 'NotFoundException') return undefined;
+      throw error;
+    }
+  }
+
+  /** The deployment's aliases of this key (the tenant's `<aliasPrefix><tenantId>`); others are not ours to remove. */
+  private async deleteAliases(keyRef: string): Promise<void> {
+    let marker: string | undefined;
+    do {
+      const page = await this.kms.send(new ListAliasesCommand({ KeyId: keyRef, Marker: marker }));
+      for (const alias of page.Aliases ?? []) {
+        if (alias.AliasName?.startsWith(this.options.aliasPrefix)) await this.kms.send(new DeleteAliasCommand({ AliasName: alias.AliasName }));
+      }
+      marker = page.Truncated ? page.NextMarker : undefined;
+    } while (marker);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * How events, subject index entries and rollups are laid out as TenantData items, and how an event query
- * pages through the GSIs. Shared by the DynamoDB store and its in-memory twin, so both page the same way.
+ * How events, subject index entries and rollups are laid out as TenantData items, and how an event query (and a
+ * termination's walk over a whole tenant) pages through the GSIs. Shared by the DynamoDB store and its in-memory
+ * twin, so both page the same way.
  */
 import { DomainError, type EventKind, type StoredEvent } from '../domain/model';
 import type { EventQuery, Page, Rollup, RollupDelta, SubjectIndexEntry } from '../domain/ports';
@@ -10,14 +11,23 @@ export type Item = Record<string, unknown>;
 /** A DynamoDB key: the table key plus, for a GSI query, the index key. */
 export type ItemKey = Record<string, string>;
 
+/**
+ * R-DSR-3: a quarantined event keeps its table key (the processor's idempotency gate still sees it) but sits in
+ * the tenant's quarantine partition of GSI1 and in no GSI2 partition, so no read by kind or name can reach it.
+ */
 export function eventItem(event: StoredEvent): Item {
   const timeSort = dataKeys.timeSort(event.timestamp, event.eventId);
+  const indexKeys: Item = event.quarantined
+    ? { gsi1pk: dataKeys.quarantine(event.tenantId), gsi1sk: timeSort }
+    : {
+        gsi1pk: dataKeys.byKind(event.tenantId, event.kind),
+        gsi1sk: timeSort,
+        gsi2pk: dataKeys.byName(event.tenantId, event.kind, event.name),
+        gsi2sk: timeSort,
+      };
   return {
     ...dataKeys.event(event.tenantId, event.eventId),
-    gsi1pk: dataKeys.byKind(event.tenantId, event.kind),
-    gsi1sk: timeSort,
-    gsi2pk: dataKeys.byName(event.tenantId, event.kind, event.name),
-    gsi2sk: timeSort,
+    ...indexKeys,
     tenantId: event.tenantId,
     eventId: event.eventId,
     kind: event.kind,
@@ -28,6 +38,9 @@ export function eventItem(event: StoredEvent): Item {
     body: event.body,
     subjects: [...event.subjects],
     expiresAt: event.expiresAt,
+    // Written only when set, so an event reads back exactly as it was stored.
+    ...(event.quarantined === undefined ? {} : { quarantined: event.quarantined }),
+    ...(event.rollupPending === undefined ? {} : { rollupPending: event.rollupPending }),
   };
 }
 
@@ -43,8 +56,13 @@ export function storedEventFromItem(item: Item): StoredEvent {
     body: item.body as StoredEvent['body'],
     subjects: item.subjects as string[],
     expiresAt: item.expiresAt as number,
+    ...(typeof item.quarantined === 'boolean' ? { quarantined: item.quarantined } : {}),
+    ...(typeof item.rollupPending === 'boolean' ? { rollupPending: item.rollupPending } : {}),
   };
 }
+
+/** R-DSR-3: what a read may show; a quarantined event is invisible to every read. */
+export const isReadable = (item: Item): boolean => item.quarantined !== true;
 
 export function subjectItem(entry: SubjectIndexEntry): Item {
   return {
@@ -62,6 +80,11 @@ export function eventKeys(event: Pick<StoredEvent, 'tenantId' | 'eventId' | 'sub
     dataKeys.event(event.tenantId, event.eventId),
     ...event.subjects.map((subject) => dataKeys.subject(event.tenantId, subject, event.eventId)),
   ];
+}
+
+/** The event id of a subject index entry's sort key `EV#<eventId>`. */
+export function eventIdFromSubjectSk(sk: string): string {
+  return sk.slice('EV#'.length);
 }
 
 /** The event id of an event item's partition key `T#<tenant>#EV#<eventId>`. */
@@ -205,4 +228,74 @@ function compareDesc(a: string, b: string): number {
 
 function pickKey(item: Item, names: readonly string[]): ItemKey {
   return Object.fromEntries(names.map((name) => [name, item[name] as string]));
+}
+
+/**
+ * The GSI1 partitions that together hold every event of a tenant: one per kind, then the quarantine partition
+ * (R-DSR-3). A termination's export and purge walk them in this order (R-TERM-2, R-TERM-3).
+ */
+export function tenantPartitions(tenantId: string): string[] {
+  return [...ALL_KINDS.map((kind) => dataKeys.byKind(tenantId, kind)), dataKeys.quarantine(tenantId)];
+}
+
+/** One page of one GSI1 partition, oldest first, after `startAfter`. */
+export type ReadPartition = (
+  partitionKey: string,
+  startAfter: ItemKey | undefined,
+  limit: number,
+) => Promise<{ readonly items: Item[]; readonly lastKey?: ItemKey }>;
+
+interface TenantCursor {
+  /** Index into tenantPartitions(). */
+  readonly p: number;
+  /** Where that partition resumes; absent: at its start. */
+  readonly k?: ItemKey;
+}
+
+const TENANT_CURSOR_KEY = ['pk', 'sk', 'gsi1pk', 'gsi1sk'] as const;
+
+function decodeTenantCursor(cursor: string, tenantId: string, partitions: readonly string[]): TenantCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  const { p, k } = (parsed ?? {}) as { p?: unknown; k?: unknown };
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= partitions.length) throw invalidCursor();
+  if (k === undefined) return { p };
+  // R-SEC-4: a key from another tenant or partition is refused, never used as an ExclusiveStartKey.
+  const valid =
+    typeof k === 'object' &&
+    k !== null &&
+    Object.keys(k).length === TENANT_CURSOR_KEY.length &&
+    TENANT_CURSOR_KEY.every((name) => typeof (k as Item)[name] === 'string') &&
+    (k as ItemKey).gsi1pk === partitions[p] &&
+    (k as ItemKey).pk.startsWith(tenantPrefix(tenantId));
+  if (!valid) throw invalidCursor();
+  return { p, k: k as ItemKey };
+}
+
+const encodeTenantCursor = (position: TenantCursor) => Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+
+/**
+ * Every event of a tenant, a page at a time: the partitions in order, each oldest first. The cursor names the
+ * partition and the key to resume after; a page that ends with a partition points at the next one.
+ */
+export async function pageTenantEvents(tenantId: string, limit: number, cursor: string | undefined, read: ReadPartition): Promise<Page<StoredEvent>> {
+  if (!Number.isInteger(limit) || limit < 1) throw new DomainError('invalid_request', 'limit must be a positive integer', 400);
+  const partitions = tenantPartitions(tenantId);
+  let position: TenantCursor = cursor ? decodeTenantCursor(cursor, tenantId, partitions) : { p: 0 };
+  const items: Item[] = [];
+  while (items.length < limit) {
+    const page = await read(partitions[position.p], position.k, limit - items.length);
+    items.push(...page.items);
+    if (page.lastKey) {
+      position = { p: position.p, k: pickKey(page.lastKey, TENANT_CURSOR_KEY) };
+      continue;
+    }
+    if (position.p + 1 >= partitions.length) return { items: items.map(storedEventFromItem) };
+    position = { p: position.p + 1 };
+  }
+  return { items: items.map(storedEventFromItem), cursor: encodeTenantCursor(position) };
 }

@@ -9,38 +9,71 @@ import type {
   ApiKeyRecord,
   AuditEntry,
   AuditLog,
+  BillingLedger,
   Clock,
   DeliveryRecord,
+  DocumentStore,
   EventPublisher,
   EventQuery,
   EventStore,
   Page,
   PayloadStore,
+  PrivacyRequestStore,
   Rollup,
   RollupDelta,
   SubjectIndexEntry,
   TenantDirectory,
+  UsageEntry,
   WebhookSource,
+  WorkflowStarter,
 } from '../domain/ports';
 import { SYSTEM_CLOCK } from '../domain/ports';
-import { auditKeys, controlKeys, dataKeys } from '../shared/keys';
+import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord, WorkflowName } from '../domain/privacy';
+import { auditKeys, controlKeys, dataKeys, ledgerKeys } from '../shared/keys';
 import { assertMonth, AUDIT_RETENTION_DAYS, auditEntryFromItem, auditItem } from './audit-items';
 import {
   assertCounterNames,
+  eventIdFromSubjectSk,
   eventItem,
   eventKeys,
+  isReadable,
   pageEvents,
+  pageTenantEvents,
   rollupFromItem,
   sortKeyRange,
   storedEventFromItem,
   subjectItem,
   type Item,
+  type ReadPartition,
   type ReadStream,
 } from './event-items';
-import { assertTenantObjectKey } from './tenant-object-key';
+import { assertExecutionName } from './execution-names';
+import { conflictingUsage, sameUsage, usageFromItem, usageItem, USAGE_PREFIX } from './ledger-items';
+import {
+  isOpen,
+  openRequestItem,
+  openRequestKey,
+  overdueBound,
+  patchedRequest,
+  patchedTermination,
+  recordFromItem,
+  requestItem,
+  requestNotFound,
+  restrictionItem,
+  erasureItem,
+  terminationExists,
+  terminationItem,
+  terminationNotFound,
+  type RequestPatch,
+  type TerminationPatch,
+} from './privacy-items';
+import { assertDocumentKey, assertDocumentPrefix, assertPresignExpiry, assertTenantObjectKey, assertTenantObjectPrefix } from './tenant-object-key';
 
 const copy = <T>(value: T): T => structuredClone(value);
 const keyOf = (key: Item) => `${key.pk as string}\u0000${key.sk as string}`;
+const byKey = (a: Item, b: Item) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0);
+/** Items of one partition in sort-key order, as a DynamoDB query returns them. */
+const partition = (items: Iterable<Item>, pk: string) => [...items].filter((item) => item.pk === pk).sort(byKey);
 
 export class MemoryTenantDirectory implements TenantDirectory {
   readonly tenants = new Map<string, Tenant>();
@@ -115,6 +148,25 @@ export class MemoryTenantDirectory implements TenantDirectory {
   async forgetDelivery(tenantId: string, sourceId: string, deliveryId: string): Promise<void> {
     this.deliveries.delete(keyOf(controlKeys.delivery(tenantId, sourceId, deliveryId)));
   }
+
+  /**
+   * R-TERM-3: counts items as the Control table holds them: two per API key (the tenant's list entry and the
+   * hash lookup), one per webhook source, one per delivery marker of a source. The tenant record stays.
+   */
+  async purgeTenant(tenantId: string): Promise<number> {
+    let deleted = 0;
+    const sourceIds = [...this.sources.values()].filter((source) => source.tenantId === tenantId).map((source) => source.sourceId);
+    for (const [key, delivery] of this.deliveries) {
+      if (delivery.tenantId === tenantId && sourceIds.includes(delivery.sourceId)) deleted += Number(this.deliveries.delete(key));
+    }
+    const { pk } = controlKeys.tenant(tenantId);
+    for (const [listKey, keyHash] of this.keyHashes) {
+      if (!listKey.startsWith(`${pk}\u0000`)) continue;
+      deleted += Number(this.keysByHash.delete(keyHash)) + Number(this.keyHashes.delete(listKey));
+    }
+    for (const sourceId of sourceIds) deleted += Number(this.sources.delete(keyOf(controlKeys.webhookSource(tenantId, sourceId))));
+    return deleted;
+  }
 }
 
 /** Holds TenantData items exactly as DynamoDB would, and reads its GSIs by filtering and sorting. */
@@ -145,7 +197,7 @@ export class MemoryEventStore implements EventStore {
 
   async getEvent(tenantId: string, eventId: string): Promise<StoredEvent | undefined> {
     const item = this.items.get(keyOf(dataKeys.event(tenantId, eventId)));
-    return item ? storedEventFromItem(copy(item)) : undefined;
+    return item && isReadable(item) ? storedEventFromItem(copy(item)) : undefined;
   }
 
   async queryEvents(query: EventQuery): Promise<Page<StoredEvent>> {
@@ -176,6 +228,41 @@ export class MemoryEventStore implements EventStore {
       .sort((a, b) => ((a.sk as string) < (b.sk as string) ? -1 : 1))
       .map((item) => rollupFromItem(copy(item)));
   }
+
+  async subjectEventIds(tenantId: string, subjectHash: string): Promise<string[]> {
+    const { pk } = dataKeys.subject(tenantId, subjectHash, '');
+    return partition(this.items.values(), pk).map((item) => eventIdFromSubjectSk(item.sk as string));
+  }
+
+  async getEvents(tenantId: string, eventIds: readonly string[]): Promise<StoredEvent[]> {
+    return [...new Set(eventIds)]
+      .flatMap((eventId): Item[] => {
+        const item = this.items.get(keyOf(dataKeys.event(tenantId, eventId)));
+        return item ? [item] : [];
+      })
+      .map((item) => storedEventFromItem(copy(item)));
+  }
+
+  async tenantEvents(tenantId: string, limit: number, cursor?: string): Promise<Page<StoredEvent>> {
+    const read: ReadPartition = async (partitionKey, startAfter, pageLimit) => {
+      const matching = [...this.items.values()]
+        .filter((item) => item.gsi1pk === partitionKey && (!startAfter || (item.gsi1sk as string) > startAfter.gsi1sk))
+        .sort((a, b) => ((a.gsi1sk as string) < (b.gsi1sk as string) ? -1 : 1));
+      const items = matching.slice(0, pageLimit).map(copy);
+      const last = items[items.length - 1];
+      const lastKey =
+        matching.length > pageLimit ? { pk: last.pk as string, sk: last.sk as string, gsi1pk: partitionKey, gsi1sk: last.gsi1sk as string } : undefined;
+      return { items, lastKey };
+    };
+    return pageTenantEvents(tenantId, limit, cursor, read);
+  }
+
+  async deleteRollups(tenantId: string): Promise<number> {
+    const { pk } = dataKeys.rollup(tenantId, '', '');
+    const keys = partition(this.items.values(), pk).map(keyOf);
+    for (const key of keys) this.items.delete(key);
+    return keys.length;
+  }
 }
 
 export class MemoryPayloadStore implements PayloadStore {
@@ -192,6 +279,22 @@ export class MemoryPayloadStore implements PayloadStore {
 
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.objects.delete(assertTenantObjectKey(key));
+  }
+
+  /** An unversioned store: each object is its only version. */
+  async deletePrefix(prefix: string): Promise<number> {
+    const keys = this.keysUnder(prefix);
+    for (const key of keys) this.objects.delete(key);
+    return keys.length;
+  }
+
+  async countPrefix(prefix: string): Promise<number> {
+    return this.keysUnder(prefix).length;
+  }
+
+  private keysUnder(prefix: string): string[] {
+    assertTenantObjectPrefix(prefix);
+    return [...this.objects.keys()].filter((key) => key.startsWith(prefix));
   }
 }
 
@@ -228,5 +331,181 @@ export class MemoryEventPublisher implements EventPublisher {
 
   async publish(envelopes: readonly StreamEnvelope[]): Promise<void> {
     this.published.push(...envelopes.map(copy));
+  }
+}
+
+/**
+ * Control-table items of privacy requests, restrictions and terminations, kept as DynamoDB would keep them
+ * (privacy-items.ts), so counts and the open list behave as the real store's.
+ */
+export class MemoryPrivacyRequestStore implements PrivacyRequestStore {
+  readonly items = new Map<string, Item>();
+
+  async create(record: PrivacyRequestRecord): Promise<'created' | 'exists'> {
+    const item = requestItem(record);
+    if (this.items.has(keyOf(item))) return 'exists';
+    this.items.set(keyOf(item), copy(item));
+    if (isOpen(record.status)) this.put(openRequestItem(record));
+    return 'created';
+  }
+
+  async get(tenantId: string, requestId: string): Promise<PrivacyRequestRecord | undefined> {
+    const item = this.items.get(keyOf(controlKeys.privacyRequest(tenantId, requestId)));
+    return item && recordFromItem<PrivacyRequestRecord>(copy(item));
+  }
+
+  async update(tenantId: string, requestId: string, step: PrivacyStep, patch?: RequestPatch): Promise<void> {
+    const record = await this.get(tenantId, requestId);
+    if (!record) throw requestNotFound(tenantId, requestId);
+    const next = patchedRequest(record, step, patch);
+    this.put(requestItem(next));
+    if (!isOpen(next.status)) this.items.delete(keyOf(openRequestKey(next)));
+  }
+
+  async overdue(now: string): Promise<{ readonly tenantId: string; readonly requestId: string; readonly dueAt: string }[]> {
+    const { pk, before } = overdueBound(now);
+    return partition(this.items.values(), pk)
+      .filter((item) => (item.sk as string) < before)
+      .map((item) => ({ tenantId: item.tenantId as string, requestId: item.requestId as string, dueAt: item.dueAt as string }));
+  }
+
+  /** Requests with their open-list entries, and the tenant's restrictions (they name subjects). */
+  async deleteForTenant(tenantId: string): Promise<number> {
+    const requests = partition(this.items.values(), controlKeys.privacyRequest(tenantId, '').pk);
+    const restrictions = [
+      ...partition(this.items.values(), controlKeys.restriction(tenantId, '').pk),
+      ...partition(this.items.values(), controlKeys.erasure(tenantId, '').pk),
+    ];
+    let deleted = 0;
+    for (const item of requests) {
+      deleted += Number(this.items.delete(keyOf(openRequestKey(recordFromItem<PrivacyRequestRecord>(item)))));
+    }
+    for (const item of [...requests, ...restrictions]) deleted += Number(this.items.delete(keyOf(item)));
+    return deleted;
+  }
+
+  async restrict(tenantId: string, subjectHash: string, requestId: string, at: string): Promise<void> {
+    this.put(restrictionItem(tenantId, subjectHash, requestId, at));
+  }
+
+  async unrestrict(tenantId: string, subjectHash: string): Promise<void> {
+    this.items.delete(keyOf(controlKeys.restriction(tenantId, subjectHash)));
+  }
+
+  async restrictedSubjects(tenantId: string): Promise<Set<string>> {
+    return new Set(partition(this.items.values(), controlKeys.restriction(tenantId, '').pk).map((item) => item.subjectHash as string));
+  }
+
+  async markErased(tenantId: string, subjectHash: string, receivedAt: string, expiresAtEpochSeconds: number): Promise<void> {
+    this.put(erasureItem(tenantId, subjectHash, receivedAt, expiresAtEpochSeconds));
+  }
+
+  async erasedSubjects(tenantId: string): Promise<ReadonlyMap<string, string>> {
+    const items = partition(this.items.values(), controlKeys.erasure(tenantId, '').pk);
+    return new Map(items.map((item) => [item.subjectHash as string, item.receivedAt as string]));
+  }
+
+  async putTermination(record: TerminationRecord, options: { readonly mustNotExist?: boolean } = {}): Promise<void> {
+    const item = terminationItem(record);
+    if (options.mustNotExist && this.items.has(keyOf(item))) throw terminationExists(record.tenantId);
+    this.put(item);
+  }
+
+  async getTermination(tenantId: string): Promise<TerminationRecord | undefined> {
+    const item = this.items.get(keyOf(controlKeys.termination(tenantId)));
+    return item && recordFromItem<TerminationRecord>(copy(item));
+  }
+
+  async updateTermination(tenantId: string, step: PrivacyStep, patch?: TerminationPatch): Promise<void> {
+    const record = await this.getTermination(tenantId);
+    if (!record) throw terminationNotFound(tenantId);
+    this.put(terminationItem(patchedTermination(record, step, patch)));
+  }
+
+  private put(item: Item): void {
+    this.items.set(keyOf(item), copy(item));
+  }
+}
+
+/**
+ * A bucket of documents. Presigned URLs read `memory://<bucket>/<key>?expires=<epoch seconds>`: nothing can fetch
+ * them, but a test sees which object and until when.
+ */
+export class MemoryDocumentStore implements DocumentStore {
+  readonly objects = new Map<string, { readonly body: Uint8Array; readonly contentType: string }>();
+
+  constructor(
+    readonly bucket = 'documents',
+    private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {}
+
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    this.objects.set(assertDocumentKey(key), { body: new Uint8Array(body), contentType });
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const object = this.objects.get(assertDocumentKey(key));
+    return object && new Uint8Array(object.body);
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertDocumentPrefix(prefix);
+    return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const keys = await this.list(prefix);
+    for (const key of keys) this.objects.delete(key);
+    return keys.length;
+  }
+
+  async presign(key: string, expiresInSeconds: number): Promise<string> {
+    assertDocumentKey(key);
+    assertPresignExpiry(expiresInSeconds);
+    const expires = Math.floor(this.clock.now().getTime() / 1000) + expiresInSeconds;
+    return `memory://${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}?expires=${expires}`;
+  }
+}
+
+/** R-TERM-6: the ledger's items, append-only as in the real table. */
+export class MemoryBillingLedger implements BillingLedger {
+  readonly items = new Map<string, Item>();
+
+  async lastEntry(tenantId: string): Promise<UsageEntry | undefined> {
+    return (await this.list(tenantId)).pop();
+  }
+
+  async record(entry: UsageEntry): Promise<void> {
+    const item = usageItem(entry);
+    const existing = this.items.get(keyOf(item));
+    if (existing && !sameUsage(usageFromItem(existing), entry)) throw conflictingUsage(entry);
+    if (!existing) this.items.set(keyOf(item), copy(item));
+  }
+
+  async list(tenantId: string): Promise<UsageEntry[]> {
+    const { pk } = ledgerKeys.usage(tenantId, '');
+    return partition(this.items.values(), pk)
+      .filter((item) => (item.sk as string).startsWith(USAGE_PREFIX))
+      .map((item) => usageFromItem(copy(item)));
+  }
+}
+
+export interface RecordedStart {
+  readonly workflow: WorkflowName;
+  readonly executionName: string;
+  readonly input: object;
+}
+
+/** Records the executions it is asked to start; like Step Functions, one execution per workflow and name. */
+export class RecordingWorkflowStarter implements WorkflowStarter {
+  readonly starts: RecordedStart[] = [];
+
+  async start(workflow: WorkflowName, executionName: string, input: object): Promise<{ readonly executionId: string }> {
+    assertExecutionName(executionName);
+    const executionId = `arn:aws:states:local:000000000000:execution:lumiqo-${workflow}:${executionName}`;
+    if (!this.starts.some((s) => s.workflow === workflow && s.executionName === executionName)) {
+      this.starts.push({ workflow, executionName, input: copy(input) });
+    }
+    return { executionId };
   }
 }

@@ -1,17 +1,18 @@
 /** PayloadStore over one S3 bucket; every key lies under `tenants/<id>/` (R-SEC-4). */
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PayloadStore } from '../domain/ports';
-import { chunk } from './retry';
-import { assertTenantObjectKey } from './tenant-object-key';
-
-/** DeleteObjects takes at most 1,000 keys a request. */
-const DELETE_BATCH = 1_000;
+import { S3ObjectVersions } from './s3-versions';
+import { assertTenantObjectKey, assertTenantObjectPrefix } from './tenant-object-key';
 
 export class S3PayloadStore implements PayloadStore {
+  private readonly versions: S3ObjectVersions;
+
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
-  ) {}
+  ) {
+    this.versions = new S3ObjectVersions(s3, bucket);
+  }
 
   async put(key: string, body: Uint8Array): Promise<void> {
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: assertTenantObjectKey(key), Body: body }));
@@ -27,16 +28,17 @@ export class S3PayloadStore implements PayloadStore {
     }
   }
 
+  /** R-DSR-2: every version of each key, so no noncurrent version keeps the data. */
   async delete(keys: readonly string[]): Promise<void> {
-    for (const keysChunk of chunk(keys.map(assertTenantObjectKey), DELETE_BATCH)) {
-      const answer = await this.s3.send(
-        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keysChunk.map((Key) => ({ Key })), Quiet: true } }),
-      );
-      // DeleteObjects answers 200 even when some keys failed; a purge must not pass over them silently.
-      if (answer.Errors?.length) {
-        const first = answer.Errors[0];
-        throw new Error(`DeleteObjects: ${answer.Errors.length} keys not deleted (first: ${first.Key}: ${first.Code})`);
-      }
-    }
+    await this.versions.deleteKeys(keys.map(assertTenantObjectKey));
+  }
+
+  /** R-TERM-3 */
+  async deletePrefix(prefix: string): Promise<number> {
+    return this.versions.deletePrefix(assertTenantObjectPrefix(prefix));
+  }
+
+  async countPrefix(prefix: string): Promise<number> {
+    return this.versions.countPrefix(assertTenantObjectPrefix(prefix));
   }
 }

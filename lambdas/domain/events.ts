@@ -25,8 +25,8 @@ type Detail = { readonly path: string; readonly message: string };
 /** Enough to fix a batch, small enough that an error answer stays small. */
 const MAX_DETAILS = 20;
 /** Clocks drift; further ahead than this is a sender bug, not skew. */
-const MAX_FUTURE_MS = 5 * 60 * 1000;
-const EARLIEST_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
+export const MAX_FUTURE_MS = 5 * 60 * 1000;
+export const EARLIEST_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
 /** Deeper JSON would overflow the stack of whoever serialises it later (processor, exports). */
 const MAX_JSON_DEPTH = 64;
 

@@ -12,17 +12,30 @@ import { DomainError, type StreamEnvelope, type Tenant, type TenantContext, type
 import type { Clock, EventPublisher, TenantCrypto, TenantDirectory } from './ports';
 import { verifyWebhook, WEBHOOK_SCHEMES, type WebhookRequest } from './webhook-signatures';
 
+/** R-DSR-6: where Shopify's mandatory GDPR webhooks go instead of the stream (domain/privacy-requests). */
+export interface ShopifyPrivacyIntake {
+  openFromShopify(tenant: Tenant, sourceId: string, deliveryId: string, topic: string, payload: unknown): Promise<{ readonly requestId: string }>;
+}
+
 export interface IngestionDeps {
   readonly directory: TenantDirectory;
   readonly publisher: EventPublisher;
   readonly crypto: TenantCrypto;
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
+  /** Absent where no privacy workflows are deployed: GDPR topics are then refused rather than stored as events. */
+  readonly privacy?: ShopifyPrivacyIntake;
 }
 
 export type WebhookOutcome =
   | { readonly status: 'accepted'; readonly eventId: string; readonly deliveryId: string }
-  | { readonly status: 'duplicate'; readonly eventId: string; readonly deliveryId: string };
+  | { readonly status: 'duplicate'; readonly eventId: string; readonly deliveryId: string }
+  | { readonly status: 'privacy-request'; readonly requestId: string; readonly deliveryId: string };
+
+/** Shopify's mandatory compliance topics (R-DSR-6): each opens a data-subject request, none is stored as an event. */
+export const SHOPIFY_GDPR_TOPICS: ReadonlySet<string> = new Set(['customers/data_request', 'customers/redact', 'shop/redact']);
+/** `<shop>.myshopify.com` and custom domains: a bounded host name, nothing else. */
+const SHOP_DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 export const WEBHOOK_SECRET_PURPOSE = 'webhook-secret';
 
@@ -68,6 +81,13 @@ export class Ingestion {
     const verified = verifyWebhook(source.scheme, request, { secrets, toleranceSeconds: settings.webhookToleranceSeconds, now });
     const eventId = webhookEventId(sourceId, verified.deliveryId);
 
+    if (source.scheme === 'shopify' && SHOPIFY_GDPR_TOPICS.has(verified.eventName)) {
+      // R-DSR-6: verified like any delivery; the request id derives from the delivery id, so a redelivery is the same request.
+      if (!this.deps.privacy) throw new DomainError('invalid_request', 'Privacy requests are not available on this deployment', 400);
+      const { requestId } = await this.deps.privacy.openFromShopify(tenant, sourceId, verified.deliveryId, verified.eventName, parsePayload(request.rawBody));
+      return { status: 'privacy-request', requestId, deliveryId: verified.deliveryId };
+    }
+
     const seen = await directory.recordDelivery({
       tenantId,
       sourceId,
@@ -89,6 +109,7 @@ export class Ingestion {
       sourceId,
       scheme: source.scheme,
       deliveryId: verified.deliveryId,
+      ...shopDomainOf(source.scheme, request.headers),
       payload: parsePayload(request.rawBody),
     };
     try {
@@ -134,6 +155,12 @@ export function webhookEventId(sourceId: string, deliveryId: string): string {
 /** A fingerprint of the signature header as received: tells a replay from a re-signed retry. */
 function signatureFingerprint(scheme: WebhookScheme, headers: WebhookRequest['headers']): string {
   return createHash('sha256').update(headers[WEBHOOK_SCHEMES[scheme].signatureHeader] ?? '').digest('base64url');
+}
+
+/** R-DSR-6: Shopify names the shop a delivery is about; it is indexed as a subject so `shop/redact` can find it. */
+function shopDomainOf(scheme: WebhookScheme, headers: WebhookRequest['headers']): { shopDomain?: string } {
+  const domain = scheme === 'shopify' ? headers['x-shopify-shop-domain']?.trim().toLowerCase() : undefined;
+  return domain && domain.length <= 253 && SHOP_DOMAIN.test(domain) ? { shopDomain: domain } : {};
 }
 
 function parsePayload(rawBody: Buffer): unknown {

@@ -75,6 +75,8 @@ export interface WebhookEvent {
   readonly sourceId: string;
   readonly scheme: WebhookScheme;
   readonly deliveryId: string;
+  /** Shopify's `X-Shopify-Shop-Domain`: the shop the delivery is about, indexed as subject `shop_domain` (R-DSR-6). */
+  readonly shopDomain?: string;
   readonly payload: unknown;
 }
 
@@ -108,6 +110,13 @@ export interface StoredEvent {
   readonly subjects: readonly string[];
   /** Epoch seconds after which DynamoDB's TTL deletes the item (R-RET-1, R-RET-6). */
   readonly expiresAt: number;
+  /**
+   * R-DSR-3: the event mentions a restricted subject. It is stored (restriction allows storage) but kept out of
+   * every read, rollup and AI tool until the restriction is lifted.
+   */
+  readonly quarantined?: boolean;
+  /** Quarantined on arrival, so its rollup contribution is still to be added when it is released. */
+  readonly rollupPending?: boolean;
 }
 
 /** Stable error codes: every error answer is `{ error: { code, message } }` (issue 2). */

@@ -4,6 +4,7 @@
  * in-memory versions serve unit tests and the benchmark.
  */
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant, WebhookScheme } from './model';
+import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord, WorkflowName } from './privacy';
 
 export interface ApiKeyRecord {
   readonly tenantId: string;
@@ -51,6 +52,11 @@ export interface TenantDirectory {
   recordDelivery(delivery: DeliveryRecord): Promise<'new' | 'retry' | 'replay'>;
   /** Forgets a recorded delivery when it could not be handed on, so the sender's retry is accepted. */
   forgetDelivery(tenantId: string, sourceId: string, deliveryId: string): Promise<void>;
+  /**
+   * R-TERM-3: deletes the tenant's API keys (hash lookups included), webhook sources with their secrets and
+   * delivery markers. The tenant record stays, as the tombstone that answers "terminated". Returns how many items.
+   */
+  purgeTenant(tenantId: string): Promise<number>;
 }
 
 /** The stream between ingest and processor. */
@@ -110,13 +116,47 @@ export interface EventStore {
   getEvent(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
   queryEvents(query: EventQuery): Promise<Page<StoredEvent>>;
   queryRollups(tenantId: string, fromMinute: string, toMinute: string, series?: string): Promise<Rollup[]>;
+  /**
+   * R-DSR-1: the ids of every event the subject index holds for one subject (quarantined ones included), by a
+   * strongly consistent query of that subject's partition only: never a scan, so the cost follows the subject.
+   */
+  subjectEventIds(tenantId: string, subjectHash: string): Promise<string[]>;
+  /** Events by id, quarantined ones included (privacy workflows only; reads use getEvent). Missing ids are skipped. */
+  getEvents(tenantId: string, eventIds: readonly string[]): Promise<StoredEvent[]>;
+  /**
+   * Every event of a tenant, quarantined ones included, a page at a time (termination export and purge). Pages
+   * through the tenant's GSI1 partitions (one per kind, plus the quarantine partition); `cursor` is opaque.
+   */
+  tenantEvents(tenantId: string, limit: number, cursor?: string): Promise<Page<StoredEvent>>;
+  /** Deletes every rollup item of a tenant; returns how many (termination purge). */
+  deleteRollups(tenantId: string): Promise<number>;
 }
 
 /** Large payloads, under `tenants/<id>/` (R-SEC-4). */
 export interface PayloadStore {
   put(key: string, body: Uint8Array): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
+  /** Deletes these objects with every version of each (the bucket is versioned): nothing stays recoverable. */
   delete(keys: readonly string[]): Promise<void>;
+  /** Deletes every object and object version under a prefix; returns how many versions were deleted. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** How many objects or object versions remain under a prefix (verification after a purge). */
+  countPrefix(prefix: string): Promise<number>;
+}
+
+/**
+ * A bucket of documents the platform writes whole: data-subject exports and work lists (exports bucket, under
+ * `tenants/<id>/`), deletion records and certificates (records bucket). SSE-KMS with the deployment's key.
+ */
+export interface DocumentStore {
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Keys under a prefix, in key order. */
+  list(prefix: string): Promise<string[]>;
+  /** Deletes every object (and version) under a prefix; returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** A GET URL for one object that expires after `expiresInSeconds` (R-DSR-1). */
+  presign(key: string, expiresInSeconds: number): Promise<string>;
 }
 
 /**
@@ -132,7 +172,46 @@ export interface TenantCrypto {
 /** Creates (and later destroys) a tenant's own key material. */
 export interface TenantKeyManager {
   createTenantKey(tenantId: string): Promise<string>;
+  /**
+   * R-TERM-4: destroys the key material (KMS: deletes its alias and schedules deletion after the waiting period,
+   * which makes it unusable at once; local: deletes the key file). `unrecoverableAfter`: when no copy can be decrypted any more.
+   */
   destroyTenantKey(keyRef: string): Promise<{ readonly unrecoverableAfter: string }>;
+  /** Whether the key can still encrypt or decrypt (verification after a shred). */
+  isTenantKeyUsable(keyRef: string): Promise<boolean>;
+}
+
+/** R-TERM-5, R-DSR-2: signs deletion records and certificates (KMS asymmetric key in AWS, a local key file locally). */
+export interface DocumentSigner {
+  /** ECDSA P-256 over SHA-256 of `message`; the signature is DER, base64. */
+  sign(message: Uint8Array): Promise<{ readonly keyId: string; readonly algorithm: 'ECDSA_SHA_256'; readonly signature: string }>;
+  /** The verification key (SubjectPublicKeyInfo, PEM), for auditors. */
+  publicKeyPem(): Promise<string>;
+}
+
+/** Usage that is billable, flushed to the ledger (R-TERM-1) and kept apart from tenant data (R-TERM-6). */
+export interface UsageEntry {
+  readonly tenantId: string;
+  /** First and last rollup minute the entry covers (inclusive, ISO minutes). */
+  readonly fromMinute: string;
+  readonly throughMinute: string;
+  /** Event counts by kind over those minutes. */
+  readonly counts: Readonly<Record<string, number>>;
+  readonly recordedAt: string;
+  readonly reason: 'termination' | 'periodic';
+}
+
+/** R-TERM-6: the billing ledger survives termination; tenant-facing code has no access to it. */
+export interface BillingLedger {
+  lastEntry(tenantId: string): Promise<UsageEntry | undefined>;
+  record(entry: UsageEntry): Promise<void>;
+  list(tenantId: string): Promise<UsageEntry[]>;
+}
+
+/** Starts a privacy workflow (a Step Functions execution; locally, the synthesized definition run in-process). */
+export interface WorkflowStarter {
+  /** Idempotent by `executionName`: starting the same name twice starts one execution. */
+  start(workflow: WorkflowName, executionName: string, input: object): Promise<{ readonly executionId: string }>;
 }
 
 export interface AuditEntry {
@@ -153,6 +232,38 @@ export interface AuditLog {
   record(entry: AuditEntry): Promise<void>;
   listForSubject(tenantId: string, subjectHash: string): Promise<AuditEntry[]>;
   listForTenant(tenantId: string, month: string): Promise<AuditEntry[]>;
+}
+
+/**
+ * Data-subject requests, restrictions and terminations, in the control table (R-DSR-5, R-DSR-3, R-TERM-*).
+ * Open requests are also listed by due date, so that overdue ones raise an alarm without a scan.
+ */
+export interface PrivacyRequestStore {
+  /** Conditional create: 'exists' when a request with this id is already there (a duplicate delivery). */
+  create(record: PrivacyRequestRecord): Promise<'created' | 'exists'>;
+  get(tenantId: string, requestId: string): Promise<PrivacyRequestRecord | undefined>;
+  /** Appends a step and applies the patch; a final status also takes the request off the open list. */
+  update(tenantId: string, requestId: string, step: PrivacyStep, patch?: Partial<Pick<PrivacyRequestRecord, 'status' | 'result' | 'failure' | 'completedAt' | 'executionId'>>): Promise<void>;
+  /** Open requests whose due date is before `now` (ISO). */
+  overdue(now: string): Promise<{ readonly tenantId: string; readonly requestId: string; readonly dueAt: string }[]>;
+  /** Deletes every request of a tenant (termination purge); returns how many items. */
+  deleteForTenant(tenantId: string): Promise<number>;
+
+  /** R-DSR-3: marks a subject restricted; the processor quarantines new events that mention it. */
+  restrict(tenantId: string, subjectHash: string, requestId: string, at: string): Promise<void>;
+  unrestrict(tenantId: string, subjectHash: string): Promise<void>;
+  restrictedSubjects(tenantId: string): Promise<Set<string>>;
+  /**
+   * R-DSR-2: marks a subject erased as of `receivedAt` (the erasure request's receipt), until `expiresAtEpochSeconds`:
+   * the processor drops records of the subject received before then that were still in the stream.
+   */
+  markErased(tenantId: string, subjectHash: string, receivedAt: string, expiresAtEpochSeconds: number): Promise<void>;
+  /** Erased subjects of a tenant: subject hash → the erasure's receipt time. */
+  erasedSubjects(tenantId: string): Promise<ReadonlyMap<string, string>>;
+
+  putTermination(record: TerminationRecord, options?: { readonly mustNotExist?: boolean }): Promise<void>;
+  getTermination(tenantId: string): Promise<TerminationRecord | undefined>;
+  updateTermination(tenantId: string, step: PrivacyStep, patch?: Partial<Omit<TerminationRecord, 'tenantId' | 'steps'>>): Promise<void>;
 }
 
 export interface Clock {

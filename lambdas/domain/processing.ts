@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { CLIENT_ID_PATTERN, objectKeys, TENANT_ID_PATTERN } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from './model';
-import type { Clock, EventStore, PayloadStore, RollupDelta, SubjectIndexEntry, TenantCrypto, TenantDirectory } from './ports';
+import type { Clock, EventStore, PayloadStore, PrivacyRequestStore, RollupDelta, SubjectIndexEntry, TenantCrypto, TenantDirectory } from './ports';
 import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
 import { minuteOf, rollupDeltas, seriesOf } from './rollups';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from './subjects';
@@ -22,8 +22,15 @@ export interface ProcessingDeps {
   readonly store: EventStore;
   readonly payloads: PayloadStore;
   readonly crypto: TenantCrypto;
+  /**
+   * R-DSR-3: which subjects are restricted (their new events are quarantined); R-DSR-2: which are erased (their
+   * records received before the erasure are dropped if they are still in the stream).
+   */
+  readonly requests: Pick<PrivacyRequestStore, 'restrictedSubjects' | 'erasedSubjects'>;
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
+  /** How long tenant material (status, subject key, restrictions, erasures) is cached. @default TENANT_CACHE_MS */
+  readonly tenantCacheMs?: number;
 }
 
 export interface InputRecord {
@@ -39,6 +46,15 @@ export interface BatchOutcome {
   readonly rejected: { readonly id: string; readonly reason: string }[];
   stored: number;
   duplicates: number;
+  /** R-DSR-3: stored, but quarantined because they mention a restricted subject. */
+  quarantined: number;
+  /** R-DSR-2: received before an erasure of a subject they mention, processed after it: dropped, never stored. */
+  erased: number;
+  /**
+   * R-TERM-3: records of a terminated tenant still in the stream. Dropped, not dead-lettered: a copy in the DLQ would
+   * outlive the purge, and the tenant's key is gone anyway.
+   */
+  dropped: number;
 }
 
 const envelopeSchema = z.object({
@@ -52,12 +68,19 @@ const envelopeSchema = z.object({
   }),
 });
 
-/** Tenant records and subject keys are cached per container; a minute bounds how stale a status may be. */
-const TENANT_CACHE_MS = 60_000;
+/**
+ * Tenant records, subject keys and restrictions are cached per container; a minute bounds how stale a status or a
+ * restriction may be (the restriction workflow waits longer than this before it sweeps, R-DSR-3).
+ */
+export const TENANT_CACHE_MS = 60_000;
 
 interface TenantMaterial {
   readonly tenant: Tenant;
-  readonly subjectKey: Uint8Array;
+  /** Absent for a terminated tenant, whose key may be destroyed. */
+  readonly subjectKey?: Uint8Array;
+  readonly restricted: ReadonlySet<string>;
+  /** Erased subject hash → when the erasure was received. */
+  readonly erased: ReadonlyMap<string, string>;
   readonly until: number;
 }
 
@@ -74,7 +97,7 @@ export class StreamProcessing {
   constructor(private readonly deps: ProcessingDeps) {}
 
   async processBatch(records: readonly InputRecord[]): Promise<BatchOutcome> {
-    const outcome: BatchOutcome = { retry: [], rejected: [], stored: 0, duplicates: 0 };
+    const outcome: BatchOutcome = { retry: [], rejected: [], stored: 0, duplicates: 0, quarantined: 0, erased: 0, dropped: 0 };
     const byTenant = new Map<string, { id: string; envelope: StreamEnvelope }[]>();
     for (const record of records) {
       const envelope = decodeEnvelope(record.data);
@@ -103,8 +126,12 @@ export class StreamProcessing {
       outcome.retry.push(...items.map((i) => i.id));
       return;
     }
-    if (!material || material.tenant.status === 'terminated') {
-      for (const item of items) outcome.rejected.push({ id: item.id, reason: material ? 'tenant_terminated' : 'unknown_tenant' });
+    if (!material) {
+      for (const item of items) outcome.rejected.push({ id: item.id, reason: 'unknown_tenant' });
+      return;
+    }
+    if (material.tenant.status === 'terminated') {
+      outcome.dropped += items.length;
       return;
     }
 
@@ -131,7 +158,9 @@ export class StreamProcessing {
     await Promise.all(
       fresh.map(async (item) => {
         try {
-          prepared.push(await this.prepare(material, item.id, item.envelope));
+          const ready = await this.prepare(material, item.id, item.envelope);
+          if (ready === 'erased') outcome.erased++;
+          else prepared.push(ready);
         } catch {
           outcome.retry.push(item.id);
         }
@@ -152,7 +181,10 @@ export class StreamProcessing {
       return;
     }
 
-    const failedRecords = await this.applyRollups(tenantId, prepared);
+    // R-DSR-3: a quarantined event is not processed further; its rollup contribution waits for the release.
+    const counted = prepared.filter((p) => !p.stored.quarantined);
+    outcome.quarantined += prepared.length - counted.length;
+    const failedRecords = await this.applyRollups(tenantId, counted);
     outcome.retry.push(...failedRecords);
     outcome.stored += prepared.length - failedRecords.length;
   }
@@ -185,8 +217,9 @@ export class StreamProcessing {
     return failed;
   }
 
-  private async prepare(material: TenantMaterial, recordId: string, envelope: StreamEnvelope): Promise<Prepared> {
-    const { tenant, subjectKey } = material;
+  private async prepare(material: TenantMaterial, recordId: string, envelope: StreamEnvelope): Promise<Prepared | 'erased'> {
+    const { tenant, subjectKey, restricted, erased } = material;
+    if (!subjectKey) throw new Error('No subject key for this tenant');
     const { settings, crypto, payloads } = this.deps;
     const event = envelope.event;
     const expiresAt = expiresAtEpochSeconds(new Date(envelope.receivedAt), retentionDaysFor(tenant, settings));
@@ -195,6 +228,9 @@ export class StreamProcessing {
         extractSubjects(event, tenant.subjectPaths ?? DEFAULT_SUBJECT_PATHS).map((s) => hashSubject(subjectKey, s.kind, s.value)),
       ),
     ];
+    // R-DSR-2: a record the erasure was owed, arriving after it ran (stream lag, retries), is never stored.
+    const receivedAt = Date.parse(envelope.receivedAt);
+    if (subjectHashes.some((hash) => erased.has(hash) && receivedAt <= Date.parse(erased.get(hash)!))) return 'erased';
     const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(event), 'utf8'), EVENT_PURPOSE);
     let body: StoredEvent['body'];
     if (ciphertext.byteLength > settings.limits.inlinePayloadBytes) {
@@ -216,8 +252,9 @@ export class StreamProcessing {
       subjects: subjectHashes,
       expiresAt,
     };
+    const quarantined = subjectHashes.some((hash) => restricted.has(hash));
     const subjects = subjectHashes.map((subjectHash) => ({ tenantId: tenant.tenantId, subjectHash, eventId: envelope.eventId, expiresAt }));
-    return { recordId, stored, subjects, event };
+    return { recordId, stored: quarantined ? { ...stored, quarantined: true, rollupPending: true } : stored, subjects, event };
   }
 
   private async tenantMaterial(tenantId: string): Promise<TenantMaterial | undefined> {
@@ -226,8 +263,13 @@ export class StreamProcessing {
     if (cached && cached.until > now) return cached;
     const tenant = await this.deps.directory.getTenant(tenantId);
     if (!tenant) return undefined;
-    const subjectKey = await this.deps.crypto.decrypt(tenant, Buffer.from(tenant.subjectKeyCiphertext, 'base64'), SUBJECT_KEY_PURPOSE);
-    const material = { tenant, subjectKey, until: now + TENANT_CACHE_MS };
+    if (tenant.status === 'terminated') return { tenant, restricted: new Set(), erased: new Map(), until: now + (this.deps.tenantCacheMs ?? TENANT_CACHE_MS) };
+    const [subjectKey, restricted, erased] = await Promise.all([
+      this.deps.crypto.decrypt(tenant, Buffer.from(tenant.subjectKeyCiphertext, 'base64'), SUBJECT_KEY_PURPOSE),
+      this.deps.requests.restrictedSubjects(tenantId),
+      this.deps.requests.erasedSubjects(tenantId),
+    ]);
+    const material = { tenant, subjectKey, restricted, erased, until: now + (this.deps.tenantCacheMs ?? TENANT_CACHE_MS) };
     this.tenants.set(tenantId, material);
     return material;
   }
@@ -242,12 +284,12 @@ function decodeEnvelope(data: Uint8Array): StreamEnvelope | undefined {
   }
 }
 
-function eventName(event: PlatformEvent): string {
+export function eventName(event: PlatformEvent): string {
   return event.type === 'api_call' ? `${event.method} ${event.route}` : event.name;
 }
 
 /** What stays in clear for filtering and rollups: measurements and routing, never payloads or properties. */
-function indexAttributes(event: PlatformEvent): Record<string, string | number> {
+export function indexAttributes(event: PlatformEvent): Record<string, string | number> {
   switch (event.type) {
     case 'api_call':
       return {

@@ -13,6 +13,8 @@ export const DEFAULT_SUBJECT_PATHS: readonly SubjectPath[] = [
   { kind: 'user_id', path: '$..user_id' },
   { kind: 'customer_id', path: '$..customerId' },
   { kind: 'customer_id', path: '$..customer_id' },
+  // R-DSR-6: the shop a Shopify delivery is about, so that `shop/redact` finds every delivery from it.
+  { kind: 'shop_domain', path: '$.shopDomain' },
 ];
 
 /** One step of a path: a member, an array index, every child (`*`), or a search of every descendant (`..`). */
@@ -27,9 +29,9 @@ export interface CompiledPath {
 }
 
 /** A hostile payload cannot make extraction deep, long or large (the processor runs it on every event). */
-const MAX_DEPTH = 32;
+export const MAX_DEPTH = 32;
 const MAX_IDENTIFIERS = 1000;
-const MAX_NODE_VISITS = 1_000_000;
+export const MAX_NODE_VISITS = 1_000_000;
 
 const MEMBER_NAME = /^[A-Za-z_$][\w$-]*/;
 

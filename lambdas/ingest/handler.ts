@@ -4,13 +4,13 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { parseIngestBody } from '../domain/events';
-import { Ingestion } from '../domain/ingestion';
+import { Ingestion, type ShopifyPrivacyIntake } from '../domain/ingestion';
 import { DomainError } from '../domain/model';
 import { httpHandler, json, lowerCaseHeaders, rawBody } from '../shared/http';
 import { platformFromEnv, type Platform } from '../shared/platform';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
 
-export type IngestDeps = Pick<Platform, 'directory' | 'publisher' | 'crypto' | 'settings' | 'clock'>;
+export type IngestDeps = Pick<Platform, 'directory' | 'publisher' | 'crypto' | 'settings' | 'clock'> & { readonly privacy?: ShopifyPrivacyIntake };
 
 export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const ingestion = new Ingestion(deps);
@@ -28,9 +28,15 @@ export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEv
     if (event.resource === '/v1/hooks/{tenantId}/{sourceId}') {
       const { tenantId = '', sourceId = '' } = event.pathParameters ?? {};
       const outcome = await ingestion.acceptWebhook(tenantId, sourceId, { headers, rawBody: rawBody(event) });
-      return outcome.status === 'accepted'
-        ? json(202, { accepted: 1, eventId: outcome.eventId, deliveryId: outcome.deliveryId })
-        : json(200, { accepted: 0, duplicate: true, eventId: outcome.eventId, deliveryId: outcome.deliveryId });
+      switch (outcome.status) {
+        case 'accepted':
+          return json(202, { accepted: 1, eventId: outcome.eventId, deliveryId: outcome.deliveryId });
+        case 'duplicate':
+          return json(200, { accepted: 0, duplicate: true, eventId: outcome.eventId, deliveryId: outcome.deliveryId });
+        case 'privacy-request':
+          // Shopify wants a 200 for compliance webhooks; the request is tracked like any other (R-DSR-5).
+          return json(200, { accepted: 1, privacyRequestId: outcome.requestId, deliveryId: outcome.deliveryId });
+      }
     }
     throw new DomainError('not_found', 'No such route', 404);
   });

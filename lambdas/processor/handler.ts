@@ -11,10 +11,13 @@ import { StreamProcessing } from '../domain/processing';
 import { logger } from '../shared/logger';
 import { platformFromEnv, type Platform } from '../shared/platform';
 
-export type ProcessorDeps = Pick<Platform, 'directory' | 'store' | 'payloads' | 'crypto' | 'settings' | 'clock' | 'deadLetters'>;
+export type ProcessorDeps = Pick<Platform, 'directory' | 'store' | 'payloads' | 'crypto' | 'requests' | 'settings' | 'clock' | 'deadLetters'>;
 
-export function createProcessorHandler(deps: ProcessorDeps): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
-  const processing = new StreamProcessing(deps);
+export function createProcessorHandler(
+  deps: ProcessorDeps,
+  options: { readonly tenantCacheMs?: number } = {},
+): (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse> {
+  const processing = new StreamProcessing({ ...deps, ...options });
   return async (event) => {
     const records = event.Records.map((r) => ({ id: r.kinesis.sequenceNumber, data: Buffer.from(r.kinesis.data, 'base64') }));
     const outcome = await processing.processBatch(records);
@@ -44,6 +47,9 @@ export function createProcessorHandler(deps: ProcessorDeps): (event: KinesisStre
       records: records.length,
       stored: outcome.stored,
       duplicates: outcome.duplicates,
+      quarantined: outcome.quarantined,
+      erased: outcome.erased,
+      dropped: outcome.dropped,
       rejected: outcome.rejected.length,
       retry: retry.length,
       reasons: [...new Set(outcome.rejected.map((r) => r.reason))],

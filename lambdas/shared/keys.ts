@@ -39,6 +39,11 @@ export const dataKeys = {
     pk: `${tenantPrefix(tenantId)}S#${subjectHash}`,
     sk: `EV#${eventId}`,
   }),
+  /**
+   * GSI1 partition of a tenant's quarantined events (R-DSR-3): outside every kind's partition, so reads never
+   * see them, yet a termination still enumerates them.
+   */
+  quarantine: (tenantId: string) => `${tenantPrefix(tenantId)}Q`,
   /** Rollups: one item per tenant, minute and series (R-ING-3). */
   rollup: (tenantId: string, minute: string, series: string) => ({
     pk: `${tenantPrefix(tenantId)}ROLLUP`,
@@ -59,6 +64,27 @@ export const controlKeys = {
     pk: `${tenantPrefix(tenantId)}DELIVERY#${sourceId}`,
     sk: deliveryId,
   }),
+  /** Data-subject requests of a tenant (R-DSR-5). */
+  privacyRequest: (tenantId: string, requestId: string) => ({ pk: `${tenantPrefix(tenantId)}PRIVACY`, sk: `REQ#${requestId}` }),
+  /**
+   * Open requests of every tenant by due date, so the deadline check reads only what is due (R-DSR-5). A
+   * control-plane lookup like APIKEY#: the tenant id is in the sort key, and no tenant-facing role reads it.
+   */
+  openRequest: (dueAt: string, tenantId: string, requestId: string) => ({ pk: 'PRIVACY#OPEN', sk: `${dueAt}#${assertTenantId(tenantId)}#${requestId}` }),
+  /**
+   * Erased subjects of a tenant (R-DSR-2), with the time the erasure was received: the processor drops a record of
+   * the subject received before it (one still in the stream when the erasure ran). Kept as long as a record can be.
+   */
+  erasure: (tenantId: string, subjectHash: string) => ({ pk: `${tenantPrefix(tenantId)}ERASED`, sk: `S#${subjectHash}` }),
+  /** Restricted subjects of a tenant (R-DSR-3). */
+  restriction: (tenantId: string, subjectHash: string) => ({ pk: `${tenantPrefix(tenantId)}RESTRICTED`, sk: `S#${subjectHash}` }),
+  /** The tenant's termination, next to its tenant record (R-TERM-1..5). */
+  termination: (tenantId: string) => ({ pk: `${tenantPrefix(tenantId)}TENANT`, sk: 'TERMINATION' }),
+} as const;
+
+/** BillingLedger table (R-TERM-6): apart from tenant data, outside every purge. */
+export const ledgerKeys = {
+  usage: (tenantId: string, throughMinute: string) => ({ pk: `LEDGER#${assertTenantId(tenantId)}`, sk: `USAGE#${throughMinute}` }),
 } as const;
 
 /** Audit table (R-SEC-6): by tenant and month; GSI1 by data subject. */
@@ -72,6 +98,16 @@ export const auditKeys = {
 
 export const objectKeys = {
   payload: (tenantId: string, eventId: string) => `${tenantObjectPrefix(tenantId)}payloads/${eventId}`,
+  /** Exports bucket: one subject's exports (R-DSR-1); an erasure deletes the whole prefix (R-DSR-2). */
+  subjectExports: (tenantId: string, subjectHash: string) => `${tenantObjectPrefix(tenantId)}exports/subjects/${subjectHash}/`,
+  subjectExport: (tenantId: string, subjectHash: string, requestId: string, file: string) =>
+    `${objectKeys.subjectExports(tenantId, subjectHash)}${requestId}/${file}`,
+  /** Exports bucket: the whole tenant's export of a termination (R-TERM-2). */
+  tenantExport: (tenantId: string, terminationId: string, file: string) => `${tenantObjectPrefix(tenantId)}exports/termination/${terminationId}/${file}`,
+  /** Exports bucket: a workflow's list of event ids (kept out of the execution state). */
+  worklist: (tenantId: string, requestId: string) => `${tenantObjectPrefix(tenantId)}work/${requestId}/worklist.json`,
+  /** Records bucket: signed deletion records and certificates, outside `tenants/` so no purge reaches them (R-TERM-5). */
+  deletionRecord: (tenantId: string, id: string) => `deletion-records/${assertTenantId(tenantId)}/${id}.json`,
 } as const;
 
 /** Names of the GSIs, shared by the table definitions (CDK) and the queries (adapters). */

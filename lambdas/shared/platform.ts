@@ -30,7 +30,23 @@ import {
   type PayloadStore,
   type TenantDirectory,
   type TenantKeyManager,
+  type PrivacyRequestStore,
+  type DocumentStore,
+  type BillingLedger,
+  type DocumentSigner,
+  type WorkflowStarter,
 } from '../domain/ports';
+import { PITR_WINDOW_DAYS, type BackupFacts } from '../domain/deletion-records';
+import type { WorkflowName } from '../domain/privacy';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoBillingLedger } from '../adapters/dynamo-billing-ledger';
+import { DynamoPrivacyRequestStore } from '../adapters/dynamo-privacy-requests';
+import { KmsDocumentSigner, LocalDocumentSigner } from '../adapters/document-signers';
+import { S3DocumentStore } from '../adapters/s3-document-store';
+import { SfnWorkflowStarter } from '../adapters/sfn-workflow-starter';
+
+/** What a deployment keeps by default (lib/config.ts backupRetentionDays, TenantKeys' 7-day waiting period). */
+export const DEFAULT_BACKUP_FACTS: BackupFacts = { backupRetentionDays: 35, keyDeletionWindowDays: 7, pitrWindowDays: PITR_WINDOW_DAYS };
 import type { Tenant } from '../domain/model';
 import { ENV, settingsFromEnv, type RuntimeSettings } from './settings';
 
@@ -42,7 +58,17 @@ export interface PlatformOptions {
     readonly auditTable: string;
     readonly payloadBucket: string;
     readonly eventStream: string;
+    readonly exportsBucket: string;
+    readonly recordsBucket: string;
+    readonly ledgerTable: string;
   };
+  /** Signs deletion records: a KMS asymmetric key in AWS, a PEM file (created on first use) locally. */
+  readonly signing: { readonly mode: 'kms'; readonly keyId: string } | { readonly mode: 'local'; readonly file: string };
+  /** State machine ARNs by workflow (AWS); the local runtime passes its own starter instead. */
+  readonly stateMachineArns?: Readonly<Partial<Record<WorkflowName, string>>>;
+  readonly workflows?: WorkflowStarter;
+  /** @default DEFAULT_BACKUP_FACTS */
+  readonly backupFacts?: BackupFacts;
   /** `kms`: one KMS key per tenant (AWS). `local`: raw AES key files in `dir` (local mode). */
   readonly keyring: { readonly mode: 'kms'; readonly aliasPrefix: string; readonly deployment: string } | { readonly mode: 'local'; readonly dir: string };
   readonly settings: RuntimeSettings;
@@ -68,6 +94,18 @@ export interface Platform {
   readonly crypto: EnvelopeTenantCrypto;
   readonly keys: TenantKeyManager;
   readonly deadLetters: DeadLetterSink;
+  /** Data-subject requests, restrictions, terminations (control table). */
+  readonly requests: PrivacyRequestStore;
+  /** Exports bucket: subject and termination exports, work lists. */
+  readonly exports: DocumentStore;
+  /** Records bucket: signed deletion records and certificates. */
+  readonly records: DocumentStore;
+  /** R-TERM-6: billing ledger table. */
+  readonly ledger: BillingLedger;
+  readonly signer: DocumentSigner;
+  readonly workflows: WorkflowStarter;
+  /** Retention facts a deletion certificate computes its dates from. */
+  readonly backupFacts: BackupFacts;
   /** Adapters whose credentials reach only this tenant's data. */
   tenantScoped(tenant: Pick<Tenant, 'tenantId'>): Promise<TenantReadDeps>;
 }
@@ -124,9 +162,20 @@ export function buildPlatform(options: PlatformOptions): Platform {
       ? new SqsDeadLetterSink(new SQSClient(options.clients.region ? { region: options.clients.region } : {}), options.deadLetterQueueUrl)
       : { send: async () => { throw new Error('No dead-letter queue configured'); } });
 
+  const workflows =
+    options.workflows ??
+    new SfnWorkflowStarter(new SFNClient(options.clients.region ? { region: options.clients.region } : {}), (options.stateMachineArns ?? {}) as Record<WorkflowName, string>);
+
   return {
     settings: options.settings,
     clock,
+    requests: new DynamoPrivacyRequestStore(aws.dynamo, names.controlTable),
+    exports: new S3DocumentStore(aws.s3, names.exportsBucket),
+    records: new S3DocumentStore(aws.s3, names.recordsBucket),
+    ledger: new DynamoBillingLedger(aws.dynamo, names.ledgerTable),
+    signer: options.signing.mode === 'kms' ? new KmsDocumentSigner(aws.kms, options.signing.keyId) : new LocalDocumentSigner(options.signing.file),
+    workflows,
+    backupFacts: options.backupFacts ?? DEFAULT_BACKUP_FACTS,
     directory: new DynamoTenantDirectory(aws.dynamo, names.controlTable, clock),
     publisher: new KinesisEventPublisher(aws.kinesis, names.eventStream),
     store,
@@ -156,7 +205,13 @@ export function platformOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pl
       auditTable: env[ENV.auditTable] ?? '',
       payloadBucket: env[ENV.payloadBucket] ?? '',
       eventStream: env[ENV.eventStream] ?? '',
+      exportsBucket: env[ENV.exportsBucket] ?? '',
+      recordsBucket: env[ENV.recordsBucket] ?? '',
+      ledgerTable: env[ENV.ledgerTable] ?? '',
     },
+    signing: env[ENV.keyring] === 'local' ? { mode: 'local', file: `${required(ENV.localKeyDir)}/signing.pem` } : { mode: 'kms', keyId: env[ENV.signingKeyId] ?? '' },
+    ...(optional(ENV.stateMachines) ? { stateMachineArns: JSON.parse(optional(ENV.stateMachines)!) } : {}),
+    ...(optional(ENV.backupFacts) ? { backupFacts: JSON.parse(optional(ENV.backupFacts)!) } : {}),
     keyring:
       env[ENV.keyring] === 'local'
         ? { mode: 'local', dir: required(ENV.localKeyDir) }

@@ -2,7 +2,7 @@
  * The one route table. The ingestion API construct creates these API Gateway resources from it and the
  * local runtime serves the same table, so both expose the same API.
  */
-export type FunctionName = 'ingest' | 'query' | 'admin';
+export type FunctionName = 'ingest' | 'query' | 'admin' | 'privacy';
 export type RouteAuth = 'api-key' | 'signature' | 'iam';
 
 export interface Route {
@@ -31,6 +31,14 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/webhook-sources', fn: 'admin', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/webhook-sources/{sourceId}/rotate', fn: 'admin', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/audit', fn: 'admin', auth: 'iam' },
+  // Data-subject requests (R-DSR-1..5): by the tenant's API key, or by an operator for any tenant.
+  { method: 'POST', path: '/v1/privacy/requests', fn: 'privacy', auth: 'api-key' },
+  { method: 'GET', path: '/v1/privacy/requests/{requestId}', fn: 'privacy', auth: 'api-key' },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/privacy/requests', fn: 'privacy', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/tenants/{tenantId}/privacy/requests/{requestId}', fn: 'privacy', auth: 'iam' },
+  // Tenant termination (R-TERM-1..5): operators only; the status carries the export links and the certificate.
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/termination', fn: 'privacy', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/tenants/{tenantId}/termination', fn: 'privacy', auth: 'iam' },
 ];
 
 /** Matches a concrete path against a route template; returns the path parameters or undefined. */

@@ -78,4 +78,16 @@ export const ENV = {
   tenantKeyDeployment: 'TENANT_KEY_DEPLOYMENT',
   /** The processor's dead-letter queue, for records that can never be stored (R-ING-7). */
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  /** Exports bucket: data-subject and termination exports, work lists (R-DSR-1, R-TERM-2). */
+  exportsBucket: 'EXPORTS_BUCKET',
+  /** Records bucket: signed deletion records and certificates (R-DSR-2, R-TERM-5). */
+  recordsBucket: 'RECORDS_BUCKET',
+  /** Billing ledger table (R-TERM-6). */
+  ledgerTable: 'BILLING_LEDGER_TABLE',
+  /** KMS asymmetric key that signs deletion records and certificates. */
+  signingKeyId: 'SIGNING_KEY_ID',
+  /** JSON map of workflow name to state machine ARN (privacy function). */
+  stateMachines: 'STATE_MACHINE_ARNS',
+  /** JSON of the retention facts a certificate computes its dates from (termination tasks). */
+  backupFacts: 'BACKUP_FACTS',
 } as const;

@@ -1,4 +1,6 @@
+import * as cdk from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
 import { acknowledge } from '../nag';
 
@@ -25,3 +27,24 @@ export function allow(grantee: iam.IGrantable, allowance: Allowance): IConstruct
 export function acknowledgeOnPolicy(policy: IConstruct | undefined, id: string, reason: string): void {
   if (policy) acknowledge(policy, id, reason);
 }
+
+/** AWS services that use the data key on a caller's behalf (server-side encryption). */
+export type KeyUsingService = 'dynamodb' | 's3';
+
+/**
+ * R-SEC-2, R-SEC-5: a customer-managed key only as `services` use it for the caller (`kms:ViaService`), so
+ * a grant for a table or bucket never lets the function decrypt or mint data keys directly.
+ */
+export function allowKeyViaServices(grantee: iam.IGrantable, key: kms.IKey, actions: string[], services: readonly KeyUsingService[]): void {
+  const region = cdk.Stack.of(key).region;
+  allow(grantee, {
+    actions,
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': services.map((service) => `${service}.${region}.amazonaws.com`) } },
+  });
+}
+
+/** KMS actions of a grant that only reads through a service. */
+export const READ_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+/** KMS actions of a grant that writes through a service: SSE data keys for new items and objects. */
+export const WRITE_KEY_ACTIONS = [...READ_KEY_ACTIONS, 'kms:Encrypt', 'kms:GenerateDataKey'];

@@ -19,7 +19,24 @@ import { acknowledge } from '../nag';
 /** The repository root: entries, the lock file and the local esbuild live there. */
 const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
-export type LumiqoFunctionName = FunctionName | 'processor';
+/** Route functions (lambdas/shared/routes.ts), the stream processor, and the privacy workflows' task functions. */
+export type LumiqoFunctionName = FunctionName | 'processor' | 'privacy-tasks' | 'termination-tasks';
+
+/** Construct ids and output names from kebab-case names: `privacy-tasks` → `PrivacyTasks`. */
+export function pascalCase(name: string): string {
+  return name.split('-').map((part) => `${part[0].toUpperCase()}${part.slice(1)}`).join('');
+}
+
+/** Construct id (and output prefix) of a function: `privacy-tasks` → `PrivacyTasks`. */
+export function functionConstructId(name: LumiqoFunctionName): string {
+  return pascalCase(name);
+}
+
+/** CloudWatch namespace of the platform's own metrics (Powertools Metrics reads it from the environment). */
+export const METRICS_NAMESPACE = 'Lumiqo';
+
+/** Template metadata key naming the function on its AWS::Lambda::Function (the local runtime maps tasks by it). */
+export const FUNCTION_METADATA_KEY = 'lumiqo:function';
 
 export interface LumiqoFunctionProps {
   readonly config: LumiqoConfig;
@@ -47,10 +64,13 @@ export class LumiqoFunction extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** The function's own role: grants add to it; it starts with nothing but writing to its log group. */
   public readonly role: iam.Role;
+  /** Powertools service name: the `service` dimension of the function's own metrics. */
+  public readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: LumiqoFunctionProps) {
     super(scope, id);
     const { config } = props;
+    this.serviceName = `lumiqo-${props.name}`;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // R-RET-5: server logs are kept 90 days (configurable down, never unbounded).
@@ -84,7 +104,8 @@ export class LumiqoFunction extends Construct {
       environment: {
         [ENV.settings]: JSON.stringify(runtimeSettings(config)),
         [ENV.keyring]: 'kms',
-        POWERTOOLS_SERVICE_NAME: `lumiqo-${props.name}`,
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
@@ -98,5 +119,6 @@ export class LumiqoFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(FUNCTION_METADATA_KEY, props.name);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Operator alarms (R-OBS-1), all notifying one encrypted, TLS-only SNS topic: records that reached the
- * DLQ, a processor falling behind the stream, function errors and throttles, and API 5xx responses.
+ * DLQ, a processor falling behind the stream, function errors and throttles, API 5xx responses, failed
+ * privacy workflow executions and data-subject requests past their deadline (R-DSR-5).
  */
 import * as cdk from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -11,7 +12,26 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from './lumiqo-function';
+
+/** Metric name the deadline check emits (lambdas/privacy-tasks, Powertools Metrics). */
+export const OVERDUE_PRIVACY_REQUESTS = 'OverduePrivacyRequests';
+
+/**
+ * R-DSR-5: open requests past their one-month deadline, as the hourly check of the function with Powertools
+ * service name `serviceName` emits it (Powertools adds the `service` dimension to every metric).
+ */
+export function overduePrivacyRequestsMetric(serviceName: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: OVERDUE_PRIVACY_REQUESTS,
+    dimensionsMap: { service: serviceName },
+    period: cdk.Duration.hours(1),
+    statistic: 'Maximum',
+  });
+}
 
 export interface OperationsAlarmsProps {
   /** Encrypts the topic (R-SEC-2); CloudWatch must be allowed to use it (the key policy's job). */
@@ -26,6 +46,10 @@ export interface OperationsAlarmsProps {
   readonly api: apigw.RestApi;
   /** @default 60 seconds */
   readonly maxIteratorAge?: cdk.Duration;
+  /** Workflows whose failed executions raise an alarm, by name. @default none */
+  readonly stateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
+  /** R-DSR-5: overdue data-subject requests (`overduePrivacyRequestsMetric`). @default no alarm */
+  readonly overduePrivacyRequests?: cloudwatch.IMetric;
 }
 
 export class OperationsAlarms extends Construct {
@@ -51,16 +75,31 @@ export class OperationsAlarms extends Construct {
       this.alarm(`${name}Throttles`, `${name} function throttles`, 0, fn.metricThrottles({ period, statistic: 'Sum' }));
     }
     this.alarm('Api5xx', 'API returned 5xx responses', 0, props.api.metricServerError({ period, statistic: 'Sum' }));
+    // A failed execution left a request or termination in status failed: an operator must act (R-SEC-6 has the entry).
+    for (const [name, machine] of Object.entries(props.stateMachines ?? {})) {
+      this.alarm(`${name}ExecutionsFailed`, `${name} workflow executions failed`, 1,
+        machine.metricFailed({ period, statistic: 'Sum' }), cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    }
+    if (props.overduePrivacyRequests) {
+      this.alarm('OverduePrivacyRequests', 'Data-subject requests are past their one-month deadline (R-DSR-5)', 1,
+        props.overduePrivacyRequests, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    }
   }
 
-  /** Alarms when the metric exceeds the threshold in one period; notifies on alarm and on recovery. */
-  private alarm(id: string, description: string, threshold: number, metric: cloudwatch.IMetric): void {
+  /** Alarms when the metric passes the threshold in one period; notifies on alarm and on recovery. */
+  private alarm(
+    id: string,
+    description: string,
+    threshold: number,
+    metric: cloudwatch.IMetric,
+    comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+  ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       alarmDescription: description,
       metric,
       threshold,
       evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparisonOperator,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const action = new actions.SnsAction(this.topic);

@@ -12,10 +12,16 @@ export interface SecureBucketProps {
   readonly accessLogPrefix?: string;
   readonly lifecycleRules: s3.LifecycleRule[];
   readonly objectLockDefaultRetention?: s3.ObjectLockRetention;
+  /**
+   * Keep prior versions of overwritten and deleted objects. Turn off only where a deleted object must be gone
+   * at once (R-DSR-2), and acknowledge the versioning findings with that reason.
+   * @default true
+   */
+  readonly versioned?: boolean;
 }
 
 /**
- * The settings every bucket of the platform shares: versioned, never public, TLS 1.2+ only (R-SEC-1),
+ * The settings every bucket of the platform shares: versioned (unless told otherwise), never public, TLS 1.2+ only (R-SEC-1),
  * bucket-owner objects, retained on stack deletion. Callers choose the key, the log target and the lifecycle.
  */
 export function secureBucket(scope: Construct, id: string, props: SecureBucketProps): s3.Bucket {
@@ -23,7 +29,7 @@ export function secureBucket(scope: Construct, id: string, props: SecureBucketPr
     encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
     encryptionKey: props.encryptionKey,
     bucketKeyEnabled: props.encryptionKey ? true : undefined,
-    versioned: true,
+    versioned: props.versioned ?? true,
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     enforceSSL: true,

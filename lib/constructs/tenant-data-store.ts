@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { tenantObjectPattern, tenantPartitionPattern } from '../../lambdas/shared/keys';
 import { TABLES, type TableShape } from '../../lambdas/shared/tables';
-import { allow } from './grants';
+import { READ_KEY_ACTIONS, WRITE_KEY_ACTIONS, allow, allowKeyViaServices, type KeyUsingService } from './grants';
 import { secureBucket } from './secure-bucket';
 
 export interface TenantDataStoreProps {
@@ -26,8 +26,6 @@ const PRINCIPAL_TENANT = '${aws:PrincipalTag/tenantId}';
 
 /** The control table is operator data, not tenant-scoped: listing every tenant (billing, CLI) needs Scan. */
 const CONTROL_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'];
-const READ_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
-const WRITE_KEY_ACTIONS = [...READ_KEY_ACTIONS, 'kms:Encrypt', 'kms:GenerateDataKey'];
 
 /**
  * The platform's tenant data: the control, tenant-data and audit tables (shapes from lambdas/shared/tables.ts)
@@ -81,6 +79,29 @@ export class TenantDataStore extends Construct {
     ]);
     allow(grantee, { actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], resources: [this.payloadBucket.arnForObjects('tenants/*')] });
     this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb', 's3']);
+  }
+
+  /**
+   * R-TERM-1..3: termination removes a tenant's control items (API keys, sources, deliveries, requests) in
+   * batches; everything else of the control read/write grant applies.
+   */
+  grantControlPurge(grantee: iam.IGrantable): void {
+    this.grantControlReadWrite(grantee);
+    this.allowTable(grantee, this.controlTable, TABLES.control, ['dynamodb:BatchWriteItem']);
+  }
+
+  /**
+   * R-DSR-2, R-TERM-3: deleting a payload deletes every version of it, so nothing of an erased record survives
+   * as a non-current version. Listings (versions, and plain listings where a store has no versioning) only
+   * under `tenants/`; on top of grantDataWrite, which reads, writes and deletes the current objects.
+   */
+  grantPayloadErase(grantee: iam.IGrantable): void {
+    allow(grantee, { actions: ['s3:DeleteObjectVersion'], resources: [this.payloadBucket.arnForObjects('tenants/*')] });
+    allow(grantee, {
+      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+      resources: [this.payloadBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': ['tenants/*'] } },
+    });
   }
 
   /** R-SEC-6: the audit log is append-only: entries are put, read by query, never changed or deleted. */
@@ -139,12 +160,7 @@ export class TenantDataStore extends Construct {
   }
 
   /** The data key, only as used by DynamoDB or S3 on the caller's behalf (server-side encryption). */
-  private allowDataKey(grantee: iam.IGrantable, actions: string[], services: ('dynamodb' | 's3')[]): void {
-    const region = cdk.Stack.of(this).region;
-    allow(grantee, {
-      actions,
-      resources: [this.dataKey.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': services.map((service) => `${service}.${region}.amazonaws.com`) } },
-    });
+  private allowDataKey(grantee: iam.IGrantable, actions: string[], services: KeyUsingService[]): void {
+    allowKeyViaServices(grantee, this.dataKey, actions, services);
   }
 }

@@ -20,6 +20,11 @@ const PRINCIPAL_TENANT = '${aws:PrincipalTag/tenantId}';
 export class TenantKeys extends Construct {
   static readonly TENANT_TAG = 'lumiqo:tenant';
   static readonly DEPLOYMENT_TAG = 'lumiqo:deployment';
+  /**
+   * Days KMS waits before deleting a shredded tenant key (the adapter's default, KmsTenantKeyManager): the
+   * shortest KMS allows, so a terminated tenant's backups turn unreadable soonest (R-TERM-4).
+   */
+  static readonly KEY_DELETION_WINDOW_DAYS = 7;
 
   /** Every tenant key's alias starts with this, followed by the tenant id. */
   readonly aliasPrefix: string;
@@ -93,9 +98,21 @@ export class TenantKeys extends Construct {
     });
   }
 
-  /** R-TERM-4: termination crypto-shreds a tenant by disabling its key and scheduling its deletion. */
+  /**
+   * R-TERM-4: termination crypto-shreds a tenant: its key is disabled, its alias removed (the tenant id then
+   * names no key) and its deletion scheduled. The waiting period is pinned to KEY_DELETION_WINDOW_DAYS, the one
+   * the deletion certificate's dates are computed from (BackupFacts.keyDeletionWindowDays, R-TERM-5).
+   */
   grantShred(grantee: iam.IGrantable): void {
-    this.allowOnKeys(grantee, ['kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion'], this.deploymentTagCondition());
+    this.allowOnKeys(grantee, ['kms:DescribeKey', 'kms:DisableKey', 'kms:DeleteAlias'], this.deploymentTagCondition());
+    this.allowOnKeys(grantee, ['kms:ScheduleKeyDeletion'], {
+      ...this.deploymentTagCondition(),
+      NumericEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': TenantKeys.KEY_DELETION_WINDOW_DAYS },
+    });
+    // DeleteAlias needs permission on the alias as well as on the key; aliases carry no tags, so the prefix limits it.
+    const aliasPolicy = allow(grantee, { actions: ['kms:DeleteAlias'], resources: [this.aliasArns] });
+    acknowledgeOnPolicy(aliasPolicy, `AwsSolutions-IAM5[Resource::${nagKmsArn(`${this.aliasPrefix}*`)}]`,
+      'Tenant key aliases are created at runtime, one per tenant; the wildcard is the tenant id under this deployment\'s alias prefix');
   }
 
   private deploymentTagCondition(): Record<string, Record<string, unknown>> {

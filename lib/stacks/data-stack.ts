@@ -7,9 +7,12 @@ import { Construct } from 'constructs';
 import { stackPrefix, type LumiqoConfig } from '../config';
 import { AuditTrail } from '../constructs/audit-trail';
 import { Backups } from '../constructs/backups';
+import { BillingLedger } from '../constructs/billing-ledger';
 import { DataKey } from '../constructs/data-key';
 import { EventStream } from '../constructs/event-stream';
+import { PrivacyDocuments } from '../constructs/privacy-documents';
 import { secureBucket } from '../constructs/secure-bucket';
+import { SigningKey } from '../constructs/signing-key';
 import { TenantDataStore } from '../constructs/tenant-data-store';
 import { TenantKeys } from '../constructs/tenant-keys';
 import { acknowledge } from '../nag';
@@ -30,6 +33,11 @@ export class DataStack extends cdk.Stack {
   readonly tenantKeys: TenantKeys;
   readonly accessLogBucket: s3.Bucket;
   readonly trail: cloudtrail.Trail;
+  /** Exports and work lists (unversioned), signed deletion records (object-locked): R-DSR-1, R-DSR-2, R-TERM-5. */
+  readonly documents: PrivacyDocuments;
+  readonly signingKey: SigningKey;
+  /** R-TERM-6 */
+  readonly ledger: BillingLedger;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -55,11 +63,19 @@ export class DataStack extends cdk.Stack {
       retention: cdk.Duration.hours(config.stream.retentionHours),
     }).stream;
     this.tenantKeys = new TenantKeys(this, 'TenantKeys', { deployment });
+    this.documents = new PrivacyDocuments(this, 'PrivacyDocuments', {
+      dataKey: this.dataKey,
+      accessLogBucket: this.accessLogBucket,
+      recordRetention: cdk.Duration.days(config.auditRetentionDays),
+    });
+    this.signingKey = new SigningKey(this, 'SigningKey', { description: `${deployment}: signs deletion records and certificates (R-DSR-2, R-TERM-5)` });
+    this.ledger = new BillingLedger(this, 'BillingLedger', { dataKey: this.dataKey });
 
     const audit = new AuditTrail(this, 'AuditTrail', {
       encryptionKey: this.dataKey,
       accessLogBucket: this.accessLogBucket,
-      dataEventBuckets: [this.store.payloadBucket],
+      // Every bucket that holds personal data or its evidence: who read an export or a deletion record (R-SEC-8).
+      dataEventBuckets: [this.store.payloadBucket, this.documents.exportsBucket, this.documents.recordsBucket],
       fileRetention: cdk.Duration.days(config.auditRetentionDays),
       logGroupRetention: config.logRetentionDays,
     });
@@ -67,7 +83,7 @@ export class DataStack extends cdk.Stack {
 
     const backups = new Backups(this, 'Backups', {
       encryptionKey: this.dataKey,
-      tables: [this.store.controlTable, this.store.tenantDataTable, this.store.auditTable],
+      tables: [this.store.controlTable, this.store.tenantDataTable, this.store.auditTable, this.ledger.table],
       retention: cdk.Duration.days(config.backupRetentionDays),
     });
 
@@ -84,6 +100,10 @@ export class DataStack extends cdk.Stack {
       TrailBucketName: [audit.bucket.bucketName, 'S3 bucket holding the CloudTrail log files, object-locked (R-SEC-8)'],
       BackupVaultName: [backups.vault.backupVaultName, 'AWS Backup vault of the daily table backups (R-AV-1, R-AV-2)'],
       TenantKeyAliasPrefix: [this.tenantKeys.aliasPrefix, 'Alias prefix of the per-tenant KMS keys (crypto-shredding, R-TERM-4)'],
+      ExportsBucketName: [this.documents.exportsBucket.bucketName, 'S3 bucket of data-subject and termination exports under tenants/<tenantId>/, unversioned (R-DSR-1, R-TERM-2)'],
+      RecordsBucketName: [this.documents.recordsBucket.bucketName, 'S3 bucket of signed deletion records and certificates, object-locked (R-DSR-2, R-TERM-5)'],
+      SigningKeyArn: [this.signingKey.key.keyArn, 'KMS ECDSA P-256 key signing deletion records; GetPublicKey gives auditors the verification key (R-TERM-5)'],
+      BillingLedgerTableName: [this.ledger.table.tableName, 'DynamoDB billing ledger, kept apart from tenant data through termination (R-TERM-6)'],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new cdk.CfnOutput(this, id, { value, description });

@@ -1,18 +1,24 @@
 import * as cdk from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
+// Type only: the module's runtime imports (canonicalize, ESM) have no place in the CDK app.
+import type { BackupFacts } from '../../lambdas/domain/deletion-records';
+import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
 import { tenantObjectPattern } from '../../lambdas/shared/keys';
 import { ENV } from '../../lambdas/shared/settings';
 import { stackPrefix, type LumiqoConfig } from '../config';
 import { allow } from '../constructs/grants';
 import { IngestionApi } from '../constructs/ingestion-api';
-import { LumiqoFunction, type LumiqoFunctionName } from '../constructs/lumiqo-function';
-import { OperationsAlarms } from '../constructs/operations-alarms';
+import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';
+import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/operations-alarms';
+import { PrivacyWorkflows } from '../constructs/privacy-workflows';
 import { StreamProcessor } from '../constructs/stream-processor';
-import { acknowledge } from '../nag';
+import { TenantKeys } from '../constructs/tenant-keys';
+import { acknowledge, acknowledgeWildcardResources } from '../nag';
 import type { DataStack } from './data-stack';
 
 export interface ServicesStackProps extends cdk.StackProps {
@@ -22,13 +28,28 @@ export interface ServicesStackProps extends cdk.StackProps {
 
 /**
  * Reserved concurrency per function: a flood on one path (ingest) cannot starve the others, and a bug
- * cannot scale a function without bound. Sum 330, which leaves a default account (1,000) room for others.
- * Ingest: stage limit 2,000 req/s at ~50 ms each is ~100 in flight, doubled for headroom.
+ * cannot scale a function without bound. Sum 335, which leaves a default account (1,000) room for others.
+ * Ingest: stage limit 2,000 req/s at ~50 ms each is ~100 in flight, doubled for headroom. The privacy
+ * functions serve rare requests: a handful of executions at once is plenty, and a runaway loop of task states
+ * stays small (throttled tasks are retried by the state machines).
  */
-const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = { ingest: 200, processor: 50, query: 50, admin: 10 };
+const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = {
+  ingest: 200, processor: 50, query: 50, admin: 10, privacy: 10, 'privacy-tasks': 10, 'termination-tasks': 5,
+};
+
+/** R-DSR-6: Shopify's GDPR webhooks open access (customers/data_request) and erasure (customers/redact, shop/redact) requests. */
+const WEBHOOK_WORKFLOWS: readonly WorkflowName[] = ['access', 'erasure'];
+
+/** DynamoDB point-in-time recovery keeps 35 days, fixed by AWS (lambdas/domain/deletion-records.ts PITR_WINDOW_DAYS). */
+const PITR_WINDOW_DAYS = 35;
+
+/** R-DSR-5: the deadline check runs hourly, so an overdue request raises the alarm within the hour. */
+const DEADLINE_CHECK_INTERVAL = cdk.Duration.hours(1);
 
 /** The three packs whose rule ids share a suffix (AwsSolutions names its rules differently). */
 const CONTROL_PACKS = ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321'];
+/** The packs that have a LambdaDLQ rule (PCI DSS 3.2.1 has none). */
+const DLQ_RULE_PACKS = ['NIST.800.53.R5', 'HIPAA.Security'];
 
 /** The tenant-scoped read role is assumed for one request at a time; an hour is the shortest maximum IAM allows. */
 const TENANT_SESSION_MAX = cdk.Duration.hours(1);
@@ -52,11 +73,13 @@ export class ServicesStack extends cdk.Stack {
   readonly alarms: OperationsAlarms;
   /** R-SEC-4: the only credentials that read tenant data on behalf of a tenant. */
   readonly tenantReadRole: iam.Role;
+  /** R-DSR-1..3, R-TERM-1..5 */
+  readonly workflows: PrivacyWorkflows;
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
     const { config, data } = props;
-    const { store, tenantKeys } = data;
+    const { store, tenantKeys, documents, signingKey, ledger } = data;
 
     this.servicesKey = this.createServicesKey(stackPrefix(config));
 
@@ -70,7 +93,7 @@ export class ServicesStack extends cdk.Stack {
       [ENV.tenantKeyDeployment]: tenantKeys.deploymentTagValue,
     };
     const fn = (name: LumiqoFunctionName, timeout: cdk.Duration, memorySize?: number): LumiqoFunction =>
-      new LumiqoFunction(this, `${name[0].toUpperCase()}${name.slice(1)}`, {
+      new LumiqoFunction(this, functionConstructId(name), {
         config,
         name,
         logKey: this.servicesKey,
@@ -87,13 +110,22 @@ export class ServicesStack extends cdk.Stack {
       processor: fn('processor', cdk.Duration.minutes(2), PROCESSOR_MEMORY_MB),
       query: fn('query', cdk.Duration.seconds(25)),
       admin: fn('admin', cdk.Duration.seconds(25)),
+      privacy: fn('privacy', cdk.Duration.seconds(25)),
+      // A task handles one batch (250 events) per call, far within these; termination's purge phases are the longest.
+      'privacy-tasks': fn('privacy-tasks', cdk.Duration.minutes(5)),
+      'termination-tasks': fn('termination-tasks', cdk.Duration.minutes(15)),
     };
-    const { ingest, processor, query, admin } = this.mapFunctions((f) => f.function);
+    const { ingest, processor, query, admin, privacy } = this.mapFunctions((f) => f.function);
+    const subjectTasks = this.functions['privacy-tasks'].function;
+    const terminationTasks = this.functions['termination-tasks'].function;
+    this.addPrivacyEnvironment(data, config);
 
     // Least privilege per function (R-SEC-5).
-    store.grantControlReadWrite(ingest); // API keys, webhook sources, delivery de-duplication
+    store.grantControlReadWrite(ingest); // API keys, webhook sources, delivery de-duplication, privacy requests
     this.grantStreamWrite(ingest, data);
-    tenantKeys.grantUse(ingest, ['webhook-secret']);
+    // R-DSR-6: a Shopify GDPR webhook hashes the subject with the tenant's subject key, and its request is audited.
+    tenantKeys.grantUse(ingest, ['webhook-secret', 'subject-key']);
+    store.grantAuditWrite(ingest);
 
     store.grantControlRead(processor);
     store.grantDataWrite(processor);
@@ -108,6 +140,60 @@ export class ServicesStack extends cdk.Stack {
     tenantKeys.grantCreate(admin);
     tenantKeys.grantUse(admin);
 
+    // The privacy API (R-DSR-1..5, R-TERM-1..5): records requests, hashes subjects, encrypts corrections, reads
+    // (and presigns) exports and signed records, starts the workflows. It never touches tenant data itself.
+    store.grantControlReadWrite(privacy);
+    store.grantAuditWrite(privacy);
+    tenantKeys.grantUse(privacy, ['subject-key', 'privacy-corrections']);
+    documents.grantExportsRead(privacy);
+    documents.grantRecordsRead(privacy);
+
+    // The data-subject tasks: every store of a subject's records, and the signing key (R-DSR-2).
+    store.grantDataWrite(subjectTasks);
+    store.grantPayloadErase(subjectTasks);
+    store.grantControlReadWrite(subjectTasks);
+    store.grantAuditWrite(subjectTasks);
+    tenantKeys.grantUse(subjectTasks, ['event', 'subject-key', 'privacy-corrections']);
+    documents.grantExportsReadWrite(subjectTasks);
+    documents.grantRecordsWrite(subjectTasks);
+    signingKey.grantSign(subjectTasks);
+
+    // The termination tasks: every store of a tenant, its key (crypto-shredding, R-TERM-4), the billing ledger
+    // (R-TERM-6) and the signing key (R-TERM-5).
+    store.grantDataWrite(terminationTasks);
+    store.grantPayloadErase(terminationTasks);
+    store.grantControlPurge(terminationTasks);
+    store.grantAuditWrite(terminationTasks);
+    tenantKeys.grantUse(terminationTasks, ['event']);
+    tenantKeys.grantShred(terminationTasks);
+    documents.grantExportsReadWrite(terminationTasks);
+    documents.grantRecordsWrite(terminationTasks);
+    ledger.grantReadWrite(terminationTasks);
+    signingKey.grantSign(terminationTasks);
+
+    this.workflows = new PrivacyWorkflows(this, 'PrivacyWorkflows', {
+      subjectTasks,
+      terminationTasks,
+      logKey: this.servicesKey,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+    });
+    this.workflows.grantStart(privacy); // the five subject workflows and termination
+    this.workflows.grantStart(ingest, WEBHOOK_WORKFLOWS);
+    privacy.addEnvironment(ENV.stateMachines, this.stateMachineArns(WORKFLOW_NAMES));
+    ingest.addEnvironment(ENV.stateMachines, this.stateMachineArns(WEBHOOK_WORKFLOWS));
+
+    // R-DSR-5: hourly, the open requests past their one-month deadline are counted into OverduePrivacyRequests.
+    new events.Rule(this, 'PrivacyDeadlineCheck', {
+      description: 'Counts data-subject requests past their one-month deadline (R-DSR-5)',
+      schedule: events.Schedule.rate(DEADLINE_CHECK_INTERVAL),
+      targets: [new targets.LambdaFunction(subjectTasks, {
+        event: events.RuleTargetInput.fromObject({ task: 'check-deadlines' }),
+        // A missed check is made up by the next one within the hour.
+        retryAttempts: 2,
+        maxEventAge: DEADLINE_CHECK_INTERVAL,
+      })],
+    });
+
     this.processor = new StreamProcessor(this, 'StreamProcessor', {
       fn: processor,
       stream: data.eventStream,
@@ -120,7 +206,7 @@ export class ServicesStack extends cdk.Stack {
 
     this.api = new IngestionApi(this, 'IngestionApi', {
       stageName: config.stage,
-      functions: { ingest, query, admin },
+      functions: { ingest, query, admin, privacy },
       rateLimits: config.rateLimits,
       logKey: this.servicesKey,
       logRetentionDays: config.logRetentionDays as logs.RetentionDays,
@@ -133,6 +219,8 @@ export class ServicesStack extends cdk.Stack {
       processor,
       deadLetterQueue: this.processor.deadLetterQueue,
       api: this.api.api,
+      stateMachines: this.workflows.stateMachines,
+      overduePrivacyRequests: overduePrivacyRequestsMetric(this.functions['privacy-tasks'].serviceName),
     });
 
     this.acknowledgeFindings();
@@ -140,8 +228,39 @@ export class ServicesStack extends cdk.Stack {
   }
 
   private mapFunctions<T>(pick: (f: LumiqoFunction) => T): Record<LumiqoFunctionName, T> {
-    const { ingest, processor, query, admin } = this.functions;
-    return { ingest: pick(ingest), processor: pick(processor), query: pick(query), admin: pick(admin) };
+    const entries = Object.entries(this.functions) as [LumiqoFunctionName, LumiqoFunction][];
+    return Object.fromEntries(entries.map(([name, f]) => [name, pick(f)])) as Record<LumiqoFunctionName, T>;
+  }
+
+  /** Where the privacy functions find their buckets, ledger, signing key and the facts a certificate states. */
+  private addPrivacyEnvironment(data: DataStack, config: LumiqoConfig): void {
+    const documents = {
+      [ENV.exportsBucket]: data.documents.exportsBucket.bucketName,
+      [ENV.recordsBucket]: data.documents.recordsBucket.bucketName,
+    };
+    const backupFacts: BackupFacts = {
+      backupRetentionDays: config.backupRetentionDays,
+      keyDeletionWindowDays: TenantKeys.KEY_DELETION_WINDOW_DAYS,
+      pitrWindowDays: PITR_WINDOW_DAYS,
+    };
+    const environment: Partial<Record<LumiqoFunctionName, Record<string, string>>> = {
+      privacy: documents,
+      'privacy-tasks': { ...documents, [ENV.signingKeyId]: data.signingKey.key.keyArn },
+      'termination-tasks': {
+        ...documents,
+        [ENV.signingKeyId]: data.signingKey.key.keyArn,
+        [ENV.ledgerTable]: data.ledger.table.tableName,
+        [ENV.backupFacts]: JSON.stringify(backupFacts),
+      },
+    };
+    for (const [name, variables] of Object.entries(environment) as [LumiqoFunctionName, Record<string, string>][]) {
+      for (const [key, value] of Object.entries(variables)) this.functions[name].function.addEnvironment(key, value);
+    }
+  }
+
+  /** ENV.stateMachines: JSON of workflow name → state machine ARN, resolved by CloudFormation. */
+  private stateMachineArns(workflows: readonly WorkflowName[]): string {
+    return this.toJsonString(Object.fromEntries(workflows.map((name) => [name, this.workflows.stateMachines[name].stateMachineArn])));
   }
 
   /** Rotated CMK for this stack's logs (R-SEC-2), DLQ and topic; CloudWatch Logs and alarms may use it. */
@@ -209,18 +328,23 @@ export class ServicesStack extends cdk.Stack {
     ];
     for (const [id, reason] of stackWide) acknowledge(this, id, reason);
 
-    const { ingest, query, admin, processor } = this.functions;
+    const { ingest, query, admin, processor, privacy } = this.functions;
+    const subjectTasks = this.functions['privacy-tasks'];
+    const terminationTasks = this.functions['termination-tasks'];
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', SQS_DLQ_KEY_REASON);
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', SQS_DLQ_KEY_REASON);
-    for (const f of [ingest, query, admin]) {
-      for (const pack of CONTROL_PACKS) {
-        acknowledge(f.function, `${pack}-LambdaDLQ`,
-          'Invoked synchronously by API Gateway, which returns the failure to the caller; a function DLQ only receives failed asynchronous invocations, of which there are none');
-      }
-    }
-    for (const pack of CONTROL_PACKS) {
-      acknowledge(processor.function, `${pack}-LambdaDLQ`,
-        'Invoked only by the Kinesis event source mapping, whose on-failure destination is the encrypted StreamProcessor DLQ; a function DLQ would never receive anything');
+    const noDeadLetters: [LumiqoFunction[], string][] = [
+      [[ingest, query, admin, privacy],
+        'Invoked synchronously by API Gateway, which returns the failure to the caller; a function DLQ only receives failed asynchronous invocations, of which there are none'],
+      [[processor],
+        'Invoked only by the Kinesis event source mapping, whose on-failure destination is the encrypted StreamProcessor DLQ; a function DLQ would never receive anything'],
+      [[terminationTasks],
+        'Invoked only synchronously by the termination state machine, which retries and then catches every failure into RecordFailure (R-SEC-6); a function DLQ only receives failed asynchronous invocations'],
+      [[subjectTasks],
+        'Invoked synchronously by the state machines (retried, then caught into RecordFailure) and asynchronously only by the hourly deadline check, which carries no data and is simply made up by the next run; its errors raise the function\'s Errors alarm'],
+    ];
+    for (const [functions, reason] of noDeadLetters) {
+      for (const f of functions) for (const pack of DLQ_RULE_PACKS) acknowledge(f.function, `${pack}-LambdaDLQ`, reason);
     }
     for (const f of Object.values(this.functions)) {
       acknowledge(f.function, 'AwsSolutions-L1',
@@ -228,6 +352,12 @@ export class ServicesStack extends cdk.Stack {
     }
     acknowledgeCrossStackWildcards(processor.role, ['/tenants/*'],
       'The processor writes payloads of any tenant (it serves every tenant\'s stream records), only under the tenants/ prefix of the payload bucket');
+    for (const f of [privacy, subjectTasks, terminationTasks]) {
+      acknowledgeCrossStackWildcards(f.role, ['/tenants/*'],
+        'The privacy functions serve every tenant\'s requests (the domain checks the tenant of each); the wildcard is the object key below the tenants/ prefix of the payload and exports buckets, nothing else of them');
+      acknowledgeCrossStackWildcards(f.role, ['/deletion-records/*'],
+        'Signed deletion records are written (tasks) or read (API) for any tenant, one object per request or termination, only below deletion-records/ of the object-locked records bucket');
+    }
     acknowledgeCrossStackWildcards(this.tenantReadRole, [`/${tenantObjectPattern('<aws:PrincipalTag/tenantId>')}`],
       'R-SEC-4: the wildcard is the object key below the session\'s own tenant prefix tenants/<tenantId>/, fixed by the tenantId session tag');
     acknowledge(this.processor.deadLetterQueue, 'AwsSolutions-SQS3',
@@ -246,8 +376,12 @@ export class ServicesStack extends cdk.Stack {
       ServicesKeyArn: [this.servicesKey.keyArn, 'KMS key of the function and API logs, DLQ and alarm topic (R-SEC-2)'],
       ApiAccessLogGroupName: [this.api.accessLogGroup.logGroupName, 'API access logs, without IP addresses or user agents (R-SEC-7)'],
     };
-    for (const [name, f] of Object.entries(this.functions)) {
-      outputs[`${name[0].toUpperCase()}${name.slice(1)}FunctionName`] = [f.function.functionName, `The ${name} function`];
+    for (const [name, f] of Object.entries(this.functions) as [LumiqoFunctionName, LumiqoFunction][]) {
+      outputs[`${functionConstructId(name)}FunctionName`] = [f.function.functionName, `The ${name} function`];
+    }
+    for (const name of WORKFLOW_NAMES) {
+      outputs[`${pascalCase(name)}StateMachineArn`] = [this.workflows.stateMachines[name].stateMachineArn,
+        `Step Functions state machine of the ${name} workflow (${name === 'termination' ? 'R-TERM-1..5' : 'R-DSR-1..3'})`];
     }
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new cdk.CfnOutput(this, id, { value, description });
@@ -260,22 +394,8 @@ const SQS_DLQ_KEY_REASON =
 
 /**
  * Acknowledges AwsSolutions-IAM5 for the wildcard resources of `role`'s policies that end with one of
- * `suffixes`. These resources are ARNs of the data stack: cdk-nag names them by the cross-stack reference
- * (`Fn::GetStackOutput`), which exists only once CDK resolves references, so the finding ids are computed
- * in a validation hook (after that step, before the policy-validation plugins run) with cdk-nag's own naming.
+ * `suffixes`: object keys below a prefix of a data-stack bucket (named by the cross-stack reference).
  */
 function acknowledgeCrossStackWildcards(role: iam.IRole, suffixes: string[], reason: string): void {
-  role.node.addValidation({
-    validate: () => {
-      for (const policy of role.node.findAll().filter((c): c is iam.CfnPolicy => c instanceof iam.CfnPolicy)) {
-        const document = cdk.Stack.of(policy).resolve(policy.policyDocument) as { Statement: { Resource: unknown }[] };
-        for (const statement of document.Statement) {
-          for (const resource of [statement.Resource].flat().map(flattenCfnReference)) {
-            if (suffixes.some((suffix) => resource.endsWith(suffix))) acknowledge(role, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
-          }
-        }
-      }
-      return [];
-    },
-  });
+  acknowledgeWildcardResources(role, (resource) => suffixes.some((suffix) => resource.endsWith(suffix)), reason);
 }

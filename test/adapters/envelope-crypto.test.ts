@@ -1,7 +1,20 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EnableKeyRotationCommand, GenerateDataKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DeleteAliasCommand,
+  DescribeKeyCommand,
+  EnableKeyRotationCommand,
+  GenerateDataKeyCommand,
+  KMSClient,
+  KMSInvalidStateException,
+  ListAliasesCommand,
+  NotFoundException,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createKmsClient } from '../../lambdas/adapters/clients';
 import {
@@ -63,6 +76,8 @@ describe('EnvelopeTenantCrypto with the local keyring', () => {
     crypto.forgetKey(doomed.keyRef);
 
     expect(Date.parse(unrecoverableAfter)).toBeLessThanOrEqual(Date.now());
+    expect(await keys.isTenantKeyUsable(doomed.keyRef)).toBe(false);
+    expect(await keys.isTenantKeyUsable(acme.keyRef)).toBe(true);
     await expect(crypto.decrypt(doomed, ciphertext, 'event')).rejects.toThrow('No key material');
     const freshProcess = new EnvelopeTenantCrypto(new LocalKeyringProvider(dir));
     await expect(freshProcess.decrypt(doomed, ciphertext, 'event')).rejects.toThrow('No key material');
@@ -167,12 +182,51 @@ describe('KmsTenantKeyManager (mocked KMS)', () => {
     expect(kmsMock.commandCalls(CreateAliasCommand)[0].args[0].input).toEqual({ AliasName: 'alias/lumiqo-prod/tenant/acme', TargetKeyId: arn });
   });
 
-  it('R-TERM-4: destroy schedules deletion after 7 days and reports when the data becomes unrecoverable', async () => {
+  it('R-TERM-4: destroy deletes the tenant alias, schedules deletion after 7 days and reports when the data becomes unrecoverable', async () => {
+    kmsMock.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/x/acme', TargetKeyId: '1234' }, { AliasName: 'alias/someone-else', TargetKeyId: '1234' }] });
+    kmsMock.on(DeleteAliasCommand).resolves({});
     kmsMock.on(ScheduleKeyDeletionCommand).resolves({ KeyId: arn, DeletionDate: new Date('2026-03-08T00:00:00Z') });
     const manager = new KmsTenantKeyManager(new KMSClient({ region: 'eu-west-1' }), { deployment: 'prod', aliasPrefix: 'alias/x/' });
 
     expect(await manager.destroyTenantKey(arn)).toEqual({ unrecoverableAfter: '2026-03-08T00:00:00.000Z' });
+    expect(kmsMock.commandCalls(ListAliasesCommand)[0].args[0].input).toMatchObject({ KeyId: arn });
+    // Only the deployment's own alias; an alias someone else made stays theirs.
+    expect(kmsMock.commandCalls(DeleteAliasCommand).map((c) => c.args[0].input)).toEqual([{ AliasName: 'alias/x/acme' }]);
     expect(kmsMock.commandCalls(ScheduleKeyDeletionCommand)[0].args[0].input).toEqual({ KeyId: arn, PendingWindowInDays: 7 });
+  });
+
+  it('R-TERM-4: destroying again (a retried task) reports the deletion date already scheduled', async () => {
+    kmsMock.on(ListAliasesCommand).resolves({ Aliases: [] });
+    kmsMock.on(ScheduleKeyDeletionCommand).rejects(new KMSInvalidStateException({ message: 'pending deletion', $metadata: {} }));
+    kmsMock.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: '1234', KeyState: 'PendingDeletion', DeletionDate: new Date('2026-03-08T00:00:00Z') } });
+    const manager = new KmsTenantKeyManager(new KMSClient({ region: 'eu-west-1' }), { deployment: 'prod', aliasPrefix: 'alias/x/' });
+
+    expect(await manager.destroyTenantKey(arn)).toEqual({ unrecoverableAfter: '2026-03-08T00:00:00.000Z' });
+  });
+
+  it('a disabled key is not taken for a scheduled one', async () => {
+    kmsMock.on(ListAliasesCommand).resolves({ Aliases: [] });
+    kmsMock.on(ScheduleKeyDeletionCommand).rejects(new KMSInvalidStateException({ message: 'odd state', $metadata: {} }));
+    kmsMock.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: '1234', KeyState: 'Unavailable' } });
+    const manager = new KmsTenantKeyManager(new KMSClient({ region: 'eu-west-1' }), { deployment: 'prod', aliasPrefix: 'alias/x/' });
+
+    await expect(manager.destroyTenantKey(arn)).rejects.toThrow('odd state');
+  });
+
+  it('R-TERM-4: a key is usable only while Enabled', async () => {
+    const manager = new KmsTenantKeyManager(new KMSClient({ region: 'eu-west-1' }), { deployment: 'prod', aliasPrefix: 'alias/x/' });
+    const usable = async (answer: Parameters<ReturnType<typeof kmsMock.on>['resolves']>[0] | Error) => {
+      kmsMock.reset();
+      if (answer instanceof Error) kmsMock.on(DescribeKeyCommand).rejects(answer);
+      else kmsMock.on(DescribeKeyCommand).resolves(answer);
+      return manager.isTenantKeyUsable(arn);
+    };
+
+    expect(await usable({ KeyMetadata: { KeyId: '1234', KeyState: 'Enabled' } })).toBe(true);
+    expect(await usable({ KeyMetadata: { KeyId: '1234', KeyState: 'PendingDeletion' } })).toBe(false);
+    expect(await usable({ KeyMetadata: { KeyId: '1234', KeyState: 'Disabled' } })).toBe(false);
+    expect(await usable(new NotFoundException({ message: 'gone', $metadata: {} }))).toBe(false);
+    await expect(usable(new Error('network down'))).rejects.toThrow('network down');
   });
 
   it('refuses an alias prefix KMS would reject', () => {

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { PutRecordsCommand, KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDocumentClient, createKmsClient, type AwsClientsConfig } from '../../lambdas/adapters/clients';
@@ -192,8 +192,12 @@ describe('S3PayloadStore deletes (mocked S3)', () => {
   const s3 = mockClient(S3Client);
   beforeEach(() => s3.reset());
   const keys = (n: number) => Array.from({ length: n }, (_, i) => `tenants/acme/payloads/ev_${i}`);
+  /** A versioned bucket where each key has one version. */
+  const oneVersionEach = () =>
+    s3.on(ListObjectVersionsCommand).callsFake((input: { Prefix: string }) => ({ Versions: [{ Key: input.Prefix, VersionId: `v-${input.Prefix}` }] }));
 
   it('deletes in requests of at most 1,000 keys', async () => {
+    oneVersionEach();
     s3.on(DeleteObjectsCommand).resolves({});
 
     await new S3PayloadStore(new S3Client({ region: 'eu-west-1' }), 'bucket').delete(keys(2_500));
@@ -202,6 +206,7 @@ describe('S3PayloadStore deletes (mocked S3)', () => {
   });
 
   it('R-TERM-3: throws when S3 reports keys it did not delete', async () => {
+    oneVersionEach();
     s3.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: 'tenants/acme/payloads/ev_1', Code: 'AccessDenied' }] });
 
     await expect(new S3PayloadStore(new S3Client({ region: 'eu-west-1' }), 'bucket').delete(keys(2))).rejects.toThrow('1 keys not deleted');

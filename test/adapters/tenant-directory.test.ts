@@ -77,4 +77,45 @@ describeAdapters('TenantDirectory', (ctx) => {
       testClock.at = before;
     }
   });
+
+  it('R-TERM-3: purgeTenant deletes API keys (hash lookups too), sources and their delivery markers, and keeps the tombstone', async () => {
+    const seed = async (tenantId: string) => {
+      await ctx.adapters.directory.putTenant(tenant(tenantId));
+      await ctx.adapters.directory.putApiKey(`${tenantId}-hash-1`, apiKey(tenantId, 'k1'));
+      await ctx.adapters.directory.putApiKey(`${tenantId}-hash-2`, apiKey(tenantId, 'k2'));
+      const source = { tenantId, sourceId: 'stripe', scheme: 'stripe' as const, secretCiphertexts: ['c2VjcmV0'], createdAt: '2026-03-01T00:00:00.000Z' };
+      await ctx.adapters.directory.putWebhookSource(source);
+      for (const id of ['d1', 'd2']) {
+        await ctx.adapters.directory.recordDelivery({ ...delivery(id, 'sig'), tenantId });
+      }
+    };
+    await seed('purge-a');
+    await seed('purge-b');
+    await ctx.adapters.requests.putTermination({
+      tenantId: 'purge-a',
+      terminationId: 'term_1',
+      election: 'immediate',
+      requestedBy: 'operator:x',
+      requestedAt: '2026-03-01T00:00:00.000Z',
+      status: 'running',
+      steps: [],
+    });
+
+    // Two items per API key (list entry, hash lookup), one source, two delivery markers.
+    expect(await ctx.adapters.directory.purgeTenant('purge-a')).toBe(7);
+
+    expect(await ctx.adapters.directory.findApiKeyByHash('purge-a-hash-1')).toBeUndefined();
+    expect(await ctx.adapters.directory.listApiKeys('purge-a')).toEqual([]);
+    expect(await ctx.adapters.directory.getWebhookSource('purge-a', 'stripe')).toBeUndefined();
+    expect(await ctx.adapters.directory.recordDelivery({ ...delivery('d1', 'sig'), tenantId: 'purge-a' })).toBe('new');
+    expect(await ctx.adapters.directory.getTenant('purge-a')).toEqual(tenant('purge-a'));
+    expect(await ctx.adapters.requests.getTermination('purge-a')).toMatchObject({ terminationId: 'term_1' });
+    // The twin: the other tenant keeps everything.
+    expect(await ctx.adapters.directory.findApiKeyByHash('purge-b-hash-1')).toEqual(apiKey('purge-b', 'k1'));
+    expect(await ctx.adapters.directory.listApiKeys('purge-b')).toHaveLength(2);
+    expect(await ctx.adapters.directory.getWebhookSource('purge-b', 'stripe')).toBeDefined();
+    expect(await ctx.adapters.directory.recordDelivery({ ...delivery('d1', 'sig'), tenantId: 'purge-b' })).toBe('replay');
+    // Nothing left to purge: a retried purge succeeds and deletes nothing more.
+    expect(await ctx.adapters.directory.purgeTenant('purge-a')).toBe(0);
+  });
 });

@@ -6,7 +6,7 @@
 import type { BuildMiddleware } from '@smithy/types';
 import { createDocumentClient } from '../../lambdas/adapters/clients';
 import { DynamoEventStore } from '../../lambdas/adapters/dynamo-event-store';
-import { MemoryPayloadStore } from '../../lambdas/adapters/memory';
+import { MemoryPayloadStore, MemoryPrivacyRequestStore } from '../../lambdas/adapters/memory';
 import { StreamProcessing } from '../../lambdas/domain/processing';
 import { TABLES } from '../../lambdas/shared/tables';
 import { startEmulators } from '../support/emulators';
@@ -83,6 +83,7 @@ export async function dynamoSection(): Promise<{ figures: Figure[]; details: unk
         store: new DynamoEventStore(db, emulators.tables.tenantData),
         payloads: new MemoryPayloadStore(),
         crypto: plane.freshCrypto(),
+        requests: new MemoryPrivacyRequestStore(),
         settings: plane.settings,
         clock: plane.clock,
       });

@@ -9,7 +9,7 @@
 import { PROCESSOR_MEMORY_MB } from '../../lib/stacks/services-stack';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { parseConfig } from '../../lib/config';
-import { MemoryEventStore, MemoryPayloadStore } from '../../lambdas/adapters/memory';
+import { MemoryEventStore, MemoryPayloadStore, MemoryPrivacyRequestStore } from '../../lambdas/adapters/memory';
 import { StreamProcessing, type InputRecord } from '../../lambdas/domain/processing';
 import { FakeKms } from './fake-kms';
 import type { Figure } from './report';
@@ -48,6 +48,7 @@ export async function runProcessor(
     store: new MemoryEventStore(),
     payloads: new MemoryPayloadStore(),
     crypto: plane.freshCrypto(),
+    requests: new MemoryPrivacyRequestStore(),
     settings: plane.settings,
     clock: plane.clock,
   });

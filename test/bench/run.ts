@@ -15,6 +15,7 @@ import { endToEndSection } from './end-to-end';
 import { ingestSection } from './ingest';
 import { processorSections } from './processor';
 import { machineInfo, printTable, writeResults, type Figure, type SectionResult } from './report';
+import { subjectRequestSection } from './subject-requests';
 import { synthSection } from './synth';
 
 interface Section {
@@ -30,6 +31,7 @@ const SECTIONS: readonly Section[] = [
   { id: '5', title: '5 bundles', run: bundlesSection },
   { id: '6', title: '6 end to end', run: endToEndSection },
   { id: '7', title: '7 cdk synth', run: synthSection },
+  { id: '8', title: '8 data-subject requests', run: subjectRequestSection },
 ];
 
 function selectedSections(argv: readonly string[]): readonly Section[] {

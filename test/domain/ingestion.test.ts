@@ -140,3 +140,63 @@ describe('Ingestion.acceptWebhook', () => {
     expect(decrypt).toHaveBeenCalledTimes(4);
   });
 });
+
+describe('Ingestion.acceptWebhook: Shopify (R-DSR-6)', () => {
+  let platform: TestPlatform;
+  let secret: string;
+  const opened: { topic: string; deliveryId: string; payload: unknown }[] = [];
+  const intake = {
+    openFromShopify: async (_tenant: unknown, _sourceId: string, deliveryId: string, topic: string, payload: unknown) => {
+      opened.push({ topic, deliveryId, payload });
+      return { requestId: `dsr_${deliveryId}` };
+    },
+  };
+  const shopify = (id: string, topic: string, body: object, key = secret) => {
+    const raw = Buffer.from(JSON.stringify(body));
+    return {
+      headers: {
+        'x-shopify-hmac-sha256': createHmac('sha256', key).update(raw).digest('base64'),
+        'x-shopify-webhook-id': id,
+        'x-shopify-topic': topic,
+        'x-shopify-shop-domain': 'Example-Shop.myshopify.com',
+      },
+      rawBody: raw,
+    };
+  };
+
+  beforeEach(async () => {
+    opened.length = 0;
+    platform = testPlatform();
+    await createTenant(platform, 'acme');
+    ({ secret } = await new Administration(platform).createWebhookSource('operator:test', 'acme', { scheme: 'shopify', sourceId: 'shop' }));
+  });
+
+  it.each(['customers/data_request', 'customers/redact', 'shop/redact'])('a verified %s opens a privacy request and is not stored as an event', async (topic) => {
+    const body = { shop_domain: 'example-shop.myshopify.com', customer: { id: 7, email: 'jo@example.com' } };
+
+    const outcome = await new Ingestion({ ...platform, privacy: intake }).acceptWebhook('acme', 'shop', shopify('w-1', topic, body));
+
+    expect(outcome).toEqual({ status: 'privacy-request', requestId: 'dsr_w-1', deliveryId: 'w-1' });
+    expect(opened).toEqual([{ topic, deliveryId: 'w-1', payload: body }]);
+    expect(platform.publisher.published).toHaveLength(0);
+  });
+
+  it('a compliance webhook with a wrong HMAC opens nothing', async () => {
+    const ingestion = new Ingestion({ ...platform, privacy: intake });
+
+    await expect(ingestion.acceptWebhook('acme', 'shop', shopify('w-1', 'customers/redact', {}, 'wrong'))).rejects.toMatchObject({ code: 'invalid_signature' });
+    expect(opened).toHaveLength(0);
+  });
+
+  it('without privacy workflows a compliance topic is refused, never stored as an event', async () => {
+    await expect(new Ingestion(platform).acceptWebhook('acme', 'shop', shopify('w-1', 'shop/redact', {}))).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(platform.publisher.published).toHaveLength(0);
+  });
+
+  it('any other topic is an event that carries the shop domain, lower-cased, for the subject index', async () => {
+    await new Ingestion({ ...platform, privacy: intake }).acceptWebhook('acme', 'shop', shopify('w-2', 'orders/create', { id: 1 }));
+
+    expect(opened).toHaveLength(0);
+    expect(platform.publisher.published[0].event).toMatchObject({ type: 'webhook', name: 'orders/create', shopDomain: 'example-shop.myshopify.com' });
+  });
+});

@@ -31,7 +31,7 @@ describe('StreamProcessing.processBatch', () => {
     await createTenant(platform, 'acme', { plan: 'business', retentionDays: 45 });
   });
 
-  it('R-ING-7: counts stored, duplicate and rejected records, and names each rejection’s reason', async () => {
+  it('R-ING-7, R-TERM-3: counts stored, duplicate, rejected and dropped records, and names each rejection’s reason', async () => {
     // Prepare
     await createTenant(platform, 'gone');
     await platform.directory.setTenantStatus('gone', 'terminated');
@@ -54,15 +54,18 @@ describe('StreamProcessing.processBatch', () => {
       rejected: expect.arrayContaining([
         { id: records[2].id, reason: 'malformed_record' },
         { id: records[3].id, reason: 'unknown_tenant' },
-        { id: records[4].id, reason: 'tenant_terminated' },
       ]),
       stored: 2,
       duplicates: 1,
+      quarantined: 0,
+      erased: 0,
+      // A terminated tenant's record is dropped: a dead-letter copy would outlive the purge.
+      dropped: 1,
     });
-    expect(outcome.rejected).toHaveLength(3);
+    expect(outcome.rejected).toHaveLength(2);
   });
 
-  it('R-TERM-1: events accepted before a freeze are still stored (only a terminated tenant’s are rejected)', async () => {
+  it('R-TERM-1: events accepted before a freeze are still stored (only a terminated tenant’s are dropped)', async () => {
     await platform.directory.setTenantStatus('acme', 'frozen');
 
     const outcome = await processing.processBatch([record(envelope('acme', 'ev_1'))]);
@@ -123,6 +126,49 @@ describe('StreamProcessing.processBatch', () => {
     expect(retried).toMatchObject({ stored: 1, duplicates: 0 });
     const rollups = await platform.store.queryRollups('acme', '2026-03-02T09:00Z', '2026-03-02T11:00Z');
     expect(rollups.map((r) => r.counters.count)).toEqual([1]);
+  });
+
+  it('R-DSR-3: an event about a restricted subject is stored quarantined: hidden from reads, left out of rollups', async () => {
+    await processing.processBatch([record(envelope('acme', 'ev_1', { properties: { email: 'ann@example.com' } }))]);
+    const [annHash] = (await platform.store.getEvent('acme', 'ev_1'))!.subjects;
+    await platform.requests.restrict('acme', annHash, 'dsr_1', at);
+    // Restrictions are cached with the tenant for at most a minute (the workflow waits longer before it sweeps).
+    platform.clock.advance(61_000);
+
+    const outcome = await processing.processBatch([
+      record(envelope('acme', 'ev_2', { properties: { email: 'ANN@example.com' } })),
+      record(envelope('acme', 'ev_3', { properties: { email: 'bob@example.com' } })),
+    ]);
+
+    expect(outcome).toMatchObject({ stored: 2, quarantined: 1 });
+    expect(await platform.store.getEvent('acme', 'ev_2')).toBeUndefined();
+    const [held] = await platform.store.getEvents('acme', ['ev_2']);
+    expect(held).toMatchObject({ quarantined: true, rollupPending: true, subjects: [annHash] });
+    expect(await platform.store.subjectEventIds('acme', annHash)).toEqual(expect.arrayContaining(['ev_1', 'ev_2']));
+    const minute = at.slice(0, 16) + 'Z';
+    const [signups] = await platform.store.queryRollups('acme', minute, minute, 'event:signup');
+    // ev_1 and ev_3 only: the quarantined event is not processed into rollups until it is released.
+    expect(signups.counters.count).toBe(2);
+  });
+
+  it('R-DSR-2: a record received before an erasure of its subject but processed after it is dropped; a later one is kept', async () => {
+    await processing.processBatch([record(envelope('acme', 'ev_1', { properties: { email: 'ann@example.com' } }))]);
+    const [annHash] = (await platform.store.getEvent('acme', 'ev_1'))!.subjects;
+    await platform.requests.markErased('acme', annHash, at, 0);
+    processing.forgetTenant('acme');
+    const after = new Date(NOW.getTime() + 1_000).toISOString();
+
+    const outcome = await processing.processBatch([
+      // Still in the stream when the erasure ran.
+      record(envelope('acme', 'ev_2', { properties: { email: 'ann@example.com' } })),
+      record({ ...envelope('acme', 'ev_3', { properties: { email: 'ann@example.com' } }), receivedAt: after }),
+      record(envelope('acme', 'ev_4', { properties: { email: 'bob@example.com' } })),
+    ]);
+
+    expect(outcome).toMatchObject({ stored: 2, erased: 1, retry: [], rejected: [] });
+    expect(await platform.store.getEvent('acme', 'ev_2')).toBeUndefined();
+    expect(await platform.store.getEvent('acme', 'ev_3')).toBeDefined();
+    expect(await platform.store.subjectEventIds('acme', annHash)).not.toContain('ev_2');
   });
 
   it('caches tenant material for a minute; forgetTenant drops it at once', async () => {

@@ -13,6 +13,7 @@ import {
   MemoryEventPublisher,
   MemoryEventStore,
   MemoryPayloadStore,
+  MemoryPrivacyRequestStore,
   MemoryTenantDirectory,
 } from '../../lambdas/adapters/memory';
 import { createAdminHandler } from '../../lambdas/admin/handler';
@@ -79,6 +80,8 @@ export interface TestPlatform {
   readonly crypto: TenantCrypto;
   readonly keys: LocalTenantKeyManager;
   readonly deadLetters: RecordingDeadLetters;
+  /** R-DSR-3: restrictions the processor honours (and privacy requests). */
+  readonly requests: MemoryPrivacyRequestStore;
   readonly admin: HttpHandler;
   readonly ingest: HttpHandler;
   readonly query: HttpHandler;
@@ -118,6 +121,7 @@ export function testPlatform(overrides: PlatformOverrides = {}): TestPlatform {
   const audit = new MemoryAuditLog();
   const publisher = new FlakyPublisher();
   const deadLetters = new RecordingDeadLetters();
+  const requests = new MemoryPrivacyRequestStore();
   return {
     settings,
     clock,
@@ -129,6 +133,7 @@ export function testPlatform(overrides: PlatformOverrides = {}): TestPlatform {
     crypto,
     keys,
     deadLetters,
+    requests,
     admin: createAdminHandler({ directory, keys, crypto, audit, settings, clock }),
     ingest: createIngestHandler({ directory, publisher, crypto, settings, clock }),
     query: createQueryHandler({ directory, clock, tenantScoped: async () => ({ store, payloads, crypto }) }),
@@ -137,6 +142,7 @@ export function testPlatform(overrides: PlatformOverrides = {}): TestPlatform {
       store,
       payloads,
       crypto: overrides.processorCrypto ?? crypto,
+      requests,
       settings,
       clock,
       deadLetters,

@@ -4,8 +4,11 @@
  * ingest and processing, on the happy paths and on the error paths that do log.
  */
 import { createHmac } from 'node:crypto';
+import { logger } from '../../lambdas/shared/logger';
 import { apiRequest, createTenant, deliverPublished, expectErrorAnswer, kinesisEvent, postEvents, removeKeyDirectories, tenantWithKey, testPlatform } from './fixtures';
 
+// Everything the functions log must be checked, so this suite logs at the most verbose level (others run at WARN).
+beforeAll(() => logger.setLogLevel('DEBUG'));
 afterAll(removeKeyDirectories);
 
 const EMAIL = 'zoe.private@example.org';

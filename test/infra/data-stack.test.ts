@@ -4,11 +4,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { TABLES } from '../../lambdas/shared/tables';
 import { addCompliancePacks } from '../../lib/nag';
+import { EXPORT_AVAILABILITY_DAYS } from '../../lib/constructs/privacy-documents';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import type { DataStack } from '../../lib/stacks/data-stack';
 import { SINGLE_TENANT, nagFindings, synthDataStack, testApp, testConfig } from './helpers';
 
-const config = testConfig({ stream: { retentionHours: 48 }, backupRetentionDays: 30 });
+const config = testConfig({ stream: { retentionHours: 48 }, backupRetentionDays: 30, auditRetentionDays: 400 });
 const stack = synthDataStack(config);
 const template = Template.fromStack(stack);
 
@@ -78,18 +79,51 @@ describe('buckets', () => {
   const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
   const accessLogBucketId = logicalId(stack.accessLogBucket);
 
-  test('there are three buckets: access logs, payloads, trail', () => {
+  const exportsBucketId = logicalId(stack.documents.exportsBucket);
+  const recordsBucketId = logicalId(stack.documents.recordsBucket);
+
+  test('there are five buckets: access logs, payloads, trail, exports, deletion records', () => {
     expect(Object.keys(buckets).sort()).toEqual(
-      [accessLogBucketId, logicalId(stack.store.payloadBucket), logicalId(stack.trail.node.scope!.node.findChild('Bucket'))].sort(),
+      [accessLogBucketId, logicalId(stack.store.payloadBucket), logicalId(stack.trail.node.scope!.node.findChild('Bucket')), exportsBucketId, recordsBucketId].sort(),
     );
   });
 
-  test.each(Object.keys(buckets))('%s: versioned, public access blocked, retained', (id) => {
+  test.each(Object.keys(buckets))('%s: public access blocked, bucket-owner objects, retained', (id) => {
     expect(buckets[id].DeletionPolicy).toBe('Retain');
     expect(buckets[id].Properties).toMatchObject({
-      VersioningConfiguration: { Status: 'Enabled' },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
+  });
+
+  test.each(Object.keys(buckets).filter((id) => id !== exportsBucketId))('%s: versioned', (id) => {
+    expect(buckets[id].Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  test('R-DSR-2: the exports bucket is not versioned, so an erased export leaves no non-current version', () => {
+    expect(buckets[exportsBucketId].Properties.VersioningConfiguration).toBeUndefined();
+    expect(buckets[exportsBucketId].Properties.LifecycleConfiguration.Rules).not.toContainEqual(
+      expect.objectContaining({ NoncurrentVersionExpiration: expect.anything() }),
+    );
+  });
+
+  test('R-TERM-2: exports expire 35 days after creation, past the 30-day export window; incomplete uploads are aborted', () => {
+    const rules = buckets[exportsBucketId].Properties.LifecycleConfiguration.Rules;
+    const expiration = rules.find((rule: { ExpirationInDays?: number }) => rule.ExpirationInDays !== undefined);
+    expect(expiration).toMatchObject({ ExpirationInDays: 35, Status: 'Enabled' });
+    expect(expiration.ExpirationInDays).toBeGreaterThan(EXPORT_AVAILABILITY_DAYS);
+    expect(expiration.Prefix).toBeUndefined(); // the whole bucket, work lists included
+    expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' }));
+  });
+
+  test('R-DSR-2, R-TERM-5: deletion records are locked in governance mode for the audit retention, then expire', () => {
+    expect(buckets[recordsBucketId].Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 400 } } },
+    });
+    expect(buckets[recordsBucketId].Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ ExpirationInDays: 400, Status: 'Enabled' }),
+    );
   });
 
   test.each(Object.keys(buckets))('%s: policy refuses plain HTTP and TLS below 1.2 (R-SEC-1)', (id) => {
@@ -166,7 +200,7 @@ describe('stream, keys, trail, backups', () => {
       CloudWatchLogsLogGroupArn: Match.anyValue(),
       EventSelectors: [
         {
-          DataResources: [{ Type: 'AWS::S3::Object', Values: [{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.store.payloadBucket), 'Arn'] }, '/']] }] }],
+          DataResources: [{ Type: 'AWS::S3::Object', Values: Match.arrayWith([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.store.payloadBucket), 'Arn'] }, '/']] }]) }],
           ReadWriteType: 'All',
         },
       ],
@@ -174,20 +208,26 @@ describe('stream, keys, trail, backups', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: dataKeyArn, RetentionInDays: 90 });
   });
 
+  test('R-SEC-8: the trail records object-level access to the export and deletion-record buckets too', () => {
+    const [trail] = Object.values(template.findResources('AWS::CloudTrail::Trail'));
+    const buckets = trail.Properties.EventSelectors[0].DataResources[0].Values.map((v: { 'Fn::Join': [string, [{ 'Fn::GetAtt': string[] }]] }) => v['Fn::Join'][1][0]['Fn::GetAtt'][0]);
+    expect(buckets.sort()).toEqual([stack.store.payloadBucket, stack.documents.exportsBucket, stack.documents.recordsBucket].map((b) => logicalId(b)).sort());
+  });
+
   test('trail bucket: log files locked in governance mode for the audit retention (R-SEC-8)', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       ObjectLockEnabled: true,
-      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } } },
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 400 } } },
     });
   });
 
-  test('backups: daily, deleted after backupRetentionDays (at most 90), all three tables, encrypted vault (R-AV-1, R-AV-2)', () => {
+  test('backups: daily, deleted after backupRetentionDays (at most 90), all four tables incl. the ledger, encrypted vault (R-AV-1, R-AV-2)', () => {
     const plan = Object.values(template.findResources('AWS::Backup::BackupPlan'))[0].Properties.BackupPlan;
     expect(plan.BackupPlanRule).toEqual([expect.objectContaining({ ScheduleExpression: 'cron(0 3 * * ? *)', Lifecycle: { DeleteAfterDays: 30 } })]);
     expect(plan.BackupPlanRule[0].Lifecycle.DeleteAfterDays).toBeLessThanOrEqual(90);
     template.hasResourceProperties('AWS::Backup::BackupVault', { EncryptionKeyArn: dataKeyArn });
     const selection = Object.values(template.findResources('AWS::Backup::BackupSelection'))[0].Properties.BackupSelection;
-    const tableArns = [stack.store.controlTable, stack.store.tenantDataTable, stack.store.auditTable].map((t) => ({ 'Fn::GetAtt': [logicalId(t), 'Arn'] }));
+    const tableArns = [stack.store.controlTable, stack.store.tenantDataTable, stack.store.auditTable, stack.ledger.table].map((t) => ({ 'Fn::GetAtt': [logicalId(t), 'Arn'] }));
     expect(selection.Resources).toEqual(expect.arrayContaining(tableArns));
   });
 });
@@ -196,6 +236,7 @@ describe('outputs and deployments', () => {
   const outputs = [
     'DataKeyArn', 'ControlTableName', 'TenantDataTableName', 'AuditTableName', 'PayloadBucketName',
     'EventStreamName', 'EventStreamArn', 'TrailArn', 'BackupVaultName', 'TenantKeyAliasPrefix',
+    'ExportsBucketName', 'RecordsBucketName', 'SigningKeyArn', 'BillingLedgerTableName',
   ];
 
   test.each(outputs)('output %s exists with a description (R-DEP-3)', (name) => {
@@ -341,14 +382,24 @@ describe('TenantKeys grants', () => {
     ]);
   });
 
-  test('grantShred: disable and schedule deletion of this deployment\'s keys only (R-TERM-4)', () => {
+  test('grantShred: disable, unalias and schedule deletion (7-day window only) of this deployment\'s keys only (R-TERM-4)', () => {
     const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantShred(r));
-    expect(statementsOf(grantStack, role)).toEqual([
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toEqual([
       expect.objectContaining({
-        Action: ['kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion'],
+        Action: ['kms:DeleteAlias', 'kms:DescribeKey', 'kms:DisableKey'],
         Condition: { StringEquals: { 'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev' } },
       }),
+      expect.objectContaining({
+        Action: 'kms:ScheduleKeyDeletion',
+        Condition: {
+          StringEquals: { 'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev' },
+          NumericEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': TenantKeys.KEY_DELETION_WINDOW_DAYS },
+        },
+      }),
+      expect.objectContaining({ Action: 'kms:DeleteAlias' }),
     ]);
+    expect(JSON.stringify(statements[2].Resource)).toContain(':alias/lumiqo/Lumiqo-dev/tenant/*');
   });
 
   test('the key/* and alias wildcards of TenantKeys grants are acknowledged on the grantee, nothing else is needed', () => {
@@ -441,5 +492,104 @@ describe('grantTenantRead evaluated by an IAM policy simulator (R-SEC-4)', () =>
     expect(await decide('s3:ListBucket', bucketArn, { 's3:prefix': 'tenants/a/' })).toBe('Allowed');
     expect(await decide('s3:ListBucket', bucketArn, { 's3:prefix': 'tenants/' })).not.toBe('Allowed');
     expect(await decide('s3:ListBucket', bucketArn)).not.toBe('Allowed');
+  });
+});
+
+describe('signing key and billing ledger', () => {
+  test('R-TERM-5: the signing key is an ECDSA P-256 SIGN_VERIFY key, retained, not rotated (KMS cannot rotate it)', () => {
+    const resource = template.toJSON().Resources[logicalId(stack.signingKey.key)];
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(resource.Properties.EnableKeyRotation).toBeFalsy();
+  });
+
+  test('R-TERM-6: the ledger is its own table: pk/sk, PITR, the data key, deletion protection, RETAIN, no TTL', () => {
+    const resource = template.toJSON().Resources[logicalId(stack.ledger.table)];
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.UpdateReplacePolicy).toBe('Retain');
+    expect(resource.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: dataKeyArn },
+      DeletionProtectionEnabled: true,
+    });
+    // Ledger entries are kept by law: nothing may expire them.
+    expect(resource.Properties.TimeToLiveSpecification).toBeUndefined();
+    expect([stack.store.controlTable, stack.store.tenantDataTable, stack.store.auditTable].map((t) => logicalId(t))).not.toContain(logicalId(stack.ledger.table));
+  });
+});
+
+describe('privacy grants of the data constructs', () => {
+  const actionsOf = (statements: Record<string, unknown>[]) => statements.flatMap((s) => [s.Action as string | string[]].flat());
+
+  test('SigningKey.grantSign: kms:Sign only with ECDSA_SHA_256 on raw messages, and GetPublicKey, on the signing key only', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.signingKey.grantSign(r));
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 'kms:Sign', Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'RAW' } } }),
+      expect.objectContaining({ Action: 'kms:GetPublicKey' }),
+    ]);
+    for (const statement of statements) expect(JSON.stringify(statement.Resource)).toContain('SigningKey');
+  });
+
+  test('SigningKey.grantVerify: kms:Verify with the same algorithm, and GetPublicKey; no Sign', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.signingKey.grantVerify(r));
+    const statements = statementsOf(grantStack, role);
+    expect(actionsOf(statements).sort()).toEqual(['kms:GetPublicKey', 'kms:Verify']);
+    expect(statements[0]).toMatchObject({ Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } } });
+  });
+
+  test('BillingLedger.grantReadWrite (R-TERM-6): append and read only, no update or delete; the key only through DynamoDB', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.ledger.grantReadWrite(r));
+    const statements = statementsOf(grantStack, role);
+    expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    expect(statements).toContainEqual(expect.objectContaining({ Condition: { StringEquals: { 'kms:ViaService': ['dynamodb.eu-west-1.amazonaws.com'] } } }));
+  });
+
+  test('PrivacyDocuments.grantExportsReadWrite: objects and listings only under tenants/, no version actions (unversioned)', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.documents.grantExportsReadWrite(r));
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+      Resource: expect.objectContaining({ 'Fn::Join': ['', [expect.anything(), '/tenants/*']] }),
+    }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['tenants/*'] } } }));
+    expect(JSON.stringify(statements)).not.toMatch(/Version/);
+  });
+
+  test('PrivacyDocuments record grants: put or get under deletion-records/ only, never delete (R-TERM-5)', () => {
+    const { grantStack, role } = grantedRole((data, r) => {
+      data.documents.grantRecordsWrite(r);
+      data.documents.grantRecordsRead(r);
+    });
+    const statements = statementsOf(grantStack, role);
+    const s3Statements = statements.filter((s) => JSON.stringify(s.Action).includes('s3:'));
+    expect(actionsOf(s3Statements).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    for (const statement of s3Statements) {
+      expect(statement.Resource).toEqual({ 'Fn::Join': ['', [expect.anything(), '/deletion-records/*']] });
+    }
+  });
+
+  test('TenantDataStore.grantPayloadErase (R-DSR-2): every version of payloads under tenants/, listings only with a tenants/ prefix', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.store.grantPayloadErase(r));
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 's3:DeleteObjectVersion', Resource: expect.objectContaining({ 'Fn::Join': ['', [expect.anything(), '/tenants/*']] }) }),
+      expect.objectContaining({ Action: ['s3:ListBucket', 's3:ListBucketVersions'], Condition: { StringLike: { 's3:prefix': ['tenants/*'] } } }),
+    ]);
+  });
+
+  test('TenantDataStore.grantControlPurge: the control read/write grant plus BatchWriteItem on the control table only', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.store.grantControlPurge(r));
+    const statements = statementsOf(grantStack, role);
+    const batch = statements.filter((s) => actionsOf([s]).includes('dynamodb:BatchWriteItem'));
+    expect(batch).toHaveLength(1);
+    expect(JSON.stringify(batch[0].Resource)).toMatch(/StoreControl/);
+    expect(JSON.stringify(batch[0].Resource)).not.toMatch(/StoreTenantData|StoreAudit/);
+    expect(actionsOf(statements)).toEqual(expect.arrayContaining(['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem']));
   });
 });

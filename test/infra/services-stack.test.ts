@@ -1,10 +1,13 @@
 import * as cdk from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
 import { ROUTES } from '../../lambdas/shared/routes';
 import { ENV } from '../../lambdas/shared/settings';
 import { buildLumiqoApp } from '../../lib/app';
 import { stackPrefix, type LumiqoConfig } from '../../lib/config';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/ingestion-api';
+import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
+import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { PROCESSOR_MEMORY_MB, ServicesStack } from '../../lib/stacks/services-stack';
 import { SINGLE_TENANT, nagFindings, synthDataStack, testApp, testConfig } from './helpers';
 
@@ -19,16 +22,28 @@ const config = testConfig({
   processor: { batchSize: 250, maxBatchingWindowSeconds: 2, retryAttempts: 7, maxRecordAgeHours: 12, parallelizationFactor: 3 },
   logRetentionDays: 60,
   alarmEmail: 'ops@example.com',
+  backupRetentionDays: 21,
 });
 const stack = synthServicesStack(config);
 const template = Template.fromStack(stack);
 const ref = (construct: { node: { defaultChild?: unknown } }) => ({ 'Fn::GetAtt': [stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement), 'Arn'] });
 const servicesKeyArn = ref(stack.servicesKey);
+const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+/** The synthesized AWS::Lambda::Function of a Lumiqo function. */
+const functionResource = (name: LumiqoFunctionName) => template.toJSON().Resources[logicalIdOf(stack.functions[name].function)];
+const variablesOf = (name: LumiqoFunctionName): Record<string, unknown> => functionResource(name).Properties.Environment.Variables;
+const ALL_FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks'];
+
+/** ENV.stateMachines as CloudFormation resolves it: the Fn::Join of JSON text and state machine Refs, parsed. */
+function stateMachineMap(value: unknown): Record<string, string> {
+  const [delimiter, parts] = (value as { 'Fn::Join': [string, (string | { Ref: string })[]] })['Fn::Join'];
+  return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : `ref:${part.Ref}`)).join(delimiter));
+}
 
 describe('functions', () => {
   test('every function: Node.js 22 on arm64, active tracing, reserved concurrency, settings in the environment', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(4);
+    expect(Object.keys(functions)).toHaveLength(7);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -60,7 +75,7 @@ describe('functions', () => {
 
   test('R-RET-5, R-SEC-2: every log group keeps the configured retention under the services CMK', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(5); // four functions and the API access log
+    expect(logGroups).toHaveLength(9); // seven functions, the API access log, the workflows' execution log
     for (const group of logGroups) {
       expect(group.Properties).toMatchObject({ RetentionInDays: 60, KmsKeyId: servicesKeyArn });
     }
@@ -80,6 +95,77 @@ describe('functions', () => {
         ]),
       },
     });
+  });
+});
+
+describe('privacy functions and their environment', () => {
+  test('privacy (API, 25 s), privacy-tasks (5 min), termination-tasks (15 min), each with small reserved concurrency', () => {
+    expect(functionResource('privacy').Properties).toMatchObject({ Timeout: 25, ReservedConcurrentExecutions: 10 });
+    expect(functionResource('privacy-tasks').Properties).toMatchObject({ Timeout: 300, ReservedConcurrentExecutions: 10 });
+    expect(functionResource('termination-tasks').Properties).toMatchObject({ Timeout: 900, ReservedConcurrentExecutions: 5 });
+  });
+
+  test('reserved concurrency sums to 335, leaving a default account (1,000) room for everything else', () => {
+    const total = ALL_FUNCTIONS.reduce((sum, name) => sum + functionResource(name).Properties.ReservedConcurrentExecutions, 0);
+    expect(total).toBe(335);
+  });
+
+  test('each function bundles lambdas/<name>/handler.ts and names itself in the template metadata (the local runtime maps tasks by it)', () => {
+    for (const name of ALL_FUNCTIONS) {
+      expect(functionResource(name).Metadata).toMatchObject({ 'lumiqo:function': name });
+      expect(variablesOf(name).POWERTOOLS_SERVICE_NAME).toBe(`lumiqo-${name}`);
+    }
+  });
+
+  test('exports and records buckets reach only the privacy functions; the ledger only termination-tasks', () => {
+    const has = (name: LumiqoFunctionName, variable: string) => variablesOf(name)[variable] !== undefined;
+    for (const name of ALL_FUNCTIONS) {
+      const privacyFunction = ['privacy', 'privacy-tasks', 'termination-tasks'].includes(name);
+      expect([name, has(name, ENV.exportsBucket), has(name, ENV.recordsBucket)]).toEqual([name, privacyFunction, privacyFunction]);
+      expect([name, has(name, ENV.ledgerTable)]).toEqual([name, name === 'termination-tasks']);
+      expect([name, has(name, ENV.signingKeyId)]).toEqual([name, name === 'privacy-tasks' || name === 'termination-tasks']);
+      expect([name, has(name, ENV.backupFacts)]).toEqual([name, name === 'termination-tasks']);
+    }
+    // Cross-stack references to the data stack's resources, never a hard-coded name.
+    expect(JSON.stringify(variablesOf('termination-tasks')[ENV.ledgerTable])).toContain('BillingLedger');
+    expect(JSON.stringify(variablesOf('privacy-tasks')[ENV.signingKeyId])).toContain('SigningKey');
+  });
+
+  test('R-TERM-5: the backup facts a certificate states come from the config and the tenant key waiting period', () => {
+    expect(JSON.parse(variablesOf('termination-tasks')[ENV.backupFacts] as string)).toEqual({
+      backupRetentionDays: 21,
+      keyDeletionWindowDays: TenantKeys.KEY_DELETION_WINDOW_DAYS,
+      pitrWindowDays: 35,
+    });
+  });
+
+  test('the privacy function knows all six state machines; ingest only access and erasure (R-DSR-6); no other function any', () => {
+    const machineRefs = Object.fromEntries(WORKFLOW_NAMES.map((name) => [name, `ref:${logicalIdOf(stack.workflows.stateMachines[name])}`]));
+    expect(stateMachineMap(variablesOf('privacy')[ENV.stateMachines])).toEqual(machineRefs);
+    expect(stateMachineMap(variablesOf('ingest')[ENV.stateMachines])).toEqual({ access: machineRefs.access, erasure: machineRefs.erasure });
+    for (const name of ALL_FUNCTIONS.filter((n) => n !== 'privacy' && n !== 'ingest')) {
+      expect([name, variablesOf(name)[ENV.stateMachines]]).toEqual([name, undefined]);
+    }
+  });
+
+  test('R-DSR-5: an hourly rule invokes privacy-tasks with {task: check-deadlines}', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    expect(rules[0].Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
+    const [target] = rules[0].Properties.Targets;
+    expect(target.Arn).toEqual(ref(stack.functions['privacy-tasks'].function));
+    expect(JSON.parse(target.Input)).toEqual({ task: 'check-deadlines' });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: ref(stack.functions['privacy-tasks'].function),
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [Object.keys(template.findResources('AWS::Events::Rule'))[0], 'Arn'] },
+    });
+  });
+
+  test('only the two task functions may sign, and only with the signing key (R-DSR-2, R-TERM-5)', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    const signers = policies.filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('"kms:Sign"')).map((p) => p.Properties.Roles[0].Ref).sort();
+    expect(signers).toEqual([logicalIdOf(stack.functions['privacy-tasks'].role), logicalIdOf(stack.functions['termination-tasks'].role)].sort());
   });
 });
 
@@ -210,13 +296,36 @@ describe('alarms (R-OBS-1)', () => {
   test('DLQ depth, iterator age, each function errors and throttles, API 5xx: all notify the topic', () => {
     const metrics = alarms.map((a) => a.Properties.MetricName);
     expect(metrics).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'IteratorAge', '5XXError']));
-    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(4);
-    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(4);
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(7);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(7);
     expect(alarms.find((a) => a.Properties.MetricName === 'IteratorAge')!.Properties.Threshold).toBe(60000);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
       expect(alarm.Properties.OKActions).toEqual([topicRef]);
     }
+  });
+
+  test('every workflow alarms on ExecutionsFailed >= 1', () => {
+    const failed = alarms.filter((a) => a.Properties.MetricName === 'ExecutionsFailed');
+    expect(failed).toHaveLength(6);
+    const machines = failed.map((a) => a.Properties.Dimensions[0].Value.Ref).sort();
+    expect(machines).toEqual(WORKFLOW_NAMES.map((name) => logicalIdOf(stack.workflows.stateMachines[name])).sort());
+    for (const alarm of failed) {
+      expect(alarm.Properties).toMatchObject({ Namespace: 'AWS/States', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Statistic: 'Sum' });
+    }
+  });
+
+  test('R-DSR-5: OverduePrivacyRequests >= 1 alarms, on the metric privacy-tasks emits (namespace Lumiqo, Powertools service dimension)', () => {
+    const [overdue] = alarms.filter((a) => a.Properties.MetricName === 'OverduePrivacyRequests');
+    expect(overdue.Properties).toMatchObject({
+      Namespace: 'Lumiqo',
+      Dimensions: [{ Name: 'service', Value: 'lumiqo-privacy-tasks' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Period: 3600,
+      Statistic: 'Maximum',
+    });
+    expect(variablesOf('privacy-tasks')).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'lumiqo-privacy-tasks', POWERTOOLS_METRICS_NAMESPACE: 'Lumiqo' });
   });
 
   test('the topic is KMS-encrypted, TLS-only, with the configured e-mail subscription', () => {
@@ -253,6 +362,9 @@ test('R-DEP-3: outputs locate the API, WAF, DLQ, alarm topic, tenant read role a
   expect(outputs).toEqual(expect.arrayContaining([
     'ApiUrl', 'WebAclArn', 'DlqUrl', 'DlqArn', 'AlarmTopicArn', 'TenantReadRoleArn',
     'IngestFunctionName', 'ProcessorFunctionName', 'QueryFunctionName', 'AdminFunctionName',
+    'PrivacyFunctionName', 'PrivacyTasksFunctionName', 'TerminationTasksFunctionName',
+    'AccessStateMachineArn', 'ErasureStateMachineArn', 'RectificationStateMachineArn', 'RestrictionStateMachineArn',
+    'LiftRestrictionStateMachineArn', 'TerminationStateMachineArn',
   ]));
 });
 
@@ -263,6 +375,24 @@ describe('cdk-nag: no unacknowledged finding of AwsSolutions, NIST 800-53 R5, HI
 
   test('single-tenant (R-DEP-2)', () => {
     expect(nagFindings(synthServicesStack(testConfig(SINGLE_TENANT)))).toEqual([]);
+  });
+
+  test('every acknowledgement of the services stack silences a real finding (removing one would fail the tests above)', () => {
+    const acknowledged: { id: string; path: string }[] = [];
+    const spy = jest.spyOn(cdk.Validations.prototype, 'acknowledge').mockImplementation(function (this: unknown, ...rules) {
+      acknowledged.push(...rules.map((rule) => ({ id: rule.id, path: (this as { scope: { node: { path: string } } }).scope.node.path })));
+    });
+    try {
+      const services = synthServicesStack(config);
+      const findings = nagFindings(services);
+      const own = acknowledged.filter((ack) => ack.path.startsWith(`${services.stackName}/`) || ack.path === services.stackName);
+      expect(own.length).toBeGreaterThan(20);
+      // Each acknowledgement names a finding of a resource at or below the construct it was made on.
+      const idle = own.filter((ack) => !findings.some((f) => f.ruleName === ack.id && (f.resource === ack.path || f.resource.startsWith(`${ack.path}/`))));
+      expect(idle).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

@@ -33,6 +33,10 @@ export function fakeArn(type: string, logicalId: string): string {
       return `arn:aws:sqs:${REGION}:${ACCOUNT}:${logicalId}`;
     case 'AWS::Kinesis::Stream':
       return `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${logicalId}`;
+    case 'AWS::StepFunctions::StateMachine':
+      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${logicalId}`;
+    case 'AWS::Lambda::Function':
+      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logicalId}`;
     default:
       throw new Error(`No fake ARN for ${type} (${logicalId}): add one`);
   }
@@ -84,8 +88,11 @@ export class SynthesizedPolicies {
       case 'Ref': {
         const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
         if (pseudo[arg as string]) return pseudo[arg as string];
-        // A resource's Ref is its name or id, not an ARN; no policy of the roles under test uses one.
-        throw new Error(`Ref ${arg}: only pseudo parameters are resolved`);
+        // A state machine's Ref is its ARN (StartExecution grants name it so).
+        const resource = this.template(stackName).Resources[arg as string];
+        if (resource?.Type === 'AWS::StepFunctions::StateMachine') return fakeArn(resource.Type, arg as string);
+        // Other resources' Ref is a name or id, not an ARN; no policy of the roles under test uses one.
+        throw new Error(`Ref ${arg}: only pseudo parameters and state machines are resolved`);
       }
       case 'Fn::GetAtt': {
         const [logicalId, attribute] = arg as [string, string];

@@ -1,0 +1,37 @@
+/**
+ * WorkflowStarter over Step Functions (Standard workflows). The execution name is the request or termination id,
+ * so a request accepted twice (a client retry, a redelivered webhook) runs one execution: Step Functions refuses a
+ * second execution of a name, and the first one's ARN is returned instead (R-DSR-5, R-DSR-6).
+ */
+import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { WorkflowStarter } from '../domain/ports';
+import type { WorkflowName } from '../domain/privacy';
+import { assertExecutionName } from './execution-names';
+
+export class SfnWorkflowStarter implements WorkflowStarter {
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly arns: Readonly<Record<WorkflowName, string>>,
+  ) {}
+
+  async start(workflow: WorkflowName, executionName: string, input: object): Promise<{ readonly executionId: string }> {
+    const stateMachineArn = this.arns[workflow];
+    if (!stateMachineArn) throw new Error(`No state machine ARN configured for workflow '${workflow}'`);
+    assertExecutionName(executionName);
+    try {
+      const answer = await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }));
+      if (!answer.executionArn) throw new Error(`StartExecution of '${workflow}' returned no execution ARN`);
+      return { executionId: answer.executionArn };
+    } catch (error) {
+      if (!(error instanceof ExecutionAlreadyExists) && (error as Error).name !== 'ExecutionAlreadyExists') throw error;
+      return { executionId: executionArnOf(stateMachineArn, executionName) };
+    }
+  }
+}
+
+/** `arn:<partition>:states:<region>:<account>:stateMachine:<name>` → `…:execution:<name>:<executionName>`. */
+export function executionArnOf(stateMachineArn: string, executionName: string): string {
+  const parts = stateMachineArn.split(':');
+  if (parts.length !== 7 || parts[2] !== 'states' || parts[5] !== 'stateMachine') throw new Error(`Not a state machine ARN: '${stateMachineArn}'`);
+  return [...parts.slice(0, 5), 'execution', parts[6], executionName].join(':');
+}

@@ -1,0 +1,118 @@
+/**
+ * Signed deletion records (R-DSR-2) and deletion certificates (R-TERM-5): what an auditor can verify without
+ * trusting the platform's storage. The document is serialised with the JSON Canonicalization Scheme (RFC 8785),
+ * signed with ECDSA P-256 / SHA-256 (a KMS asymmetric key in AWS, a local key file in local mode), and stored as
+ * `{ document, signature }`. Anyone with the public key verifies it with `verifyDeletionDocument` or OpenSSL
+ * (README "Deletion certificates").
+ */
+import { createPublicKey, verify } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { DocumentSigner } from './ports';
+
+/** The DynamoDB point-in-time recovery window: fixed by AWS at 35 days. */
+export const PITR_WINDOW_DAYS = 35;
+
+/** Retention facts of the deployment that decide when backup copies are gone (handed to the tasks by CDK). */
+export interface BackupFacts {
+  /** AWS Backup retention of the daily table backups (config.backupRetentionDays). */
+  readonly backupRetentionDays: number;
+  /** KMS key deletion waiting period of tenant keys (TenantKeys). */
+  readonly keyDeletionWindowDays: number;
+  /** DynamoDB point-in-time recovery window. */
+  readonly pitrWindowDays: number;
+}
+
+/** What was deleted, counted by store. */
+export type DeletionCounts = Readonly<Record<string, number>>;
+
+export interface SubjectDeletionRecord {
+  readonly kind: 'lumiqo.subject-erasure.v1';
+  readonly tenantId: string;
+  readonly requestId: string;
+  /** The keyed hash the subject index used; the identifier itself is never written down. */
+  readonly subjectHash: string;
+  readonly receivedAt: string;
+  readonly completedAt: string;
+  readonly deleted: DeletionCounts;
+  /**
+   * How deletion was verified, and what the last verification found: zero records received up to the request, and
+   * how many were received after it (new processing by the controller, not covered by this request).
+   */
+  readonly verification: { readonly method: string; readonly remaining: number; readonly receivedAfterRequest: number; readonly verifiedAt: string };
+}
+
+export interface TenantDeletionCertificate {
+  readonly kind: 'lumiqo.tenant-deletion.v1';
+  readonly tenantId: string;
+  readonly terminationId: string;
+  readonly election: string;
+  readonly requestedAt: string;
+  readonly purgedAt: string;
+  readonly deleted: DeletionCounts;
+  readonly keyMaterial: { readonly destroyedAt: string; readonly unrecoverableAfter: string };
+  /**
+   * R-TERM-4: the date by which no backup copy can be read. Backups and PITR copies hold the tenant's data only as
+   * ciphertext under its key, so they are unreadable once the key is gone; they also age out of the PITR window
+   * and the backup retention. The earlier of the two is when every copy is unrecoverable.
+   */
+  readonly backups: {
+    readonly pitrWindowDays: number;
+    readonly backupRetentionDays: number;
+    readonly keyDeletionWindowDays: number;
+    readonly copiesExpireBy: string;
+    readonly unrecoverableBy: string;
+  };
+  /** Kept on purpose, apart from tenant data (R-TERM-6, R-SEC-6). */
+  readonly retained: readonly string[];
+  readonly verification: { readonly method: string; readonly remaining: number; readonly verifiedAt: string };
+}
+
+export type DeletionDocument = SubjectDeletionRecord | TenantDeletionCertificate;
+
+export interface SignedDeletionDocument<D extends DeletionDocument = DeletionDocument> {
+  readonly document: D;
+  readonly signature: {
+    readonly algorithm: 'ECDSA_SHA_256';
+    /** The signing key: a KMS key ARN, or `local:<fingerprint>`. */
+    readonly keyId: string;
+    /** DER, base64, over the RFC 8785 canonical form of `document`. */
+    readonly value: string;
+  };
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The certificate's backup dates, from the purge time, the key's deletion date and the retention facts. */
+export function backupDates(purgedAt: Date, keyUnrecoverableAfter: Date, facts: BackupFacts): TenantDeletionCertificate['backups'] {
+  const copiesExpireBy = new Date(purgedAt.getTime() + Math.max(facts.pitrWindowDays, facts.backupRetentionDays) * DAY_MS);
+  const unrecoverableBy = new Date(Math.min(copiesExpireBy.getTime(), keyUnrecoverableAfter.getTime()));
+  return {
+    pitrWindowDays: facts.pitrWindowDays,
+    backupRetentionDays: facts.backupRetentionDays,
+    keyDeletionWindowDays: facts.keyDeletionWindowDays,
+    copiesExpireBy: copiesExpireBy.toISOString(),
+    unrecoverableBy: unrecoverableBy.toISOString(),
+  };
+}
+
+/** The exact bytes that are signed: RFC 8785 canonical JSON, UTF-8. */
+export function canonicalBytes(document: DeletionDocument): Buffer {
+  const text = canonicalize(document);
+  if (text === undefined) throw new Error('Deletion document cannot be canonicalised');
+  return Buffer.from(text, 'utf8');
+}
+
+export async function signDeletionDocument<D extends DeletionDocument>(document: D, signer: DocumentSigner): Promise<SignedDeletionDocument<D>> {
+  const signature = await signer.sign(canonicalBytes(document));
+  return { document, signature: { algorithm: signature.algorithm, keyId: signature.keyId, value: signature.signature } };
+}
+
+/** True only if `signed.signature` is a valid signature of `signed.document` under `publicKeyPem`. */
+export function verifyDeletionDocument(signed: SignedDeletionDocument, publicKeyPem: string): boolean {
+  if (signed?.signature?.algorithm !== 'ECDSA_SHA_256' || typeof signed.signature.value !== 'string') return false;
+  try {
+    return verify('sha256', canonicalBytes(signed.document), { key: createPublicKey(publicKeyPem), dsaEncoding: 'der' }, Buffer.from(signed.signature.value, 'base64'));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The privacy workflows' contract (R-DSR-1..6, R-TERM-1..6): request records, and the state that the Step
+ * Functions state machines (lib/constructs/privacy-workflows.ts) carry between task states. A state holds
+ * pointers and counters only: never an identifier in clear (the subject is a keyed hash) and never a list that
+ * grows with the data (work lists live in the exports bucket).
+ */
+
+export const SUBJECT_REQUEST_TYPES = ['access', 'erasure', 'rectification', 'restriction', 'lift-restriction'] as const;
+export type SubjectRequestType = (typeof SUBJECT_REQUEST_TYPES)[number];
+/** One state machine per request type, plus tenant termination. */
+export type WorkflowName = SubjectRequestType | 'termination';
+export const WORKFLOW_NAMES: readonly WorkflowName[] = [...SUBJECT_REQUEST_TYPES, 'termination'];
+
+export type RequestStatus = 'received' | 'running' | 'completed' | 'failed';
+/** Where a request came from: the tenant's API key, an operator, or a Shopify GDPR webhook (R-DSR-6). */
+export type RequestOrigin = 'api' | 'operator' | 'shopify';
+
+export interface PrivacyStep {
+  /** The task (`locate`, `erase-records`, …) or `received`. */
+  readonly name: string;
+  readonly at: string;
+  readonly outcome: 'success' | 'failure';
+  readonly detail?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** What a finished request produced. */
+export interface RequestResult {
+  /** Access: the export's manifest and parts in the exports bucket. */
+  readonly exportKeys?: { readonly manifest: string; readonly parts: readonly string[] };
+  /** Erasure: the signed deletion record in the records bucket. */
+  readonly deletionRecordKey?: string;
+  readonly counts?: Readonly<Record<string, number>>;
+}
+
+export interface PrivacyRequestRecord {
+  readonly tenantId: string;
+  /** `dsr_<ulid>`, or derived from the delivery id for a Shopify webhook (so a redelivery is the same request). */
+  readonly requestId: string;
+  readonly type: SubjectRequestType;
+  /** Keyed hash of the subject's identifier (domain/subjects hashSubject); the identifier itself is never stored. */
+  readonly subjectHash: string;
+  /** The identifier kind (`email`, `user_id`…), not its value. */
+  readonly subjectKind: string;
+  readonly origin: RequestOrigin;
+  /** `api-key:<keyId>`, `operator:<arn>`, `webhook:<sourceId>`. */
+  readonly actor: string;
+  readonly receivedAt: string;
+  /** R-DSR-5: one month after receipt (GDPR Art. 12(3)). */
+  readonly dueAt: string;
+  readonly status: RequestStatus;
+  readonly steps: readonly PrivacyStep[];
+  /** Rectification: the corrections, envelope-encrypted under the tenant key (they may hold personal data). */
+  readonly correctionsCiphertext?: string;
+  readonly executionId?: string;
+  readonly result?: RequestResult;
+  readonly failure?: { readonly error: string; readonly at: string };
+  readonly completedAt?: string;
+}
+
+/** R-TERM-3: the controller elects the 30-day export window (default) or immediate deletion. */
+export type TerminationElection = 'export-then-delete' | 'immediate';
+
+export interface TerminationRecord {
+  readonly tenantId: string;
+  /** `term_<ulid>`: also the execution name. */
+  readonly terminationId: string;
+  readonly election: TerminationElection;
+  readonly requestedBy: string;
+  readonly requestedAt: string;
+  readonly status: 'running' | 'completed' | 'failed';
+  readonly steps: readonly PrivacyStep[];
+  readonly executionId?: string;
+  /** The 30-day export (R-TERM-2): manifest and parts in the exports bucket, and until when they are kept. */
+  readonly export?: { readonly manifest: string; readonly parts: readonly string[]; readonly availableUntil: string };
+  /** The signed deletion certificate in the records bucket (R-TERM-5). */
+  readonly certificateKey?: string;
+  readonly failure?: { readonly error: string; readonly at: string };
+  readonly completedAt?: string;
+}
+
+/** The error a task state saw, as Step Functions puts it at `$.error` for the Catch handler. */
+export interface TaskError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+/** State of a data-subject request's execution. */
+export interface SubjectWorkflowState {
+  readonly tenantId: string;
+  readonly requestId: string;
+  readonly type: SubjectRequestType;
+  readonly subjectHash: string;
+  readonly receivedAt: string;
+  /** The located event ids, as a JSON array in the exports bucket. */
+  readonly worklist?: { readonly key: string; readonly count: number };
+  /** Index in the work list of the next batch. */
+  readonly cursor?: number;
+  /** The batch loop is finished. */
+  readonly done?: boolean;
+  /** Erasure: how many locate/erase/verify passes ran (events may still arrive while it runs). */
+  readonly pass?: number;
+  /** Erasure: records the last verification still found. */
+  readonly remaining?: number;
+  /** Export parts written so far (keys in the exports bucket). */
+  readonly parts?: readonly string[];
+  /** Running totals: events, subjectIndexEntries, payloadObjects, exports, quarantined, released, rectified… */
+  readonly counts?: Readonly<Record<string, number>>;
+  readonly error?: TaskError;
+}
+
+/** State of a termination execution. */
+export interface TerminationWorkflowState {
+  readonly tenantId: string;
+  readonly terminationId: string;
+  readonly election: TerminationElection;
+  readonly requestedAt: string;
+  readonly cursor?: string;
+  readonly done?: boolean;
+  readonly parts?: readonly string[];
+  /** Purge phase: `events`, then `rollups`, `objects`, `exports`, `control`, then done. */
+  readonly phase?: string;
+  readonly counts?: Readonly<Record<string, number>>;
+  readonly keyDestroyed?: { readonly at: string; readonly unrecoverableAfter: string };
+  readonly error?: TaskError;
+}
+
+/** What each Lambda task state sends: the task's name and the whole state; the task returns the next state. */
+export interface TaskInvocation<S> {
+  readonly task: string;
+  readonly state: S;
+}
+
+/** Task names of the data-subject state machines (lambdas/privacy-tasks). */
+export const SUBJECT_TASKS = [
+  'locate',
+  'export-records',
+  'write-export-manifest',
+  'erase-records',
+  'erase-exports',
+  'verify-erasure',
+  'sign-deletion-record',
+  'rectify-records',
+  'restrict',
+  'quarantine-records',
+  'lift-restriction',
+  'release-records',
+  'complete',
+  'record-failure',
+] as const;
+export type SubjectTask = (typeof SUBJECT_TASKS)[number];
+
+/** Task names of the termination state machine (lambdas/termination-tasks). */
+export const TERMINATION_TASKS = [
+  'freeze',
+  'flush-usage',
+  'export-tenant-data',
+  'write-tenant-manifest',
+  'purge-tenant-data',
+  'shred-keys',
+  'verify-purge',
+  'issue-certificate',
+  'record-failure',
+] as const;
+export type TerminationTask = (typeof TERMINATION_TASKS)[number];
+
+/**
+ * Error names a task throws when retrying cannot help (the state machines do not retry them). Every other error
+ * is retried with backoff, then caught and recorded (R-SEC-6).
+ */
+export const PERMANENT_ERROR = 'PermanentTaskError';
+export class PermanentTaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = PERMANENT_ERROR;
+  }
+}

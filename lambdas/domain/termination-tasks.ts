@@ -1,0 +1,485 @@
+/**
+ * The termination state machine's tasks (R-TERM-1..6), one method per task state. Each takes the execution's state
+ * and returns the next one; each is safe to run again (Step Functions retries a task whose answer was lost), and
+ * each leaves an audit entry (R-SEC-6) and a step on the termination record.
+ *
+ * Order: freeze → (wait for the stream to drain) → flush billable usage → export (unless deletion was elected
+ * immediately) → (30-day window) → purge every store → shred the tenant key → verify nothing is readable →
+ * issue the signed certificate.
+ */
+import { createHash } from 'node:crypto';
+import { objectKeys, tenantObjectPrefix } from '../shared/keys';
+import { backupDates, signDeletionDocument, type BackupFacts, type TenantDeletionCertificate } from './deletion-records';
+import type { PlatformEvent, StoredEvent, Tenant } from './model';
+import type {
+  AuditLog,
+  BillingLedger,
+  Clock,
+  DocumentSigner,
+  DocumentStore,
+  EventStore,
+  PayloadStore,
+  PrivacyRequestStore,
+  TenantCrypto,
+  TenantDirectory,
+  TenantKeyManager,
+  UsageEntry,
+} from './ports';
+import { PermanentTaskError, type PrivacyStep, type TerminationRecord, type TerminationTask, type TerminationWorkflowState } from './privacy';
+import { EARLIEST_TIMESTAMP_MS, MAX_FUTURE_MS } from './events';
+import { EVENT_PURPOSE } from './processing';
+import { minuteOf } from './rollups';
+
+export const TERMINATION_ACTOR = 'system:termination-workflow';
+/** Events read per store call, in export and purge. */
+export const TERMINATION_PAGE = 250;
+/**
+ * Pages per task invocation. A Standard execution's history stops at 25,000 events (about 3,000 loop turns), so
+ * each turn must cover thousands of events for a large tenant to finish.
+ */
+export const PAGES_PER_CALL = 10;
+/** R-TERM-2: the export stays downloadable for 30 days. */
+export const EXPORT_WINDOW_DAYS = 30;
+
+const DAY_MS = 24 * 3600 * 1000;
+const MINUTE_MS = 60_000;
+/** Ingestion accepts timestamps from EARLIEST_TIMESTAMP_MS to MAX_FUTURE_MS ahead (domain/events.ts): rollup minutes lie within. */
+const EARLIEST_MINUTE = minuteOf(new Date(EARLIEST_TIMESTAMP_MS).toISOString());
+const EXPORT_FORMAT = 'application/x-ndjson: one JSON object per line {eventId, kind, name, timestamp, receivedAt, quarantined, event}';
+/** The purge's phases, in order (R-TERM-3); the tenant record stays as the tombstone. */
+const PURGE_PHASES = ['events', 'rollups', 'objects', 'exports', 'requests', 'control', 'done'] as const;
+type PurgePhase = (typeof PURGE_PHASES)[number];
+
+/** R-TERM-6, R-SEC-6: what outlives the purge on purpose, as the certificate states it. */
+export const RETAINED_AFTER_TERMINATION: readonly string[] = [
+  'billing ledger: usage counts by kind and minute range, no event content; kept by law in its own table, out of reach of the service’s tenant-facing code (R-TERM-6)',
+  'audit log: who did what and when, ids and counts only, no personal data; kept 12 months (R-SEC-6)',
+  'tenant tombstone: tenant id, name, plan, creation date and status terminated; its key reference is destroyed',
+  'termination record and this certificate',
+];
+
+type Crypto = TenantCrypto & { forgetKey?: (keyRef: string) => void };
+
+export interface TerminationTaskDeps {
+  readonly directory: TenantDirectory;
+  readonly store: EventStore;
+  readonly payloads: PayloadStore;
+  /** Exports bucket (the tenant export, R-TERM-2). */
+  readonly exports: DocumentStore;
+  /** Records bucket (the certificate, R-TERM-5). */
+  readonly records: DocumentStore;
+  readonly requests: PrivacyRequestStore;
+  readonly ledger: BillingLedger;
+  readonly keys: TenantKeyManager;
+  /** With `forgetKey` (EnvelopeTenantCrypto), cached data keys of a shredded key are dropped at once. */
+  readonly crypto: Crypto;
+  readonly signer: DocumentSigner;
+  readonly audit: AuditLog;
+  readonly backupFacts: BackupFacts;
+  readonly clock: Clock;
+  /** Store page size and pages per invocation. @default TERMINATION_PAGE, PAGES_PER_CALL */
+  readonly batching?: { readonly pageSize: number; readonly pagesPerCall: number };
+}
+
+type State = TerminationWorkflowState;
+type Detail = Record<string, string | number | boolean>;
+
+interface TaskOutcome {
+  readonly next: State;
+  readonly detail?: Detail;
+  /** Loop turns that did not finish their stage leave no step on the record (it would grow with the data). */
+  readonly step?: boolean;
+  readonly patch?: Partial<Omit<TerminationRecord, 'tenantId' | 'steps'>>;
+}
+
+/** Facts of one export part, kept in the exports bucket next to the parts until the manifest is written. */
+interface PartFacts {
+  readonly key: string;
+  readonly records: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export class TerminationTasks {
+  private readonly pageSize: number;
+  private readonly pagesPerCall: number;
+
+  constructor(private readonly deps: TerminationTaskDeps) {
+    this.pageSize = deps.batching?.pageSize ?? TERMINATION_PAGE;
+    this.pagesPerCall = deps.batching?.pagesPerCall ?? PAGES_PER_CALL;
+  }
+
+  /** R-TERM-1: ingestion, reads and API keys answer `tenant_frozen` from now on. */
+  async freeze(state: State): Promise<State> {
+    return this.task('freeze', state, async () => {
+      const tenant = await this.requireTenant(state);
+      // A redelivered freeze after the certificate must not bring a terminated tenant back to frozen.
+      if (tenant.status !== 'terminated') await this.deps.directory.setTenantStatus(tenant.tenantId, 'frozen');
+      return { next: state, detail: { previousStatus: tenant.status } };
+    });
+  }
+
+  /**
+   * R-TERM-1: billable usage not yet in the ledger goes there before anything is deleted. The ledger entry covers
+   * the minutes after the last entry; flushing again covers only newer minutes, so nothing is counted twice.
+   */
+  async flushUsage(state: State): Promise<State> {
+    return this.task('flush-usage', state, async () => {
+      const tenant = await this.requireTenant(state);
+      const { ledger, store, clock } = this.deps;
+      const now = clock.now();
+      const last = await ledger.lastEntry(tenant.tenantId);
+      const from = last ? minuteAfter(last.throughMinute) : EARLIEST_MINUTE;
+      // The tenant is frozen: nothing newer can arrive, but accepted events may carry timestamps 5 minutes ahead.
+      const through = minuteOf(new Date(now.getTime() + MAX_FUTURE_MS).toISOString());
+      if (from > through) return { next: state, detail: { flushed: false } };
+      const rollups = await store.queryRollups(tenant.tenantId, from, through);
+      const counts: Record<string, number> = { api_call: 0, event: 0, metric: 0, webhook: 0 };
+      for (const rollup of rollups) {
+        const kind = kindOfSeries(rollup.series);
+        if (kind) counts[kind] += rollup.counters.count ?? 0;
+      }
+      const firstMinute = rollups.reduce((min, r) => (r.minute < min ? r.minute : min), minuteOf(tenant.createdAt));
+      const entry: UsageEntry = {
+        tenantId: tenant.tenantId,
+        fromMinute: last ? from : firstMinute,
+        throughMinute: through,
+        counts,
+        recordedAt: now.toISOString(),
+        reason: 'termination',
+      };
+      await ledger.record(entry);
+      return { next: state, detail: { flushed: true, fromMinute: entry.fromMinute, throughMinute: through, ...prefixed('usage', counts) } };
+    });
+  }
+
+  /**
+   * R-TERM-2: one part of the tenant's export per call, every event decrypted (quarantined ones included: they are
+   * the controller's data too). The part's name follows from the state, so a retried call rewrites the same part.
+   */
+  async exportTenantData(state: State): Promise<State> {
+    return this.task('export-tenant-data', state, async () => {
+      const tenant = await this.requireTenant(state);
+      const counts = state.counts ?? {};
+      const partNumber = (counts.exportParts ?? 0) + 1;
+      const lines: string[] = [];
+      let unreadable = 0;
+      let cursor = state.cursor;
+      for (let page = 0; page < this.pagesPerCall; page++) {
+        const { items, cursor: next } = await this.deps.store.tenantEvents(tenant.tenantId, this.pageSize, cursor);
+        for (const stored of items) {
+          const event = await this.decrypt(tenant, stored);
+          if (event === undefined) unreadable++;
+          lines.push(JSON.stringify(exportLine(stored, event)));
+        }
+        cursor = next;
+        if (!cursor) break;
+      }
+      let partCount = counts.exportParts ?? 0;
+      if (lines.length > 0) {
+        const key = partKey(state, partNumber);
+        const body = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+        await this.deps.exports.put(key, body, 'application/x-ndjson');
+        await this.recordPartFacts(state, { key, records: lines.length, bytes: body.byteLength, sha256: sha256(body) });
+        partCount = partNumber;
+      }
+      const done = cursor === undefined;
+      const nextCounts = {
+        ...counts,
+        exported: (counts.exported ?? 0) + lines.length,
+        exportParts: partCount,
+        ...(unreadable > 0 ? { exportUnreadable: (counts.exportUnreadable ?? 0) + unreadable } : {}),
+      };
+      const { cursor: _previous, ...rest } = state;
+      return {
+        next: { ...rest, ...(cursor ? { cursor } : {}), done, counts: nextCounts },
+        detail: { records: lines.length, part: partCount, done },
+        step: done,
+      };
+    });
+  }
+
+  /** R-TERM-2: the manifest lists every part with its size and hash; the export is kept for 30 days. */
+  async writeTenantManifest(state: State): Promise<State> {
+    return this.task('write-tenant-manifest', state, async () => {
+      const { exports, clock } = this.deps;
+      const now = clock.now();
+      const parts = await this.partFacts(state);
+      const availableUntil = new Date(now.getTime() + EXPORT_WINDOW_DAYS * DAY_MS).toISOString();
+      const manifest = {
+        kind: 'lumiqo.tenant-export.v1',
+        tenantId: state.tenantId,
+        terminationId: state.terminationId,
+        generatedAt: now.toISOString(),
+        availableUntil,
+        records: parts.reduce((sum, p) => sum + p.records, 0),
+        parts,
+        format: EXPORT_FORMAT,
+      };
+      const manifestKey = objectKeys.tenantExport(state.tenantId, state.terminationId, 'manifest.json');
+      await exports.put(manifestKey, Buffer.from(JSON.stringify(manifest, null, 2), 'utf8'), 'application/json');
+      const exported = { manifest: manifestKey, parts: parts.map((p) => p.key), availableUntil };
+      const { cursor: _cursor, done: _done, ...rest } = state;
+      return {
+        next: rest,
+        detail: { records: manifest.records, parts: parts.length, availableUntil },
+        patch: { export: exported },
+      };
+    });
+  }
+
+  /**
+   * R-TERM-3: deletes the tenant's data store by store (`phase`), events a bounded batch per call. The tenant
+   * record stays as the tombstone; the billing ledger and the audit log are not touched (R-TERM-6, R-SEC-6).
+   */
+  async purgeTenantData(state: State): Promise<State> {
+    return this.task('purge-tenant-data', state, async () => {
+      const tenantId = state.tenantId;
+      const phase = (state.phase ?? 'events') as PurgePhase;
+      if (!PURGE_PHASES.includes(phase)) throw new PermanentTaskError(`Unknown purge phase '${phase}'`);
+      const counts = { ...(state.counts ?? {}) };
+      let finished = true;
+      switch (phase) {
+        case 'events':
+          finished = await this.purgeEvents(tenantId, counts);
+          break;
+        case 'rollups':
+          counts.rollups = (counts.rollups ?? 0) + (await this.deps.store.deleteRollups(tenantId));
+          break;
+        case 'objects':
+          counts.payloadObjects = (counts.payloadObjects ?? 0) + (await this.deps.payloads.deletePrefix(tenantObjectPrefix(tenantId)));
+          break;
+        case 'exports':
+          counts.exports = (counts.exports ?? 0) + (await this.deps.exports.deletePrefix(tenantObjectPrefix(tenantId)));
+          break;
+        case 'requests':
+          counts.privacyRequests = (counts.privacyRequests ?? 0) + (await this.deps.requests.deleteForTenant(tenantId));
+          break;
+        case 'control':
+          counts.controlItems = (counts.controlItems ?? 0) + (await this.deps.directory.purgeTenant(tenantId));
+          break;
+        case 'done':
+          break;
+      }
+      const nextPhase = finished && phase !== 'done' ? PURGE_PHASES[PURGE_PHASES.indexOf(phase) + 1] : phase;
+      const done = nextPhase === 'done';
+      return {
+        next: { ...state, phase: nextPhase, done, counts },
+        detail: { phase, finished, ...prefixed('deleted', counts) },
+        step: finished,
+      };
+    });
+  }
+
+  /** R-TERM-4: without the key, every remaining copy (PITR, backups, stray objects) is ciphertext nobody can open. */
+  async shredKeys(state: State): Promise<State> {
+    return this.task('shred-keys', state, async () => {
+      const tenant = await this.requireTenant(state);
+      // A retry after the key was destroyed keeps the first dates (KMS refuses to schedule a deletion twice).
+      const keyDestroyed =
+        state.keyDestroyed ??
+        { at: this.deps.clock.now().toISOString(), ...(await this.deps.keys.destroyTenantKey(tenant.keyRef)) };
+      this.deps.crypto.forgetKey?.(tenant.keyRef);
+      return { next: { ...state, keyDestroyed: { at: keyDestroyed.at, unrecoverableAfter: keyDestroyed.unrecoverableAfter } }, detail: { ...keyDestroyed } };
+    });
+  }
+
+  /** R-TERM-3, R-TERM-4: nothing of the tenant can be read any more; otherwise the task fails (and is retried). */
+  async verifyPurge(state: State): Promise<State> {
+    return this.task('verify-purge', state, async () => {
+      await this.assertNothingReadable(await this.requireTenant(state));
+      return { next: state, detail: { remaining: 0 } };
+    });
+  }
+
+  /**
+   * R-TERM-5: the signed certificate, in the records bucket (outside every purge). Verification runs again here, so
+   * the certificate states what was true when it was signed.
+   */
+  async issueCertificate(state: State): Promise<State> {
+    return this.task('issue-certificate', state, async () => {
+      const tenant = await this.requireTenant(state);
+      if (!state.keyDestroyed) throw new PermanentTaskError('No key destruction in the state: the certificate cannot be issued');
+      const verifiedAt = this.deps.clock.now().toISOString();
+      await this.assertNothingReadable(tenant);
+      const certificate: TenantDeletionCertificate = {
+        kind: 'lumiqo.tenant-deletion.v1',
+        tenantId: state.tenantId,
+        terminationId: state.terminationId,
+        election: state.election,
+        requestedAt: state.requestedAt,
+        // The shred ends the purge: from then on no copy made before it can be read, whatever its age.
+        purgedAt: state.keyDestroyed.at,
+        deleted: deletedCounts(state.counts ?? {}),
+        keyMaterial: { destroyedAt: state.keyDestroyed.at, unrecoverableAfter: state.keyDestroyed.unrecoverableAfter },
+        backups: backupDates(new Date(state.keyDestroyed.at), new Date(state.keyDestroyed.unrecoverableAfter), this.deps.backupFacts),
+        retained: RETAINED_AFTER_TERMINATION,
+        verification: { method: VERIFICATION_METHOD, remaining: 0, verifiedAt },
+      };
+      const signed = await signDeletionDocument(certificate, this.deps.signer);
+      const certificateKey = objectKeys.deletionRecord(state.tenantId, state.terminationId);
+      await this.deps.records.put(certificateKey, Buffer.from(JSON.stringify(signed, null, 2), 'utf8'), 'application/json');
+      await this.deps.directory.setTenantStatus(state.tenantId, 'terminated');
+      const completedAt = this.deps.clock.now().toISOString();
+      return {
+        next: state,
+        detail: { certificateKey, keyId: signed.signature.keyId, unrecoverableBy: certificate.backups.unrecoverableBy },
+        patch: { status: 'completed', certificateKey, completedAt },
+      };
+    });
+  }
+
+  /** Every Catch ends here: the record says failed (an operator acts; the tenant stays frozen). R-SEC-6. */
+  async recordFailure(state: State): Promise<State> {
+    const at = this.deps.clock.now().toISOString();
+    // The error name only: a Cause may quote data.
+    const error = state.error?.Error ?? 'UnknownError';
+    const step: PrivacyStep = { name: 'record-failure', at, outcome: 'failure', detail: { error } };
+    await this.deps.requests.updateTermination(state.tenantId, step, { status: 'failed', failure: { error, at } });
+    await this.deps.audit.record({
+      tenantId: state.tenantId,
+      at,
+      actor: TERMINATION_ACTOR,
+      action: 'tenant.termination.record-failure',
+      target: state.terminationId,
+      outcome: 'failure',
+      detail: { error },
+    });
+    return state;
+  }
+
+  /** One batch of events per page, from the top each call: what was deleted no longer shows up. */
+  private async purgeEvents(tenantId: string, counts: Record<string, number>): Promise<boolean> {
+    let cursor: string | undefined;
+    for (let page = 0; page < this.pagesPerCall; page++) {
+      const { items, cursor: next } = await this.deps.store.tenantEvents(tenantId, this.pageSize, cursor);
+      if (items.length === 0) return page === 0;
+      // The GSI is eventually consistent: count only what the table itself still holds, so counts stay true.
+      const live = await this.deps.store.getEvents(tenantId, items.map((e) => e.eventId));
+      const objectKeysOfPage = items.flatMap((e) => ('objectKey' in e.body ? [e.body.objectKey] : []));
+      if (objectKeysOfPage.length > 0) await this.deps.payloads.delete(objectKeysOfPage);
+      await this.deps.store.deleteEvents(items);
+      counts.events = (counts.events ?? 0) + live.length;
+      counts.subjectIndexEntries = (counts.subjectIndexEntries ?? 0) + live.reduce((sum, e) => sum + e.subjects.length, 0);
+      counts.payloadObjects = (counts.payloadObjects ?? 0) + live.filter((e) => 'objectKey' in e.body).length;
+      if (!next) return false;
+      cursor = next;
+    }
+    return false;
+  }
+
+  /** What of the tenant can still be read, by store; throws `PurgeIncomplete` naming the stores (counts only). */
+  private async assertNothingReadable(tenant: Tenant): Promise<void> {
+    const t = tenant.tenantId;
+    const prefix = tenantObjectPrefix(t);
+    const [events, rollups, payloadObjects, exports, apiKeys, keyUsable] = await Promise.all([
+      this.deps.store.tenantEvents(t, 1).then((p) => p.items.length),
+      this.deps.store.queryRollups(t, EARLIEST_MINUTE, '9999').then((r) => r.length),
+      this.deps.payloads.countPrefix(prefix),
+      this.deps.exports.list(prefix).then((keys) => keys.length),
+      this.deps.directory.listApiKeys(t).then((keys) => keys.length),
+      this.deps.keys.isTenantKeyUsable(tenant.keyRef),
+    ]);
+    const remaining: Record<string, number> = { events, rollups, payloadObjects, exports, apiKeys, usableKeys: keyUsable ? 1 : 0 };
+    const left = Object.entries(remaining).filter(([, n]) => n > 0);
+    if (left.length > 0) {
+      const error = new Error(`PurgeIncomplete: ${left.map(([store, n]) => `${store} ${n}`).join(', ')} remain for tenant '${t}'`);
+      error.name = 'PurgeIncomplete';
+      throw error;
+    }
+  }
+
+  /** The plaintext event, or undefined when its S3 body is missing (the export says so rather than stop). */
+  private async decrypt(tenant: Tenant, stored: StoredEvent): Promise<PlatformEvent | undefined> {
+    let ciphertext: Uint8Array | undefined;
+    if ('inline' in stored.body) ciphertext = Buffer.from(stored.body.inline, 'base64');
+    else ciphertext = await this.deps.payloads.get(stored.body.objectKey);
+    if (!ciphertext) return undefined;
+    const plaintext = await this.deps.crypto.decrypt(tenant, ciphertext, EVENT_PURPOSE);
+    return JSON.parse(Buffer.from(plaintext).toString('utf8')) as PlatformEvent;
+  }
+
+  /** Adds (or, on a retry, replaces) one part's facts in the export's part list. */
+  private async recordPartFacts(state: State, facts: PartFacts): Promise<void> {
+    const known = (await this.partFacts(state)).filter((p) => p.key !== facts.key);
+    const all = [...known, facts].sort((a, b) => (a.key < b.key ? -1 : 1));
+    await this.deps.exports.put(partsListKey(state), Buffer.from(JSON.stringify(all), 'utf8'), 'application/json');
+  }
+
+  private async partFacts(state: State): Promise<PartFacts[]> {
+    const body = await this.deps.exports.get(partsListKey(state));
+    return body ? (JSON.parse(Buffer.from(body).toString('utf8')) as PartFacts[]) : [];
+  }
+
+  private async requireTenant(state: State): Promise<Tenant> {
+    const tenant = await this.deps.directory.getTenant(state.tenantId);
+    if (!tenant) throw new PermanentTaskError(`Tenant '${state.tenantId}' does not exist`);
+    return tenant;
+  }
+
+  /** R-SEC-6: every task leaves an audit entry, success or failure (error name only), and a step on the record. */
+  private async task(name: TerminationTask, state: State, work: () => Promise<TaskOutcome>): Promise<State> {
+    const audit = (outcome: 'success' | 'failure', detail?: Detail) =>
+      this.deps.audit.record({
+        tenantId: state.tenantId,
+        at: this.deps.clock.now().toISOString(),
+        actor: TERMINATION_ACTOR,
+        action: `tenant.termination.${name}`,
+        target: state.terminationId,
+        outcome,
+        ...(detail ? { detail } : {}),
+      });
+    let outcome: TaskOutcome;
+    try {
+      outcome = await work();
+    } catch (error) {
+      await audit('failure', { error: (error as Error).name });
+      throw error;
+    }
+    if (outcome.step !== false || outcome.patch) {
+      const step: PrivacyStep = { name, at: this.deps.clock.now().toISOString(), outcome: 'success', ...(outcome.detail ? { detail: outcome.detail } : {}) };
+      await this.deps.requests.updateTermination(state.tenantId, step, outcome.patch);
+    }
+    await audit('success', outcome.detail);
+    return outcome.next;
+  }
+}
+
+const VERIFICATION_METHOD =
+  'no event in any of the tenant’s index partitions (quarantine included), no rollup item, no object or object version under the tenant’s prefix in the payload and exports buckets, no API key, and the tenant key refuses to be used';
+
+/** The billable kind of a rollup series (`api:` → api_call, `event:`, `metric:`, `webhook:`). */
+function kindOfSeries(series: string): string | undefined {
+  const prefix = series.slice(0, series.indexOf(':'));
+  return { api: 'api_call', event: 'event', metric: 'metric', webhook: 'webhook' }[prefix];
+}
+
+function minuteAfter(minute: string): string {
+  return minuteOf(new Date(Date.parse(minute) + MINUTE_MS).toISOString());
+}
+
+function exportLine(stored: StoredEvent, event: PlatformEvent | undefined) {
+  return {
+    eventId: stored.eventId,
+    kind: stored.kind,
+    name: stored.name,
+    timestamp: stored.timestamp,
+    receivedAt: stored.receivedAt,
+    quarantined: stored.quarantined === true,
+    ...(event === undefined ? { unavailable: 'payload_missing' } : { event }),
+  };
+}
+
+const partKey = (state: State, n: number) => objectKeys.tenantExport(state.tenantId, state.terminationId, `part-${String(n).padStart(5, '0')}.jsonl`);
+const partsListKey = (state: State) => objectKeys.tenantExport(state.tenantId, state.terminationId, 'parts.json');
+const sha256 = (body: Uint8Array) => createHash('sha256').update(body).digest('hex');
+
+/** The certificate's `deleted`: what the purge removed, without the export's bookkeeping counters. */
+function deletedCounts(counts: Readonly<Record<string, number>>): Record<string, number> {
+  const stores = ['events', 'subjectIndexEntries', 'payloadObjects', 'rollups', 'exports', 'privacyRequests', 'controlItems'];
+  return Object.fromEntries(stores.map((store) => [store, counts[store] ?? 0]));
+}
+
+function prefixed(prefix: string, counts: Readonly<Record<string, number>>): Detail {
+  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [`${prefix}.${k}`, v]));
+}

@@ -1,0 +1,94 @@
+/**
+ * Privacy function: data-subject requests (R-DSR-1..3, R-DSR-5) by the tenant's API key or by an operator, and
+ * tenant termination (R-TERM-1..5) by operators. A request is accepted with 202 and carried out by its state
+ * machine; its status is read back at the Location the answer names. A tenant's API key acts for its own tenant
+ * only: the tenant never comes from a body (R-SEC-4).
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DomainError, type Tenant } from '../domain/model';
+import { PrivacyRequests, type PrivacyRequestView } from '../domain/privacy-requests';
+import { Termination } from '../domain/termination';
+import { TENANT_ID_PATTERN } from '../shared/keys';
+import { httpHandler, json, lowerCaseHeaders, rawBody } from '../shared/http';
+import { platformFromEnv, type Platform } from '../shared/platform';
+import { ApiKeyAuthenticator } from '../shared/tenant-context';
+
+export type PrivacyDeps = Pick<Platform, 'directory' | 'requests' | 'crypto' | 'audit' | 'workflows' | 'exports' | 'records' | 'settings' | 'clock'>;
+
+/** A request names a subject and a few corrections: far below the ingestion limit. */
+export const MAX_PRIVACY_BODY_BYTES = 64 * 1024;
+
+export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const auth = new ApiKeyAuthenticator(deps.directory, () => deps.clock.now().getTime());
+  const privacy = new PrivacyRequests(deps);
+  const termination = new Termination(deps);
+
+  const accepted = (view: PrivacyRequestView, location: string) => json(202, view, { location });
+
+  return httpHandler(async (event) => {
+    const { tenantId = '', requestId = '' } = event.pathParameters ?? {};
+    switch (`${event.httpMethod} ${event.resource}`) {
+      case 'POST /v1/privacy/requests': {
+        // R-SEC-4, R-TERM-1: the key's own tenant, and only while it is active.
+        const { tenant, context } = await auth.authenticate(lowerCaseHeaders(event));
+        const view = await privacy.open(`api-key:${context.credential.id}`, 'api', tenant, jsonBody(event));
+        return accepted(view, `/v1/privacy/requests/${view.requestId}`);
+      }
+      case 'GET /v1/privacy/requests/{requestId}': {
+        const { tenant } = await auth.authenticate(lowerCaseHeaders(event));
+        return json(200, await privacy.view(tenant.tenantId, requestId));
+      }
+      case 'POST /v1/admin/tenants/{tenantId}/privacy/requests': {
+        const actor = operatorOf(event);
+        const tenant = await requireTenant(deps, tenantId);
+        const view = await privacy.open(actor, 'operator', tenant, jsonBody(event));
+        return accepted(view, `/v1/admin/tenants/${tenant.tenantId}/privacy/requests/${view.requestId}`);
+      }
+      case 'GET /v1/admin/tenants/{tenantId}/privacy/requests/{requestId}':
+        operatorOf(event);
+        return json(200, await privacy.view(tenantId, requestId));
+      case 'POST /v1/admin/tenants/{tenantId}/termination': {
+        const view = await termination.start(operatorOf(event), tenantId, jsonBody(event));
+        return json(202, view, { location: `/v1/admin/tenants/${tenantId}/termination` });
+      }
+      case 'GET /v1/admin/tenants/{tenantId}/termination':
+        operatorOf(event);
+        return json(200, await termination.status(tenantId));
+      default:
+        throw new DomainError('not_found', 'No such route', 404);
+    }
+  });
+}
+
+/** The IAM principal API Gateway verified (SigV4); the local runtime sets its own operator identity. */
+function operatorOf(event: APIGatewayProxyEvent): string {
+  const principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller;
+  if (!principal) throw new DomainError('invalid_request', 'No verified operator identity on this request', 403);
+  return `operator:${principal}`;
+}
+
+async function requireTenant(deps: Pick<PrivacyDeps, 'directory'>, tenantId: string): Promise<Tenant> {
+  const tenant = TENANT_ID_PATTERN.test(tenantId) ? await deps.directory.getTenant(tenantId) : undefined;
+  if (!tenant) throw new DomainError('not_found', `No tenant '${tenantId}'`, 404);
+  return tenant;
+}
+
+function jsonBody(event: APIGatewayProxyEvent): unknown {
+  const body = rawBody(event);
+  if (body.byteLength > MAX_PRIVACY_BODY_BYTES) {
+    throw new DomainError('body_too_large', `The body exceeds ${MAX_PRIVACY_BODY_BYTES} bytes`, 413);
+  }
+  const text = body.toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DomainError('malformed_json', 'The body is not valid JSON', 400);
+  }
+}
+
+let cached: ReturnType<typeof createPrivacyHandler> | undefined;
+export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  cached ??= createPrivacyHandler(platformFromEnv());
+  return cached(event);
+};

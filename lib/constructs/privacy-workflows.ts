@@ -1,0 +1,271 @@
+/**
+ * The privacy workflows (R-DSR-1..3, R-TERM-1..5): one Standard state machine per data-subject request type and
+ * one for tenant termination. Every state has a comment; every task is a Lambda invocation `{ task, state }` that
+ * returns the next state, retried with backoff unless it failed permanently, and caught into RecordFailure, which
+ * records the failure in the request and the audit log (R-SEC-6). States carry pointers and counters only
+ * (lambdas/domain/privacy.ts): the work lists themselves live in the exports bucket.
+ *
+ * State names are part of the contract: the local runtime and the tests read the synthesized definitions
+ * (lib/workflow-definitions.ts) and address states by name.
+ */
+import * as cdk from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import {
+  PERMANENT_ERROR,
+  SUBJECT_TASKS,
+  TERMINATION_TASKS,
+  WORKFLOW_NAMES,
+  type SubjectTask,
+  type TerminationTask,
+  type WorkflowName,
+} from '../../lambdas/domain/privacy';
+import { acknowledge, acknowledgeWildcardResources, nagResourceName } from '../nag';
+import { pascalCase } from './lumiqo-function';
+
+/** R-TERM-2: the tenant's export stays available for 30 days before the purge (2,592,000 s). */
+export const EXPORT_WINDOW = cdk.Duration.days(30);
+/** R-TERM-1: records already in the stream when the tenant froze land before usage is flushed, so none is lost. */
+export const STREAM_DRAIN = cdk.Duration.seconds(300);
+/** R-DSR-2, R-DSR-3: the processor caches restrictions and erasures for 60 s; after 90 s every new event sees the change. */
+export const RESTRICTION_PROPAGATION = cdk.Duration.seconds(90);
+/** R-DSR-2: locate/erase/verify passes before an erasure that still finds records is recorded as failed. */
+export const MAX_ERASURE_PASSES = 3;
+
+/** Transient failures (throttling, timeouts, a store briefly unavailable): 2, 4, 8, 16 s. */
+const RETRY: sfn.RetryProps = { errors: ['States.ALL'], interval: cdk.Duration.seconds(2), backoffRate: 2, maxAttempts: 4 };
+/** Template metadata key naming the workflow on its AWS::StepFunctions::StateMachine. */
+export const WORKFLOW_METADATA_KEY = 'lumiqo:workflow';
+
+export interface PrivacyWorkflowsProps {
+  /** `privacy-tasks`: every task of the five data-subject machines. */
+  readonly subjectTasks: lambda.IFunction;
+  /** `termination-tasks`: every task of the termination machine. */
+  readonly terminationTasks: lambda.IFunction;
+  /** Encrypts the execution log group (R-SEC-2). */
+  readonly logKey: kms.IKey;
+  /** R-RET-5 */
+  readonly logRetention: logs.RetentionDays;
+}
+
+export class PrivacyWorkflows extends Construct {
+  public readonly stateMachines: Readonly<Record<WorkflowName, sfn.StateMachine>>;
+  /** Execution events of all six machines (no execution data: states hold no personal data, but errors may quote it). */
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PrivacyWorkflowsProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      encryptionKey: props.logKey,
+      retention: props.logRetention,
+      removalPolicy: cdk.RemovalPolicy.RETAIN,
+    });
+    const subject = (name: WorkflowName, build: (b: WorkflowBuilder<SubjectTask>) => sfn.IChainable) =>
+      this.stateMachine(name, build(new WorkflowBuilder(this.workflowScope(name), props.subjectTasks, SUBJECT_TASKS)));
+    const machines: Record<WorkflowName, sfn.StateMachine> = {
+      access: subject('access', accessDefinition),
+      erasure: subject('erasure', erasureDefinition),
+      rectification: subject('rectification', rectificationDefinition),
+      restriction: subject('restriction', restrictionDefinition),
+      'lift-restriction': subject('lift-restriction', liftRestrictionDefinition),
+      termination: this.stateMachine('termination',
+        terminationDefinition(new WorkflowBuilder(this.workflowScope('termination'), props.terminationTasks, TERMINATION_TASKS))),
+    };
+    this.stateMachines = machines;
+    for (const name of WORKFLOW_NAMES) {
+      this.acknowledgeInvokeGrant(machines[name], name === 'termination' ? props.terminationTasks : props.subjectTasks);
+    }
+  }
+
+  /** states:StartExecution on the named workflows (all six by default), nothing else. */
+  grantStart(grantee: iam.IGrantable, workflows: readonly WorkflowName[] = WORKFLOW_NAMES): void {
+    for (const name of workflows) this.stateMachines[name].grantStartExecution(grantee);
+  }
+
+  private workflowScope(name: WorkflowName): Construct {
+    return new Construct(this, pascalCase(name));
+  }
+
+  private stateMachine(name: WorkflowName, definition: sfn.IChainable): sfn.StateMachine {
+    const scope = this.node.findChild(pascalCase(name));
+    const machine = new sfn.StateMachine(scope, 'StateMachine', {
+      comment: `Lumiqo ${name} workflow`,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      tracingEnabled: true,
+      // R-SEC-7: execution events without their input and output.
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    (machine.node.defaultChild as sfn.CfnStateMachine).addMetadata(WORKFLOW_METADATA_KEY, name);
+    acknowledge(machine.role, 'AwsSolutions-IAM5[Resource::*]',
+      'Granted by CDK for execution logging (logs:*LogDelivery*, DescribeLogGroups, DescribeResourcePolicies, PutResourcePolicy) and X-Ray tracing (PutTraceSegments, PutTelemetryRecords, GetSampling*): these actions have no resource-level permissions and only accept "*"');
+    return machine;
+  }
+
+  /** The task function's `:*` (its versions and aliases) is how CDK's LambdaInvoke grants invoke; nothing else of it. */
+  private acknowledgeInvokeGrant(machine: sfn.StateMachine, fn: lambda.IFunction): void {
+    acknowledgeWildcardResources(machine.role, (resource) => resource === `${nagResourceName(this, fn.functionArn)}:*`,
+      'LambdaInvoke grants lambda:InvokeFunction on the task function and its qualified ARNs (versions and aliases, the :* suffix) only; no other function is reachable');
+  }
+}
+
+/**
+ * The states every workflow shares: Lambda task states with the retry and catch policy, RecordFailure → Failed,
+ * Done, and batch loops. One builder per state machine, so state names are unique within it.
+ */
+class WorkflowBuilder<T extends string> {
+  /** Records the failure (request or termination status `failed`, audit entry), then fails the execution. */
+  readonly recordFailure: tasks.LambdaInvoke;
+  readonly done: sfn.Succeed;
+
+  constructor(
+    private readonly scope: Construct,
+    private readonly fn: lambda.IFunction,
+    private readonly taskNames: readonly T[],
+  ) {
+    this.recordFailure = this.invoke('RecordFailure', 'record-failure' as T,
+      'Marks the request failed with the error name (never its cause text) and audits the failure (R-SEC-6)');
+    this.recordFailure.next(new sfn.Fail(scope, 'Failed', { comment: 'The workflow failed; the request shows status failed until an operator acts' }));
+    this.done = new sfn.Succeed(scope, 'Done', { comment: 'The workflow finished; the request shows status completed' });
+  }
+
+  /** A task state: retried unless the error is permanent, then caught into RecordFailure with the error at $.error. */
+  task(stateName: string, task: T, comment: string): tasks.LambdaInvoke {
+    const state = this.invoke(stateName, task, comment);
+    state.addCatch(this.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    return state;
+  }
+
+  /** A batch loop's test: `$.done` true leaves the loop, anything else runs the batch task again. */
+  loop(stateName: string, comment: string, batch: sfn.IChainable, exit: sfn.IChainable): sfn.Choice {
+    return new sfn.Choice(this.scope, stateName, { comment })
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.done'), sfn.Condition.booleanEquals('$.done', true)), exit)
+      .otherwise(batch);
+  }
+
+  wait(stateName: string, duration: cdk.Duration, comment: string): sfn.Wait {
+    return new sfn.Wait(this.scope, stateName, { comment, time: sfn.WaitTime.duration(duration) });
+  }
+
+  choice(stateName: string, comment: string): sfn.Choice {
+    return new sfn.Choice(this.scope, stateName, { comment });
+  }
+
+  pass(stateName: string, props: sfn.PassProps): sfn.Pass {
+    return new sfn.Pass(this.scope, stateName, props);
+  }
+
+  private invoke(stateName: string, task: T, comment: string): tasks.LambdaInvoke {
+    if (!this.taskNames.includes(task)) throw new Error(`Task '${task}' of state ${stateName} is not one of ${this.taskNames.join(', ')}`);
+    const state = new tasks.LambdaInvoke(this.scope, stateName, {
+      comment,
+      lambdaFunction: this.fn,
+      // The task gets its name and the whole state, and returns the next state (lambdas/domain/privacy.ts TaskInvocation).
+      payload: sfn.TaskInput.fromObject({ task, state: sfn.JsonPath.entirePayload }),
+      outputPath: '$.Payload',
+      // The retriers below cover Lambda's own errors too, with one policy for every failure.
+      retryOnServiceExceptions: false,
+    });
+    // Retriers are tried in order: a permanent error is not retried, every other error is (States.ALL comes last).
+    state.addRetry({ errors: [PERMANENT_ERROR], maxAttempts: 0 });
+    state.addRetry(RETRY);
+    return state;
+  }
+}
+
+/** R-DSR-1: every record of the subject, exported as JSON lines with a manifest. */
+function accessDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
+  const locate = b.task('Locate', 'locate', 'Finds the subject\'s event ids and writes them as a work list to the exports bucket');
+  const exportRecords = b.task('ExportRecords', 'export-records', 'Decrypts the next batch of the work list into a JSON-lines export part');
+  const finish = b.task('WriteExportManifest', 'write-export-manifest', 'Writes manifest.json naming every part with its SHA-256')
+    .next(b.task('Complete', 'complete', 'Marks the request completed; the export stays for the controller to fetch'))
+    .next(b.done);
+  return locate
+    .next(exportRecords)
+    .next(b.loop('MoreToExport?', 'Exports the next batch until the work list is done', exportRecords, finish));
+}
+
+/** R-DSR-2: every record of the subject deleted from every store, verified, and a signed deletion record. */
+function erasureDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
+  const locate = b.task('Locate', 'locate', 'Finds the subject\'s event ids (again on a later pass) and writes the work list');
+  const eraseRecords = b.task('EraseRecords', 'erase-records', 'Deletes the next batch: payload objects with all versions, events, subject index entries');
+  const sign = b.task('SignDeletionRecord', 'sign-deletion-record', 'Signs the deletion record (ECDSA P-256 in KMS) and stores it in the records bucket')
+    .next(b.task('Complete', 'complete', 'Marks the request completed and deletes the work list'))
+    .next(b.done);
+  const incomplete = b.pass('ErasureIncomplete', {
+    comment: `Records still found after ${MAX_ERASURE_PASSES} passes: recorded as a failure for an operator`,
+    result: sfn.Result.fromObject({ Error: 'ErasureIncomplete', Cause: `records remain after ${MAX_ERASURE_PASSES} passes` }),
+    resultPath: '$.error',
+  }).next(b.recordFailure);
+  const erased = b.choice('Erased?', 'Nothing remains: sign; records remain (events that arrived meanwhile): another pass, up to the limit')
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.remaining'), sfn.Condition.numberEquals('$.remaining', 0)), sign)
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.pass'), sfn.Condition.numberLessThan('$.pass', MAX_ERASURE_PASSES)), locate)
+    .otherwise(incomplete);
+  const verify = b.task('EraseExports', 'erase-exports', 'Deletes every export of the subject from the exports bucket')
+    .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION,
+      'R-DSR-2: waits out the processor\'s 60 s cache: from then on it drops the subject\'s records received before the request, and any it stored meanwhile is found by the verification'))
+    .next(b.task('VerifyErasure', 'verify-erasure', 'Counts the records received up to the request that the subject index still finds'))
+    .next(erased);
+  return locate
+    .next(eraseRecords)
+    .next(b.loop('MoreToErase?', 'Erases the next batch until the work list is done', eraseRecords, verify));
+}
+
+/** R-DSR-3: corrections applied to every record of the subject. */
+function rectificationDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
+  const rectify = b.task('RectifyRecords', 'rectify-records', 'Applies the corrections to the next batch, re-indexes and re-encrypts each record');
+  const finish = b.task('Complete', 'complete', 'Marks the request completed and deletes the work list').next(b.done);
+  return b.task('Locate', 'locate', 'Finds the subject\'s event ids and writes them as a work list')
+    .next(rectify)
+    .next(b.loop('MoreToRectify?', 'Rectifies the next batch until the work list is done', rectify, finish));
+}
+
+/** R-DSR-3: the subject's new events are quarantined from now on, existing ones once the restriction has propagated. */
+function restrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
+  const quarantine = b.task('QuarantineRecords', 'quarantine-records', 'Moves the next batch out of every read index into the quarantine partition');
+  const finish = b.task('Complete', 'complete', 'Marks the request completed and deletes the work list').next(b.done);
+  return b.task('Restrict', 'restrict', 'Records the restriction: from now on the processor quarantines the subject\'s new events')
+    .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, 'R-DSR-3: waits out the processor\'s 60 s restriction cache, so no event slips between locate and the cache'))
+    .next(b.task('Locate', 'locate', 'Finds the subject\'s event ids and writes them as a work list'))
+    .next(quarantine)
+    .next(b.loop('MoreToQuarantine?', 'Quarantines the next batch until the work list is done', quarantine, finish));
+}
+
+/** R-DSR-3: the restriction lifted, quarantined records released where no other subject of theirs is restricted. */
+function liftRestrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
+  const release = b.task('ReleaseRecords', 'release-records', 'Releases the next batch back into the read indexes, applying rollups they missed');
+  const finish = b.task('Complete', 'complete', 'Marks the request completed and deletes the work list').next(b.done);
+  return b.task('LiftRestriction', 'lift-restriction', 'Removes the restriction: new events of the subject are processed again')
+    .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, 'R-DSR-3: waits out the processor\'s 60 s restriction cache before releasing records'))
+    .next(b.task('Locate', 'locate', 'Finds the subject\'s event ids and writes them as a work list'))
+    .next(release)
+    .next(b.loop('MoreToRelease?', 'Releases the next batch until the work list is done', release, finish));
+}
+
+/** R-TERM-1..5: freeze, flush usage, export (unless deletion was elected), purge, shred, verify, certify. */
+function terminationDefinition(b: WorkflowBuilder<TerminationTask>): sfn.IChainable {
+  const purge = b.task('PurgeTenantData', 'purge-tenant-data', 'Deletes the next part of the tenant: events, rollups, objects, exports, requests, control items');
+  const certify = b.task('ShredKeys', 'shred-keys', 'R-TERM-4: schedules deletion of the tenant\'s KMS key, so backups turn unreadable too')
+    .next(b.task('VerifyPurge', 'verify-purge', 'Checks that no store still holds anything readable of the tenant'))
+    .next(b.task('IssueCertificate', 'issue-certificate', 'R-TERM-5: signs the deletion certificate, stores it, marks the tenant terminated'))
+    .next(b.done);
+  purge.next(b.loop('MoreToPurge?', 'Purges the next part until every store is empty', purge, certify));
+
+  const exportData = b.task('ExportTenantData', 'export-tenant-data', 'Decrypts the next page of the tenant\'s events into a JSON-lines export part');
+  const offerExport = b.task('WriteTenantManifest', 'write-tenant-manifest', 'Writes the manifest and the export\'s availability date on the termination record')
+    .next(b.wait('ExportWindow', EXPORT_WINDOW, 'R-TERM-2: the export stays available for 30 days before the purge'))
+    .next(purge);
+  exportData.next(b.loop('MoreToExport?', 'Exports the next page until every event is exported', exportData, offerExport));
+
+  return b.task('Freeze', 'freeze', 'R-TERM-1: freezes the tenant: ingestion, reads and API keys answer tenant_frozen')
+    .next(b.wait('AwaitStreamDrain', STREAM_DRAIN, 'R-TERM-1: lets records already in the stream land before usage is flushed'))
+    .next(b.task('FlushUsage', 'flush-usage', 'R-TERM-1, R-TERM-6: writes the usage not yet billed to the billing ledger'))
+    .next(b.choice('Election?', 'R-TERM-3: the controller elected immediate deletion, or export first (the default)')
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.election'), sfn.Condition.stringEquals('$.election', 'immediate')), purge)
+      .otherwise(exportData));
+}
