@@ -6,7 +6,10 @@
  * - AWS (`--aws --url <ApiUrl output>`): requests signed with SigV4 for execute-api, with the credentials of the
  *   SDK's default chain (environment, profile, SSO, instance role), as the IAM-authorised routes require (R-SEC-5).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { verifyDeletionDocument, type SignedDeletionDocument } from '../lambdas/domain/deletion-records';
 import { parseArgs } from 'node:util';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -29,7 +32,17 @@ Commands:
   revoke-key <tenantId> <keyId>
   create-source <tenantId> --scheme standard|stripe|shopify|github [--source-id <id>] [--secret <secret>]
   rotate-source <tenantId> <sourceId> [--secret <secret>]
-  audit <tenantId> [--month YYYY-MM]`;
+  audit <tenantId> [--month YYYY-MM]
+  privacy-request <tenantId> --type access|erasure|rectification|restriction|lift-restriction
+                  --subject-kind <kind> --subject-value <value> [--corrections '<json array of {path, value}>']
+  privacy-status <tenantId> <requestId>
+  terminate <tenantId> [--immediate]      (default: 30-day export window, then purge; R-TERM-3)
+  termination-status <tenantId>
+
+Offline:
+  verify-certificate <file> (--public-key <pem file> | --aws --key-id <signing key ARN>)
+                       checks a deletion certificate or deletion record (the JSON the status commands print, or
+                       the object in the records bucket) against the signing key's public key`;
 
 const OPTIONS = {
   url: { type: 'string' },
@@ -44,6 +57,13 @@ const OPTIONS = {
   'source-id': { type: 'string' },
   secret: { type: 'string' },
   month: { type: 'string' },
+  type: { type: 'string' },
+  'subject-kind': { type: 'string' },
+  'subject-value': { type: 'string' },
+  corrections: { type: 'string' },
+  immediate: { type: 'boolean' },
+  'public-key': { type: 'string' },
+  'key-id': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -93,9 +113,60 @@ export function commandRequest(command: string, args: readonly string[], values:
       const month = values.month ? `?month=${encodeURIComponent(values.month)}` : '';
       return { method: 'GET', path: `/v1/admin/tenants/${need(1)[0]}/audit${month}` };
     }
+    case 'privacy-request': {
+      const [tenantId] = need(1);
+      if (!values.type || !values['subject-kind'] || values['subject-value'] === undefined) {
+        throw new UsageError('privacy-request: --type, --subject-kind and --subject-value are required');
+      }
+      let corrections: unknown;
+      if (values.corrections !== undefined) {
+        try {
+          corrections = JSON.parse(values.corrections);
+        } catch {
+          throw new UsageError('privacy-request: --corrections must be a JSON array of {path, value}');
+        }
+      }
+      return {
+        method: 'POST',
+        path: `/v1/admin/tenants/${tenantId}/privacy/requests`,
+        body: optional({ type: values.type, subject: { kind: values['subject-kind'], value: values['subject-value'] }, corrections }),
+      };
+    }
+    case 'privacy-status': {
+      const [tenantId, requestId] = need(2);
+      return { method: 'GET', path: `/v1/admin/tenants/${tenantId}/privacy/requests/${requestId}` };
+    }
+    case 'terminate':
+      return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/termination`, body: { election: values.immediate ? 'immediate' : 'export-then-delete' } };
+    case 'termination-status':
+      return { method: 'GET', path: `/v1/admin/tenants/${need(1)[0]}/termination` };
     default:
       throw new UsageError(`Unknown command '${command}'`);
   }
+}
+
+/**
+ * R-TERM-5, R-DSR-2: verifies a signed deletion document offline. The file may hold the document itself
+ * (`{document, signature}`, as stored in the records bucket) or a status answer that carries it.
+ */
+export async function verifyCertificateFile(file: string, values: Values): Promise<{ valid: boolean; kind?: string; keyId?: string }> {
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const signed = (parsed.certificate ?? (parsed.results as Record<string, unknown> | undefined)?.deletionRecord ?? parsed) as SignedDeletionDocument;
+  if (!signed?.document || !signed.signature) throw new UsageError(`${file}: no signed deletion document ({document, signature}) found`);
+  let publicKeyPem: string;
+  if (values['public-key']) {
+    publicKeyPem = readFileSync(values['public-key'], 'utf8');
+  } else if (values.aws && values['key-id']) {
+    // The public half from KMS, as `aws kms get-public-key` returns it (DER SubjectPublicKeyInfo).
+    const kms = new KMSClient(values.region ? { region: values.region } : {});
+    const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: values['key-id'] }));
+    kms.destroy();
+    if (!PublicKey) throw new Error(`KMS returned no public key for ${values['key-id']}`);
+    publicKeyPem = createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
+  } else {
+    throw new UsageError('verify-certificate: pass --public-key <pem file>, or --aws --key-id <signing key ARN>');
+  }
+  return { valid: verifyDeletionDocument(signed, publicKeyPem), kind: signed.document.kind, keyId: signed.signature.keyId };
 }
 
 /** SHA-256 for the SigV4 signer, over node:crypto (HMAC when given a secret). */
@@ -190,6 +261,12 @@ export async function runCli(argv: readonly string[], io: CliIo = { out: (line) 
   const [command, ...args] = positionals;
   let request: AdminRequest;
   try {
+    if (command === 'verify-certificate') {
+      if (args.length !== 1) throw new UsageError('verify-certificate: expected the certificate file');
+      const outcome = await verifyCertificateFile(args[0], values);
+      io.out(JSON.stringify(outcome, null, 2));
+      return outcome.valid ? 0 : 1;
+    }
     request = commandRequest(command, args, values);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Administration } from '../domain/administration';
 import { DomainError } from '../domain/model';
-import { httpHandler, json, rawBody } from '../shared/http';
+import { httpHandler, json, jsonBody, operatorOf } from '../shared/http';
 import { platformFromEnv, type Platform } from '../shared/platform';
 
 export type AdminDeps = Pick<Platform, 'directory' | 'keys' | 'crypto' | 'audit' | 'settings' | 'clock'>;
@@ -38,23 +38,6 @@ export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEven
         throw new DomainError('not_found', 'No such route', 404);
     }
   });
-}
-
-/** The IAM principal API Gateway verified (SigV4); the local runtime sets its own operator identity. */
-function operatorOf(event: APIGatewayProxyEvent): string {
-  const principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller;
-  if (!principal) throw new DomainError('invalid_request', 'No verified operator identity on this request', 403);
-  return `operator:${principal}`;
-}
-
-function jsonBody(event: APIGatewayProxyEvent): unknown {
-  const text = rawBody(event).toString('utf8');
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new DomainError('malformed_json', 'The body is not valid JSON', 400);
-  }
 }
 
 let cached: ReturnType<typeof createAdminHandler> | undefined;

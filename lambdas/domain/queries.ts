@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DomainError, type PlatformEvent, type StoredEvent, type Tenant } from './model';
-import { EVENT_PURPOSE } from './processing';
+import { decryptStoredEvent } from './export-lines';
 import type { EventStore, PayloadStore, TenantCrypto } from './ports';
 import { minuteOf, summariseRollup, type RollupSummary } from './rollups';
 import { parse } from './validation';
@@ -87,10 +87,8 @@ export class TenantQueries {
   }
 
   private async view(stored: StoredEvent): Promise<EventView> {
-    const ciphertext =
-      'inline' in stored.body ? Buffer.from(stored.body.inline, 'base64') : await this.deps.payloads.get(stored.body.objectKey);
-    if (!ciphertext) throw new Error(`Payload object missing for event ${stored.eventId}`);
-    const plaintext = await this.deps.crypto.decrypt(this.tenant, ciphertext, EVENT_PURPOSE);
+    const event = await decryptStoredEvent(this.deps, this.tenant, stored);
+    if (!event) throw new Error(`Payload object missing for event ${stored.eventId}`);
     return {
       eventId: stored.eventId,
       kind: stored.kind,
@@ -98,7 +96,7 @@ export class TenantQueries {
       timestamp: stored.timestamp,
       receivedAt: stored.receivedAt,
       attributes: stored.attributes,
-      event: JSON.parse(Buffer.from(plaintext).toString('utf8')) as PlatformEvent,
+      event,
     };
   }
 }

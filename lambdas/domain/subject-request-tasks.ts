@@ -5,7 +5,6 @@
  * PermanentTaskError when a retry cannot help (unknown request or tenant); every other error is retried by the
  * state machine, then caught and recorded by `record-failure`.
  */
-import { createHash } from 'node:crypto';
 import { objectKeys, TENANT_ID_PATTERN } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
 import { applyCorrections, CORRECTIONS_PURPOSE, type Correction } from './corrections';
@@ -24,6 +23,7 @@ import type {
   TenantDirectory,
 } from './ports';
 import { PermanentTaskError, type PrivacyRequestRecord, type PrivacyStep, type SubjectTask, type SubjectWorkflowState } from './privacy';
+import { decryptStoredEvent, exportLine, sha256Hex } from './export-lines';
 import { EVENT_PURPOSE, eventName, indexAttributes, SUBJECT_KEY_PURPOSE } from './processing';
 import { rollupDeltas } from './rollups';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from './subjects';
@@ -52,16 +52,6 @@ export interface SubjectRequestTasksDeps {
 }
 
 /** One line of a subject export (JSON Lines): the record's metadata and the whole event as it was received. */
-export interface ExportLine {
-  readonly eventId: string;
-  readonly kind: string;
-  readonly name: string;
-  readonly timestamp: string;
-  readonly receivedAt: string;
-  readonly quarantined: boolean;
-  readonly event: PlatformEvent;
-}
-
 export interface SubjectExportManifest {
   readonly kind: 'lumiqo.subject-export.v1';
   readonly tenantId: string;
@@ -172,7 +162,7 @@ export class SubjectRequestTasks {
         const body = await this.deps.exports.get(key);
         if (!body) throw new Error(`Export part missing: ${key}`);
         const text = Buffer.from(body).toString('utf8');
-        parts.push({ key, records: text.split('\n').filter((line) => line !== '').length, bytes: body.byteLength, sha256: sha256(body) });
+        parts.push({ key, records: text.split('\n').filter((line) => line !== '').length, bytes: body.byteLength, sha256: sha256Hex(body) });
       }
       const manifest: SubjectExportManifest = {
         kind: 'lumiqo.subject-export.v1',
@@ -473,10 +463,9 @@ export class SubjectRequestTasks {
   }
 
   private async decryptEvent(tenant: Tenant, stored: StoredEvent): Promise<PlatformEvent> {
-    const ciphertext = 'inline' in stored.body ? Buffer.from(stored.body.inline, 'base64') : await this.deps.payloads.get(stored.body.objectKey);
-    if (!ciphertext) throw new Error(`Payload object missing for event ${stored.eventId}`);
-    const plaintext = await this.deps.crypto.decrypt(tenant, ciphertext, EVENT_PURPOSE);
-    return JSON.parse(Buffer.from(plaintext).toString('utf8')) as PlatformEvent;
+    const event = await decryptStoredEvent(this.deps, tenant, stored);
+    if (!event) throw new Error(`Payload object missing for event ${stored.eventId}`);
+    return event;
   }
 
   /**
@@ -595,18 +584,6 @@ function workArea(state: Pick<SubjectWorkflowState, 'tenantId' | 'requestId'>): 
   return worklist.slice(0, worklist.lastIndexOf('/') + 1);
 }
 
-function exportLine(stored: StoredEvent, event: PlatformEvent): ExportLine {
-  return {
-    eventId: stored.eventId,
-    kind: stored.kind,
-    name: stored.name,
-    timestamp: stored.timestamp,
-    receivedAt: stored.receivedAt,
-    quarantined: stored.quarantined === true,
-    event,
-  };
-}
-
 /** A released record as the processor writes an ordinary one: no quarantine flags. */
 function unquarantined(event: StoredEvent): StoredEvent {
   const { quarantined: _q, rollupPending: _r, ...rest } = event;
@@ -617,10 +594,6 @@ function addCounts(base: Counts | undefined, add: Counts): Counts {
   const sum: Record<string, number> = { ...base };
   for (const [name, n] of Object.entries(add)) sum[name] = (sum[name] ?? 0) + n;
   return sum;
-}
-
-function sha256(body: Uint8Array): string {
-  return createHash('sha256').update(body).digest('hex');
 }
 
 /** An error name as Step Functions reports it (`States.TaskFailed`, `PermanentTaskError`…), bounded. */

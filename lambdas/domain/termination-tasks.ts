@@ -7,10 +7,9 @@
  * immediately) → (30-day window) → purge every store → shred the tenant key → verify nothing is readable →
  * issue the signed certificate.
  */
-import { createHash } from 'node:crypto';
 import { objectKeys, tenantObjectPrefix } from '../shared/keys';
 import { backupDates, signDeletionDocument, type BackupFacts, type TenantDeletionCertificate } from './deletion-records';
-import type { PlatformEvent, StoredEvent, Tenant } from './model';
+import type { Tenant } from './model';
 import type {
   AuditLog,
   BillingLedger,
@@ -27,7 +26,7 @@ import type {
 } from './ports';
 import { PermanentTaskError, type PrivacyStep, type TerminationRecord, type TerminationTask, type TerminationWorkflowState } from './privacy';
 import { EARLIEST_TIMESTAMP_MS, MAX_FUTURE_MS } from './events';
-import { EVENT_PURPOSE } from './processing';
+import { decryptStoredEvent, exportLine, sha256Hex } from './export-lines';
 import { minuteOf } from './rollups';
 
 export const TERMINATION_ACTOR = 'system:termination-workflow';
@@ -168,7 +167,7 @@ export class TerminationTasks {
       for (let page = 0; page < this.pagesPerCall; page++) {
         const { items, cursor: next } = await this.deps.store.tenantEvents(tenant.tenantId, this.pageSize, cursor);
         for (const stored of items) {
-          const event = await this.decrypt(tenant, stored);
+          const event = await decryptStoredEvent(this.deps, tenant, stored);
           if (event === undefined) unreadable++;
           lines.push(JSON.stringify(exportLine(stored, event)));
         }
@@ -180,7 +179,7 @@ export class TerminationTasks {
         const key = partKey(state, partNumber);
         const body = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
         await this.deps.exports.put(key, body, 'application/x-ndjson');
-        await this.recordPartFacts(state, { key, records: lines.length, bytes: body.byteLength, sha256: sha256(body) });
+        await this.recordPartFacts(state, { key, records: lines.length, bytes: body.byteLength, sha256: sha256Hex(body) });
         partCount = partNumber;
       }
       const done = cursor === undefined;
@@ -389,16 +388,6 @@ export class TerminationTasks {
     }
   }
 
-  /** The plaintext event, or undefined when its S3 body is missing (the export says so rather than stop). */
-  private async decrypt(tenant: Tenant, stored: StoredEvent): Promise<PlatformEvent | undefined> {
-    let ciphertext: Uint8Array | undefined;
-    if ('inline' in stored.body) ciphertext = Buffer.from(stored.body.inline, 'base64');
-    else ciphertext = await this.deps.payloads.get(stored.body.objectKey);
-    if (!ciphertext) return undefined;
-    const plaintext = await this.deps.crypto.decrypt(tenant, ciphertext, EVENT_PURPOSE);
-    return JSON.parse(Buffer.from(plaintext).toString('utf8')) as PlatformEvent;
-  }
-
   /** Adds (or, on a retry, replaces) one part's facts in the export's part list. */
   private async recordPartFacts(state: State, facts: PartFacts): Promise<void> {
     const known = (await this.partFacts(state)).filter((p) => p.key !== facts.key);
@@ -458,21 +447,8 @@ function minuteAfter(minute: string): string {
   return minuteOf(new Date(Date.parse(minute) + MINUTE_MS).toISOString());
 }
 
-function exportLine(stored: StoredEvent, event: PlatformEvent | undefined) {
-  return {
-    eventId: stored.eventId,
-    kind: stored.kind,
-    name: stored.name,
-    timestamp: stored.timestamp,
-    receivedAt: stored.receivedAt,
-    quarantined: stored.quarantined === true,
-    ...(event === undefined ? { unavailable: 'payload_missing' } : { event }),
-  };
-}
-
 const partKey = (state: State, n: number) => objectKeys.tenantExport(state.tenantId, state.terminationId, `part-${String(n).padStart(5, '0')}.jsonl`);
 const partsListKey = (state: State) => objectKeys.tenantExport(state.tenantId, state.terminationId, 'parts.json');
-const sha256 = (body: Uint8Array) => createHash('sha256').update(body).digest('hex');
 
 /** The certificate's `deleted`: what the purge removed, without the export's bookkeeping counters. */
 function deletedCounts(counts: Readonly<Record<string, number>>): Record<string, number> {

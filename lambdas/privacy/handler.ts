@@ -9,7 +9,7 @@ import { DomainError, type Tenant } from '../domain/model';
 import { PrivacyRequests, type PrivacyRequestView } from '../domain/privacy-requests';
 import { Termination } from '../domain/termination';
 import { TENANT_ID_PATTERN } from '../shared/keys';
-import { httpHandler, json, lowerCaseHeaders, rawBody } from '../shared/http';
+import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf } from '../shared/http';
 import { platformFromEnv, type Platform } from '../shared/platform';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
 
@@ -60,32 +60,14 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
   });
 }
 
-/** The IAM principal API Gateway verified (SigV4); the local runtime sets its own operator identity. */
-function operatorOf(event: APIGatewayProxyEvent): string {
-  const principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller;
-  if (!principal) throw new DomainError('invalid_request', 'No verified operator identity on this request', 403);
-  return `operator:${principal}`;
-}
-
 async function requireTenant(deps: Pick<PrivacyDeps, 'directory'>, tenantId: string): Promise<Tenant> {
   const tenant = TENANT_ID_PATTERN.test(tenantId) ? await deps.directory.getTenant(tenantId) : undefined;
   if (!tenant) throw new DomainError('not_found', `No tenant '${tenantId}'`, 404);
   return tenant;
 }
 
-function jsonBody(event: APIGatewayProxyEvent): unknown {
-  const body = rawBody(event);
-  if (body.byteLength > MAX_PRIVACY_BODY_BYTES) {
-    throw new DomainError('body_too_large', `The body exceeds ${MAX_PRIVACY_BODY_BYTES} bytes`, 413);
-  }
-  const text = body.toString('utf8');
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new DomainError('malformed_json', 'The body is not valid JSON', 400);
-  }
-}
+/** R-DSR-1: a request names a subject and a few corrections, far below the ingestion limit. */
+const jsonBody = (event: APIGatewayProxyEvent) => parseJsonBody(event, MAX_PRIVACY_BODY_BYTES);
 
 let cached: ReturnType<typeof createPrivacyHandler> | undefined;
 export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {

@@ -40,6 +40,26 @@ const THROTTLING = new Set([
   'SlowDown',
 ]);
 
+/** A JSON request body; empty is `{}`. Above `maxBytes` → body_too_large (413), unparsable → malformed_json (400). */
+export function jsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>, maxBytes = Number.POSITIVE_INFINITY): unknown {
+  const body = rawBody(event);
+  if (body.byteLength > maxBytes) throw new DomainError('body_too_large', `The body exceeds ${maxBytes} bytes`, 413);
+  const text = body.toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DomainError('malformed_json', 'The body is not valid JSON', 400);
+  }
+}
+
+/** The IAM principal API Gateway verified (SigV4) on an operator route; the local runtime sets its own operator identity. */
+export function operatorOf(event: Pick<APIGatewayProxyEvent, 'requestContext'>): string {
+  const principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller;
+  if (!principal) throw new DomainError('invalid_request', 'No verified operator identity on this request', 403);
+  return `operator:${principal}`;
+}
+
 export function errorResponse(error: unknown): APIGatewayProxyResult {
   if (error instanceof DomainError) {
     const body = { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };

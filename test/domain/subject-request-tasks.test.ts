@@ -8,7 +8,8 @@ import { verifyDeletionDocument, type SignedDeletionDocument, type SubjectDeleti
 import type { PlatformEvent, StoredEvent, Tenant } from '../../lambdas/domain/model';
 import { EVENT_PURPOSE } from '../../lambdas/domain/processing';
 import { PERMANENT_ERROR, type SubjectWorkflowState } from '../../lambdas/domain/privacy';
-import { EXPORT_BATCH, WORKFLOW_ACTOR, type ExportLine, type SubjectExportManifest } from '../../lambdas/domain/subject-request-tasks';
+import type { ExportLine } from '../../lambdas/domain/export-lines';
+import { EXPORT_BATCH, WORKFLOW_ACTOR, type SubjectExportManifest } from '../../lambdas/domain/subject-request-tasks';
 import { objectKeys } from '../../lambdas/shared/keys';
 import {
   createTenant,

@@ -4,12 +4,23 @@
  */
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256, regionOf, runCli, signedHeaders } from '../../bin/lumiqo-admin';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { eventually } from './http';
 
 let local: LocalPlatform;
 
 beforeAll(async () => {
-  local = await startLocalPlatform({ port: 0, demo: false, log: () => undefined });
+  local = await startLocalPlatform({
+    port: 0,
+    demo: false,
+    log: () => undefined,
+    eventSource: { maxBatchingWindowMs: 50 },
+    pollIntervalMs: 20,
+    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 }, retryIntervalMs: 0 },
+  });
 });
 afterAll(async () => local?.stop());
 
@@ -46,6 +57,39 @@ it('fails with the API error and a non-zero code when the tenant does not exist'
   const { code, output } = await cli('issue-key', 'nobody');
   expect(code).toBe(1);
   expect(output).toMatchObject({ error: { code: 'not_found' } });
+});
+
+it('R-DSR-1, R-TERM-3, R-TERM-5: opens a privacy request, terminates a tenant, and verifies its certificate offline', async () => {
+  await cli('create-tenant', 'cli-gone', '--name', 'Gone Co');
+  const opened = await cli('privacy-request', 'cli-gone', '--type', 'access', '--subject-kind', 'email', '--subject-value', 'amy@example.com');
+  expect(opened).toMatchObject({ code: 0, output: { type: 'access', origin: 'operator' } });
+  const requestId = (opened.output as { requestId: string }).requestId;
+  await eventually(async () => {
+    const { output } = await cli('privacy-status', 'cli-gone', requestId);
+    return (output as { status: string }).status === 'completed' ? true : undefined;
+  }, 'the access request');
+
+  expect(await cli('terminate', 'cli-gone', '--immediate')).toMatchObject({ code: 0, output: { election: 'immediate' } });
+  const status = await eventually(async () => {
+    const { output } = await cli('termination-status', 'cli-gone');
+    return (output as { status: string }).status === 'completed' ? output : undefined;
+  }, 'the termination');
+
+  const dir = mkdtempSync(join(tmpdir(), 'lumiqo-cli-'));
+  try {
+    const certificate = join(dir, 'status.json');
+    const publicKey = join(dir, 'signing.pem');
+    writeFileSync(certificate, JSON.stringify(status));
+    writeFileSync(publicKey, await local.platform.signer.publicKeyPem());
+    expect(await cli('verify-certificate', certificate, '--public-key', publicKey)).toMatchObject({ code: 0, output: { valid: true, kind: 'lumiqo.tenant-deletion.v1' } });
+    const tampered = status as { certificate: { document: { tenantId: string } } };
+    tampered.certificate.document.tenantId = 'someone-else';
+    writeFileSync(certificate, JSON.stringify(tampered));
+    expect(await cli('verify-certificate', certificate, '--public-key', publicKey)).toMatchObject({ code: 1, output: { valid: false } });
+    expect(await cli('verify-certificate', certificate)).toMatchObject({ code: 2, output: expect.stringContaining('--public-key') });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('answers usage errors with code 2 and the usage text', async () => {
