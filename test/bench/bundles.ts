@@ -31,6 +31,10 @@ const TARGETS: readonly BundleTarget[] = [
   { name: 'processor', entry: 'lambdas/processor/handler.ts', firstEvent: { Records: [] }, mustExclude: FORBIDDEN },
   { name: 'query', entry: 'lambdas/query/handler.ts', firstEvent: { resource: '/bench/cold-init', headers: {}, body: null }, mustExclude: [] },
   { name: 'admin', entry: 'lambdas/admin/handler.ts', firstEvent: { resource: '/bench/cold-init', headers: {}, body: null }, mustExclude: [] },
+  { name: 'privacy', entry: 'lambdas/privacy/handler.ts', firstEvent: { resource: '/bench/cold-init', headers: {}, body: null }, mustExclude: FORBIDDEN },
+  // A task the handler refuses at once (PermanentTaskError): loads everything, calls no AWS API.
+  { name: 'privacy-tasks', entry: 'lambdas/privacy-tasks/handler.ts', firstEvent: { task: 'bench-cold-init' }, mustExclude: FORBIDDEN },
+  { name: 'termination-tasks', entry: 'lambdas/termination-tasks/handler.ts', firstEvent: { task: 'bench-cold-init' }, mustExclude: FORBIDDEN },
 ];
 const EMPTY: BundleTarget = { name: 'empty handler', entry: 'test/bench/fixtures/empty-handler.ts', firstEvent: {}, mustExclude: [] };
 
@@ -38,7 +42,7 @@ const EMPTY: BundleTarget = { name: 'empty handler', entry: 'test/bench/fixtures
 const COLD_INIT_SCRIPT = `
 const start = process.hrtime.bigint();
 const { handler } = require(process.argv[1]);
-Promise.resolve(handler(JSON.parse(process.argv[2]), {})).then(() => {
+Promise.resolve(handler(JSON.parse(process.argv[2]), {})).catch(() => undefined).then(() => {
   process.stderr.write('\\nBENCH_INIT_NS=' + (process.hrtime.bigint() - start) + '\\n');
 });
 `;
