@@ -12,11 +12,13 @@ export function banner(local: LocalPlatform): string {
     `  data            ${local.dataDir ?? 'in memory (gone on exit; keep it with --data-dir <dir> or LUMIQO_DATA_DIR)'}`,
     `  admin token     ${local.adminToken}   (operator routes: Authorization: Bearer <token>; npm run cli -- --help)`,
     `  dead letters    GET ${local.url}/_local/dead-letters (admin token)`,
+    `  signing key     ${local.keyDir}/signing.pem (verifies deletion records and certificates)`,
     `  emulators       DynamoDB ${local.clients.endpoints.dynamodb}  Kinesis ${local.clients.endpoints.kinesis}  S3 ${local.clients.endpoints.s3}`,
   ];
   const demo = local.demo;
   if (demo) {
-    const event = JSON.stringify({ type: 'event', name: 'signup', properties: { plan: 'starter' } });
+    const event = JSON.stringify({ type: 'event', name: 'signup', properties: { plan: 'starter', email: 'ann@example.com' } });
+    const access = JSON.stringify({ type: 'access', subject: { kind: 'email', value: 'ann@example.com' } });
     lines.push(
       '',
       `Demo tenant '${demo.tenantId}'`,
@@ -30,6 +32,8 @@ export function banner(local: LocalPlatform): string {
       `  curl -sS ${sh(`${local.url}/v1/events?kind=event`)} -H ${sh(`Authorization: Bearer ${demo.apiKey}`)}`,
       'Rollups of the last hour:',
       `  curl -sS ${local.url}/v1/rollups -H ${sh(`Authorization: Bearer ${demo.apiKey}`)}`,
+      'Everything about ann@example.com (a data-subject access request; GET its Location for the export links):',
+      `  curl -sS -X POST ${local.url}/v1/privacy/requests -H ${sh(`Authorization: Bearer ${demo.apiKey}`)} -H 'Content-Type: application/json' -d ${sh(access)}`,
     );
   }
   lines.push('', 'Ctrl-C stops.', '');

@@ -124,6 +124,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       { onExecutionError: (arn, error) => log(`workflow ${arn} failed`, error), ...options.workflows },
     );
     stops.push(async () => workflows!.abortAll());
+    // R-DSR-5: the hourly deadline check the EventBridge rule runs in AWS (the metric goes to stdout as EMF).
+    const deadlines = setInterval(() => {
+      privacyTasks({ task: 'check-deadlines' }).catch((error) => log('deadline check', error));
+    }, 3_600_000);
+    deadlines.unref();
+    stops.push(async () => clearInterval(deadlines));
     const handlers = {
       ingest: createIngestHandler({ ...platform, privacy: new PrivacyRequests(platform) }),
       query: createQueryHandler(platform),

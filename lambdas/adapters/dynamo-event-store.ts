@@ -77,6 +77,11 @@ export class DynamoEventStore implements EventStore {
     await this.write(keys.map((key) => ({ DeleteRequest: { Key: key } })));
   }
 
+  async deleteSubjectEntries(tenantId: string, subjectHash: string, eventIds: readonly string[]): Promise<void> {
+    const keys = [...new Set(eventIds)].map((eventId) => dataKeys.subject(tenantId, subjectHash, eventId));
+    await this.write(keys.map((key) => ({ DeleteRequest: { Key: key } })));
+  }
+
   async applyRollups(deltas: readonly RollupDelta[]): Promise<void> {
     deltas.forEach(assertCounterNames);
     await forEachLimited(deltas, ROLLUP_CONCURRENCY, async (delta) => {

@@ -185,6 +185,10 @@ export class MemoryEventStore implements EventStore {
     for (const key of events.flatMap(eventKeys)) this.items.delete(keyOf(key));
   }
 
+  async deleteSubjectEntries(tenantId: string, subjectHash: string, eventIds: readonly string[]): Promise<void> {
+    for (const eventId of eventIds) this.items.delete(keyOf(dataKeys.subject(tenantId, subjectHash, eventId)));
+  }
+
   async applyRollups(deltas: readonly RollupDelta[]): Promise<void> {
     deltas.forEach(assertCounterNames);
     for (const delta of deltas) {

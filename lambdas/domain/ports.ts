@@ -112,6 +112,8 @@ export interface EventStore {
   putEvents(events: readonly StoredEvent[], subjects: readonly SubjectIndexEntry[]): Promise<void>;
   /** Compensation when a later step of the same batch fails, so a retry stores them again. */
   deleteEvents(events: readonly Pick<StoredEvent, 'tenantId' | 'eventId' | 'subjects'>[]): Promise<void>;
+  /** Deletes one subject's index entries for these events, leaving the events (a stale entry, R-DSR-2, R-DSR-3). */
+  deleteSubjectEntries(tenantId: string, subjectHash: string, eventIds: readonly string[]): Promise<void>;
   applyRollups(deltas: readonly RollupDelta[]): Promise<void>;
   getEvent(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
   queryEvents(query: EventQuery): Promise<Page<StoredEvent>>;

@@ -196,14 +196,15 @@ export class SubjectRequestTasks {
 
       const objects = mine.flatMap((e) => ('objectKey' in e.body ? [e.body.objectKey] : []));
       if (objects.length > 0) await this.deps.payloads.delete(objects);
-      // An id whose event is gone (expired, erased by an earlier pass) still has this subject's entry to remove.
-      const orphans = gone.map((eventId) => ({ tenantId: s.tenantId, eventId, subjects: [s.subjectHash] }));
-      if (mine.length + orphans.length > 0) await this.deps.store.deleteEvents([...mine, ...orphans]);
-      if (others.length > 0) await this.dropStaleEntries(s, others);
+      if (mine.length > 0) await this.deps.store.deleteEvents(mine);
+      // An id whose event is gone (expired, erased by an earlier pass), or whose record no longer mentions the subject
+      // (a stale entry), still has this subject's index entry to remove; the record itself stays.
+      const stale = [...gone, ...others.map((e) => e.eventId)];
+      if (stale.length > 0) await this.deps.store.deleteSubjectEntries(s.tenantId, s.subjectHash, stale);
 
       const batch = {
         events: mine.length,
-        subjectIndexEntries: mine.reduce((sum, e) => sum + e.subjects.length, 0) + orphans.length + others.length,
+        subjectIndexEntries: mine.reduce((sum, e) => sum + e.subjects.length, 0) + gone.length + others.length,
         payloadObjects: objects.length,
       };
       return { next: { ...next, counts: addCounts(s.counts, batch) }, detail: batch, step: next.done === true };
@@ -466,15 +467,6 @@ export class SubjectRequestTasks {
     const event = await decryptStoredEvent(this.deps, tenant, stored);
     if (!event) throw new Error(`Payload object missing for event ${stored.eventId}`);
     return event;
-  }
-
-  /**
-   * Removes this subject's entries from records that do not mention it. The store deletes an entry only together
-   * with its event item, so the items are written back at once (they are in hand, unchanged).
-   */
-  private async dropStaleEntries(state: SubjectWorkflowState, events: readonly StoredEvent[]): Promise<void> {
-    await this.deps.store.deleteEvents(events.map((e) => ({ tenantId: e.tenantId, eventId: e.eventId, subjects: [state.subjectHash] })));
-    await this.deps.store.putEvents(events, []);
   }
 
   private async rectifiedBatch({ tenant, request, state }: TaskContext): Promise<RectifyJournal> {

@@ -76,6 +76,17 @@ describeAdapters('EventStore privacy operations', (ctx) => {
     expect(await ctx.adapters.store.subjectEventIds('sub-a', 's-nobody')).toEqual([]);
   });
 
+  it('R-DSR-2: deleteSubjectEntries removes one subject’s entries and leaves the events and other subjects’ entries', async () => {
+    const events = eventSeries('stale-a', 3, { subjects: ['s-gone', 's-kept'] });
+    await ctx.adapters.store.putEvents(events, indexEntries(events));
+
+    await ctx.adapters.store.deleteSubjectEntries('stale-a', 's-gone', [events[0].eventId, events[1].eventId, 'ev_never_stored']);
+
+    expect(await ctx.adapters.store.subjectEventIds('stale-a', 's-gone')).toEqual([events[2].eventId]);
+    expect((await ctx.adapters.store.subjectEventIds('stale-a', 's-kept')).sort()).toEqual(events.map((e) => e.eventId).sort());
+    expect(await ctx.adapters.store.getEvents('stale-a', events.map((e) => e.eventId))).toHaveLength(3);
+  });
+
   it('getEvents returns the asked events once each, in the order asked, across BatchGets of 100, skipping missing ids', async () => {
     const events = eventSeries('get-a', 150);
     await ctx.adapters.store.putEvents(events, []);
