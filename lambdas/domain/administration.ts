@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
+import { requireTenant } from '../shared/tenant-context';
 import { issueApiKey } from './api-keys';
 import { newId } from './ids';
 import { WEBHOOK_SECRET_PURPOSE } from './ingestion';
@@ -98,14 +99,14 @@ export class Administration {
   }
 
   async getTenant(tenantId: string): Promise<TenantView & { apiKeys: ApiKeyRecord[] }> {
-    const tenant = await this.requireTenant(tenantId);
+    const tenant = await requireTenant(this.deps.directory, tenantId);
     return { ...view(tenant), apiKeys: await this.deps.directory.listApiKeys(tenantId) };
   }
 
   /** The key is in the answer once; only its SHA-256 is stored. */
   async issueApiKey(actor: string, tenantId: string): Promise<{ keyId: string; apiKey: string }> {
     return this.audited(actor, 'api-key.issue', tenantId, async () => {
-      await this.requireTenant(tenantId);
+      await requireTenant(this.deps.directory, tenantId);
       const now = this.deps.clock.now();
       const issued = issueApiKey(now);
       await this.deps.directory.putApiKey(issued.keyHash, { tenantId, keyId: issued.keyId, status: 'active', createdAt: now.toISOString() });
@@ -123,7 +124,7 @@ export class Administration {
   async createWebhookSource(actor: string, tenantId: string, input: unknown): Promise<{ sourceId: string; scheme: string; secret: string; path: string }> {
     return this.audited(actor, 'webhook-source.create', tenantId, async () => {
       const request = parse(createSourceSchema, input);
-      const tenant = await this.requireTenant(tenantId);
+      const tenant = await requireTenant(this.deps.directory, tenantId);
       const sourceId = request.sourceId ?? newId('src', this.deps.clock.now()).toLowerCase();
       if (await this.deps.directory.getWebhookSource(tenantId, sourceId)) {
         throw new DomainError('conflict', `Webhook source '${sourceId}' already exists`, 409);
@@ -145,7 +146,7 @@ export class Administration {
   async rotateWebhookSource(actor: string, tenantId: string, sourceId: string, input: unknown): Promise<{ sourceId: string; secret: string; activeSecrets: number }> {
     return this.audited(actor, 'webhook-source.rotate', tenantId, async () => {
       const request = parse(rotateSourceSchema, input ?? {});
-      const tenant = await this.requireTenant(tenantId);
+      const tenant = await requireTenant(this.deps.directory, tenantId);
       const source = await this.deps.directory.getWebhookSource(tenantId, sourceId);
       if (!source) throw new DomainError('not_found', `No webhook source '${sourceId}'`, 404);
       const secret = request.secret ?? generateWebhookSecret(source.scheme);
@@ -162,12 +163,6 @@ export class Administration {
 
   private async encryptSecret(tenant: Tenant, secret: string): Promise<string> {
     return Buffer.from(await this.deps.crypto.encrypt(tenant, Buffer.from(secret, 'utf8'), WEBHOOK_SECRET_PURPOSE)).toString('base64');
-  }
-
-  private async requireTenant(tenantId: string): Promise<Tenant> {
-    const tenant = TENANT_ID_PATTERN.test(tenantId) ? await this.deps.directory.getTenant(tenantId) : undefined;
-    if (!tenant) throw new DomainError('not_found', `No tenant '${tenantId}'`, 404);
-    return tenant;
   }
 
   /** R-SEC-6: who did what to which tenant, whether it worked or not. */

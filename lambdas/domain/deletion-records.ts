@@ -7,7 +7,7 @@
  */
 import { createPublicKey, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { DocumentSigner } from './ports';
+import type { DocumentSigner, DocumentStore } from './ports';
 
 /** The DynamoDB point-in-time recovery window: fixed by AWS at 35 days. */
 export const PITR_WINDOW_DAYS = 35;
@@ -21,6 +21,9 @@ export interface BackupFacts {
   /** DynamoDB point-in-time recovery window. */
   readonly pitrWindowDays: number;
 }
+
+/** What a deployment keeps by default (lib/config.ts backupRetentionDays, TenantKeys' 7-day waiting period). */
+export const DEFAULT_BACKUP_FACTS: BackupFacts = { backupRetentionDays: 35, keyDeletionWindowDays: 7, pitrWindowDays: PITR_WINDOW_DAYS };
 
 /** What was deleted, counted by store. */
 export type DeletionCounts = Readonly<Record<string, number>>;
@@ -105,6 +108,12 @@ export function canonicalBytes(document: DeletionDocument): Buffer {
 export async function signDeletionDocument<D extends DeletionDocument>(document: D, signer: DocumentSigner): Promise<SignedDeletionDocument<D>> {
   const signature = await signer.sign(canonicalBytes(document));
   return { document, signature: { algorithm: signature.algorithm, keyId: signature.keyId, value: signature.signature } };
+}
+
+/** A signed record or certificate from the records bucket; undefined when the object is not there. */
+export async function readSignedDocument<D extends DeletionDocument>(records: Pick<DocumentStore, 'get'>, key: string): Promise<SignedDeletionDocument<D> | undefined> {
+  const body = await records.get(key);
+  return body ? (JSON.parse(Buffer.from(body).toString('utf8')) as SignedDeletionDocument<D>) : undefined;
 }
 
 /** True only if `signed.signature` is a valid signature of `signed.document` under `publicKeyPem`. */

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PlatformEvent, StoredEvent, Tenant } from './model';
-import type { PayloadStore, TenantCrypto } from './ports';
+import type { DocumentStore, PayloadStore, TenantCrypto } from './ports';
 import { EVENT_PURPOSE } from './processing';
 
 export interface ExportLine {
@@ -41,6 +41,21 @@ export async function decryptStoredEvent(
   if (!ciphertext) return undefined;
   const plaintext = await deps.crypto.decrypt(tenant, ciphertext, EVENT_PURPOSE);
   return JSON.parse(Buffer.from(plaintext).toString('utf8')) as PlatformEvent;
+}
+
+/**
+ * R-DSR-1, R-TERM-2: export links live an hour, long enough to download, short enough that a leaked link soon dies;
+ * every status read hands out fresh ones.
+ */
+export const EXPORT_LINK_SECONDS = 3600;
+
+/** Presigned GET links of an export's manifest and parts, valid for EXPORT_LINK_SECONDS. */
+export async function presignExport(
+  exports: Pick<DocumentStore, 'presign'>,
+  keys: { readonly manifest: string; readonly parts: readonly string[] },
+): Promise<{ manifest: string; parts: string[] }> {
+  const [manifest, ...parts] = await Promise.all([keys.manifest, ...keys.parts].map((key) => exports.presign(key, EXPORT_LINK_SECONDS)));
+  return { manifest, parts };
 }
 
 /** Hex SHA-256 of an export part, as its manifest lists it. */

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
 import { CORRECTIONS_PURPOSE, validateCorrectionPath } from './corrections';
-import type { SignedDeletionDocument } from './deletion-records';
+import { readSignedDocument, type SignedDeletionDocument } from './deletion-records';
+import { EXPORT_LINK_SECONDS, presignExport } from './export-lines';
 import { newId } from './ids';
 import { DomainError, type Tenant } from './model';
 import type { AuditLog, Clock, DocumentStore, PrivacyRequestStore, TenantCrypto, TenantDirectory, WorkflowStarter } from './ports';
@@ -26,8 +27,6 @@ import { SUBJECT_KEY_PURPOSE } from './processing';
 import { DEFAULT_SUBJECT_PATHS, hashSubject, normaliseIdentifier } from './subjects';
 import { parse } from './validation';
 
-/** R-DSR-1: export links are short-lived; the view hands out fresh ones each time it is read. */
-export const EXPORT_URL_SECONDS = 3600;
 /** Corrections are small facts (an address, a name), not documents. */
 export const MAX_CORRECTIONS = 50;
 export const MAX_CORRECTIONS_BYTES = 32 * 1024;
@@ -100,7 +99,7 @@ export interface PrivacyRequestView {
   readonly steps: readonly PrivacyStep[];
   readonly failure?: { readonly error: string; readonly at: string };
   readonly results?: {
-    /** Access (R-DSR-1): links to the manifest and the parts, valid for EXPORT_URL_SECONDS. */
+    /** Access (R-DSR-1): links to the manifest and the parts, valid for EXPORT_LINK_SECONDS. */
     readonly export?: { readonly manifestUrl: string; readonly partUrls: readonly string[]; readonly urlsExpireAt: string };
     /** Erasure (R-DSR-2): the signed deletion record. */
     readonly deletionRecord?: SignedDeletionDocument;
@@ -309,14 +308,12 @@ export class PrivacyRequests {
     if (!result) return undefined;
     const out: { -readonly [K in keyof NonNullable<PrivacyRequestView['results']>]: NonNullable<PrivacyRequestView['results']>[K] } = {};
     if (result.exportKeys && record.status === 'completed') {
-      const [manifestUrl, ...partUrls] = await Promise.all(
-        [result.exportKeys.manifest, ...result.exportKeys.parts].map((key) => this.deps.exports.presign(key, EXPORT_URL_SECONDS)),
-      );
-      out.export = { manifestUrl, partUrls, urlsExpireAt: new Date(now.getTime() + EXPORT_URL_SECONDS * 1000).toISOString() };
+      const links = await presignExport(this.deps.exports, result.exportKeys);
+      out.export = { manifestUrl: links.manifest, partUrls: links.parts, urlsExpireAt: new Date(now.getTime() + EXPORT_LINK_SECONDS * 1000).toISOString() };
     }
     if (result.deletionRecordKey) {
-      const body = await this.deps.records.get(result.deletionRecordKey);
-      if (body) out.deletionRecord = JSON.parse(Buffer.from(body).toString('utf8')) as SignedDeletionDocument;
+      const deletionRecord = await readSignedDocument(this.deps.records, result.deletionRecordKey);
+      if (deletionRecord) out.deletionRecord = deletionRecord;
     }
     if (result.counts) out.counts = result.counts;
     return Object.keys(out).length > 0 ? out : undefined;

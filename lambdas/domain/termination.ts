@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../shared/keys';
-import type { SignedDeletionDocument, TenantDeletionCertificate } from './deletion-records';
+import { requireTenant } from '../shared/tenant-context';
+import { readSignedDocument, type SignedDeletionDocument, type TenantDeletionCertificate } from './deletion-records';
+import { EXPORT_LINK_SECONDS, presignExport } from './export-lines';
 import { newId } from './ids';
 import { DomainError, type Tenant } from './model';
 import type { AuditLog, Clock, DocumentStore, PrivacyRequestStore, TenantDirectory, WorkflowStarter } from './ports';
@@ -16,9 +18,6 @@ export const startTerminationSchema = z.strictObject({
   // R-TERM-3: the controller may elect deletion without the export window.
   election: z.enum(['export-then-delete', 'immediate']).default('export-then-delete'),
 });
-
-/** Presigned export links live an hour: long enough to download, short enough that a leaked link soon dies. */
-export const EXPORT_LINK_SECONDS = 3600;
 
 export interface TerminationDeps {
   readonly directory: TenantDirectory;
@@ -59,7 +58,7 @@ export class Termination {
   async start(actor: string, tenantId: string, body: unknown): Promise<TerminationView> {
     return this.audited(actor, tenantId, async () => {
       const { election } = parse(startTerminationSchema, body ?? {});
-      const tenant = await this.requireTenant(tenantId);
+      const tenant = await requireTenant(this.deps.directory, tenantId);
       const previous = await this.deps.requests.getTermination(tenantId);
       refuseIfTerminating(tenant, previous);
       const now = this.deps.clock.now();
@@ -122,26 +121,13 @@ export class Termination {
   private async exportView(exported: NonNullable<TerminationRecord['export']>): Promise<NonNullable<TerminationView['export']>> {
     const expired = this.deps.clock.now().getTime() >= Date.parse(exported.availableUntil);
     if (expired) return { availableUntil: exported.availableUntil, expired };
-    const presign = (key: string) => this.deps.exports.presign(key, EXPORT_LINK_SECONDS);
-    return {
-      availableUntil: exported.availableUntil,
-      expired,
-      manifest: await presign(exported.manifest),
-      parts: await Promise.all(exported.parts.map(presign)),
-      linksExpireInSeconds: EXPORT_LINK_SECONDS,
-    };
+    return { availableUntil: exported.availableUntil, expired, ...(await presignExport(this.deps.exports, exported)), linksExpireInSeconds: EXPORT_LINK_SECONDS };
   }
 
   private async certificate(key: string): Promise<SignedDeletionDocument<TenantDeletionCertificate>> {
-    const body = await this.deps.records.get(key);
-    if (!body) throw new Error(`Deletion certificate '${key}' is missing from the records bucket`);
-    return JSON.parse(Buffer.from(body).toString('utf8')) as SignedDeletionDocument<TenantDeletionCertificate>;
-  }
-
-  private async requireTenant(tenantId: string): Promise<Tenant> {
-    const tenant = TENANT_ID_PATTERN.test(tenantId) ? await this.deps.directory.getTenant(tenantId) : undefined;
-    if (!tenant) throw new DomainError('not_found', `No tenant '${tenantId}'`, 404);
-    return tenant;
+    const certificate = await readSignedDocument<TenantDeletionCertificate>(this.deps.records, key);
+    if (!certificate) throw new Error(`Deletion certificate '${key}' is missing from the records bucket`);
+    return certificate;
   }
 
   /** R-SEC-6: who asked to terminate which tenant, and whether it was accepted. */

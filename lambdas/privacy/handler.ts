@@ -5,13 +5,12 @@
  * only: the tenant never comes from a body (R-SEC-4).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { DomainError, type Tenant } from '../domain/model';
+import { DomainError } from '../domain/model';
 import { PrivacyRequests, type PrivacyRequestView } from '../domain/privacy-requests';
 import { Termination } from '../domain/termination';
-import { TENANT_ID_PATTERN } from '../shared/keys';
 import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf } from '../shared/http';
 import { platformFromEnv, type Platform } from '../shared/platform';
-import { ApiKeyAuthenticator } from '../shared/tenant-context';
+import { ApiKeyAuthenticator, requireTenant } from '../shared/tenant-context';
 
 export type PrivacyDeps = Pick<Platform, 'directory' | 'requests' | 'crypto' | 'audit' | 'workflows' | 'exports' | 'records' | 'settings' | 'clock'>;
 
@@ -40,7 +39,7 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
       }
       case 'POST /v1/admin/tenants/{tenantId}/privacy/requests': {
         const actor = operatorOf(event);
-        const tenant = await requireTenant(deps, tenantId);
+        const tenant = await requireTenant(deps.directory, tenantId);
         const view = await privacy.open(actor, 'operator', tenant, jsonBody(event));
         return accepted(view, `/v1/admin/tenants/${tenant.tenantId}/privacy/requests/${view.requestId}`);
       }
@@ -58,12 +57,6 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
         throw new DomainError('not_found', 'No such route', 404);
     }
   });
-}
-
-async function requireTenant(deps: Pick<PrivacyDeps, 'directory'>, tenantId: string): Promise<Tenant> {
-  const tenant = TENANT_ID_PATTERN.test(tenantId) ? await deps.directory.getTenant(tenantId) : undefined;
-  if (!tenant) throw new DomainError('not_found', `No tenant '${tenantId}'`, 404);
-  return tenant;
 }
 
 /** R-DSR-1: a request names a subject and a few corrections, far below the ingestion limit. */

@@ -36,17 +36,13 @@ import {
   type DocumentSigner,
   type WorkflowStarter,
 } from '../domain/ports';
-import { PITR_WINDOW_DAYS, type BackupFacts } from '../domain/deletion-records';
+import { DEFAULT_BACKUP_FACTS, type BackupFacts } from '../domain/deletion-records';
 import type { WorkflowName } from '../domain/privacy';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoBillingLedger } from '../adapters/dynamo-billing-ledger';
 import { DynamoPrivacyRequestStore } from '../adapters/dynamo-privacy-requests';
 import { KmsDocumentSigner, LocalDocumentSigner } from '../adapters/document-signers';
 import { S3DocumentStore } from '../adapters/s3-document-store';
-import { SfnWorkflowStarter } from '../adapters/sfn-workflow-starter';
 
-/** What a deployment keeps by default (lib/config.ts backupRetentionDays, TenantKeys' 7-day waiting period). */
-export const DEFAULT_BACKUP_FACTS: BackupFacts = { backupRetentionDays: 35, keyDeletionWindowDays: 7, pitrWindowDays: PITR_WINDOW_DAYS };
 import type { Tenant } from '../domain/model';
 import { ENV, settingsFromEnv, type RuntimeSettings } from './settings';
 
@@ -162,9 +158,13 @@ export function buildPlatform(options: PlatformOptions): Platform {
       ? new SqsDeadLetterSink(new SQSClient(options.clients.region ? { region: options.clients.region } : {}), options.deadLetterQueueUrl)
       : { send: async () => { throw new Error('No dead-letter queue configured'); } });
 
-  const workflows =
-    options.workflows ??
-    new SfnWorkflowStarter(new SFNClient(options.clients.region ? { region: options.clients.region } : {}), (options.stateMachineArns ?? {}) as Record<WorkflowName, string>);
+  let sfnStarter: WorkflowStarter | undefined;
+  const workflows: WorkflowStarter = options.workflows ?? {
+    start: (workflow, executionName, input) => {
+      sfnStarter ??= createSfnStarter(options);
+      return sfnStarter.start(workflow, executionName, input);
+    },
+  };
 
   return {
     settings: options.settings,
@@ -186,6 +186,17 @@ export function buildPlatform(options: PlatformOptions): Platform {
     deadLetters,
     tenantScoped,
   };
+}
+
+/**
+ * Loaded on the first start, not at import: only the privacy and ingest functions start executions, and loading the
+ * Step Functions client would add ~9 ms to every other function's cold start.
+ */
+function createSfnStarter(options: PlatformOptions): WorkflowStarter {
+  const { SFNClient } = require('@aws-sdk/client-sfn') as typeof import('@aws-sdk/client-sfn');
+  const { SfnWorkflowStarter } = require('../adapters/sfn-workflow-starter') as typeof import('../adapters/sfn-workflow-starter');
+  const client = new SFNClient(options.clients.region ? { region: options.clients.region } : {});
+  return new SfnWorkflowStarter(client, (options.stateMachineArns ?? {}) as Record<WorkflowName, string>);
 }
 
 /** The Lambda side: names and settings from the environment that the CDK constructs set. */

@@ -6,6 +6,7 @@
 import { apiKeyFromHeaders, hashApiKey } from '../domain/api-keys';
 import { DomainError, type Tenant, type TenantContext } from '../domain/model';
 import type { ApiKeyRecord, TenantDirectory } from '../domain/ports';
+import { TENANT_ID_PATTERN } from './keys';
 
 export interface AuthenticatedTenant {
   readonly context: TenantContext;
@@ -51,6 +52,13 @@ export function assertTenantActive(tenant: Tenant): void {
   if (tenant.status !== 'active') {
     throw new DomainError('tenant_frozen', `Tenant ${tenant.tenantId} is ${tenant.status}: ingestion and reads are closed`, 403);
   }
+}
+
+/** The tenant an operator route names; a malformed or unknown id is not_found (404) alike. */
+export async function requireTenant(directory: Pick<TenantDirectory, 'getTenant'>, tenantId: string): Promise<Tenant> {
+  const tenant = TENANT_ID_PATTERN.test(tenantId) ? await directory.getTenant(tenantId) : undefined;
+  if (!tenant) throw new DomainError('not_found', `No tenant '${tenantId}'`, 404);
+  return tenant;
 }
 
 /** A tenant id in the path must be the caller's own (R-SEC-4). */

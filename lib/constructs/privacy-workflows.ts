@@ -216,35 +216,37 @@ function erasureDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
     .next(b.loop('MoreToErase?', 'Erases the next batch until the work list is done', eraseRecords, verify));
 }
 
+/**
+ * Locate, then one batch task over the work list until it is done, then Complete: the shape of rectification,
+ * restriction and its lifting.
+ */
+function batchesOverWorkList(b: WorkflowBuilder<SubjectTask>, batch: sfn.TaskStateBase, loopState: string, loopComment: string): sfn.IChainable {
+  const finish = b.task('Complete', 'complete', 'Marks the request completed and deletes the work list').next(b.done);
+  return b.task('Locate', 'locate', 'Finds the subject\'s event ids and writes them as a work list')
+    .next(batch)
+    .next(b.loop(loopState, loopComment, batch, finish));
+}
+
 /** R-DSR-3: corrections applied to every record of the subject. */
 function rectificationDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
   const rectify = b.task('RectifyRecords', 'rectify-records', 'Applies the corrections to the next batch, re-indexes and re-encrypts each record');
-  const finish = b.task('Complete', 'complete', 'Marks the request completed and deletes the work list').next(b.done);
-  return b.task('Locate', 'locate', 'Finds the subject\'s event ids and writes them as a work list')
-    .next(rectify)
-    .next(b.loop('MoreToRectify?', 'Rectifies the next batch until the work list is done', rectify, finish));
+  return batchesOverWorkList(b, rectify, 'MoreToRectify?', 'Rectifies the next batch until the work list is done');
 }
 
 /** R-DSR-3: the subject's new events are quarantined from now on, existing ones once the restriction has propagated. */
 function restrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
   const quarantine = b.task('QuarantineRecords', 'quarantine-records', 'Moves the next batch out of every read index into the quarantine partition');
-  const finish = b.task('Complete', 'complete', 'Marks the request completed and deletes the work list').next(b.done);
   return b.task('Restrict', 'restrict', 'Records the restriction: from now on the processor quarantines the subject\'s new events')
     .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, 'R-DSR-3: waits out the processor\'s 60 s restriction cache, so no event slips between locate and the cache'))
-    .next(b.task('Locate', 'locate', 'Finds the subject\'s event ids and writes them as a work list'))
-    .next(quarantine)
-    .next(b.loop('MoreToQuarantine?', 'Quarantines the next batch until the work list is done', quarantine, finish));
+    .next(batchesOverWorkList(b, quarantine, 'MoreToQuarantine?', 'Quarantines the next batch until the work list is done'));
 }
 
 /** R-DSR-3: the restriction lifted, quarantined records released where no other subject of theirs is restricted. */
 function liftRestrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
   const release = b.task('ReleaseRecords', 'release-records', 'Releases the next batch back into the read indexes, applying rollups they missed');
-  const finish = b.task('Complete', 'complete', 'Marks the request completed and deletes the work list').next(b.done);
   return b.task('LiftRestriction', 'lift-restriction', 'Removes the restriction: new events of the subject are processed again')
     .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, 'R-DSR-3: waits out the processor\'s 60 s restriction cache before releasing records'))
-    .next(b.task('Locate', 'locate', 'Finds the subject\'s event ids and writes them as a work list'))
-    .next(release)
-    .next(b.loop('MoreToRelease?', 'Releases the next batch until the work list is done', release, finish));
+    .next(batchesOverWorkList(b, release, 'MoreToRelease?', 'Releases the next batch until the work list is done'));
 }
 
 /** R-TERM-1..5: freeze, flush usage, export (unless deletion was elected), purge, shred, verify, certify. */

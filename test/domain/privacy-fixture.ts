@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { EnvelopeTenantCrypto, LocalKeyringProvider, LocalTenantKeyManager } from '../../lambdas/adapters/envelope-crypto';
 import {
   MemoryAuditLog,
+  MemoryBillingLedger,
   MemoryDocumentStore,
   MemoryEventStore,
   MemoryPayloadStore,
@@ -21,31 +22,23 @@ import {
 } from '../../lambdas/adapters/memory';
 import { Administration } from '../../lambdas/domain/administration';
 import type { PlatformEvent, StreamEnvelope } from '../../lambdas/domain/model';
-import type { Clock, DocumentSigner } from '../../lambdas/domain/ports';
+import type { DocumentSigner } from '../../lambdas/domain/ports';
 import type { SubjectWorkflowState } from '../../lambdas/domain/privacy';
 import { PrivacyRequests } from '../../lambdas/domain/privacy-requests';
 import { StreamProcessing, SUBJECT_KEY_PURPOSE } from '../../lambdas/domain/processing';
 import { SubjectRequestTasks } from '../../lambdas/domain/subject-request-tasks';
+import { Termination } from '../../lambdas/domain/termination';
+import { TerminationTasks, type TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
+import { DEFAULT_BACKUP_FACTS } from '../../lambdas/domain/deletion-records';
 import { hashSubject } from '../../lambdas/domain/subjects';
 import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/shared/settings';
+import { ManualClock } from '../support/manual-clock';
+
+export { ManualClock };
 
 /** The same instant and operator as the handler fixtures (test/handler/fixtures.ts), which pull in every handler. */
 export const NOW = new Date('2026-03-02T10:00:00.000Z');
 export const OPERATOR_ARN = 'arn:aws:iam::111122223333:user/operator';
-
-/** A clock that moves only when the test says so. */
-export class ManualClock implements Clock {
-  private at: number;
-  constructor(start: Date = NOW) {
-    this.at = start.getTime();
-  }
-  now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 /** ECDSA P-256 over SHA-256, DER signatures: what the KMS and local signers produce. */
 export class TestDocumentSigner implements DocumentSigner {
@@ -69,6 +62,8 @@ export interface PrivacyWorld {
   readonly store: MemoryEventStore;
   readonly payloads: MemoryPayloadStore;
   readonly audit: MemoryAuditLog;
+  /** The local keyring's directory (a fresh keyring over it sees exactly the key files that exist). */
+  readonly keyDir: string;
   readonly crypto: EnvelopeTenantCrypto;
   readonly keys: LocalTenantKeyManager;
   readonly requests: MemoryPrivacyRequestStore;
@@ -92,10 +87,11 @@ export function privacyWorld(limits: Partial<RuntimeSettings['limits']> = {}): P
   const dir = mkdtempSync(join(tmpdir(), 'lumiqo-privacy-'));
   keyDirectories.push(dir);
   const settings: RuntimeSettings = { ...DEFAULT_RUNTIME_SETTINGS, limits: { ...DEFAULT_RUNTIME_SETTINGS.limits, ...limits } };
-  const clock = new ManualClock();
+  const clock = new ManualClock(NOW);
   const base = {
     settings,
     clock,
+    keyDir: dir,
     directory: new MemoryTenantDirectory(clock),
     store: new MemoryEventStore(),
     payloads: new MemoryPayloadStore(),
@@ -113,6 +109,29 @@ export function privacyWorld(limits: Partial<RuntimeSettings['limits']> = {}): P
     processing: new StreamProcessing(base),
     privacy: new PrivacyRequests(base),
     tasks: new SubjectRequestTasks(base),
+  };
+}
+
+/** The privacy world with what a termination also touches: the billing ledger, the termination service and its tasks. */
+export function terminationWorld(options: {
+  readonly limits?: Partial<RuntimeSettings['limits']>;
+  readonly batching?: TerminationTaskDeps['batching'];
+  readonly backupFacts?: TerminationTaskDeps['backupFacts'];
+} = {}) {
+  const world = privacyWorld(options.limits);
+  const deps: TerminationTaskDeps = {
+    ...world,
+    ledger: new MemoryBillingLedger(),
+    backupFacts: options.backupFacts ?? DEFAULT_BACKUP_FACTS,
+    ...(options.batching ? { batching: options.batching } : {}),
+  };
+  return {
+    ...world,
+    ledger: deps.ledger as MemoryBillingLedger,
+    deps,
+    tasks: new TerminationTasks(deps),
+    termination: new Termination(world),
+    admin: new Administration(world),
   };
 }
 

@@ -4,84 +4,26 @@
  * with nothing readable, the other one is untouched (every "A cannot" has its "B can").
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LocalDocumentSigner } from '../../lambdas/adapters/document-signers';
-import { EnvelopeTenantCrypto, LocalKeyringProvider, LocalTenantKeyManager } from '../../lambdas/adapters/envelope-crypto';
-import {
-  MemoryAuditLog,
-  MemoryBillingLedger,
-  MemoryDocumentStore,
-  MemoryEventStore,
-  MemoryPayloadStore,
-  MemoryPrivacyRequestStore,
-  MemoryTenantDirectory,
-  RecordingWorkflowStarter,
-} from '../../lambdas/adapters/memory';
-import { Administration } from '../../lambdas/domain/administration';
+import { EnvelopeTenantCrypto, LocalKeyringProvider } from '../../lambdas/adapters/envelope-crypto';
 import { backupDates, verifyDeletionDocument, type BackupFacts, type SignedDeletionDocument, type TenantDeletionCertificate } from '../../lambdas/domain/deletion-records';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from '../../lambdas/domain/model';
-import type { AuditEntry, Clock } from '../../lambdas/domain/ports';
+import type { AuditEntry } from '../../lambdas/domain/ports';
 import type { TerminationElection, TerminationWorkflowState } from '../../lambdas/domain/privacy';
-import { EVENT_PURPOSE, StreamProcessing, SUBJECT_KEY_PURPOSE } from '../../lambdas/domain/processing';
+import { EVENT_PURPOSE, SUBJECT_KEY_PURPOSE } from '../../lambdas/domain/processing';
 import { hashSubject } from '../../lambdas/domain/subjects';
-import { Termination } from '../../lambdas/domain/termination';
-import { TERMINATION_ACTOR, TerminationTasks, type TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
+import { TERMINATION_ACTOR, type TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
 import { objectKeys, tenantObjectPrefix } from '../../lambdas/shared/keys';
-import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/shared/settings';
-
-const NOW = new Date('2026-03-02T10:00:00.000Z');
-
-/** A clock that moves only when the test says so. */
-class ManualClock implements Clock {
-  private at = NOW.getTime();
-  now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
+import { NOW, removePrivacyKeyDirectories, terminationWorld } from './privacy-fixture';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 3600 * 1000;
 const OPERATOR = 'operator:arn:aws:iam::111122223333:user/operator';
 const FACTS: BackupFacts = { backupRetentionDays: 90, keyDeletionWindowDays: 7, pitrWindowDays: 35 };
 
-const directories: string[] = [];
-afterAll(() => directories.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(removePrivacyKeyDirectories);
 
 /** Everything the tasks touch, plus the processor and administration that fill it honestly. */
-function world(batching?: TerminationTaskDeps['batching']) {
-  const dir = mkdtempSync(join(tmpdir(), 'lumiqo-termination-'));
-  directories.push(dir);
-  const settings: RuntimeSettings = { ...DEFAULT_RUNTIME_SETTINGS, limits: { ...DEFAULT_RUNTIME_SETTINGS.limits, inlinePayloadBytes: 1024 } };
-  const clock = new ManualClock();
-  const directory = new MemoryTenantDirectory(clock);
-  const store = new MemoryEventStore();
-  const payloads = new MemoryPayloadStore();
-  const crypto = new EnvelopeTenantCrypto(new LocalKeyringProvider(dir));
-  const keys = new LocalTenantKeyManager(dir, () => clock.now());
-  const audit = new MemoryAuditLog();
-  const exports = new MemoryDocumentStore('exports', clock);
-  const records = new MemoryDocumentStore('records', clock);
-  const requests = new MemoryPrivacyRequestStore();
-  const ledger = new MemoryBillingLedger();
-  const signer = new LocalDocumentSigner(join(dir, 'signing.pem'));
-  const workflows = new RecordingWorkflowStarter();
-  const deps: TerminationTaskDeps = {
-    directory, store, payloads, exports, records, requests, ledger, keys, crypto, signer, audit, backupFacts: FACTS, clock,
-    ...(batching ? { batching } : {}),
-  };
-  return {
-    dir, settings, clock, directory, store, payloads, crypto, keys, audit, exports, records, requests, ledger, signer, workflows,
-    tasks: new TerminationTasks(deps),
-    processing: new StreamProcessing({ directory, store, payloads, crypto, requests, settings, clock }),
-    admin: new Administration({ directory, keys, crypto, audit, settings, clock }),
-    termination: new Termination({ directory, requests, audit, workflows, exports, records, clock }),
-  };
-}
+const world = (batching?: TerminationTaskDeps['batching']) => terminationWorld({ limits: { inlinePayloadBytes: 1024 }, batching, backupFacts: FACTS });
 type World = ReturnType<typeof world>;
 
 let sequence = 0;
@@ -234,7 +176,7 @@ describe.each<TerminationElection>(['export-then-delete', 'immediate'])('termina
 
     expect(await w.keys.isTenantKeyUsable(tenantA.keyRef)).toBe(false);
     await expect(w.crypto.decrypt(tenantA, ciphertext, EVENT_PURPOSE)).rejects.toThrow();
-    await expect(new EnvelopeTenantCrypto(new LocalKeyringProvider(w.dir)).decrypt(tenantA, ciphertext, EVENT_PURPOSE)).rejects.toThrow();
+    await expect(new EnvelopeTenantCrypto(new LocalKeyringProvider(w.keyDir)).decrypt(tenantA, ciphertext, EVENT_PURPOSE)).rejects.toThrow();
   });
 
   it('R-TERM-3: A stays as a terminated tombstone; its records still in the stream are dropped', async () => {
@@ -248,7 +190,7 @@ describe.each<TerminationElection>(['export-then-delete', 'immediate'])('termina
   it('tenant B is untouched and readable: every event decrypts, rollups, payloads, keys and its key remain', async () => {
     const now = await allEvents(w, 'globex');
     expect(now.map((e) => e.eventId).sort()).toEqual(storedB.map((e) => e.eventId).sort());
-    const fresh = new EnvelopeTenantCrypto(new LocalKeyringProvider(w.dir));
+    const fresh = new EnvelopeTenantCrypto(new LocalKeyringProvider(w.keyDir));
     const events = await Promise.all(now.map((e) => decryptStored(w, fresh, tenantB, e)));
     expect(events).toEqual(expect.arrayContaining(ingestedB.map((e) => e.event)));
     expect(await w.store.queryRollups('globex', '2000-01-01T00:00Z', '9999')).not.toHaveLength(0);

@@ -10,22 +10,13 @@ import { LocalDocumentSigner } from '../../lambdas/adapters/document-signers';
 import { MemoryAuditLog, MemoryDocumentStore, MemoryPrivacyRequestStore, MemoryTenantDirectory, RecordingWorkflowStarter } from '../../lambdas/adapters/memory';
 import { backupDates, signDeletionDocument, verifyDeletionDocument, type TenantDeletionCertificate } from '../../lambdas/domain/deletion-records';
 import { DomainError, type Tenant } from '../../lambdas/domain/model';
-import type { Clock, WorkflowStarter } from '../../lambdas/domain/ports';
-import { EXPORT_LINK_SECONDS, Termination } from '../../lambdas/domain/termination';
+import type { WorkflowStarter } from '../../lambdas/domain/ports';
+import { EXPORT_LINK_SECONDS } from '../../lambdas/domain/export-lines';
+import { Termination } from '../../lambdas/domain/termination';
 import { objectKeys } from '../../lambdas/shared/keys';
+import { ManualClock } from '../support/manual-clock';
 
 const NOW = new Date('2026-03-02T10:00:00.000Z');
-
-/** A clock that moves only when the test says so. */
-class ManualClock implements Clock {
-  private at = NOW.getTime();
-  now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 const OPERATOR = 'operator:arn:aws:iam::111122223333:user/operator';
 const DAY_MS = 24 * 3600 * 1000;
@@ -43,7 +34,7 @@ const tenant = (tenantId: string, status: Tenant['status'] = 'active'): Tenant =
 });
 
 function world(workflows: WorkflowStarter = new RecordingWorkflowStarter()) {
-  const clock = new ManualClock();
+  const clock = new ManualClock(NOW);
   const directory = new MemoryTenantDirectory(clock);
   const requests = new MemoryPrivacyRequestStore();
   const audit = new MemoryAuditLog();

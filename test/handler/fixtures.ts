@@ -18,28 +18,17 @@ import {
 } from '../../lambdas/adapters/memory';
 import { createAdminHandler } from '../../lambdas/admin/handler';
 import type { ErrorCode, StreamEnvelope } from '../../lambdas/domain/model';
-import type { Clock, DeadLetter, DeadLetterSink, EventPublisher, EventStore, TenantCrypto } from '../../lambdas/domain/ports';
+import type { DeadLetter, DeadLetterSink, EventPublisher, EventStore, TenantCrypto } from '../../lambdas/domain/ports';
 import { createIngestHandler } from '../../lambdas/ingest/handler';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
 import { createQueryHandler } from '../../lambdas/query/handler';
 import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/shared/settings';
+import { ManualClock } from '../support/manual-clock';
+
+export { ManualClock };
 
 export const NOW = new Date('2026-03-02T10:00:00.000Z');
 export const OPERATOR_ARN = 'arn:aws:iam::111122223333:user/operator';
-
-/** A clock that moves only when the test says so. */
-export class ManualClock implements Clock {
-  private at: number;
-  constructor(start: Date = NOW) {
-    this.at = start.getTime();
-  }
-  now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 /** Keeps what the processor dead-letters; can be told to be unreachable. */
 export class RecordingDeadLetters implements DeadLetterSink {
@@ -112,7 +101,7 @@ export function testPlatform(overrides: PlatformOverrides = {}): TestPlatform {
     tenancy: overrides.tenancy ?? DEFAULT_RUNTIME_SETTINGS.tenancy,
     limits: { ...DEFAULT_RUNTIME_SETTINGS.limits, ...overrides.limits },
   };
-  const clock = new ManualClock();
+  const clock = new ManualClock(NOW);
   const directory = new MemoryTenantDirectory(clock);
   const store = overrides.store ?? new MemoryEventStore();
   const payloads = new MemoryPayloadStore();

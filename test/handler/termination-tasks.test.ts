@@ -3,49 +3,18 @@
  * its TerminationTasks method, PermanentTaskError (not retried) for what can never succeed, every other error
  * passed on under its own name (retried, then caught), and log lines with ids and counters only (R-SEC-7).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LocalDocumentSigner } from '../../lambdas/adapters/document-signers';
-import { EnvelopeTenantCrypto, LocalKeyringProvider, LocalTenantKeyManager } from '../../lambdas/adapters/envelope-crypto';
-import {
-  MemoryAuditLog,
-  MemoryBillingLedger,
-  MemoryDocumentStore,
-  MemoryEventStore,
-  MemoryPayloadStore,
-  MemoryPrivacyRequestStore,
-  MemoryTenantDirectory,
-  RecordingWorkflowStarter,
-} from '../../lambdas/adapters/memory';
-import { Administration } from '../../lambdas/domain/administration';
 import { verifyDeletionDocument, type SignedDeletionDocument } from '../../lambdas/domain/deletion-records';
 import type { StreamEnvelope } from '../../lambdas/domain/model';
-import type { Clock } from '../../lambdas/domain/ports';
 import { TERMINATION_TASKS, type TerminationWorkflowState } from '../../lambdas/domain/privacy';
-import { StreamProcessing } from '../../lambdas/domain/processing';
-import { Termination } from '../../lambdas/domain/termination';
 import { TerminationTasks } from '../../lambdas/domain/termination-tasks';
 import { logger } from '../../lambdas/shared/logger';
-import { DEFAULT_RUNTIME_SETTINGS } from '../../lambdas/shared/settings';
 import { createTerminationTaskHandler } from '../../lambdas/termination-tasks/handler';
+import { NOW, removePrivacyKeyDirectories, terminationWorld } from '../domain/privacy-fixture';
 
-const NOW = new Date('2026-03-02T10:00:00.000Z');
 const OPERATOR = 'operator:arn:aws:iam::111122223333:user/operator';
 const EMAIL = 'zoe.private@example.org';
 
-class ManualClock implements Clock {
-  private at = NOW.getTime();
-  now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
-
-const directories: string[] = [];
-afterAll(() => directories.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(removePrivacyKeyDirectories);
 // Quiet by default; the R-SEC-7 test lets the logger write and reads what it wrote.
 beforeEach(() => {
   jest.spyOn(logger, 'info').mockImplementation(() => undefined);
@@ -54,30 +23,8 @@ beforeEach(() => {
 afterEach(() => jest.restoreAllMocks());
 
 function world() {
-  const dir = mkdtempSync(join(tmpdir(), 'lumiqo-termination-handler-'));
-  directories.push(dir);
-  const settings = DEFAULT_RUNTIME_SETTINGS;
-  const clock = new ManualClock();
-  const directory = new MemoryTenantDirectory(clock);
-  const store = new MemoryEventStore();
-  const payloads = new MemoryPayloadStore();
-  const crypto = new EnvelopeTenantCrypto(new LocalKeyringProvider(dir));
-  const keys = new LocalTenantKeyManager(dir, () => clock.now());
-  const audit = new MemoryAuditLog();
-  const exports = new MemoryDocumentStore('exports', clock);
-  const records = new MemoryDocumentStore('records', clock);
-  const requests = new MemoryPrivacyRequestStore();
-  const ledger = new MemoryBillingLedger();
-  const signer = new LocalDocumentSigner(join(dir, 'signing.pem'));
-  const workflows = new RecordingWorkflowStarter();
-  const backupFacts = { backupRetentionDays: 35, keyDeletionWindowDays: 7, pitrWindowDays: 35 };
-  return {
-    clock, directory, store, payloads, crypto, keys, requests, records, signer, workflows,
-    handler: createTerminationTaskHandler({ directory, store, payloads, exports, records, requests, ledger, keys, crypto, signer, audit, backupFacts, clock }),
-    processing: new StreamProcessing({ directory, store, payloads, crypto, requests, settings, clock }),
-    admin: new Administration({ directory, keys, crypto, audit, settings, clock }),
-    termination: new Termination({ directory, requests, audit, workflows, exports, records, clock }),
-  };
+  const w = terminationWorld();
+  return { ...w, handler: createTerminationTaskHandler(w.deps) };
 }
 type World = ReturnType<typeof world>;
 
