@@ -1,23 +1,35 @@
 /**
  * The whole platform on one machine (issue 3): emulators provisioned from the synthesized templates, the same
  * handlers behind a local API Gateway, the processor behind an emulated Kinesis event source mapping, a local
- * dead-letter queue, a TTL sweeper, and per-tenant raw AES key files instead of KMS (buildPlatform's local
- * keyring). `npm start` (bin/local.ts), the end-to-end tests and the benchmark all start it through here.
+ * dead-letter queue, a TTL sweeper, and per-tenant raw AES key files instead of KMS (the local keyring).
+ * Every function is built through its own composition (`lambdas/<name>/composition.ts`) from the environment CDK
+ * synthesized for it, its names resolved to the local resources: the Lambda wiring, with the keyring, the
+ * executions and the dead-letter queue swapped for their local stand-ins. `npm start` (bin/local.ts), the
+ * end-to-end tests and the benchmark all start it through here.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAwsClients } from '../../lambdas/adapters/clients';
+import { composeAdmin } from '../../lambdas/admin/composition';
 import { createAdminHandler } from '../../lambdas/admin/handler';
-import { createIngestHandler } from '../../lambdas/ingest/handler';
-import { createProcessorHandler } from '../../lambdas/processor/handler';
-import { createQueryHandler } from '../../lambdas/query/handler';
-import { createPrivacyHandler } from '../../lambdas/privacy/handler';
-import { createPrivacyTaskHandler } from '../../lambdas/privacy-tasks/handler';
-import { createTerminationTaskHandler } from '../../lambdas/termination-tasks/handler';
-import { PrivacyRequests } from '../../lambdas/domain/privacy-requests';
 import type { Clock } from '../../lambdas/domain/ports';
-import { buildPlatform, type Platform } from '../../lambdas/shared/platform';
+import type { TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
+import { composeIngest } from '../../lambdas/ingest/composition';
+import { createIngestHandler } from '../../lambdas/ingest/handler';
+import { composePrivacy } from '../../lambdas/privacy/composition';
+import { createPrivacyHandler } from '../../lambdas/privacy/handler';
+import { composePrivacyTasks } from '../../lambdas/privacy-tasks/composition';
+import { createPrivacyTaskHandler } from '../../lambdas/privacy-tasks/handler';
+import { composeProcessor } from '../../lambdas/processor/composition';
+import { createProcessorHandler } from '../../lambdas/processor/handler';
+import { composeQuery } from '../../lambdas/query/composition';
+import { createQueryHandler } from '../../lambdas/query/handler';
+import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import type { RuntimeOptions } from '../../lambdas/shared/environment';
+import { ENV } from '../../lambdas/shared/settings';
+import { composeTerminationTasks } from '../../lambdas/termination-tasks/composition';
+import { createTerminationTaskHandler } from '../../lambdas/termination-tasks/handler';
 import { LocalDeadLetterQueue } from './dead-letters';
 import { createDemo, loadState, saveState, type DemoCredentials } from './demo';
 import { LOCAL_ACCOUNT, LOCAL_REGION, provision, startEmulators, type EmulatorClients } from './emulators';
@@ -66,7 +78,11 @@ export interface LocalPlatform {
   readonly deployment: LocalDeployment;
   /** Endpoints and credentials of the emulators, for reading raw data. */
   readonly clients: EmulatorClients;
-  readonly platform: Platform;
+  /**
+   * The termination tasks' adapters, which reach every store of the platform (tests read and check through them).
+   * Built through that function's composition, like every other function.
+   */
+  readonly platform: TerminationTaskDeps;
   readonly deadLetters: LocalDeadLetterQueue;
   readonly eventSourceMapping: KinesisEventSourceMapping;
   readonly ttlSweeper: TtlSweeper;
@@ -103,20 +119,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     await provision(emulators.clients, deployment);
 
     const deadLetters = new LocalDeadLetterQueue(dataDir && join(dataDir, 'dead-letters.jsonl'));
-    // The platform starts executions through `workflows`, whose tasks run over the same platform.
+    // Functions start executions through `workflows`, whose tasks run over the same emulators.
     let workflows: LocalWorkflows | undefined;
-    const platform = buildPlatform({
+    const runtime: RuntimeOptions = {
       clients: emulators.clients,
-      names: deployment.names,
-      keyring: { mode: 'local', dir: keyDir },
-      // R-TERM-5 locally: deletion records are signed with a local ECDSA key, created on first use.
-      signing: { mode: 'local', file: join(keyDir, 'signing.pem') },
       workflows: { start: (workflow, name, input) => workflows!.start(workflow, name, input) },
-      settings: deployment.settings,
       deadLetters,
       ...(options.clock ? { clock: options.clock } : {}),
-    });
-    const privacyTasks = createPrivacyTaskHandler(platform);
+    };
+    // R-TERM-4, R-TERM-5 locally: tenant keys are raw AES key files and deletion records are signed with a local
+    // ECDSA key, created on first use, both in keyDir. No STS runs locally: reads use the platform's credentials.
+    const environment = (name: LumiqoFunctionName): NodeJS.ProcessEnv => {
+      const { [ENV.tenantReadRoleArn]: _noSts, ...synthesized } = deployment.functions[name].environment;
+      return { ...synthesized, [ENV.keyring]: 'local', [ENV.localKeyDir]: keyDir };
+    };
+    const platform = composeTerminationTasks(environment('termination-tasks'), runtime);
+    const privacyTasks = createPrivacyTaskHandler(composePrivacyTasks(environment('privacy-tasks'), runtime));
     const terminationTasks = createTerminationTaskHandler(platform);
     workflows = new LocalWorkflows(
       deployment.stateMachines,
@@ -131,10 +149,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     deadlines.unref();
     stops.push(async () => clearInterval(deadlines));
     const handlers = {
-      ingest: createIngestHandler({ ...platform, privacy: new PrivacyRequests(platform) }),
-      query: createQueryHandler(platform),
-      admin: createAdminHandler(platform),
-      privacy: createPrivacyHandler(platform),
+      ingest: createIngestHandler(composeIngest(environment('ingest'), runtime)),
+      query: createQueryHandler(composeQuery(environment('query'), runtime)),
+      admin: createAdminHandler(composeAdmin(environment('admin'), runtime)),
+      privacy: createPrivacyHandler(composePrivacy(environment('privacy'), runtime)),
     };
 
     const aws = createAwsClients(emulators.clients);
@@ -143,7 +161,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       kinesis: aws.kinesis,
       streamName: deployment.names.eventStream,
       settings: { ...deployment.eventSource, ...options.eventSource },
-      invoke: createProcessorHandler(platform, options.processorCacheMs === undefined ? {} : { tenantCacheMs: options.processorCacheMs }),
+      invoke: createProcessorHandler(
+        composeProcessor(environment('processor'), runtime),
+        options.processorCacheMs === undefined ? {} : { tenantCacheMs: options.processorCacheMs },
+      ),
       onFailure: (record) => deadLetters.append(record),
       checkpoints: new FileCheckpoints(dataDir && join(dataDir, 'checkpoints.json')),
       functionArn,

@@ -9,10 +9,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import type { PlatformOptions } from '../../lambdas/shared/platform';
+import { FUNCTION_METADATA_KEY, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { FUNCTION_NAMES } from '../../lambdas/shared/functions';
 import { ENV, settingsFromEnv, type RuntimeSettings } from '../../lambdas/shared/settings';
 import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
 import type { LocalStateMachine } from './workflows';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './emulators';
 import { synthesizedWorkflows, type CloudFormationTemplate, type SynthesizedWorkflow } from '../../lib/workflow-definitions';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -49,7 +51,12 @@ export interface LocalDeployment {
   readonly streams: readonly LocalStream[];
   readonly buckets: readonly string[];
   /** Physical names the functions get through their environment. */
-  readonly names: PlatformOptions['names'];
+  readonly names: LocalNames;
+  /**
+   * Each function's environment as CDK synthesized it, its names resolved to the local resources: the local runtime
+   * composes every function from exactly this (bin/local/platform.ts), as Lambda does from the deployed one.
+   */
+  readonly functions: Readonly<Record<LumiqoFunctionName, { readonly name: string; readonly environment: Readonly<Record<string, string>> }>>;
   readonly settings: RuntimeSettings;
   readonly eventSource: EventSourceSettings;
   /** The processor function's name, for the on-failure records of the event source mapping. */
@@ -58,10 +65,22 @@ export interface LocalDeployment {
   readonly stateMachines: Readonly<Record<WorkflowName, LocalStateMachine>>;
 }
 
+export interface LocalNames {
+  readonly controlTable: string;
+  readonly dataTable: string;
+  readonly auditTable: string;
+  readonly payloadBucket: string;
+  readonly eventStream: string;
+  readonly exportsBucket: string;
+  readonly recordsBucket: string;
+  readonly ledgerTable: string;
+}
+
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface CfnResource {
   readonly Type: string;
   readonly Properties?: Record<string, Json>;
+  readonly Metadata?: Record<string, Json>;
 }
 interface CfnTemplate {
   readonly Resources: Record<string, CfnResource>;
@@ -138,15 +157,39 @@ function physicalName(stackName: string, logicalId: string, type: string): strin
   return type === 'AWS::S3::Bucket' ? name.toLowerCase().slice(0, 63) : name;
 }
 
-/** Resolves the intrinsics the templates use for names: Ref, and weak cross-stack Fn::GetStackOutput. */
+/** The local ARN of a resource (`Fn::GetAtt X.Arn`, a state machine's Ref). */
+function localArn(stackName: string, logicalId: string, type: string): string {
+  const service = type.split('::')[1].toLowerCase();
+  return `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${physicalName(stackName, logicalId, type)}`;
+}
+
+/**
+ * Resolves the intrinsics the templates use in names and environments: Ref, Fn::GetAtt (Arn), Fn::Join and weak
+ * cross-stack Fn::GetStackOutput.
+ */
 function resolveName(templates: Templates, stackName: string, value: Json | undefined): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const ref = value.Ref;
     if (typeof ref === 'string') {
+      const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+      if (pseudo[ref]) return pseudo[ref];
       const resource = templates.get(stackName)?.Resources[ref];
       if (!resource) throw new Error(`Template ${stackName}: Ref to unknown resource ${ref}`);
+      // A queue's Ref is its URL, a state machine's its ARN.
+      if (resource.Type === 'AWS::SQS::Queue') return `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${physicalName(stackName, ref, resource.Type)}`;
+      if (resource.Type === 'AWS::StepFunctions::StateMachine') return localArn(stackName, ref, resource.Type);
       return physicalName(stackName, ref, resource.Type);
+    }
+    const getAtt = value['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && getAtt[1] === 'Arn' && typeof getAtt[0] === 'string') {
+      const resource = templates.get(stackName)?.Resources[getAtt[0]];
+      if (!resource) throw new Error(`Template ${stackName}: Fn::GetAtt of unknown resource ${getAtt[0]}`);
+      return localArn(stackName, getAtt[0], resource.Type);
+    }
+    const join = value['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      return join[1].map((part) => resolveName(templates, stackName, part)).join(join[0]);
     }
     const output = value['Fn::GetStackOutput'] as { StackName?: string; OutputName?: string } | undefined;
     if (output?.StackName && output.OutputName) {
@@ -158,11 +201,14 @@ function resolveName(templates: Templates, stackName: string, value: Json | unde
   throw new Error(`Cannot resolve a local name from ${JSON.stringify(value)}`);
 }
 
-function resourcesOf(templates: Templates, type: string): { stackName: string; logicalId: string; properties: Record<string, Json> }[] {
+function resourcesOf(
+  templates: Templates,
+  type: string,
+): { stackName: string; logicalId: string; properties: Record<string, Json>; metadata: Record<string, Json> }[] {
   return [...templates].flatMap(([stackName, template]) =>
     Object.entries(template.Resources)
       .filter(([, resource]) => resource.Type === type)
-      .map(([logicalId, resource]) => ({ stackName, logicalId, properties: resource.Properties ?? {} })),
+      .map(([logicalId, resource]) => ({ stackName, logicalId, properties: resource.Properties ?? {}, metadata: resource.Metadata ?? {} })),
   );
 }
 
@@ -231,9 +277,9 @@ export function deploymentFromAssembly(assembly: string): LocalDeployment {
   const functions = functionsOf(templates);
   // A name any function is given (the processor does not get the privacy stores, the privacy functions do).
   const env = (name: string) => {
-    const holder = functions.find((f) => f.variables[name] !== undefined);
+    const holder = Object.values(functions).find((f) => f.environment[name] !== undefined);
     if (!holder) throw new Error(`No function of the templates is given ${name}`);
-    return resolveName(templates, holder.stackName, holder.variables[name]);
+    return holder.environment[name];
   };
   return {
     tables,
@@ -251,17 +297,27 @@ export function deploymentFromAssembly(assembly: string): LocalDeployment {
     },
     settings: settingsFromEnv({ [ENV.settings]: env(ENV.settings) }),
     eventSource: eventSource.settings,
+    functions,
     processorFunction: physicalName(eventSource.stackName, functionRef.Ref!, 'AWS::Lambda::Function'),
     stateMachines: stateMachinesOf(templates),
   };
 }
 
-/** Every function's environment variables, to find the names CDK hands the functions. */
-function functionsOf(templates: Templates): { stackName: string; variables: Record<string, Json> }[] {
-  return resourcesOf(templates, 'AWS::Lambda::Function').map(({ stackName, properties }) => ({
-    stackName,
-    variables: (properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {},
-  }));
+/** Every Lumiqo function (by its `lumiqo:function` metadata) with its synthesized environment, resolved locally. */
+function functionsOf(templates: Templates): LocalDeployment['functions'] {
+  const found = new Map<string, { name: string; environment: Record<string, string> }>();
+  for (const { stackName, logicalId, properties, metadata } of resourcesOf(templates, 'AWS::Lambda::Function')) {
+    const fn = metadata[FUNCTION_METADATA_KEY];
+    if (typeof fn !== 'string') continue;
+    const variables = (properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
+    found.set(fn, {
+      name: physicalName(stackName, logicalId, 'AWS::Lambda::Function'),
+      environment: Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, resolveName(templates, stackName, value)])),
+    });
+  }
+  const missing = FUNCTION_NAMES.filter((name) => !found.has(name));
+  if (missing.length > 0) throw new Error(`The templates hold no function ${missing.join(', ')}`);
+  return Object.fromEntries(found) as LocalDeployment['functions'];
 }
 
 /** The privacy state machines of the templates (lib/workflow-definitions.ts resolves them), one per workflow. */

@@ -5,9 +5,12 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { DocumentSigner } from '../domain/ports';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { kmsOf } from './kms-client';
 
 type Signature = Awaited<ReturnType<DocumentSigner['sign']>>;
 
@@ -124,3 +127,10 @@ async function createKeyFile(file: string): Promise<string> {
     throw error;
   }
 }
+
+/** R-TERM-5: the KMS signing key in AWS; locally a PEM file beside the tenant keys, created on first use. */
+export const documentSignerOf = (c: Composition): DocumentSigner =>
+  c.once('signer', () =>
+    c.env.keyring === 'kms'
+      ? new KmsDocumentSigner(kmsOf(c), c.env.value('signingKey', ENV.signingKeyId))
+      : new LocalDocumentSigner(join(c.env.localKeyDir, 'signing.pem')));

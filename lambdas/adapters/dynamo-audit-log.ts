@@ -8,6 +8,9 @@ import type { AuditEntry, AuditLog } from '../domain/ports';
 import { auditKeys, INDEX } from '../shared/keys';
 import { assertMonth, AUDIT_RETENTION_DAYS, auditEntryFromItem, auditItem } from './audit-items';
 import { queryAll } from './dynamo-query';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { dynamoOf } from './dynamo-client';
 
 export class DynamoAuditLog implements AuditLog {
   constructor(
@@ -48,3 +51,5 @@ export class DynamoAuditLog implements AuditLog {
     return (await queryAll(this.db, { ...input, TableName: this.tableName })).map(auditEntryFromItem);
   }
 }
+
+export const auditLogOf = (c: Composition): DynamoAuditLog => c.once('audit', () => new DynamoAuditLog(dynamoOf(c), c.env.value('audit', ENV.auditTable)));

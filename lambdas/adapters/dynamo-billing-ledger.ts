@@ -7,6 +7,9 @@ import type { BillingLedger, UsageEntry } from '../domain/ports';
 import { ledgerKeys } from '../shared/keys';
 import { queryAll } from './dynamo-query';
 import { conflictingUsage, sameUsage, usageFromItem, usageItem, USAGE_PREFIX } from './ledger-items';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { dynamoOf } from './dynamo-client';
 
 export class DynamoBillingLedger implements BillingLedger {
   constructor(
@@ -53,3 +56,6 @@ export class DynamoBillingLedger implements BillingLedger {
     return items.map(usageFromItem);
   }
 }
+
+export const billingLedgerOf = (c: Composition): DynamoBillingLedger =>
+  c.once('ledger', () => new DynamoBillingLedger(dynamoOf(c), c.env.value('ledger', ENV.ledgerTable)));

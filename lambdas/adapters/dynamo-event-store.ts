@@ -34,6 +34,9 @@ import {
 } from './event-items';
 import { deleteKeys, queryAll } from './dynamo-query';
 import { chunk, DEFAULT_RETRY, forEachLimited, sendUntilProcessed, type RetryPolicy } from './retry';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { dynamoOf } from './dynamo-client';
 
 /** DynamoDB's per-request limits. */
 const BATCH_GET_KEYS = 100;
@@ -235,3 +238,7 @@ function uniqueByKey<T extends Item>(values: readonly T[]): T[] {
   for (const value of values) byKey.set(`${value.pk as string}\u0000${value.sk as string}`, value);
   return [...byKey.values()];
 }
+
+/** Events, subject index and rollups in the TenantData table, with the function's own credentials. */
+export const eventStoreOf = (c: Composition): DynamoEventStore =>
+  c.once('store', () => new DynamoEventStore(dynamoOf(c), c.env.value('tenantData', ENV.dataTable)));

@@ -30,6 +30,9 @@ import {
   type RequestPatch,
   type TerminationPatch,
 } from './privacy-items';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { dynamoOf } from './dynamo-client';
 
 /** Attempts of an update that lost a race to another writer of the same record. */
 const UPDATE_ATTEMPTS = 5;
@@ -202,3 +205,7 @@ export class DynamoPrivacyRequestStore implements PrivacyRequestStore {
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
   }
 }
+
+/** Privacy requests, restrictions, erasures and terminations in the function's control table. */
+export const privacyRequestsOf = (c: Composition): DynamoPrivacyRequestStore =>
+  c.once('requests', () => new DynamoPrivacyRequestStore(dynamoOf(c), c.env.value('control', ENV.controlTable)));

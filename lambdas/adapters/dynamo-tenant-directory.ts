@@ -7,6 +7,9 @@ import { DomainError, type Tenant } from '../domain/model';
 import { SYSTEM_CLOCK, type ApiKeyRecord, type Clock, type DeliveryRecord, type TenantDirectory, type WebhookSource } from '../domain/ports';
 import { controlKeys } from '../shared/keys';
 import { deleteKeys, queryAll } from './dynamo-query';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { dynamoOf } from './dynamo-client';
 
 type Item = Record<string, unknown>;
 
@@ -198,3 +201,7 @@ export class DynamoTenantDirectory implements TenantDirectory {
     await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 }
+
+/** Tenants, API keys, sources and deliveries in the function's control table. */
+export const tenantDirectoryOf = (c: Composition): DynamoTenantDirectory =>
+  c.once('directory', () => new DynamoTenantDirectory(dynamoOf(c), c.env.value('control', ENV.controlTable), c.clock));

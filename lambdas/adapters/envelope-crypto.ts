@@ -36,6 +36,9 @@ import {
 import { assertTenantId } from '../shared/keys';
 import type { Tenant } from '../domain/model';
 import type { TenantCrypto, TenantKeyManager } from '../domain/ports';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { kmsOf } from './kms-client';
 
 type TenantKey = Pick<Tenant, 'tenantId' | 'keyRef'>;
 
@@ -192,9 +195,14 @@ export class LocalTenantKeyManager implements TenantKeyManager {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
+  /** Safe to retry: a key file left by a failed creation (no tenant record yet) is that tenant's key. */
   async createTenantKey(tenantId: string): Promise<string> {
-    // 'wx': never overwrite an existing key, which would shred that tenant's data by accident.
-    await writeFile(localKeyFile(this.dir, assertTenantId(tenantId)), randomBytes(32), { mode: 0o600, flag: 'wx' });
+    try {
+      // 'wx': never overwrite an existing key, which would shred that tenant's data by accident.
+      await writeFile(localKeyFile(this.dir, assertTenantId(tenantId)), randomBytes(32), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
     return `${LOCAL_KEY_PREFIX}${tenantId}`;
   }
 
@@ -236,8 +244,19 @@ export class KmsTenantKeyManager implements TenantKeyManager {
     if (!options.aliasPrefix.startsWith('alias/')) throw new Error(`aliasPrefix must start with 'alias/', got '${options.aliasPrefix}'`);
   }
 
+  /**
+   * Safe to retry: a tenant whose creation failed after its key was made (no tenant record yet) finds that key
+   * again by its alias. The alias is created straight after the key, and a key whose alias cannot be created is
+   * scheduled for deletion at once, so a failed attempt leaves no billable key that nothing names.
+   */
   async createTenantKey(tenantId: string): Promise<string> {
     assertTenantId(tenantId);
+    const aliasName = `${this.options.aliasPrefix}${tenantId}`;
+    const existing = await this.describe(aliasName);
+    if (existing?.Arn && existing.KeyState === 'Enabled') {
+      await this.kms.send(new EnableKeyRotationCommand({ KeyId: existing.Arn }));
+      return existing.Arn;
+    }
     const created = await this.kms.send(
       new CreateKeyCommand({
         Description: `Lumiqo tenant ${tenantId} (${this.options.deployment})`,
@@ -252,8 +271,16 @@ export class KmsTenantKeyManager implements TenantKeyManager {
     );
     const arn = created.KeyMetadata?.Arn;
     if (!arn) throw new Error(`CreateKey for tenant '${tenantId}' returned no key ARN`);
+    try {
+      await this.kms.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: arn }));
+    } catch (error) {
+      await this.kms
+        .send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: this.options.pendingWindowInDays ?? 7 }))
+        .catch(() => undefined);
+      throw error;
+    }
+    // R-SEC-2: yearly rotation of the key material; idempotent, so a retry repeats it harmlessly.
     await this.kms.send(new EnableKeyRotationCommand({ KeyId: arn }));
-    await this.kms.send(new CreateAliasCommand({ AliasName: `${this.options.aliasPrefix}${tenantId}`, TargetKeyId: arn }));
     return arn;
   }
 
@@ -308,3 +335,18 @@ export class KmsTenantKeyManager implements TenantKeyManager {
     } while (marker);
   }
 }
+
+/** Envelope encryption under the tenants' KMS keys (AWS) or the local key files, one instance per function. */
+export const tenantCryptoOf = (c: Composition): EnvelopeTenantCrypto =>
+  c.once('crypto', () =>
+    new EnvelopeTenantCrypto(c.env.keyring === 'kms' ? new KmsKeyringProvider(kmsOf(c)) : new LocalKeyringProvider(c.env.localKeyDir)));
+
+/** Creates (admin) and shreds (termination) tenant keys. */
+export const tenantKeyManagerOf = (c: Composition): TenantKeyManager =>
+  c.once('keys', () =>
+    c.env.keyring === 'kms'
+      ? new KmsTenantKeyManager(kmsOf(c), {
+          aliasPrefix: c.env.value('tenantKeys', ENV.tenantKeyAliasPrefix),
+          deployment: c.env.value('tenantKeys', ENV.tenantKeyDeployment),
+        })
+      : new LocalTenantKeyManager(c.env.localKeyDir, () => c.clock.now()));

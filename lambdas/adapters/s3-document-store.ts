@@ -10,6 +10,9 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DocumentStore } from '../domain/ports';
 import { S3ObjectVersions } from './s3-versions';
 import { assertDocumentKey, assertDocumentPrefix, assertPresignExpiry } from './tenant-object-key';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { s3Of } from './s3-client';
 
 export class S3DocumentStore implements DocumentStore {
   private readonly versions: S3ObjectVersions;
@@ -53,3 +56,10 @@ export class S3DocumentStore implements DocumentStore {
     return getSignedUrl(this.s3, command, { expiresIn: assertPresignExpiry(expiresInSeconds) });
   }
 }
+
+/** The exports bucket: subject and termination exports, work lists. */
+export const exportsOf = (c: Composition): S3DocumentStore =>
+  c.once('exports', () => new S3DocumentStore(s3Of(c), c.env.value('exports', ENV.exportsBucket)));
+/** The records bucket: signed deletion records and certificates. */
+export const recordsOf = (c: Composition): S3DocumentStore =>
+  c.once('records', () => new S3DocumentStore(s3Of(c), c.env.value('records', ENV.recordsBucket)));

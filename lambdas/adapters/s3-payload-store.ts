@@ -3,6 +3,9 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { PayloadStore } from '../domain/ports';
 import { S3ObjectVersions } from './s3-versions';
 import { assertTenantObjectKey, assertTenantObjectPrefix } from './tenant-object-key';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import { s3Of } from './s3-client';
 
 export class S3PayloadStore implements PayloadStore {
   private readonly versions: S3ObjectVersions;
@@ -42,3 +45,7 @@ export class S3PayloadStore implements PayloadStore {
     return this.versions.countPrefix(assertTenantObjectPrefix(prefix));
   }
 }
+
+/** Large payloads in the payload bucket, with the function's own credentials. */
+export const payloadStoreOf = (c: Composition): S3PayloadStore =>
+  c.once('payloads', () => new S3PayloadStore(s3Of(c), c.env.value('tenantData', ENV.payloadBucket)));

@@ -3,10 +3,13 @@
  * so a request accepted twice (a client retry, a redelivered webhook) runs one execution: Step Functions refuses a
  * second execution of a name, and the first one's ARN is returned instead (R-DSR-5, R-DSR-6).
  */
-import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { WorkflowStarter } from '../domain/ports';
 import type { WorkflowName } from '../domain/privacy';
 import { assertExecutionName } from './execution-names';
+import { clientConfig } from './client-config';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
 
 export class SfnWorkflowStarter implements WorkflowStarter {
   constructor(
@@ -35,3 +38,10 @@ export function executionArnOf(stateMachineArn: string, executionName: string): 
   if (parts.length !== 7 || parts[2] !== 'states' || parts[5] !== 'stateMachine') throw new Error(`Not a state machine ARN: '${stateMachineArn}'`);
   return [...parts.slice(0, 5), 'execution', parts[6], executionName].join(':');
 }
+
+/** The declared state machines (their ARNs by workflow name), or the runtime's own executions in local mode. */
+export const workflowStarterOf = (c: Composition): WorkflowStarter =>
+  c.once('workflows', () => {
+    if (c.runtime.workflows) return c.runtime.workflows;
+    return new SfnWorkflowStarter(new SFNClient(clientConfig(c.clients, 'sfn')), c.env.json('workflows', ENV.stateMachines));
+  });

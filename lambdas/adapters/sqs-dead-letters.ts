@@ -1,5 +1,8 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { DeadLetter, DeadLetterSink } from '../domain/ports';
+import { clientConfig } from './client-config';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
 
 /** SQS takes messages up to 256 KiB; larger records are sent as a pointer into the stream (7-day retention). */
 const MAX_INLINE_BYTES = 180 * 1024;
@@ -34,3 +37,7 @@ export function deadLetterMessage(letter: DeadLetter): Record<string, unknown> {
     ...(inline ? { data: Buffer.from(letter.data!).toString('base64') } : { dataInStream: true }),
   };
 }
+
+/** R-ING-7: the processor's dead-letter queue, or the runtime's own (local mode). */
+export const deadLetterSinkOf = (c: Composition): DeadLetterSink =>
+  c.once('deadLetters', () => c.runtime.deadLetters ?? new SqsDeadLetterSink(new SQSClient(clientConfig(c.clients, 'sqs')), c.env.value('deadLetters', ENV.deadLetterQueueUrl)));

@@ -3,12 +3,13 @@
  * CLI. Every action is audited (R-SEC-6) with the caller's IAM identity as the actor.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { Administration } from '../domain/administration';
+import { Administration, type AdministrationDeps } from '../domain/administration';
 import { DomainError } from '../domain/model';
 import { httpHandler, json, jsonBody, operatorOf } from '../shared/http';
-import { platformFromEnv, type Platform } from '../shared/platform';
+import { lambdaEntry } from '../shared/composition';
+import { composeAdmin } from './composition';
 
-export type AdminDeps = Pick<Platform, 'directory' | 'keys' | 'crypto' | 'audit' | 'settings' | 'clock'>;
+export type AdminDeps = AdministrationDeps;
 
 export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const admin = new Administration(deps);
@@ -40,8 +41,4 @@ export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEven
   });
 }
 
-let cached: ReturnType<typeof createAdminHandler> | undefined;
-export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-  cached ??= createAdminHandler(platformFromEnv());
-  return cached(event);
-};
+export const handler = lambdaEntry<APIGatewayProxyEvent, APIGatewayProxyResult>(() => createAdminHandler(composeAdmin(process.env)));

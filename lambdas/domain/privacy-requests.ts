@@ -145,41 +145,21 @@ export function shopifyRequestId(tenantId: string, sourceId: string, deliveryId:
 /** The step that records the state machine's execution. */
 const STARTED = 'started';
 
-export class PrivacyRequests {
-  constructor(private readonly deps: PrivacyRequestsDeps) {}
+/** What opening a request needs: not the documents a request's results are read from. */
+export type PrivacyIntakeDeps = Omit<PrivacyRequestsDeps, 'exports' | 'records'>;
 
-  /** R-DSR-1..3: a request from the tenant's API (`api`) or an operator (`operator`). */
-  async open(actor: string, origin: RequestOrigin, tenant: Tenant, body: unknown): Promise<PrivacyRequestView> {
-    let subjectHash: string | undefined;
-    try {
-      const input = parse(openRequestSchema, body);
-      assertTenantServes(tenant);
-      const kinds = new Set((tenant.subjectPaths ?? DEFAULT_SUBJECT_PATHS).map((p) => p.kind));
-      if (!kinds.has(input.subject.kind)) {
-        // A kind the processor never indexes would find nothing and report it as if the subject had no data.
-        throw new DomainError('invalid_request', `subject.kind: this tenant indexes ${[...kinds].join(', ')}`, 400, [
-          { path: 'subject.kind', message: 'not an identifier kind this tenant indexes' },
-        ]);
-      }
-      subjectHash = await this.subjectHash(tenant, input.subject.kind, String(input.subject.value));
-      const correctionsCiphertext = input.corrections
-        ? Buffer.from(await this.deps.crypto.encrypt(tenant, Buffer.from(JSON.stringify(input.corrections), 'utf8'), CORRECTIONS_PURPOSE)).toString('base64')
-        : undefined;
-      const now = this.deps.clock.now();
-      return await this.submit(
-        this.record(tenant, newId('dsr', now), input.type, input.subject.kind, subjectHash, origin, actor, now, correctionsCiphertext),
-      );
-    } catch (error) {
-      if (error instanceof DomainError) await this.auditRefusal(tenant.tenantId, actor, error, subjectHash);
-      throw error;
-    }
-  }
+/**
+ * Opens requests: records, audits and starts them. The ingest function uses this part alone for Shopify's GDPR
+ * webhooks (R-DSR-6), so it needs no access to exports or signed records.
+ */
+export class PrivacyRequestIntake {
+  constructor(protected readonly deps: PrivacyIntakeDeps) {}
 
   /**
    * R-DSR-6: Shopify's GDPR webhooks, already HMAC-verified by ingestion, mapped onto the same workflows. The
    * request id comes from the delivery, so a redelivery answers with the request the first delivery opened.
    */
-  async openFromShopify(tenant: Tenant, sourceId: string, deliveryId: string, topic: string, payload: unknown): Promise<PrivacyRequestView> {
+  async openFromShopify(tenant: Tenant, sourceId: string, deliveryId: string, topic: string, payload: unknown): Promise<PrivacyRequestRecord> {
     const type = Object.hasOwn(SHOPIFY_TOPICS, topic) ? SHOPIFY_TOPICS[topic] : undefined;
     if (!type) throw new DomainError('invalid_request', `Not a Shopify GDPR topic: '${topic}'`, 400);
     assertTenantServes(tenant);
@@ -198,14 +178,7 @@ export class PrivacyRequests {
     return this.submit(record);
   }
 
-  /** R-DSR-5, R-SEC-4: a request of another tenant is simply not found (the store is keyed by tenant). */
-  async view(tenantId: string, requestId: string): Promise<PrivacyRequestView> {
-    const record = TENANT_ID_PATTERN.test(tenantId) && REQUEST_ID.test(requestId) ? await this.deps.requests.get(tenantId, requestId) : undefined;
-    if (!record || record.tenantId !== tenantId) throw new DomainError('not_found', `No privacy request '${requestId}'`, 404);
-    return this.viewOf(record);
-  }
-
-  private record(
+  protected record(
     tenant: Tenant,
     requestId: string,
     type: SubjectRequestType,
@@ -234,14 +207,14 @@ export class PrivacyRequests {
   }
 
   /** Records, audits and starts a request; a request that exists already is answered as it stands. */
-  private async submit(record: PrivacyRequestRecord): Promise<PrivacyRequestView> {
+  protected async submit(record: PrivacyRequestRecord): Promise<PrivacyRequestRecord> {
     const { requests, audit } = this.deps;
     if ((await requests.create(record)) === 'exists') {
       const existing = await requests.get(record.tenantId, record.requestId);
       if (!existing) throw new Error(`Request ${record.requestId} exists but cannot be read`);
       // A first delivery whose start failed is started by the redelivery (the starter is idempotent by name).
       if (!isStarted(existing)) await this.start(existing);
-      return this.viewOf((await requests.get(record.tenantId, record.requestId)) ?? existing);
+      return (await requests.get(record.tenantId, record.requestId)) ?? existing;
     }
     await audit.record({
       tenantId: record.tenantId,
@@ -254,7 +227,7 @@ export class PrivacyRequests {
       detail: { type: record.type, origin: record.origin, subjectKind: record.subjectKind },
     });
     await this.start(record);
-    return this.viewOf((await requests.get(record.tenantId, record.requestId)) ?? record);
+    return (await requests.get(record.tenantId, record.requestId)) ?? record;
   }
 
   private async start(record: PrivacyRequestRecord): Promise<void> {
@@ -277,6 +250,66 @@ export class PrivacyRequests {
       throw error;
     }
     await this.deps.requests.update(record.tenantId, record.requestId, { name: STARTED, at: at(), outcome: 'success', detail: { executionId } });
+  }
+
+  protected async subjectHash(tenant: Tenant, kind: string, value: string): Promise<string> {
+    const key = await this.deps.crypto.decrypt(tenant, Buffer.from(tenant.subjectKeyCiphertext, 'base64'), SUBJECT_KEY_PURPOSE);
+    return hashSubject(key, kind, value);
+  }
+
+  /** R-SEC-6: a refused request is audited too (its code only; the body may hold the identifier). */
+  protected async auditRefusal(tenantId: string, actor: string, error: DomainError, subjectHash: string | undefined): Promise<void> {
+    await this.deps.audit.record({
+      tenantId,
+      at: this.deps.clock.now().toISOString(),
+      actor,
+      action: 'privacy.request.open',
+      outcome: 'failure',
+      ...(subjectHash ? { subjectHash } : {}),
+      detail: { error: error.code },
+    });
+  }
+}
+
+/** Requests opened through the privacy API, and their views with results: export links, deletion records. */
+export class PrivacyRequests extends PrivacyRequestIntake {
+  constructor(protected override readonly deps: PrivacyRequestsDeps) {
+    super(deps);
+  }
+
+  /** R-DSR-1..3: a request from the tenant's API (`api`) or an operator (`operator`). */
+  async open(actor: string, origin: RequestOrigin, tenant: Tenant, body: unknown): Promise<PrivacyRequestView> {
+    let subjectHash: string | undefined;
+    try {
+      const input = parse(openRequestSchema, body);
+      assertTenantServes(tenant);
+      const kinds = new Set((tenant.subjectPaths ?? DEFAULT_SUBJECT_PATHS).map((p) => p.kind));
+      if (!kinds.has(input.subject.kind)) {
+        // A kind the processor never indexes would find nothing and report it as if the subject had no data.
+        throw new DomainError('invalid_request', `subject.kind: this tenant indexes ${[...kinds].join(', ')}`, 400, [
+          { path: 'subject.kind', message: 'not an identifier kind this tenant indexes' },
+        ]);
+      }
+      subjectHash = await this.subjectHash(tenant, input.subject.kind, String(input.subject.value));
+      const correctionsCiphertext = input.corrections
+        ? Buffer.from(await this.deps.crypto.encrypt(tenant, Buffer.from(JSON.stringify(input.corrections), 'utf8'), CORRECTIONS_PURPOSE)).toString('base64')
+        : undefined;
+      const now = this.deps.clock.now();
+      const record = await this.submit(
+        this.record(tenant, newId('dsr', now), input.type, input.subject.kind, subjectHash, origin, actor, now, correctionsCiphertext),
+      );
+      return await this.viewOf(record);
+    } catch (error) {
+      if (error instanceof DomainError) await this.auditRefusal(tenant.tenantId, actor, error, subjectHash);
+      throw error;
+    }
+  }
+
+  /** R-DSR-5, R-SEC-4: a request of another tenant is simply not found (the store is keyed by tenant). */
+  async view(tenantId: string, requestId: string): Promise<PrivacyRequestView> {
+    const record = TENANT_ID_PATTERN.test(tenantId) && REQUEST_ID.test(requestId) ? await this.deps.requests.get(tenantId, requestId) : undefined;
+    if (!record || record.tenantId !== tenantId) throw new DomainError('not_found', `No privacy request '${requestId}'`, 404);
+    return this.viewOf(record);
   }
 
   private async viewOf(record: PrivacyRequestRecord): Promise<PrivacyRequestView> {
@@ -317,24 +350,6 @@ export class PrivacyRequests {
     }
     if (result.counts) out.counts = result.counts;
     return Object.keys(out).length > 0 ? out : undefined;
-  }
-
-  private async subjectHash(tenant: Tenant, kind: string, value: string): Promise<string> {
-    const key = await this.deps.crypto.decrypt(tenant, Buffer.from(tenant.subjectKeyCiphertext, 'base64'), SUBJECT_KEY_PURPOSE);
-    return hashSubject(key, kind, value);
-  }
-
-  /** R-SEC-6: a refused request is audited too (its code only; the body may hold the identifier). */
-  private async auditRefusal(tenantId: string, actor: string, error: DomainError, subjectHash: string | undefined): Promise<void> {
-    await this.deps.audit.record({
-      tenantId,
-      at: this.deps.clock.now().toISOString(),
-      actor,
-      action: 'privacy.request.open',
-      outcome: 'failure',
-      ...(subjectHash ? { subjectHash } : {}),
-      detail: { error: error.code },
-    });
   }
 }
 

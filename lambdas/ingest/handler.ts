@@ -4,13 +4,14 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { parseIngestBody } from '../domain/events';
-import { Ingestion, type ShopifyPrivacyIntake } from '../domain/ingestion';
+import { Ingestion, type IngestionDeps } from '../domain/ingestion';
 import { DomainError } from '../domain/model';
 import { httpHandler, json, lowerCaseHeaders, rawBody } from '../shared/http';
-import { platformFromEnv, type Platform } from '../shared/platform';
+import { lambdaEntry } from '../shared/composition';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
+import { composeIngest } from './composition';
 
-export type IngestDeps = Pick<Platform, 'directory' | 'publisher' | 'crypto' | 'settings' | 'clock'> & { readonly privacy?: ShopifyPrivacyIntake };
+export type IngestDeps = IngestionDeps;
 
 export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const ingestion = new Ingestion(deps);
@@ -42,8 +43,4 @@ export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEv
   });
 }
 
-let cached: ReturnType<typeof createIngestHandler> | undefined;
-export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-  cached ??= createIngestHandler(platformFromEnv());
-  return cached(event);
-};
+export const handler = lambdaEntry<APIGatewayProxyEvent, APIGatewayProxyResult>(() => createIngestHandler(composeIngest(process.env)));

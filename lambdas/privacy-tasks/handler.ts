@@ -5,15 +5,13 @@
  * not retry.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SubjectRequestTasks } from '../domain/subject-request-tasks';
+import { SubjectRequestTasks, type SubjectRequestTasksDeps } from '../domain/subject-request-tasks';
 import { PermanentTaskError, SUBJECT_TASKS, type SubjectTask, type SubjectWorkflowState, type TaskInvocation } from '../domain/privacy';
 import { logger } from '../shared/logger';
-import { platformFromEnv, type Platform } from '../shared/platform';
+import { lambdaEntry } from '../shared/composition';
+import { composePrivacyTasks } from './composition';
 
-export type PrivacyTaskDeps = Pick<
-  Platform,
-  'requests' | 'exports' | 'records' | 'signer' | 'workflows' | 'store' | 'payloads' | 'crypto' | 'audit' | 'directory' | 'settings' | 'clock'
->;
+export type PrivacyTaskDeps = SubjectRequestTasksDeps;
 
 export const DEADLINE_TASK = 'check-deadlines';
 export const METRICS_NAMESPACE = 'Lumiqo';
@@ -74,8 +72,4 @@ export function createPrivacyTaskHandler(
   };
 }
 
-let cached: ReturnType<typeof createPrivacyTaskHandler> | undefined;
-export const handler = (event: PrivacyTaskEvent): Promise<PrivacyTaskResult> => {
-  cached ??= createPrivacyTaskHandler(platformFromEnv());
-  return cached(event);
-};
+export const handler = lambdaEntry<PrivacyTaskEvent, PrivacyTaskResult>(() => createPrivacyTaskHandler(composePrivacyTasks(process.env)));

@@ -6,13 +6,14 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DomainError } from '../domain/model';
-import { PrivacyRequests, type PrivacyRequestView } from '../domain/privacy-requests';
-import { Termination } from '../domain/termination';
+import { PrivacyRequests, type PrivacyRequestsDeps, type PrivacyRequestView } from '../domain/privacy-requests';
+import { Termination, type TerminationDeps } from '../domain/termination';
 import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf } from '../shared/http';
-import { platformFromEnv, type Platform } from '../shared/platform';
+import { lambdaEntry } from '../shared/composition';
 import { ApiKeyAuthenticator, requireTenant } from '../shared/tenant-context';
+import { composePrivacy } from './composition';
 
-export type PrivacyDeps = Pick<Platform, 'directory' | 'requests' | 'crypto' | 'audit' | 'workflows' | 'exports' | 'records' | 'settings' | 'clock'>;
+export type PrivacyDeps = PrivacyRequestsDeps & TerminationDeps;
 
 /** A request names a subject and a few corrections: far below the ingestion limit. */
 export const MAX_PRIVACY_BODY_BYTES = 64 * 1024;
@@ -62,8 +63,4 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
 /** R-DSR-1: a request names a subject and a few corrections, far below the ingestion limit. */
 const jsonBody = (event: APIGatewayProxyEvent) => parseJsonBody(event, MAX_PRIVACY_BODY_BYTES);
 
-let cached: ReturnType<typeof createPrivacyHandler> | undefined;
-export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-  cached ??= createPrivacyHandler(platformFromEnv());
-  return cached(event);
-};
+export const handler = lambdaEntry<APIGatewayProxyEvent, APIGatewayProxyResult>(() => createPrivacyHandler(composePrivacy(process.env)));

@@ -7,11 +7,13 @@
  * domain can batch its DynamoDB writes and rollup updates across the whole batch (benchmark: DynamoDB calls).
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { StreamProcessing } from '../domain/processing';
+import type { DeadLetterSink } from '../domain/ports';
+import { StreamProcessing, type ProcessingDeps } from '../domain/processing';
 import { logger } from '../shared/logger';
-import { platformFromEnv, type Platform } from '../shared/platform';
+import { lambdaEntry } from '../shared/composition';
+import { composeProcessor } from './composition';
 
-export type ProcessorDeps = Pick<Platform, 'directory' | 'store' | 'payloads' | 'crypto' | 'requests' | 'settings' | 'clock' | 'deadLetters'>;
+export type ProcessorDeps = Omit<ProcessingDeps, 'tenantCacheMs'> & { readonly deadLetters: DeadLetterSink };
 
 export function createProcessorHandler(
   deps: ProcessorDeps,
@@ -58,8 +60,4 @@ export function createProcessorHandler(
   };
 }
 
-let cached: ReturnType<typeof createProcessorHandler> | undefined;
-export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
-  cached ??= createProcessorHandler(platformFromEnv());
-  return cached(event);
-};
+export const handler = lambdaEntry<KinesisStreamEvent, KinesisStreamBatchResponse>(() => createProcessorHandler(composeProcessor(process.env)));

@@ -4,12 +4,19 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DomainError } from '../domain/model';
-import { TenantQueries } from '../domain/queries';
+import type { Clock, TenantDirectory } from '../domain/ports';
+import { TenantQueries, type TenantReadDeps } from '../domain/queries';
 import { httpHandler, json, lowerCaseHeaders } from '../shared/http';
-import { platformFromEnv, type Platform } from '../shared/platform';
+import { lambdaEntry } from '../shared/composition';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
+import { composeQuery } from './composition';
 
-export type QueryDeps = Pick<Platform, 'directory' | 'tenantScoped' | 'clock'>;
+export interface QueryDeps {
+  readonly directory: TenantDirectory;
+  readonly clock: Clock;
+  /** R-SEC-4: adapters whose credentials reach only this tenant's data. */
+  tenantScoped(tenant: { readonly tenantId: string }): Promise<TenantReadDeps>;
+}
 
 export function createQueryHandler(deps: QueryDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   // The key cache runs on the platform clock, so a revocation's delay is testable and bounded (API_KEY_CACHE_MS).
@@ -31,8 +38,4 @@ export function createQueryHandler(deps: QueryDeps): (event: APIGatewayProxyEven
   });
 }
 
-let cached: ReturnType<typeof createQueryHandler> | undefined;
-export const handler = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-  cached ??= createQueryHandler(platformFromEnv());
-  return cached(event);
-};
+export const handler = lambdaEntry<APIGatewayProxyEvent, APIGatewayProxyResult>(() => createQueryHandler(composeQuery(process.env)));

@@ -88,6 +88,8 @@ export const ENV = {
   signingKeyId: 'SIGNING_KEY_ID',
   /** JSON map of workflow name to state machine ARN (privacy function). */
   stateMachines: 'STATE_MACHINE_ARNS',
+  /** `true` for S3-compatible endpoints that need path-style URLs (emulators). */
+  s3ForcePathStyle: 'LUMIQO_S3_FORCE_PATH_STYLE',
   /** JSON of the retention facts a certificate computes its dates from (termination tasks). */
   backupFacts: 'BACKUP_FACTS',
 } as const;

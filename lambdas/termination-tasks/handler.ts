@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../shared/keys';
 import { logger } from '../shared/logger';
-import { platformFromEnv } from '../shared/platform';
+import { lambdaEntry } from '../shared/composition';
+import { composeTerminationTasks } from './composition';
 import {
   PermanentTaskError,
   TERMINATION_TASKS,
@@ -60,8 +61,4 @@ export function createTerminationTaskHandler(
   };
 }
 
-let cached: ReturnType<typeof createTerminationTaskHandler> | undefined;
-export const handler = (invocation: TaskInvocation<TerminationWorkflowState>): Promise<TerminationWorkflowState> => {
-  cached ??= createTerminationTaskHandler(platformFromEnv());
-  return cached(invocation);
-};
+export const handler = lambdaEntry<TaskInvocation<TerminationWorkflowState>, TerminationWorkflowState>(() => createTerminationTaskHandler(composeTerminationTasks(process.env)));

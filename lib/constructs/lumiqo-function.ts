@@ -2,25 +2,74 @@
  * Every Lumiqo function, with its defaults fixed in one place (like Powertools' FunctionWithLogGroup):
  * Node.js 22 on arm64, bundled by the local esbuild (never Docker), its own KMS-encrypted log group with
  * the configured retention, active tracing, and the runtime settings handed over as `LUMIQO_SETTINGS`.
+ *
+ * What the function may use comes from its declaration (`lambdas/<name>/function.ts`): `bind` sets the environment
+ * variable and makes the grant of each declared resource together, and synth fails if a declared resource was never
+ * bound. Nothing else adds to the function's environment or role (R-SEC-5).
  */
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { runtimeSettings, type LumiqoConfig } from '../config';
+import type { BackupFacts } from '../../lambdas/domain/deletion-records';
+import { FUNCTION_METADATA_KEY, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
-import type { FunctionName } from '../../lambdas/shared/routes';
 import { acknowledge } from '../nag';
+import type { BillingLedger } from './billing-ledger';
+import { allow } from './grants';
+import type { PrivacyDocuments } from './privacy-documents';
+import type { PrivacyWorkflows } from './privacy-workflows';
+import type { SigningKey } from './signing-key';
+import type { TenantDataStore } from './tenant-data-store';
+import type { TenantKeys } from './tenant-keys';
 
 /** The repository root: entries, the lock file and the local esbuild live there. */
 const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
-/** Route functions (lambdas/shared/routes.ts), the stream processor, and the privacy workflows' task functions. */
-export type LumiqoFunctionName = FunctionName | 'processor' | 'privacy-tasks' | 'termination-tasks';
+export type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
+
+/**
+ * What a declared resource binds to. The data stack's resources are there from the start; the state machines, the
+ * dead-letter queue and the tenant read role are made after the functions that they need, and bound then.
+ */
+export interface FunctionBindings {
+  readonly store: TenantDataStore;
+  readonly eventStream: kinesis.IStream;
+  /** The deployment's data key, as Kinesis uses it for the stream's server-side encryption. */
+  readonly dataKey: kms.IKey;
+  readonly documents: PrivacyDocuments;
+  readonly ledger: BillingLedger;
+  readonly tenantKeys: TenantKeys;
+  readonly signingKey: SigningKey;
+  readonly backupFacts: BackupFacts;
+  readonly workflows: PrivacyWorkflows;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly tenantReadRole: iam.IRole;
+}
+
+/** Which bindings each resource needs. */
+const RESOURCE_BINDINGS: Readonly<Record<FunctionResource, readonly (keyof FunctionBindings)[]>> = {
+  control: ['store'],
+  tenantData: ['store'],
+  tenantRead: ['store', 'tenantReadRole'],
+  audit: ['store'],
+  stream: ['eventStream', 'dataKey'],
+  exports: ['documents'],
+  records: ['documents'],
+  ledger: ['ledger'],
+  tenantKeys: ['tenantKeys'],
+  signingKey: ['signingKey'],
+  workflows: ['workflows'],
+  deadLetters: ['deadLetterQueue'],
+  backupFacts: ['backupFacts'],
+};
 
 /** Construct ids and output names from kebab-case names: `privacy-tasks` → `PrivacyTasks`. */
 export function pascalCase(name: string): string {
@@ -35,13 +84,12 @@ export function functionConstructId(name: LumiqoFunctionName): string {
 /** CloudWatch namespace of the platform's own metrics (Powertools Metrics reads it from the environment). */
 export const METRICS_NAMESPACE = 'Lumiqo';
 
-/** Template metadata key naming the function on its AWS::Lambda::Function (the local runtime maps tasks by it). */
-export const FUNCTION_METADATA_KEY = 'lumiqo:function';
+export { FUNCTION_METADATA_KEY } from '../../lambdas/shared/declarations';
 
 export interface LumiqoFunctionProps {
   readonly config: LumiqoConfig;
-  /** Which handler: bundles `lambdas/<name>/handler.ts`. */
-  readonly name: LumiqoFunctionName;
+  /** Which function: bundles `lambdas/<name>/handler.ts`, and may use what its declaration lists. */
+  readonly declaration: FunctionDeclaration;
   /** Encrypts the function's log group (R-SEC-2). */
   readonly logKey: kms.IKey;
   /**
@@ -53,10 +101,6 @@ export interface LumiqoFunctionProps {
   readonly memorySize?: number;
   /** @default 10 seconds */
   readonly timeout?: cdk.Duration;
-  /** Extra environment, on top of the settings every function gets. @default none */
-  readonly environment?: Record<string, string>;
-  /** @default the function's name */
-  readonly description?: string;
 }
 
 export class LumiqoFunction extends Construct {
@@ -66,11 +110,19 @@ export class LumiqoFunction extends Construct {
   public readonly role: iam.Role;
   /** Powertools service name: the `service` dimension of the function's own metrics. */
   public readonly serviceName: string;
+  public readonly declaration: FunctionDeclaration;
+  private readonly unbound: Set<FunctionResource>;
 
   constructor(scope: Construct, id: string, props: LumiqoFunctionProps) {
     super(scope, id);
-    const { config } = props;
-    this.serviceName = `lumiqo-${props.name}`;
+    const { config, declaration } = props;
+    const name = declaration.name;
+    this.declaration = declaration;
+    this.serviceName = `lumiqo-${name}`;
+    this.unbound = new Set(declaredResources(declaration));
+    this.node.addValidation({
+      validate: () => [...this.unbound].map((resource) => `${name} declares '${resource}' but it was never bound (LumiqoFunction.bind)`),
+    });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // R-RET-5: server logs are kept 90 days (configurable down, never unbounded).
@@ -88,11 +140,11 @@ export class LumiqoFunction extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       role: this.role,
-      entry: path.join(PROJECT_ROOT, 'lambdas', props.name, 'handler.ts'),
+      entry: path.join(PROJECT_ROOT, 'lambdas', name, 'handler.ts'),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      description: props.description ?? `Lumiqo ${props.name} (${config.stage})`,
+      description: `Lumiqo ${name}: ${declaration.description} (${config.stage})`,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -103,11 +155,9 @@ export class LumiqoFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
         [ENV.settings]: JSON.stringify(runtimeSettings(config)),
-        [ENV.keyring]: 'kms',
         POWERTOOLS_SERVICE_NAME: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
-        ...props.environment,
       },
       bundling: {
         minify: true,
@@ -119,6 +169,91 @@ export class LumiqoFunction extends Construct {
         forceDockerBundling: false,
       },
     });
-    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(FUNCTION_METADATA_KEY, props.name);
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(FUNCTION_METADATA_KEY, name);
+  }
+
+  /**
+   * Binds every declared, still unbound resource whose bindings are given: its environment variables and its grants,
+   * as the declaration says it is used. Undeclared resources are never bound, whatever `bindings` holds.
+   */
+  bind(bindings: Partial<FunctionBindings>): void {
+    for (const resource of [...this.unbound]) {
+      if (!RESOURCE_BINDINGS[resource].every((b) => bindings[b] !== undefined)) continue;
+      const environment = this.grant(resource, bindings as FunctionBindings);
+      for (const variable of RESOURCE_ENVIRONMENT[resource]) {
+        if (environment[variable] === undefined) throw new Error(`${this.declaration.name}: '${resource}' sets no ${variable}`);
+        this.function.addEnvironment(variable, environment[variable]);
+      }
+      this.unbound.delete(resource);
+    }
+  }
+
+  /** One resource's grants (R-SEC-5), and the environment variables that name it. */
+  private grant(resource: FunctionResource, b: FunctionBindings): Record<string, string> {
+    const fn = this.function;
+    const uses = this.declaration.uses;
+    switch (resource) {
+      case 'control': {
+        const grants = { read: () => b.store.grantControlRead(fn), 'read-write': () => b.store.grantControlReadWrite(fn), purge: () => b.store.grantControlPurge(fn) };
+        grants[uses.control!]();
+        return { [ENV.controlTable]: b.store.controlTable.tableName };
+      }
+      case 'tenantData':
+        b.store.grantDataWrite(fn);
+        if (uses.tenantData === 'erase') b.store.grantPayloadErase(fn);
+        return { [ENV.dataTable]: b.store.tenantDataTable.tableName, [ENV.payloadBucket]: b.store.payloadBucket.bucketName };
+      case 'tenantRead':
+        // R-SEC-4: no grant on the data itself; only the role that reads one tenant's data, with its session tag.
+        allow(this.role, { actions: ['sts:AssumeRole', 'sts:TagSession'], resources: [b.tenantReadRole.roleArn] });
+        return {
+          [ENV.dataTable]: b.store.tenantDataTable.tableName,
+          [ENV.payloadBucket]: b.store.payloadBucket.bucketName,
+          [ENV.tenantReadRoleArn]: b.tenantReadRole.roleArn,
+        };
+      case 'audit':
+        b.store.grantAuditWrite(fn);
+        return { [ENV.auditTable]: b.store.auditTable.tableName };
+      case 'stream':
+        allow(fn, { actions: ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary'], resources: [b.eventStream.streamArn] });
+        // The data key only as Kinesis uses it for server-side encryption.
+        allow(fn, {
+          actions: ['kms:GenerateDataKey'],
+          resources: [b.dataKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `kinesis.${cdk.Stack.of(this).region}.amazonaws.com` } },
+        });
+        return { [ENV.eventStream]: b.eventStream.streamName };
+      case 'exports':
+        if (uses.exports === 'read') b.documents.grantExportsRead(fn);
+        else b.documents.grantExportsReadWrite(fn);
+        return { [ENV.exportsBucket]: b.documents.exportsBucket.bucketName };
+      case 'records':
+        if (uses.records === 'read') b.documents.grantRecordsRead(fn);
+        else b.documents.grantRecordsWrite(fn);
+        return { [ENV.recordsBucket]: b.documents.recordsBucket.bucketName };
+      case 'ledger':
+        b.ledger.grantReadWrite(fn);
+        return { [ENV.ledgerTable]: b.ledger.table.tableName };
+      case 'tenantKeys': {
+        const keys = uses.tenantKeys!;
+        b.tenantKeys.grantUse(fn, keys.purposes);
+        if (keys.create) b.tenantKeys.grantCreate(fn);
+        if (keys.shred) b.tenantKeys.grantShred(fn);
+        return { [ENV.keyring]: 'kms', [ENV.tenantKeyAliasPrefix]: b.tenantKeys.aliasPrefix, [ENV.tenantKeyDeployment]: b.tenantKeys.deploymentTagValue };
+      }
+      case 'signingKey':
+        b.signingKey.grantSign(fn);
+        return { [ENV.keyring]: 'kms', [ENV.signingKeyId]: b.signingKey.key.keyArn };
+      case 'workflows': {
+        const workflows = uses.workflows!;
+        b.workflows.grantStart(fn, workflows);
+        const arns = Object.fromEntries(workflows.map((w) => [w, b.workflows.stateMachines[w].stateMachineArn]));
+        return { [ENV.stateMachines]: cdk.Stack.of(this).toJsonString(arns) };
+      }
+      case 'deadLetters':
+        b.deadLetterQueue.grantSendMessages(fn);
+        return { [ENV.deadLetterQueueUrl]: b.deadLetterQueue.queueUrl };
+      case 'backupFacts':
+        return { [ENV.backupFacts]: JSON.stringify(b.backupFacts) };
+    }
   }
 }

@@ -75,7 +75,7 @@ export class TenantKeys extends Construct {
    * Functions that encrypt or decrypt tenant data (processor, admin for webhook secrets): any tenant key of
    * this deployment, only with `tenantId` in the encryption context, and only for `purposes` when given.
    */
-  grantUse(grantee: iam.IGrantable, purposes?: string[]): void {
+  grantUse(grantee: iam.IGrantable, purposes?: readonly string[]): void {
     const conditions: Record<string, Record<string, unknown>> = {
       ...this.deploymentTagCondition(),
       'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId'] },

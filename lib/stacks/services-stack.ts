@@ -7,11 +7,10 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 // Type only: the module's runtime imports (canonicalize, ESM) have no place in the CDK app.
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
-import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
+import { WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
+import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { tenantObjectPattern } from '../../lambdas/shared/keys';
-import { ENV } from '../../lambdas/shared/settings';
 import { stackPrefix, type LumiqoConfig } from '../config';
-import { allow } from '../constructs/grants';
 import { IngestionApi } from '../constructs/ingestion-api';
 import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';
 import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/operations-alarms';
@@ -36,9 +35,6 @@ export interface ServicesStackProps extends cdk.StackProps {
 const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = {
   ingest: 200, processor: 50, query: 50, admin: 10, privacy: 10, 'privacy-tasks': 10, 'termination-tasks': 5,
 };
-
-/** R-DSR-6: Shopify's GDPR webhooks open access (customers/data_request) and erasure (customers/redact, shop/redact) requests. */
-const WEBHOOK_WORKFLOWS: readonly WorkflowName[] = ['access', 'erasure'];
 
 /** DynamoDB point-in-time recovery keeps 35 days, fixed by AWS (lambdas/domain/deletion-records.ts PITR_WINDOW_DAYS). */
 const PITR_WINDOW_DAYS = 35;
@@ -83,25 +79,25 @@ export class ServicesStack extends cdk.Stack {
 
     this.servicesKey = this.createServicesKey(stackPrefix(config));
 
-    const resourceEnvironment: Record<string, string> = {
-      [ENV.controlTable]: store.controlTable.tableName,
-      [ENV.dataTable]: store.tenantDataTable.tableName,
-      [ENV.auditTable]: store.auditTable.tableName,
-      [ENV.payloadBucket]: store.payloadBucket.bucketName,
-      [ENV.eventStream]: data.eventStream.streamName,
-      [ENV.tenantKeyAliasPrefix]: tenantKeys.aliasPrefix,
-      [ENV.tenantKeyDeployment]: tenantKeys.deploymentTagValue,
+    const backupFacts: BackupFacts = {
+      backupRetentionDays: config.backupRetentionDays,
+      keyDeletionWindowDays: TenantKeys.KEY_DELETION_WINDOW_DAYS,
+      pitrWindowDays: PITR_WINDOW_DAYS,
     };
-    const fn = (name: LumiqoFunctionName, timeout: cdk.Duration, memorySize?: number): LumiqoFunction =>
-      new LumiqoFunction(this, functionConstructId(name), {
+    const bindings = { store, eventStream: data.eventStream, dataKey: data.dataKey, documents, ledger, tenantKeys, signingKey, backupFacts };
+    const fn = (name: LumiqoFunctionName, timeout: cdk.Duration, memorySize?: number): LumiqoFunction => {
+      const f = new LumiqoFunction(this, functionConstructId(name), {
         config,
-        name,
+        declaration: FUNCTION_DECLARATIONS[name],
         logKey: this.servicesKey,
         reservedConcurrentExecutions: RESERVED_CONCURRENCY[name],
         timeout,
         memorySize,
-        environment: resourceEnvironment,
       });
+      // Least privilege per function (R-SEC-5): each declared resource of the data stack, as declared.
+      f.bind(bindings);
+      return f;
+    };
     this.functions = {
       // API functions answer within API Gateway's 29 s; the processor gets a batch's worth of time.
       ingest: fn('ingest', cdk.Duration.seconds(10)),
@@ -118,58 +114,8 @@ export class ServicesStack extends cdk.Stack {
     const { ingest, processor, query, admin, privacy } = this.mapFunctions((f) => f.function);
     const subjectTasks = this.functions['privacy-tasks'].function;
     const terminationTasks = this.functions['termination-tasks'].function;
-    this.addPrivacyEnvironment(data, config);
 
-    // Least privilege per function (R-SEC-5).
-    store.grantControlReadWrite(ingest); // API keys, webhook sources, delivery de-duplication, privacy requests
-    this.grantStreamWrite(ingest, data);
-    // R-DSR-6: a Shopify GDPR webhook hashes the subject with the tenant's subject key, and its request is audited.
-    tenantKeys.grantUse(ingest, ['webhook-secret', 'subject-key']);
-    store.grantAuditWrite(ingest);
-
-    store.grantControlRead(processor);
-    store.grantDataWrite(processor);
-    tenantKeys.grantUse(processor);
-
-    store.grantControlRead(query);
     this.tenantReadRole = this.createTenantReadRole(this.functions.query, data);
-    query.addEnvironment(ENV.tenantReadRoleArn, this.tenantReadRole.roleArn);
-
-    store.grantControlReadWrite(admin);
-    store.grantAuditWrite(admin);
-    tenantKeys.grantCreate(admin);
-    tenantKeys.grantUse(admin);
-
-    // The privacy API (R-DSR-1..5, R-TERM-1..5): records requests, hashes subjects, encrypts corrections, reads
-    // (and presigns) exports and signed records, starts the workflows. It never touches tenant data itself.
-    store.grantControlReadWrite(privacy);
-    store.grantAuditWrite(privacy);
-    tenantKeys.grantUse(privacy, ['subject-key', 'privacy-corrections']);
-    documents.grantExportsRead(privacy);
-    documents.grantRecordsRead(privacy);
-
-    // The data-subject tasks: every store of a subject's records, and the signing key (R-DSR-2).
-    store.grantDataWrite(subjectTasks);
-    store.grantPayloadErase(subjectTasks);
-    store.grantControlReadWrite(subjectTasks);
-    store.grantAuditWrite(subjectTasks);
-    tenantKeys.grantUse(subjectTasks, ['event', 'subject-key', 'privacy-corrections']);
-    documents.grantExportsReadWrite(subjectTasks);
-    documents.grantRecordsWrite(subjectTasks);
-    signingKey.grantSign(subjectTasks);
-
-    // The termination tasks: every store of a tenant, its key (crypto-shredding, R-TERM-4), the billing ledger
-    // (R-TERM-6) and the signing key (R-TERM-5).
-    store.grantDataWrite(terminationTasks);
-    store.grantPayloadErase(terminationTasks);
-    store.grantControlPurge(terminationTasks);
-    store.grantAuditWrite(terminationTasks);
-    tenantKeys.grantUse(terminationTasks, ['event']);
-    tenantKeys.grantShred(terminationTasks);
-    documents.grantExportsReadWrite(terminationTasks);
-    documents.grantRecordsWrite(terminationTasks);
-    ledger.grantReadWrite(terminationTasks);
-    signingKey.grantSign(terminationTasks);
 
     this.workflows = new PrivacyWorkflows(this, 'PrivacyWorkflows', {
       subjectTasks,
@@ -177,10 +123,6 @@ export class ServicesStack extends cdk.Stack {
       logKey: this.servicesKey,
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
-    this.workflows.grantStart(privacy); // the five subject workflows and termination
-    this.workflows.grantStart(ingest, WEBHOOK_WORKFLOWS);
-    privacy.addEnvironment(ENV.stateMachines, this.stateMachineArns(WORKFLOW_NAMES));
-    ingest.addEnvironment(ENV.stateMachines, this.stateMachineArns(WEBHOOK_WORKFLOWS));
 
     // R-DSR-5: hourly, the open requests past their one-month deadline are counted into OverduePrivacyRequests.
     new events.Rule(this, 'PrivacyDeadlineCheck', {
@@ -200,9 +142,10 @@ export class ServicesStack extends cdk.Stack {
       queueKey: this.servicesKey,
       settings: config.processor,
     });
-    // R-ING-7: records that can never be stored go to the DLQ with their reason, straight from the processor.
-    processor.addEnvironment(ENV.deadLetterQueueUrl, this.processor.deadLetterQueue.queueUrl);
-    this.processor.deadLetterQueue.grantSendMessages(processor);
+    // The resources made after the functions that need them: state machines, the DLQ (R-ING-7: records that can
+    // never be stored go to it with their reason, straight from the processor) and the tenant read role (R-SEC-4).
+    const late = { ...bindings, workflows: this.workflows, deadLetterQueue: this.processor.deadLetterQueue, tenantReadRole: this.tenantReadRole };
+    for (const f of Object.values(this.functions)) f.bind(late);
 
     this.api = new IngestionApi(this, 'IngestionApi', {
       stageName: config.stage,
@@ -232,37 +175,6 @@ export class ServicesStack extends cdk.Stack {
     return Object.fromEntries(entries.map(([name, f]) => [name, pick(f)])) as Record<LumiqoFunctionName, T>;
   }
 
-  /** Where the privacy functions find their buckets, ledger, signing key and the facts a certificate states. */
-  private addPrivacyEnvironment(data: DataStack, config: LumiqoConfig): void {
-    const documents = {
-      [ENV.exportsBucket]: data.documents.exportsBucket.bucketName,
-      [ENV.recordsBucket]: data.documents.recordsBucket.bucketName,
-    };
-    const backupFacts: BackupFacts = {
-      backupRetentionDays: config.backupRetentionDays,
-      keyDeletionWindowDays: TenantKeys.KEY_DELETION_WINDOW_DAYS,
-      pitrWindowDays: PITR_WINDOW_DAYS,
-    };
-    const environment: Partial<Record<LumiqoFunctionName, Record<string, string>>> = {
-      privacy: documents,
-      'privacy-tasks': { ...documents, [ENV.signingKeyId]: data.signingKey.key.keyArn },
-      'termination-tasks': {
-        ...documents,
-        [ENV.signingKeyId]: data.signingKey.key.keyArn,
-        [ENV.ledgerTable]: data.ledger.table.tableName,
-        [ENV.backupFacts]: JSON.stringify(backupFacts),
-      },
-    };
-    for (const [name, variables] of Object.entries(environment) as [LumiqoFunctionName, Record<string, string>][]) {
-      for (const [key, value] of Object.entries(variables)) this.functions[name].function.addEnvironment(key, value);
-    }
-  }
-
-  /** ENV.stateMachines: JSON of workflow name → state machine ARN, resolved by CloudFormation. */
-  private stateMachineArns(workflows: readonly WorkflowName[]): string {
-    return this.toJsonString(Object.fromEntries(workflows.map((name) => [name, this.workflows.stateMachines[name].stateMachineArn])));
-  }
-
   /** Rotated CMK for this stack's logs (R-SEC-2), DLQ and topic; CloudWatch Logs and alarms may use it. */
   private createServicesKey(deployment: string): kms.Key {
     const key = new kms.Key(this, 'ServicesKey', {
@@ -288,16 +200,6 @@ export class ServicesStack extends cdk.Stack {
     return key;
   }
 
-  /** PutRecord(s) on the event stream, and the data key only as Kinesis uses it for server-side encryption. */
-  private grantStreamWrite(grantee: iam.IGrantable, data: DataStack): void {
-    allow(grantee, { actions: ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary'], resources: [data.eventStream.streamArn] });
-    allow(grantee, {
-      actions: ['kms:GenerateDataKey'],
-      resources: [data.dataKey.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `kinesis.${this.region}.amazonaws.com` } },
-    });
-  }
-
   /**
    * R-SEC-4: the role the query function assumes for one tenant. Its trust policy admits only the query
    * function's role and only with a `tenantId` session tag (and no other tag); its permissions read only
@@ -314,7 +216,6 @@ export class ServicesStack extends cdk.Stack {
     });
     data.store.grantTenantRead(role);
     data.tenantKeys.grantTenantDecrypt(role);
-    allow(query.role, { actions: ['sts:AssumeRole', 'sts:TagSession'], resources: [role.roleArn] });
     return role;
   }
 

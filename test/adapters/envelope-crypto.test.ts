@@ -1,7 +1,8 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AlreadyExistsException,
   CreateAliasCommand,
   CreateKeyCommand,
   DecryptCommand,
@@ -52,10 +53,14 @@ describe('EnvelopeTenantCrypto with the local keyring', () => {
     expect(await crypto.decrypt(acme, ciphertext, 'event')).toEqual(plaintext);
   });
 
-  it('keeps each tenant key in its own owner-only file, never overwritten', async () => {
+  it('keeps each tenant key in its own owner-only file, never overwritten: a retried creation gets the same key', async () => {
     expect(acme.keyRef).toBe('local:acme');
     expect((await stat(join(dir, 'acme.key'))).mode & 0o777).toBe(0o600);
-    await expect(keys.createTenantKey('acme')).rejects.toThrow('EEXIST');
+    const material = await readFile(join(dir, 'acme.key'));
+
+    expect(await keys.createTenantKey('acme')).toBe('local:acme');
+
+    expect(await readFile(join(dir, 'acme.key'))).toEqual(material);
   });
 
   it('R-SEC-4: refuses another tenant context, another purpose, and another tenant key', async () => {
@@ -168,7 +173,10 @@ describe('KmsTenantKeyManager (mocked KMS)', () => {
   const arn = 'arn:aws:kms:eu-west-1:111122223333:key/1234';
   beforeEach(() => kmsMock.reset());
 
+  const noAlias = () => kmsMock.on(DescribeKeyCommand).rejects(new NotFoundException({ message: 'Alias is not found', $metadata: {} }));
+
   it('R-SEC-2: creates a tagged, rotating key per tenant with its alias', async () => {
+    noAlias();
     kmsMock.on(CreateKeyCommand).resolves({ KeyMetadata: { KeyId: '1234', Arn: arn } });
     const manager = new KmsTenantKeyManager(new KMSClient({ region: 'eu-west-1' }), { deployment: 'prod', aliasPrefix: 'alias/lumiqo-prod/tenant/' });
 
@@ -180,6 +188,30 @@ describe('KmsTenantKeyManager (mocked KMS)', () => {
     ]);
     expect(kmsMock.commandCalls(EnableKeyRotationCommand)[0].args[0].input).toEqual({ KeyId: arn });
     expect(kmsMock.commandCalls(CreateAliasCommand)[0].args[0].input).toEqual({ AliasName: 'alias/lumiqo-prod/tenant/acme', TargetKeyId: arn });
+  });
+
+  it('a retried creation (an earlier attempt made the key, then failed) finds the key by its alias and makes no second key', async () => {
+    kmsMock.on(DescribeKeyCommand, { KeyId: 'alias/lumiqo-prod/tenant/acme' }).resolves({ KeyMetadata: { KeyId: '1234', Arn: arn, KeyState: 'Enabled' } });
+    kmsMock.on(EnableKeyRotationCommand).resolves({});
+    const manager = new KmsTenantKeyManager(new KMSClient({ region: 'eu-west-1' }), { deployment: 'prod', aliasPrefix: 'alias/lumiqo-prod/tenant/' });
+
+    expect(await manager.createTenantKey('acme')).toBe(arn);
+
+    expect(kmsMock.commandCalls(CreateKeyCommand)).toHaveLength(0);
+    expect(kmsMock.commandCalls(EnableKeyRotationCommand)[0].args[0].input).toEqual({ KeyId: arn });
+  });
+
+  it('a key whose alias cannot be created is scheduled for deletion at once, so no unnamed billable key is left', async () => {
+    noAlias();
+    kmsMock.on(CreateKeyCommand).resolves({ KeyMetadata: { KeyId: '1234', Arn: arn } });
+    kmsMock.on(CreateAliasCommand).rejects(new AlreadyExistsException({ message: 'alias exists', $metadata: {} }));
+    kmsMock.on(ScheduleKeyDeletionCommand).resolves({ KeyId: arn, DeletionDate: new Date() });
+    const manager = new KmsTenantKeyManager(new KMSClient({ region: 'eu-west-1' }), { deployment: 'prod', aliasPrefix: 'alias/lumiqo-prod/tenant/' });
+
+    await expect(manager.createTenantKey('acme')).rejects.toThrow('alias exists');
+
+    expect(kmsMock.commandCalls(ScheduleKeyDeletionCommand)[0].args[0].input).toEqual({ KeyId: arn, PendingWindowInDays: 7 });
+    expect(kmsMock.commandCalls(EnableKeyRotationCommand)).toHaveLength(0);
   });
 
   it('R-TERM-4: destroy deletes the tenant alias, schedules deletion after 7 days and reports when the data becomes unrecoverable', async () => {

@@ -7,10 +7,12 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DecryptCommand,
+  DescribeKeyCommand,
   EnableKeyRotationCommand,
   GenerateDataKeyCommand,
   KMS,
   KMSClient,
+  NotFoundException,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -25,6 +27,8 @@ export class FakeKms {
 
   constructor() {
     this.mock.on(CreateKeyCommand).callsFake(() => ({ KeyMetadata: { KeyId: randomUUID(), Arn: `${ACCOUNT_ARN}:key/${randomUUID()}` } }));
+    // No tenant's alias exists before its key is created.
+    this.mock.on(DescribeKeyCommand).rejects(new NotFoundException({ message: 'Alias is not found', $metadata: {} }));
     this.mock.on(EnableKeyRotationCommand).resolves({});
     this.mock.on(CreateAliasCommand).resolves({});
     this.mock.on(GenerateDataKeyCommand).callsFake((input: { KeyId?: string; NumberOfBytes?: number }) => {

@@ -2,6 +2,8 @@ import * as cdk from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
 import { ROUTES } from '../../lambdas/shared/routes';
+import { declaredVariables } from '../../lambdas/shared/declarations';
+import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { ENV } from '../../lambdas/shared/settings';
 import { buildLumiqoApp } from '../../lib/app';
 import { stackPrefix, type LumiqoConfig } from '../../lib/config';
@@ -33,6 +35,8 @@ const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.g
 const functionResource = (name: LumiqoFunctionName) => template.toJSON().Resources[logicalIdOf(stack.functions[name].function)];
 const variablesOf = (name: LumiqoFunctionName): Record<string, unknown> => functionResource(name).Properties.Environment.Variables;
 const ALL_FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks'];
+/** Set by LumiqoFunction for every function, whatever it declares. */
+const PLATFORM_VARIABLES = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'];
 
 /** ENV.stateMachines as CloudFormation resolves it: the Fn::Join of JSON text and state machine Refs, parsed. */
 function stateMachineMap(value: unknown): Record<string, string> {
@@ -53,11 +57,16 @@ describe('functions', () => {
       });
       const variables = fn.Properties.Environment.Variables;
       expect(JSON.parse(variables[ENV.settings])).toMatchObject({ stage: config.stage, tenancy: { mode: 'multi' } });
-      expect(variables).toMatchObject({ [ENV.keyring]: 'kms', NODE_OPTIONS: '--enable-source-maps' });
-      for (const name of [ENV.controlTable, ENV.dataTable, ENV.auditTable, ENV.payloadBucket, ENV.eventStream, ENV.tenantKeyAliasPrefix]) {
-        expect(variables[name]).toBeDefined();
-      }
+      expect(variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps' });
     }
+  });
+
+  test.each(ALL_FUNCTIONS)('%s: its environment names exactly what its declaration uses (R-SEC-5)', (name) => {
+    const variables = Object.keys(variablesOf(name)).filter((v) => !PLATFORM_VARIABLES.includes(v));
+    expect(variables.sort()).toEqual(declaredVariables(FUNCTION_DECLARATIONS[name]).sort());
+    // The keyring is KMS wherever a function uses a key; nothing else says so.
+    const usesKeys = FUNCTION_DECLARATIONS[name].uses.tenantKeys !== undefined || FUNCTION_DECLARATIONS[name].uses.signingKey !== undefined;
+    expect([name, variablesOf(name)[ENV.keyring]]).toEqual([name, usesKeys ? 'kms' : undefined]);
   });
 
   test('the processor, CPU-bound, gets a full vCPU; the dead-letter queue reaches it as DEAD_LETTER_QUEUE_URL', () => {

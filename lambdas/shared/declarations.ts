@@ -1,0 +1,97 @@
+/**
+ * What a function is allowed to use, declared once per function (`lambdas/<name>/function.ts`). The CDK construct
+ * (lib/constructs/lumiqo-function.ts) reads a declaration to set the function's environment and its grants
+ * together; the function's composition (`lambdas/<name>/composition.ts`) builds exactly the declared adapters from
+ * exactly that environment (`declaredEnvironment`). So a function cannot use a resource it has no grant for, nor be
+ * granted one it does not use, without a declaration saying so (R-SEC-5).
+ *
+ * Pure data: the CDK app, the bundles and the tests all import it, so it imports nothing but names.
+ */
+import type { WorkflowName } from '../domain/privacy';
+import { ENV } from './settings';
+
+/** Every Lumiqo function: its folder under lambdas/, its construct id (PascalCase) and its Powertools service. */
+export type LumiqoFunctionName = 'ingest' | 'processor' | 'query' | 'admin' | 'privacy' | 'privacy-tasks' | 'termination-tasks';
+
+/** Template metadata key naming the function on its AWS::Lambda::Function (the local runtime finds functions by it). */
+export const FUNCTION_METADATA_KEY = 'lumiqo:function';
+
+/** Purposes in a tenant key's encryption context (`purpose`): which kind of secret a ciphertext holds. */
+export type KeyPurpose = 'event' | 'webhook-secret' | 'subject-key' | 'privacy-corrections';
+export const KEY_PURPOSES: readonly KeyPurpose[] = ['event', 'webhook-secret', 'subject-key', 'privacy-corrections'];
+
+/** How a function uses each resource; an absent key is a resource it never touches. */
+export interface FunctionUses {
+  /** Control table: tenants, key hashes, sources, deliveries, privacy requests. `purge` adds batch deletes (termination). */
+  readonly control?: 'read' | 'read-write' | 'purge';
+  /** TenantData table and payload bucket. `erase` adds deleting every object version (R-DSR-2, R-TERM-3). */
+  readonly tenantData?: 'write' | 'erase';
+  /** R-SEC-4: tenant data read only through the tenant-scoped role (its names, and AssumeRole on that role). */
+  readonly tenantRead?: 'assume';
+  /** R-SEC-6: the audit log, append-only. */
+  readonly audit?: 'append';
+  /** The Kinesis event stream. */
+  readonly stream?: 'write';
+  /** Exports bucket: subject and termination exports, work lists. */
+  readonly exports?: 'read' | 'read-write';
+  /** Records bucket (object-locked): signed deletion records and certificates. */
+  readonly records?: 'read' | 'write';
+  /** R-TERM-6: the billing ledger. */
+  readonly ledger?: 'read-write';
+  /** Per-tenant KMS keys: envelope encryption for `purposes`, creating a tenant's key, shredding it (R-TERM-4). */
+  readonly tenantKeys?: { readonly purposes: readonly KeyPurpose[]; readonly create?: true; readonly shred?: true };
+  /** R-TERM-5: the asymmetric key that signs deletion records and certificates. */
+  readonly signingKey?: 'sign';
+  /** Privacy state machines the function starts. */
+  readonly workflows?: readonly WorkflowName[];
+  /** R-ING-7: the processor's dead-letter queue. */
+  readonly deadLetters?: 'send';
+  /** The retention facts a deletion certificate computes its dates from (R-TERM-5). */
+  readonly backupFacts?: true;
+}
+
+export type FunctionResource = keyof FunctionUses;
+
+export interface FunctionDeclaration {
+  readonly name: LumiqoFunctionName;
+  readonly description: string;
+  readonly uses: FunctionUses;
+}
+
+export function declareFunction<const D extends FunctionDeclaration>(declaration: D): D {
+  return declaration;
+}
+
+/**
+ * The environment variables each resource puts in a function's environment. One table, read by CDK (which sets
+ * them) and by the runtime (which requires them), so the two cannot drift.
+ */
+export const RESOURCE_ENVIRONMENT: Readonly<Record<FunctionResource, readonly string[]>> = {
+  control: [ENV.controlTable],
+  tenantData: [ENV.dataTable, ENV.payloadBucket],
+  tenantRead: [ENV.dataTable, ENV.payloadBucket, ENV.tenantReadRoleArn],
+  audit: [ENV.auditTable],
+  stream: [ENV.eventStream],
+  exports: [ENV.exportsBucket],
+  records: [ENV.recordsBucket],
+  ledger: [ENV.ledgerTable],
+  tenantKeys: [ENV.keyring, ENV.tenantKeyAliasPrefix, ENV.tenantKeyDeployment],
+  signingKey: [ENV.keyring, ENV.signingKeyId],
+  workflows: [ENV.stateMachines],
+  deadLetters: [ENV.deadLetterQueueUrl],
+  backupFacts: [ENV.backupFacts],
+};
+
+/** Variables of the local keyring (raw AES key files, a PEM signing key) that stand in for the KMS ones. */
+export const LOCAL_KEYRING_ENVIRONMENT: readonly string[] = [ENV.keyring, ENV.localKeyDir];
+
+/** Variables every function gets, whatever it uses. */
+export const COMMON_ENVIRONMENT: readonly string[] = [ENV.settings];
+
+export const declaredResources = (declaration: FunctionDeclaration): FunctionResource[] =>
+  (Object.keys(declaration.uses) as FunctionResource[]).filter((resource) => declaration.uses[resource] !== undefined);
+
+/** Every variable the declaration needs (AWS mode), in a stable order. */
+export function declaredVariables(declaration: FunctionDeclaration): string[] {
+  return [...new Set([...COMMON_ENVIRONMENT, ...declaredResources(declaration).flatMap((resource) => RESOURCE_ENVIRONMENT[resource])])];
+}
