@@ -6,10 +6,10 @@
  *
  * Plain JSON in, plain JSON out: no aws-cdk-lib import, so a cached local start does not load CDK.
  */
+import { FUNCTION_METADATA_KEY } from '../lambdas/shared/declarations';
 
-/** Must match lib/constructs/privacy-workflows.ts WORKFLOW_METADATA_KEY and lumiqo-function.ts FUNCTION_METADATA_KEY. */
+/** Must match lib/constructs/privacy-workflows.ts WORKFLOW_METADATA_KEY. */
 const WORKFLOW_METADATA = 'lumiqo:workflow';
-const FUNCTION_METADATA = 'lumiqo:function';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -69,7 +69,7 @@ export function synthesizedWorkflows(template: CloudFormationTemplate, options: 
   const arnOf = options.arnOf ?? ((logicalId: string) => `arn:aws:lambda:local:000000000000:function:${logicalId}`);
   const functionsByArn = new Map<string, string>();
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
-    const name = resource.Metadata?.[FUNCTION_METADATA];
+    const name = resource.Metadata?.[FUNCTION_METADATA_KEY];
     if (resource.Type === 'AWS::Lambda::Function' && typeof name === 'string') functionsByArn.set(arnOf(logicalId), name);
   }
   const workflows: Record<string, SynthesizedWorkflow> = {};

@@ -76,17 +76,17 @@ export interface LocalNames {
   readonly ledgerTable: string;
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-interface CfnResource {
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export interface CfnResource {
   readonly Type: string;
   readonly Properties?: Record<string, Json>;
   readonly Metadata?: Record<string, Json>;
 }
-interface CfnTemplate {
+export interface CfnTemplate {
   readonly Resources: Record<string, CfnResource>;
   readonly Outputs?: Record<string, { Value: Json }>;
 }
-type Templates = ReadonlyMap<string, CfnTemplate>;
+export type Templates = ReadonlyMap<string, CfnTemplate>;
 
 /** Lambda's initial shard count for an on-demand stream. */
 const ON_DEMAND_SHARDS = 4;
@@ -139,7 +139,7 @@ export function synthesizedAssembly(cacheDir = join(REPO_ROOT, 'cdk.out', 'local
   return assembly;
 }
 
-function readTemplates(assembly: string): Templates {
+export function readTemplates(assembly: string): Templates {
   const manifest = JSON.parse(readFileSync(join(assembly, 'manifest.json'), 'utf8')) as {
     artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
   };
@@ -152,22 +152,46 @@ function readTemplates(assembly: string): Templates {
 }
 
 /** The local physical name of a resource: CloudFormation's `<stack>-<logicalId>`, lower case where S3 wants it. */
-function physicalName(stackName: string, logicalId: string, type: string): string {
+export function physicalName(stackName: string, logicalId: string, type: string): string {
   const name = `${stackName}-${logicalId}`;
   return type === 'AWS::S3::Bucket' ? name.toLowerCase().slice(0, 63) : name;
 }
 
-/** The local ARN of a resource (`Fn::GetAtt X.Arn`, a state machine's Ref). */
-function localArn(stackName: string, logicalId: string, type: string): string {
-  const service = type.split('::')[1].toLowerCase();
-  return `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${physicalName(stackName, logicalId, type)}`;
+/** The local ARN of a resource (`Fn::GetAtt X.Arn`, a state machine's Ref), in the format AWS gives that type. */
+export function localArn(stackName: string, logicalId: string, type: string): string {
+  const name = physicalName(stackName, logicalId, type);
+  const regional = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
+  switch (type) {
+    case 'AWS::DynamoDB::Table':
+      return regional('dynamodb', `table/${name}`);
+    case 'AWS::S3::Bucket':
+      return `arn:aws:s3:::${name}`;
+    case 'AWS::KMS::Key':
+      return regional('kms', `key/${name}`);
+    case 'AWS::Kinesis::Stream':
+      return regional('kinesis', `stream/${name}`);
+    case 'AWS::SQS::Queue':
+      return regional('sqs', name);
+    case 'AWS::StepFunctions::StateMachine':
+      return regional('states', `stateMachine:${name}`);
+    case 'AWS::Lambda::Function':
+      return regional('lambda', `function:${name}`);
+    case 'AWS::Logs::LogGroup':
+      return regional('logs', `log-group:${name}:*`);
+    case 'AWS::IAM::Role':
+      return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}`;
+    case 'AWS::SNS::Topic':
+      return regional('sns', name);
+    default:
+      return regional(type.split('::')[1].toLowerCase(), name);
+  }
 }
 
 /**
  * Resolves the intrinsics the templates use in names and environments: Ref, Fn::GetAtt (Arn), Fn::Join and weak
  * cross-stack Fn::GetStackOutput.
  */
-function resolveName(templates: Templates, stackName: string, value: Json | undefined): string {
+export function resolveName(templates: Templates, stackName: string, value: Json | undefined): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const ref = value.Ref;

@@ -9,7 +9,7 @@
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { build } from 'esbuild';
 import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { localDeployment } from '../../bin/local/schema';
@@ -68,7 +68,7 @@ interface Bundle {
 async function bundle(target: BundleTarget, outDir: string): Promise<Bundle> {
   const file = join(outDir, target.name.replace(/\W+/g, '-'), 'index.js');
   const result = await build({
-    entryPoints: [join(ROOT, target.entry)],
+    entryPoints: [isAbsolute(target.entry) ? target.entry : join(ROOT, target.entry)],
     outfile: file,
     bundle: true,
     platform: 'node',
