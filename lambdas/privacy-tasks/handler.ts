@@ -5,7 +5,7 @@
  * not retry.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SubjectRequestTasks } from '../domain/subject-request-tasks';
+import { SubjectRequestTasks } from '../domain/subject-requests';
 import { PermanentTaskError, SUBJECT_TASKS, type SubjectTask, type SubjectWorkflowState, type TaskInvocation } from '../domain/privacy';
 import { logger } from '../shared/logger';
 import { platformFromEnv, type Platform } from '../shared/platform';
@@ -26,20 +26,20 @@ type TaskMethod = (tasks: SubjectRequestTasks, state: SubjectWorkflowState) => P
 
 /** Task name → method: the names are the state machines' contract (SUBJECT_TASKS), the methods the domain's. */
 const TASKS: Readonly<Record<SubjectTask, TaskMethod>> = {
-  locate: (t, s) => t.locate(s),
-  'export-records': (t, s) => t.exportRecords(s),
-  'write-export-manifest': (t, s) => t.writeExportManifest(s),
-  'erase-records': (t, s) => t.eraseRecords(s),
-  'erase-exports': (t, s) => t.eraseExports(s),
-  'verify-erasure': (t, s) => t.verifyErasure(s),
-  'sign-deletion-record': (t, s) => t.signDeletionRecord(s),
-  'rectify-records': (t, s) => t.rectifyRecords(s),
-  restrict: (t, s) => t.restrict(s),
-  'quarantine-records': (t, s) => t.quarantineRecords(s),
-  'lift-restriction': (t, s) => t.liftRestriction(s),
-  'release-records': (t, s) => t.releaseRecords(s),
-  complete: (t, s) => t.complete(s),
-  'record-failure': (t, s) => t.recordFailure(s),
+  locate: (t, s) => t.common.locate(s),
+  'export-records': (t, s) => t.access.exportRecords(s),
+  'write-export-manifest': (t, s) => t.access.writeExportManifest(s),
+  'erase-records': (t, s) => t.erasure.eraseRecords(s),
+  'erase-exports': (t, s) => t.erasure.eraseExports(s),
+  'verify-erasure': (t, s) => t.erasure.verifyErasure(s),
+  'sign-deletion-record': (t, s) => t.erasure.signDeletionRecord(s),
+  'rectify-records': (t, s) => t.rectification.rectifyRecords(s),
+  restrict: (t, s) => t.restriction.restrict(s),
+  'quarantine-records': (t, s) => t.restriction.quarantineRecords(s),
+  'lift-restriction': (t, s) => t.restriction.liftRestriction(s),
+  'release-records': (t, s) => t.restriction.releaseRecords(s),
+  complete: (t, s) => t.common.complete(s),
+  'record-failure': (t, s) => t.common.recordFailure(s),
 };
 
 const isSubjectTask = (task: unknown): task is SubjectTask => typeof task === 'string' && (SUBJECT_TASKS as readonly string[]).includes(task);
@@ -52,7 +52,7 @@ export function createPrivacyTaskHandler(
   return async (event) => {
     const task = event?.task;
     if (task === DEADLINE_TASK) {
-      const overdue = await tasks.checkDeadlines();
+      const overdue = await tasks.common.checkDeadlines();
       // R-DSR-5: emitted every hour, zero included, so the alarm sees data rather than a missing metric.
       metrics.addMetric(OVERDUE_METRIC, MetricUnit.Count, overdue);
       metrics.publishStoredMetrics();
