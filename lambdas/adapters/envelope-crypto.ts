@@ -36,6 +36,7 @@ import {
 import { assertTenantId } from '../shared/keys';
 import type { Tenant } from '../domain/model';
 import type { TenantCrypto, TenantKeyManager } from '../domain/ports';
+import { KEY_DELETION_WINDOW_DAYS } from '../domain/privacy';
 
 type TenantKey = Pick<Tenant, 'tenantId' | 'keyRef'>;
 
@@ -223,7 +224,7 @@ export interface KmsTenantKeyOptions {
   readonly aliasPrefix: string;
   /** Key policy JSON. @default the account's default key policy */
   readonly policy?: string;
-  /** Days KMS waits before deleting a key (7-30). @default 7 */
+  /** Days KMS waits before deleting a key (7-30). @default KEY_DELETION_WINDOW_DAYS (domain/privacy.ts) */
   readonly pendingWindowInDays?: number;
 }
 
@@ -270,7 +271,7 @@ export class KmsTenantKeyManager implements TenantKeyManager {
     await this.deleteAliases(keyRef);
     try {
       const scheduled = await this.kms.send(
-        new ScheduleKeyDeletionCommand({ KeyId: keyRef, PendingWindowInDays: this.options.pendingWindowInDays ?? 7 }),
+        new ScheduleKeyDeletionCommand({ KeyId: keyRef, PendingWindowInDays: this.options.pendingWindowInDays ?? KEY_DELETION_WINDOW_DAYS }),
       );
       if (!scheduled.DeletionDate) throw new Error(`ScheduleKeyDeletion for '${keyRef}' returned no deletion date`);
       return { unrecoverableAfter: scheduled.DeletionDate.toISOString() };

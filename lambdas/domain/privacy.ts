@@ -57,6 +57,23 @@ export interface PrivacyRequestRecord {
   readonly completedAt?: string;
 }
 
+/**
+ * R-TERM-2: a termination's export stays downloadable this long before the purge. The state machine's ExportWindow
+ * wait and the exports bucket's lifecycle (lib/constructs) are built from it, the manifest's availableUntil too.
+ */
+export const EXPORT_WINDOW_DAYS = 30;
+
+/*
+ * The retention facts a termination certificate states (R-TERM-4, R-TERM-5), each in one place: CDK builds the
+ * tenant key policy and the backup plan from them, the functions date the certificate with them.
+ */
+/** DynamoDB point-in-time recovery keeps 35 days, fixed by AWS. */
+export const PITR_WINDOW_DAYS = 35;
+/** Days KMS waits before deleting a shredded tenant key: the shortest KMS allows, so backups turn unreadable soonest. */
+export const KEY_DELETION_WINDOW_DAYS = 7;
+/** Daily table backups are kept this long unless the config says otherwise (lib/config.ts backupRetentionDays). */
+export const DEFAULT_BACKUP_RETENTION_DAYS = 35;
+
 /** R-TERM-3: the controller elects the 30-day export window (default) or immediate deletion. */
 export type TerminationElection = 'export-then-delete' | 'immediate';
 
