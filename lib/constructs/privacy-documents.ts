@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { EXPORT_WINDOW_DAYS } from '../../lambdas/domain/privacy';
-import { acknowledge } from '../nag';
+import { acknowledge, CONTROL_PACKS } from '../nag';
 import { READ_KEY_ACTIONS, WRITE_KEY_ACTIONS, allow, allowKeyViaServices } from './grants';
 import { secureBucket } from './secure-bucket';
 
@@ -47,7 +47,7 @@ export class PrivacyDocuments extends Construct {
       versioned: false,
       lifecycleRules: [{ id: 'ExpireExports', expiration: cdk.Duration.days(EXPORT_EXPIRATION_DAYS) }],
     });
-    for (const pack of ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321']) {
+    for (const pack of CONTROL_PACKS) {
       acknowledge(this.exportsBucket, `${pack}-S3BucketVersioningEnabled`,
         'R-DSR-2: exports hold copies of personal data that an erasure must remove at once; a versioned bucket would keep every deleted export as a readable non-current version. Exports are derived data, re-creatable from the stores');
     }
