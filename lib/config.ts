@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
+import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
 import { DEFAULT_RUNTIME_SETTINGS, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/shared/settings';
 
 const plans = DEFAULT_RUNTIME_SETTINGS.plans;
@@ -53,7 +54,7 @@ export const configSchema = z.strictObject({
   /** R-RET-5: server and function logs. */
   logRetentionDays: z.literal([1, 3, 5, 7, 14, 30, 60, 90]).default(90),
   /** R-SEC-6: audit entries are kept 12 months. */
-  auditRetentionDays: z.number().int().min(365).max(3650).default(365),
+  auditRetentionDays: z.number().int().min(365).max(3650).default(AUDIT_RETENTION_DAYS),
   /** R-AV-1/R-AV-2: daily backups kept at most 90 days. */
   backupRetentionDays: z.number().int().min(1).max(90).default(DEFAULT_BACKUP_RETENTION_DAYS),
 }).superRefine((c, ctx) => {

@@ -147,6 +147,9 @@ export interface TaskInvocation<S> {
   readonly state: S;
 }
 
+/** R-DSR-5: the metric the hourly deadline check emits and the operators' alarm watches (lib/constructs/operations-alarms.ts). */
+export const OVERDUE_METRIC = 'OverduePrivacyRequests';
+
 /** Task names of the data-subject state machines (lambdas/privacy-tasks). */
 export const SUBJECT_TASKS = [
   'locate',

@@ -6,7 +6,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SubjectRequestTasks } from '../domain/subject-requests';
-import type { SubjectTask, SubjectWorkflowState, TaskInvocation } from '../domain/privacy';
+import { OVERDUE_METRIC, type SubjectTask, type SubjectWorkflowState, type TaskInvocation } from '../domain/privacy';
 import { logger } from '../shared/logger';
 import { platformFromEnv, type Platform } from '../shared/platform';
 import { taskRunner } from '../shared/task-runner';
@@ -18,7 +18,6 @@ export type PrivacyTaskDeps = Pick<
 
 export const DEADLINE_TASK = 'check-deadlines';
 export const METRICS_NAMESPACE = 'Lumiqo';
-export const OVERDUE_METRIC = 'OverduePrivacyRequests';
 
 export type PrivacyTaskEvent = TaskInvocation<SubjectWorkflowState> | { readonly task: typeof DEADLINE_TASK };
 export type PrivacyTaskResult = SubjectWorkflowState | { readonly overdue: number };
