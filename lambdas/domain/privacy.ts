@@ -7,6 +7,16 @@
 
 export const SUBJECT_REQUEST_TYPES = ['access', 'erasure', 'rectification', 'restriction', 'lift-restriction'] as const;
 export type SubjectRequestType = (typeof SUBJECT_REQUEST_TYPES)[number];
+/**
+ * Shopify's mandatory GDPR topics (R-DSR-6) and the request each one is: ingestion opens that request instead of
+ * storing the delivery as an event.
+ */
+export const SHOPIFY_TOPICS: Readonly<Record<string, SubjectRequestType>> = {
+  'customers/data_request': 'access',
+  'customers/redact': 'erasure',
+  'shop/redact': 'erasure',
+};
+
 /** One state machine per request type, plus tenant termination. */
 export type WorkflowName = SubjectRequestType | 'termination';
 export const WORKFLOW_NAMES: readonly WorkflowName[] = [...SUBJECT_REQUEST_TYPES, 'termination'];
