@@ -39,8 +39,6 @@ export const createSourceSchema = z.strictObject({
 
 export const rotateSourceSchema = z.strictObject({ secret: z.string().min(16).max(512).optional() });
 
-export type CreateTenantInput = z.input<typeof createTenantSchema>;
-
 /** A tenant as operators see it: no ciphertexts. */
 export type TenantView = Omit<Tenant, 'subjectKeyCiphertext'>;
 
