@@ -6,17 +6,7 @@
 import { objectKeys, TENANT_ID_PATTERN } from '../../shared/keys';
 import type { RuntimeSettings } from '../../shared/settings';
 import type { PlatformEvent, StoredEvent, Tenant } from '../model';
-import type {
-  AuditLog,
-  Clock,
-  DocumentSigner,
-  DocumentStore,
-  EventStore,
-  PayloadStore,
-  PrivacyRequestStore,
-  TenantCrypto,
-  TenantDirectory,
-} from '../ports';
+import type { AuditLog, Clock, DocumentSigner, DocumentStore, EventStore, PayloadStore, PrivacyRequestStore, TenantCrypto, TenantDirectory } from '../ports';
 import { PermanentTaskError, type PrivacyRequestRecord, type PrivacyStep, type SubjectTask, type SubjectWorkflowState } from '../privacy';
 import { decryptStoredEvent } from '../export-lines';
 

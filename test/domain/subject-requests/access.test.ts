@@ -6,10 +6,8 @@ import { createHash } from 'node:crypto';
 import { EXPORT_BATCH, type SubjectExportManifest } from '../../../lambdas/domain/subject-requests/access';
 import { WORKFLOW_ACTOR } from '../../../lambdas/domain/subject-requests/audited-tasks';
 import { objectKeys } from '../../../lambdas/shared/keys';
-import { removePrivacyKeyDirectories, signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
+import { signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, subjectRequestsWorld, runRequest, requestOf, bodyOf, rawEvent, documentAt, exportLines, annsWorld } from './world';
-
-afterAll(removePrivacyKeyDirectories);
 
 describe('SubjectRequestTasks: access (R-DSR-1)', () => {
   let world: PrivacyWorld;

@@ -3,10 +3,8 @@
  * Catch's record-failure fails the request with the error name only (R-SEC-6), and the deadline check (R-DSR-5).
  */
 import { PERMANENT_ERROR, type SubjectWorkflowState } from '../../../lambdas/domain/privacy';
-import { NOW, removePrivacyKeyDirectories, startedState, type PrivacyWorld } from '../privacy-fixture';
+import { NOW, startedState, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, MINUTE, subjectRequestsWorld, openRequest, runRequest, requestOf } from './world';
-
-afterAll(removePrivacyKeyDirectories);
 
 describe('SubjectRequestTasks: common tasks', () => {
   let world: PrivacyWorld;

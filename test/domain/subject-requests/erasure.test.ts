@@ -4,10 +4,8 @@
  */
 import { verifyDeletionDocument, type SignedDeletionDocument, type SubjectDeletionRecord } from '../../../lambdas/domain/deletion-records';
 import { objectKeys } from '../../../lambdas/shared/keys';
-import { eventIdsOf, indexEntriesOf, removePrivacyKeyDirectories, runWorkflow, signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
+import { eventIdsOf, indexEntriesOf, runWorkflow, signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, MINUTE, subjectRequestsWorld, openRequest, runRequest, requestOf, rawEvent, annsWorld } from './world';
-
-afterAll(removePrivacyKeyDirectories);
 
 describe('SubjectRequestTasks: erasure (R-DSR-2)', () => {
   let world: PrivacyWorld;

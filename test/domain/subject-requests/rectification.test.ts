@@ -3,10 +3,8 @@
  * a batch is interrupted.
  */
 import { objectKeys } from '../../../lambdas/shared/keys';
-import { indexEntriesOf, removePrivacyKeyDirectories, signup, startedState, storeEvents, subjectHashOf, type PrivacyWorld } from '../privacy-fixture';
+import { indexEntriesOf, signup, startedState, storeEvents, subjectHashOf, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, subjectRequestsWorld, openRequest, runRequest, requestOf, bodyOf, rawEvent, big } from './world';
-
-afterAll(removePrivacyKeyDirectories);
 
 describe('SubjectRequestTasks: rectification (R-DSR-3)', () => {
   let world: PrivacyWorld;

@@ -2,10 +2,8 @@
  * Restriction and lift-restriction (R-DSR-3): the subject's records are quarantined out of every read and rollup,
  * and released (counted once) when the restriction is lifted.
  */
-import { removePrivacyKeyDirectories, signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
+import { signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, PROPAGATION_MS, subjectRequestsWorld, runRequest, requestOf, rawEvent } from './world';
-
-afterAll(removePrivacyKeyDirectories);
 
 describe('SubjectRequestTasks: restriction (R-DSR-3)', () => {
   let world: PrivacyWorld;

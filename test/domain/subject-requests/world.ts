@@ -6,7 +6,10 @@
 import type { PlatformEvent, StoredEvent, Tenant } from '../../../lambdas/domain/model';
 import { EVENT_PURPOSE } from '../../../lambdas/domain/processing';
 import type { ExportLine } from '../../../lambdas/domain/export-lines';
-import { createTenant, NOW, privacyWorld, runWorkflow, signup, storeEvents, subjectHashOf, type PrivacyWorld } from '../privacy-fixture';
+import { createTenant, NOW, privacyWorld, removePrivacyKeyDirectories, runWorkflow, signup, storeEvents, subjectHashOf, type PrivacyWorld } from '../privacy-fixture';
+
+// Jest loads this module once per test file that builds the world, so each file removes its own key directories.
+afterAll(removePrivacyKeyDirectories);
 
 export const ANN = 'ann@example.com';
 export const BOB = 'bob@example.com';
