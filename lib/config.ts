@@ -6,9 +6,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
+import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
 import { DEFAULT_RUNTIME_SETTINGS, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/shared/settings';
 
 const plans = DEFAULT_RUNTIME_SETTINGS.plans;
+
+/** The processor's Kinesis event source (lib/constructs/stream-processor.ts); every default is here, nowhere else. */
+const processorSchema = z.strictObject({
+  batchSize: z.number().int().min(1).max(10000).default(500),
+  maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(1),
+  retryAttempts: z.number().int().min(0).max(10000).default(10),
+  maxRecordAgeHours: z.number().int().min(1).max(168).default(24),
+  parallelizationFactor: z.number().int().min(1).max(10).default(1),
+});
+export type ProcessorSettings = z.infer<typeof processorSchema>;
+/** What a deployment gets for every processor setting it leaves out. */
+export const DEFAULT_PROCESSOR_SETTINGS: ProcessorSettings = processorSchema.parse({});
 
 export const configSchema = z.strictObject({
   stage: runtimeSettingsSchema.shape.stage.default(DEFAULT_RUNTIME_SETTINGS.stage),
@@ -27,7 +41,7 @@ export const configSchema = z.strictObject({
       stageRatePerSecond: z.number().int().min(1).max(100000).default(2000),
       stageBurst: z.number().int().min(1).max(100000).default(4000),
     })
-    .default({ perIpPer5Min: 3000, perTenantPer5Min: 30000, stageRatePerSecond: 2000, stageBurst: 4000 }),
+    .prefault({}),
   /** Alarm notifications; no subscription is created when absent. */
   alarmEmail: z.email('alarmEmail: an e-mail address').optional(),
   stream: z
@@ -35,22 +49,14 @@ export const configSchema = z.strictObject({
       /** Kinesis retention: must outlast the processor's maximum record age. */
       retentionHours: z.number().int().min(24).max(8760).default(168),
     })
-    .default({ retentionHours: 168 }),
-  processor: z
-    .strictObject({
-      batchSize: z.number().int().min(1).max(10000).default(500),
-      maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(1),
-      retryAttempts: z.number().int().min(0).max(10000).default(10),
-      maxRecordAgeHours: z.number().int().min(1).max(168).default(24),
-      parallelizationFactor: z.number().int().min(1).max(10).default(1),
-    })
-    .default({ batchSize: 500, maxBatchingWindowSeconds: 1, retryAttempts: 10, maxRecordAgeHours: 24, parallelizationFactor: 1 }),
+    .prefault({}),
+  processor: processorSchema.prefault({}),
   /** R-RET-5: server and function logs. */
   logRetentionDays: z.literal([1, 3, 5, 7, 14, 30, 60, 90]).default(90),
   /** R-SEC-6: audit entries are kept 12 months. */
-  auditRetentionDays: z.number().int().min(365).max(3650).default(365),
+  auditRetentionDays: z.number().int().min(365).max(3650).default(AUDIT_RETENTION_DAYS),
   /** R-AV-1/R-AV-2: daily backups kept at most 90 days. */
-  backupRetentionDays: z.number().int().min(1).max(90).default(35),
+  backupRetentionDays: z.number().int().min(1).max(90).default(DEFAULT_BACKUP_RETENTION_DAYS),
 }).superRefine((c, ctx) => {
   if (c.tenancy === 'single' && !c.tenant) {
     ctx.addIssue({ code: 'custom', path: ['tenant'], message: "tenancy 'single' needs a tenant id: -c tenant=<id>" });

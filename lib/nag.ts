@@ -13,6 +13,14 @@ export function compliancePacks(scope?: IConstruct): NagPack[] {
   return [new AwsSolutionsChecks(scope), new NIST80053R5Checks(scope), new HIPAASecurityChecks(scope), new PCIDSS321Checks(scope)];
 }
 
+/**
+ * The rule-id prefixes of the three control-framework packs (`NIST.800.53.R5`, `HIPAA.Security`, `PCI.DSS.321`),
+ * whose rules share names, so one reason acknowledges `<pack>-<rule>` in each; AwsSolutions names its rules its own way.
+ */
+export const CONTROL_PACKS: readonly string[] = compliancePacks()
+  .filter((pack) => !(pack instanceof AwsSolutionsChecks))
+  .map((pack) => pack.readPackName);
+
 export function addCompliancePacks(app: cdk.App): void {
   cdk.Validations.of(app).addPlugins(...compliancePacks(app));
 }

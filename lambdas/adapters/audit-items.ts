@@ -2,9 +2,6 @@
 import type { AuditEntry } from '../domain/ports';
 import { auditKeys } from '../shared/keys';
 
-/** R-SEC-6: kept 12 months. */
-export const AUDIT_RETENTION_DAYS = 365;
-
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 export function auditItem(entry: AuditEntry, entryId: string, retentionDays: number): Record<string, unknown> {

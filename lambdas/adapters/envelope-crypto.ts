@@ -39,6 +39,7 @@ import type { TenantCrypto, TenantKeyManager } from '../domain/ports';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
 import { kmsOf } from './kms-client';
+import { KEY_DELETION_WINDOW_DAYS } from '../domain/privacy';
 
 type TenantKey = Pick<Tenant, 'tenantId' | 'keyRef'>;
 
@@ -231,7 +232,7 @@ export interface KmsTenantKeyOptions {
   readonly aliasPrefix: string;
   /** Key policy JSON. @default the account's default key policy */
   readonly policy?: string;
-  /** Days KMS waits before deleting a key (7-30). @default 7 */
+  /** Days KMS waits before deleting a key (7-30). @default KEY_DELETION_WINDOW_DAYS (domain/privacy.ts) */
   readonly pendingWindowInDays?: number;
 }
 
@@ -275,7 +276,7 @@ export class KmsTenantKeyManager implements TenantKeyManager {
       await this.kms.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: arn }));
     } catch (error) {
       await this.kms
-        .send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: this.options.pendingWindowInDays ?? 7 }))
+        .send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: this.options.pendingWindowInDays ?? KEY_DELETION_WINDOW_DAYS }))
         .catch(() => undefined);
       throw error;
     }
@@ -297,7 +298,7 @@ export class KmsTenantKeyManager implements TenantKeyManager {
     await this.deleteAliases(keyRef);
     try {
       const scheduled = await this.kms.send(
-        new ScheduleKeyDeletionCommand({ KeyId: keyRef, PendingWindowInDays: this.options.pendingWindowInDays ?? 7 }),
+        new ScheduleKeyDeletionCommand({ KeyId: keyRef, PendingWindowInDays: this.options.pendingWindowInDays ?? KEY_DELETION_WINDOW_DAYS }),
       );
       if (!scheduled.DeletionDate) throw new Error(`ScheduleKeyDeletion for '${keyRef}' returned no deletion date`);
       return { unrecoverableAfter: scheduled.DeletionDate.toISOString() };

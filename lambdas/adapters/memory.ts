@@ -30,7 +30,8 @@ import type {
 import { SYSTEM_CLOCK } from '../domain/ports';
 import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord, WorkflowName } from '../domain/privacy';
 import { auditKeys, controlKeys, dataKeys, ledgerKeys } from '../shared/keys';
-import { assertMonth, AUDIT_RETENTION_DAYS, auditEntryFromItem, auditItem } from './audit-items';
+import { AUDIT_RETENTION_DAYS } from '../domain/retention';
+import { assertMonth, auditEntryFromItem, auditItem } from './audit-items';
 import {
   assertCounterNames,
   eventIdFromSubjectSk,

@@ -10,12 +10,12 @@ import type { RuntimeSettings } from '../shared/settings';
 import { requireTenant } from '../shared/tenant-context';
 import { issueApiKey } from './api-keys';
 import { newId } from './ids';
+import { parseJsonPath } from './json-paths';
 import { WEBHOOK_SECRET_PURPOSE } from './ingestion';
 import { DomainError, type Tenant } from './model';
 import type { ApiKeyRecord, AuditLog, Clock, TenantCrypto, TenantDirectory, TenantKeyManager, WebhookSource } from './ports';
 import { SUBJECT_KEY_PURPOSE } from './processing';
 import { validateRetentionOverride } from './retention';
-import { parseSubjectPath } from './subjects';
 import { parse } from './validation';
 import { generateWebhookSecret } from './webhook-signatures';
 
@@ -38,8 +38,6 @@ export const createSourceSchema = z.strictObject({
 });
 
 export const rotateSourceSchema = z.strictObject({ secret: z.string().min(16).max(512).optional() });
-
-export type CreateTenantInput = z.input<typeof createTenantSchema>;
 
 /** A tenant as operators see it: no ciphertexts. */
 export type TenantView = Omit<Tenant, 'subjectKeyCiphertext'>;
@@ -72,7 +70,7 @@ export class Administration {
       if (request.retentionDays !== undefined) validateRetentionOverride(request.plan, request.retentionDays, settings);
       for (const { path } of request.subjectPaths ?? []) {
         try {
-          parseSubjectPath(path);
+          parseJsonPath(path);
         } catch (e) {
           throw new DomainError('invalid_request', `subjectPaths: ${(e as Error).message}`, 400);
         }

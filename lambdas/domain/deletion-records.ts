@@ -8,9 +8,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { DocumentSigner, DocumentStore } from './ports';
-
-/** The DynamoDB point-in-time recovery window: fixed by AWS at 35 days. */
-export const PITR_WINDOW_DAYS = 35;
+import { DEFAULT_BACKUP_RETENTION_DAYS, KEY_DELETION_WINDOW_DAYS, PITR_WINDOW_DAYS } from './privacy';
 
 /** Retention facts of the deployment that decide when backup copies are gone (handed to the tasks by CDK). */
 export interface BackupFacts {
@@ -22,8 +20,12 @@ export interface BackupFacts {
   readonly pitrWindowDays: number;
 }
 
-/** What a deployment keeps by default (lib/config.ts backupRetentionDays, TenantKeys' 7-day waiting period). */
-export const DEFAULT_BACKUP_FACTS: BackupFacts = { backupRetentionDays: 35, keyDeletionWindowDays: 7, pitrWindowDays: PITR_WINDOW_DAYS };
+/** What a deployment keeps by default (domain/privacy.ts). */
+export const DEFAULT_BACKUP_FACTS: BackupFacts = {
+  backupRetentionDays: DEFAULT_BACKUP_RETENTION_DAYS,
+  keyDeletionWindowDays: KEY_DELETION_WINDOW_DAYS,
+  pitrWindowDays: PITR_WINDOW_DAYS,
+};
 
 /** What was deleted, counted by store. */
 export type DeletionCounts = Readonly<Record<string, number>>;

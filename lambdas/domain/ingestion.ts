@@ -10,6 +10,7 @@ import type { ParsedEvent } from './events';
 import { newId } from './ids';
 import { DomainError, type StreamEnvelope, type Tenant, type TenantContext, type WebhookEvent, type WebhookScheme } from './model';
 import type { Clock, EventPublisher, TenantCrypto, TenantDirectory } from './ports';
+import { SHOPIFY_TOPICS } from './privacy';
 import { verifyWebhook, WEBHOOK_SCHEMES, type WebhookRequest } from './webhook-signatures';
 
 /** R-DSR-6: where Shopify's mandatory GDPR webhooks go instead of the stream (domain/privacy-requests). */
@@ -32,8 +33,6 @@ export type WebhookOutcome =
   | { readonly status: 'duplicate'; readonly eventId: string; readonly deliveryId: string }
   | { readonly status: 'privacy-request'; readonly requestId: string; readonly deliveryId: string };
 
-/** Shopify's mandatory compliance topics (R-DSR-6): each opens a data-subject request, none is stored as an event. */
-export const SHOPIFY_GDPR_TOPICS: ReadonlySet<string> = new Set(['customers/data_request', 'customers/redact', 'shop/redact']);
 /** `<shop>.myshopify.com` and custom domains: a bounded host name, nothing else. */
 const SHOP_DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
@@ -81,7 +80,7 @@ export class Ingestion {
     const verified = verifyWebhook(source.scheme, request, { secrets, toleranceSeconds: settings.webhookToleranceSeconds, now });
     const eventId = webhookEventId(sourceId, verified.deliveryId);
 
-    if (source.scheme === 'shopify' && SHOPIFY_GDPR_TOPICS.has(verified.eventName)) {
+    if (source.scheme === 'shopify' && Object.hasOwn(SHOPIFY_TOPICS, verified.eventName)) {
       // R-DSR-6: verified like any delivery; the request id derives from the delivery id, so a redelivery is the same request.
       if (!this.deps.privacy) throw new DomainError('invalid_request', 'Privacy requests are not available on this deployment', 400);
       const { requestId } = await this.deps.privacy.openFromShopify(tenant, sourceId, verified.deliveryId, verified.eventName, parsePayload(request.rawBody));

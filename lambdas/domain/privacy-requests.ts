@@ -15,6 +15,7 @@ import { newId } from './ids';
 import { DomainError, type Tenant } from './model';
 import type { AuditLog, Clock, DocumentStore, PrivacyRequestStore, TenantCrypto, TenantDirectory, WorkflowStarter } from './ports';
 import {
+  SHOPIFY_TOPICS,
   SUBJECT_REQUEST_TYPES,
   type PrivacyRequestRecord,
   type PrivacyStep,
@@ -106,13 +107,6 @@ export interface PrivacyRequestView {
     readonly counts?: Readonly<Record<string, number>>;
   };
 }
-
-/** Shopify's mandatory GDPR topics (R-DSR-6) and the request each one is. */
-export const SHOPIFY_TOPICS: Readonly<Record<string, SubjectRequestType>> = {
-  'customers/data_request': 'access',
-  'customers/redact': 'erasure',
-  'shop/redact': 'erasure',
-};
 
 /** R-DSR-5 (GDPR Art. 12(3)): one calendar month after receipt, same time of day; a day the month lacks clamps to its last. */
 export function dueDateFor(receivedAt: Date): Date {

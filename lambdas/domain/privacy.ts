@@ -7,6 +7,16 @@
 
 export const SUBJECT_REQUEST_TYPES = ['access', 'erasure', 'rectification', 'restriction', 'lift-restriction'] as const;
 export type SubjectRequestType = (typeof SUBJECT_REQUEST_TYPES)[number];
+/**
+ * Shopify's mandatory GDPR topics (R-DSR-6) and the request each one is: ingestion opens that request instead of
+ * storing the delivery as an event.
+ */
+export const SHOPIFY_TOPICS: Readonly<Record<string, SubjectRequestType>> = {
+  'customers/data_request': 'access',
+  'customers/redact': 'erasure',
+  'shop/redact': 'erasure',
+};
+
 /** One state machine per request type, plus tenant termination. */
 export type WorkflowName = SubjectRequestType | 'termination';
 export const WORKFLOW_NAMES: readonly WorkflowName[] = [...SUBJECT_REQUEST_TYPES, 'termination'];
@@ -56,6 +66,23 @@ export interface PrivacyRequestRecord {
   readonly failure?: { readonly error: string; readonly at: string };
   readonly completedAt?: string;
 }
+
+/**
+ * R-TERM-2: a termination's export stays downloadable this long before the purge. The state machine's ExportWindow
+ * wait and the exports bucket's lifecycle (lib/constructs) are built from it, the manifest's availableUntil too.
+ */
+export const EXPORT_WINDOW_DAYS = 30;
+
+/*
+ * The retention facts a termination certificate states (R-TERM-4, R-TERM-5), each in one place: CDK builds the
+ * tenant key policy and the backup plan from them, the functions date the certificate with them.
+ */
+/** DynamoDB point-in-time recovery keeps 35 days, fixed by AWS. */
+export const PITR_WINDOW_DAYS = 35;
+/** Days KMS waits before deleting a shredded tenant key: the shortest KMS allows, so backups turn unreadable soonest. */
+export const KEY_DELETION_WINDOW_DAYS = 7;
+/** Daily table backups are kept this long unless the config says otherwise (lib/config.ts backupRetentionDays). */
+export const DEFAULT_BACKUP_RETENTION_DAYS = 35;
 
 /** R-TERM-3: the controller elects the 30-day export window (default) or immediate deletion. */
 export type TerminationElection = 'export-then-delete' | 'immediate';
@@ -129,6 +156,9 @@ export interface TaskInvocation<S> {
   readonly task: string;
   readonly state: S;
 }
+
+/** R-DSR-5: the metric the hourly deadline check emits and the operators' alarm watches (lib/constructs/operations-alarms.ts). */
+export const OVERDUE_METRIC = 'OverduePrivacyRequests';
 
 /** Task names of the data-subject state machines (lambdas/privacy-tasks). */
 export const SUBJECT_TASKS = [

@@ -7,6 +7,9 @@ import { DomainError, type PlanName, type Tenant } from './model';
 
 const SECONDS_PER_DAY = 24 * 60 * 60;
 
+/** R-SEC-6: audit entries are kept 12 months (the Audit table's TTL; lib/config.ts auditRetentionDays defaults to it). */
+export const AUDIT_RETENTION_DAYS = 365;
+
 /** The retention in days for a tenant's events. An override outside the plan's bounds is clamped to them. */
 export function retentionDaysFor(tenant: Pick<Tenant, 'plan' | 'retentionDays'>, settings: RuntimeSettings): number {
   const plan = settings.plans[tenant.plan];

@@ -4,6 +4,7 @@
  * request for one subject reads only that subject's records.
  */
 import { createHmac } from 'node:crypto';
+import { parseJsonPath, readPath, type CompiledPath } from './json-paths';
 import type { SubjectPath } from './model';
 
 /** Where identifiers usually are when a tenant has configured nothing. `$..` searches the whole event. */
@@ -17,81 +18,8 @@ export const DEFAULT_SUBJECT_PATHS: readonly SubjectPath[] = [
   { kind: 'shop_domain', path: '$.shopDomain' },
 ];
 
-/** One step of a path: a member, an array index, every child (`*`), or a search of every descendant (`..`). */
-export type PathSegment =
-  | { readonly type: 'member'; readonly name: string; readonly descendant: boolean }
-  | { readonly type: 'index'; readonly index: number; readonly descendant: boolean }
-  | { readonly type: 'wildcard'; readonly descendant: boolean };
-
-export interface CompiledPath {
-  readonly source: string;
-  readonly segments: readonly PathSegment[];
-}
-
-/** A hostile payload cannot make extraction deep, long or large (the processor runs it on every event). */
-export const MAX_DEPTH = 32;
+/** A hostile payload cannot make one event index more subjects than this (json-paths.ts bounds the walk itself). */
 const MAX_IDENTIFIERS = 1000;
-export const MAX_NODE_VISITS = 1_000_000;
-
-const MEMBER_NAME = /^[A-Za-z_$][\w$-]*/;
-
-function pathError(path: string, at: number, expected: string): Error {
-  return new Error(`Invalid subject path '${path}' at position ${at}: expected ${expected}`);
-}
-
-/** Reads a bracket selector starting at `path[at] === '['`; returns the segment and the position after `]`. */
-function parseBracket(path: string, at: number, descendant: boolean): [PathSegment, number] {
-  const rest = path.slice(at);
-  const wildcard = /^\[\*\]/.exec(rest);
-  if (wildcard) return [{ type: 'wildcard', descendant }, at + wildcard[0].length];
-  const index = /^\[(0|[1-9]\d{0,8})\]/.exec(rest);
-  if (index) return [{ type: 'index', index: Number(index[1]), descendant }, at + index[0].length];
-  // 'quoted name' or "quoted name", with \\ and \' / \" escapes.
-  const quoted = /^\[(['"])((?:\\.|(?!\1)[^\\])*)\1\]/.exec(rest);
-  if (quoted) {
-    const name = quoted[2].replace(/\\(.)/g, '$1');
-    if (name.length === 0) throw pathError(path, at, 'a non-empty quoted name');
-    return [{ type: 'member', name, descendant }, at + quoted[0].length];
-  }
-  throw pathError(path, at, `[*], [<index>] or ['<name>']`);
-}
-
-/**
- * Compiles the supported JSON path subset: `$.a.b`, `$['a b']`, `$.a[*].b`, `$.a[0]`, `$.*`, `$..name`.
- * Throws an Error naming the position of the first bad character.
- */
-export function parseSubjectPath(path: string): CompiledPath {
-  if (!path.startsWith('$')) throw pathError(path, 0, `'$'`);
-  const segments: PathSegment[] = [];
-  let at = 1;
-  while (at < path.length) {
-    const descendant = path.startsWith('..', at);
-    if (descendant || path[at] === '.') {
-      at += descendant ? 2 : 1;
-      if (path[at] === '[' && descendant) {
-        const [segment, next] = parseBracket(path, at, true);
-        segments.push(segment);
-        at = next;
-      } else if (path[at] === '*') {
-        segments.push({ type: 'wildcard', descendant });
-        at += 1;
-      } else {
-        const name = MEMBER_NAME.exec(path.slice(at))?.[0];
-        if (!name) throw pathError(path, at, 'a member name (letters, digits, _, $, -) or *');
-        segments.push({ type: 'member', name, descendant });
-        at += name.length;
-      }
-    } else if (path[at] === '[') {
-      const [segment, next] = parseBracket(path, at, false);
-      segments.push(segment);
-      at = next;
-    } else {
-      throw pathError(path, at, `'.', '..' or '['`);
-    }
-  }
-  if (segments.length === 0) throw new Error(`Invalid subject path '${path}': it selects the whole document, name a field`);
-  return { source: path, segments };
-}
 
 /** Tenants configure a handful of paths; compile each once per container, not once per event. */
 const compiledPaths = new Map<string, CompiledPath>();
@@ -99,69 +27,10 @@ function compiled(path: string): CompiledPath {
   let hit = compiledPaths.get(path);
   if (!hit) {
     if (compiledPaths.size >= 1000) compiledPaths.clear();
-    hit = parseSubjectPath(path);
+    hit = parseJsonPath(path);
     compiledPaths.set(path, hit);
   }
   return hit;
-}
-
-interface Node {
-  readonly value: unknown;
-  readonly depth: number;
-}
-
-/**
- * Counts the node visits of one path. A 1 MB body holds at most ~500k nodes, so one `..` search never runs out;
- * only chained searches over a hostile shape (`$..*..*..*`) do, and they stop here instead of running for minutes.
- */
-class VisitBudget {
-  private visits = 0;
-  spend(): boolean {
-    this.visits += 1;
-    return this.visits <= MAX_NODE_VISITS;
-  }
-}
-
-function childrenOf(node: Node): Node[] {
-  const { value, depth } = node;
-  if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) return [];
-  return Object.values(value).map((child) => ({ value: child, depth: depth + 1 }));
-}
-
-function select(node: Node, segment: PathSegment): Node[] {
-  const { value, depth } = node;
-  if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) return [];
-  switch (segment.type) {
-    case 'wildcard':
-      return childrenOf(node);
-    case 'index':
-      return Array.isArray(value) && segment.index < value.length ? [{ value: value[segment.index], depth: depth + 1 }] : [];
-    case 'member':
-      return !Array.isArray(value) && Object.hasOwn(value, segment.name)
-        ? [{ value: (value as Record<string, unknown>)[segment.name], depth: depth + 1 }]
-        : [];
-  }
-}
-
-/** The node itself and every descendant within MAX_DEPTH, while the budget lasts (iterative: no stack to blow). */
-function selfAndDescendants(root: Node, budget: VisitBudget): Node[] {
-  const found: Node[] = [];
-  const pending = [root];
-  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
-    if (!budget.spend()) break;
-    found.push(node);
-    for (const child of childrenOf(node)) pending.push(child); // not push(...): an object may have 100k keys
-  }
-  return found;
-}
-
-function evaluate(path: CompiledPath, root: unknown, budget: VisitBudget): unknown[] {
-  let frontier: Node[] = [{ value: root, depth: 0 }];
-  for (const segment of path.segments) {
-    const origins = segment.descendant ? frontier.flatMap((node) => selfAndDescendants(node, budget)) : frontier;
-    frontier = origins.flatMap((node) => (budget.spend() ? select(node, segment) : []));
-  }
-  return frontier.map((node) => node.value);
 }
 
 /** email: trim + lower-case; other kinds: trim. NFC so that one name typed two ways hashes the same. */
@@ -179,7 +48,7 @@ export function extractSubjects(value: unknown, paths: readonly SubjectPath[]): 
   const seen = new Set<string>();
   const subjects: { kind: string; value: string }[] = [];
   for (const { kind, path } of paths) {
-    for (const leaf of evaluate(compiled(path), value, new VisitBudget())) {
+    for (const leaf of readPath(compiled(path), value)) {
       const raw = typeof leaf === 'string' ? leaf : typeof leaf === 'number' && Number.isFinite(leaf) ? String(leaf) : undefined;
       if (raw === undefined) continue;
       const normalised = normaliseIdentifier(kind, raw);

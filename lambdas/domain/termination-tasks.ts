@@ -24,7 +24,7 @@ import type {
   TenantKeyManager,
   UsageEntry,
 } from './ports';
-import { PermanentTaskError, type PrivacyStep, type TerminationRecord, type TerminationTask, type TerminationWorkflowState } from './privacy';
+import { EXPORT_WINDOW_DAYS, PermanentTaskError, type PrivacyStep, type TerminationRecord, type TerminationTask, type TerminationWorkflowState } from './privacy';
 import { EARLIEST_TIMESTAMP_MS, MAX_FUTURE_MS } from './events';
 import { decryptStoredEvent, exportLine, sha256Hex } from './export-lines';
 import { minuteOf } from './rollups';
@@ -37,8 +37,6 @@ export const TERMINATION_PAGE = 250;
  * each turn must cover thousands of events for a large tenant to finish.
  */
 export const PAGES_PER_CALL = 10;
-/** R-TERM-2: the export stays downloadable for 30 days. */
-export const EXPORT_WINDOW_DAYS = 30;
 
 const DAY_MS = 24 * 3600 * 1000;
 const MINUTE_MS = 60_000;

@@ -5,70 +5,60 @@
  * not retry.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SubjectRequestTasks, type SubjectRequestTasksDeps } from '../domain/subject-request-tasks';
-import { PermanentTaskError, SUBJECT_TASKS, type SubjectTask, type SubjectWorkflowState, type TaskInvocation } from '../domain/privacy';
-import { logger } from '../shared/logger';
+import { SubjectRequestTasks } from '../domain/subject-requests';
+import type { SubjectRequestTasksDeps } from '../domain/subject-requests/audited-tasks';
+import { OVERDUE_METRIC, type SubjectTask, type SubjectWorkflowState, type TaskInvocation } from '../domain/privacy';
 import { lambdaEntry } from '../shared/composition';
+import { logger } from '../shared/logger';
+import { taskRunner } from '../shared/task-runner';
 import { composePrivacyTasks } from './composition';
 
 export type PrivacyTaskDeps = SubjectRequestTasksDeps;
 
 export const DEADLINE_TASK = 'check-deadlines';
 export const METRICS_NAMESPACE = 'Lumiqo';
-export const OVERDUE_METRIC = 'OverduePrivacyRequests';
 
 export type PrivacyTaskEvent = TaskInvocation<SubjectWorkflowState> | { readonly task: typeof DEADLINE_TASK };
 export type PrivacyTaskResult = SubjectWorkflowState | { readonly overdue: number };
-
-type TaskMethod = (tasks: SubjectRequestTasks, state: SubjectWorkflowState) => Promise<SubjectWorkflowState>;
-
-/** Task name → method: the names are the state machines' contract (SUBJECT_TASKS), the methods the domain's. */
-const TASKS: Readonly<Record<SubjectTask, TaskMethod>> = {
-  locate: (t, s) => t.locate(s),
-  'export-records': (t, s) => t.exportRecords(s),
-  'write-export-manifest': (t, s) => t.writeExportManifest(s),
-  'erase-records': (t, s) => t.eraseRecords(s),
-  'erase-exports': (t, s) => t.eraseExports(s),
-  'verify-erasure': (t, s) => t.verifyErasure(s),
-  'sign-deletion-record': (t, s) => t.signDeletionRecord(s),
-  'rectify-records': (t, s) => t.rectifyRecords(s),
-  restrict: (t, s) => t.restrict(s),
-  'quarantine-records': (t, s) => t.quarantineRecords(s),
-  'lift-restriction': (t, s) => t.liftRestriction(s),
-  'release-records': (t, s) => t.releaseRecords(s),
-  complete: (t, s) => t.complete(s),
-  'record-failure': (t, s) => t.recordFailure(s),
-};
-
-const isSubjectTask = (task: unknown): task is SubjectTask => typeof task === 'string' && (SUBJECT_TASKS as readonly string[]).includes(task);
 
 export function createPrivacyTaskHandler(
   deps: PrivacyTaskDeps,
   metrics: Metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'privacy-tasks' }),
 ): (event: PrivacyTaskEvent) => Promise<PrivacyTaskResult> {
   const tasks = new SubjectRequestTasks(deps);
+  const run = taskRunner<SubjectTask, SubjectWorkflowState>({
+    workflow: 'privacy',
+    // Task name → method: the names are the state machines' contract (SUBJECT_TASKS), the methods the domain's.
+    tasks: {
+      locate: (s) => tasks.common.locate(s),
+      'export-records': (s) => tasks.access.exportRecords(s),
+      'write-export-manifest': (s) => tasks.access.writeExportManifest(s),
+      'erase-records': (s) => tasks.erasure.eraseRecords(s),
+      'erase-exports': (s) => tasks.erasure.eraseExports(s),
+      'verify-erasure': (s) => tasks.erasure.verifyErasure(s),
+      'sign-deletion-record': (s) => tasks.erasure.signDeletionRecord(s),
+      'rectify-records': (s) => tasks.rectification.rectifyRecords(s),
+      restrict: (s) => tasks.restriction.restrict(s),
+      'quarantine-records': (s) => tasks.restriction.quarantineRecords(s),
+      'lift-restriction': (s) => tasks.restriction.liftRestriction(s),
+      'release-records': (s) => tasks.restriction.releaseRecords(s),
+      complete: (s) => tasks.common.complete(s),
+      'record-failure': (s) => tasks.common.recordFailure(s),
+    },
+    // No schema here: the tasks check the state against its stored request, and audit a refusal (R-SEC-6).
+    ids: (state) => ({ requestId: state?.requestId }),
+    progress: (next) => ({ cursor: next.cursor, done: next.done }),
+  });
   return async (event) => {
-    const task = event?.task;
-    if (task === DEADLINE_TASK) {
-      const overdue = await tasks.checkDeadlines();
+    if (event?.task === DEADLINE_TASK) {
+      const overdue = await tasks.common.checkDeadlines();
       // R-DSR-5: emitted every hour, zero included, so the alarm sees data rather than a missing metric.
       metrics.addMetric(OVERDUE_METRIC, MetricUnit.Count, overdue);
       metrics.publishStoredMetrics();
       logger.info('privacy deadlines checked', { overdue });
       return { overdue };
     }
-    if (!isSubjectTask(task)) throw new PermanentTaskError(`Unknown privacy task '${String(task)}'`);
-    const state = (event as TaskInvocation<SubjectWorkflowState>).state;
-    const started = Date.now();
-    try {
-      const next = await TASKS[task](tasks, state);
-      // R-SEC-7: ids and counts, never identifiers.
-      logger.info('privacy task done', { task, requestId: state.requestId, cursor: next.cursor, done: next.done, ms: Date.now() - started });
-      return next;
-    } catch (error) {
-      logger.warn('privacy task failed', { task, requestId: state?.requestId, errorName: (error as Error)?.name });
-      throw error;
-    }
+    return run(event as TaskInvocation<SubjectWorkflowState>);
   };
 }
 

@@ -6,16 +6,10 @@
  */
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../shared/keys';
-import { logger } from '../shared/logger';
 import { lambdaEntry } from '../shared/composition';
+import { taskRunner } from '../shared/task-runner';
+import type { TaskInvocation, TerminationTask, TerminationWorkflowState } from '../domain/privacy';
 import { composeTerminationTasks } from './composition';
-import {
-  PermanentTaskError,
-  TERMINATION_TASKS,
-  type TaskInvocation,
-  type TerminationTask,
-  type TerminationWorkflowState,
-} from '../domain/privacy';
 import { TerminationTasks, type TerminationTaskDeps } from '../domain/termination-tasks';
 
 /** Enough of the state to know whose termination it is; the rest is the tasks' own bookkeeping. */
@@ -30,35 +24,24 @@ export function createTerminationTaskHandler(
   deps: TerminationTaskDeps,
 ): (invocation: TaskInvocation<TerminationWorkflowState>) => Promise<TerminationWorkflowState> {
   const tasks = new TerminationTasks(deps);
-  const byName: Record<TerminationTask, (state: TerminationWorkflowState) => Promise<TerminationWorkflowState>> = {
-    freeze: (s) => tasks.freeze(s),
-    'flush-usage': (s) => tasks.flushUsage(s),
-    'export-tenant-data': (s) => tasks.exportTenantData(s),
-    'write-tenant-manifest': (s) => tasks.writeTenantManifest(s),
-    'purge-tenant-data': (s) => tasks.purgeTenantData(s),
-    'shred-keys': (s) => tasks.shredKeys(s),
-    'verify-purge': (s) => tasks.verifyPurge(s),
-    'issue-certificate': (s) => tasks.issueCertificate(s),
-    'record-failure': (s) => tasks.recordFailure(s),
-  };
-  return async (invocation) => {
-    const task = invocation?.task;
-    if (typeof task !== 'string' || !(TERMINATION_TASKS as readonly string[]).includes(task)) {
-      throw new PermanentTaskError(`Unknown termination task '${String(task).slice(0, 64)}'`);
-    }
-    const parsed = stateSchema.safeParse(invocation.state);
-    if (!parsed.success) throw new PermanentTaskError(`Malformed termination state for task '${task}'`);
-    const state = parsed.data as unknown as TerminationWorkflowState;
-    try {
-      const next = await byName[task as TerminationTask](state);
-      // R-SEC-7: ids and counters only.
-      logger.info('termination task done', { task, tenantId: state.tenantId, terminationId: state.terminationId, phase: next.phase, done: next.done });
-      return next;
-    } catch (error) {
-      logger.error('termination task failed', { task, tenantId: state.tenantId, terminationId: state.terminationId, errorName: (error as Error).name });
-      throw error;
-    }
-  };
+  return taskRunner<TerminationTask, TerminationWorkflowState>({
+    workflow: 'termination',
+    // Task name → method: the names are the state machine's contract (TERMINATION_TASKS), the methods the domain's.
+    tasks: {
+      freeze: (s) => tasks.freeze(s),
+      'flush-usage': (s) => tasks.flushUsage(s),
+      'export-tenant-data': (s) => tasks.exportTenantData(s),
+      'write-tenant-manifest': (s) => tasks.writeTenantManifest(s),
+      'purge-tenant-data': (s) => tasks.purgeTenantData(s),
+      'shred-keys': (s) => tasks.shredKeys(s),
+      'verify-purge': (s) => tasks.verifyPurge(s),
+      'issue-certificate': (s) => tasks.issueCertificate(s),
+      'record-failure': (s) => tasks.recordFailure(s),
+    },
+    stateSchema,
+    ids: (state) => ({ tenantId: state.tenantId, terminationId: state.terminationId }),
+    progress: (next) => ({ phase: next.phase, done: next.done }),
+  });
 }
 
 export const handler = lambdaEntry<TaskInvocation<TerminationWorkflowState>, TerminationWorkflowState>(() => createTerminationTaskHandler(composeTerminationTasks(process.env)));

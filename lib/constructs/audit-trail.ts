@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge } from '../nag';
+import { acknowledge, CONTROL_PACKS } from '../nag';
 import { secureBucket } from './secure-bucket';
 
 export interface AuditTrailProps {
@@ -56,7 +56,7 @@ export class AuditTrail extends Construct {
     });
     // CDK creates CloudTrail's delivery role with an inline policy naming this log group only.
     const deliveryRole = this.trail.node.findChild('LogsRole');
-    for (const pack of ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321']) {
+    for (const pack of CONTROL_PACKS) {
       acknowledge(deliveryRole, `${pack}-IAMNoInlinePolicy`,
         'The CloudTrail delivery role is made by the CDK Trail construct; its inline policy allows only CreateLogStream/PutLogEvents on this trail\'s log group and belongs to this role alone, so no other principal can be given it');
     }

@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { ROUTES, type FunctionName } from '../../lambdas/shared/routes';
-import { acknowledge } from '../nag';
+import { acknowledge, CONTROL_PACKS } from '../nag';
 
 /** Path prefix of the per-tenant webhook endpoints (`/v1/hooks/{tenantId}/{sourceId}`). */
 const WEBHOOK_PATH = '/v1/hooks/';
@@ -110,17 +110,16 @@ export class IngestionApi extends Construct {
 
   /** Findings that are right for this API, each with the reason. */
   private acknowledgeFindings(): void {
-    const compliancePacks = ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321'];
     const stageFindings: [string[], string][] = [
-      [['AwsSolutions-APIG6', ...compliancePacks.map((p) => `${p}-APIGWExecutionLoggingEnabled`)],
+      [['AwsSolutions-APIG6', ...CONTROL_PACKS.map((p) => `${p}-APIGWExecutionLoggingEnabled`)],
         'Structured access logs (KMS-encrypted, 90-day retention) record every request; execution logs need the account-wide API Gateway CloudWatch role (an account singleton shared by every deployment) and land in a log group API Gateway creates without our key or retention'],
-      [compliancePacks.map((p) => `${p}-APIGWCacheEnabledAndEncrypted`),
+      [CONTROL_PACKS.map((p) => `${p}-APIGWCacheEnabledAndEncrypted`),
         'Responses are tenant-specific and mostly writes (ingestion is POST); a stage cache keyed without the credential could serve one tenant\'s data to another (R-SEC-4), so no cache is provisioned'],
-      [compliancePacks.map((p) => `${p}-APIGWSSLEnabled`),
+      [CONTROL_PACKS.map((p) => `${p}-APIGWSSLEnabled`),
         'A client certificate authenticates API Gateway to an HTTP backend; every integration here is a Lambda proxy invoked through the Lambda API with IAM (SigV4 over TLS), so there is no HTTP backend'],
     ];
     for (const [ids, reason] of stageFindings) for (const id of ids) acknowledge(this.stage, id, reason);
-    for (const id of compliancePacks.map((p) => `${p}-WAFv2LoggingEnabled`)) {
+    for (const id of CONTROL_PACKS.map((p) => `${p}-WAFv2LoggingEnabled`)) {
       acknowledge(this.webAcl, id,
         'R-SEC-7: server logs hold no IP addresses; WAF logs always contain the client IP (httpRequest.clientIp), so they are off. Blocked and counted requests are visible as CloudWatch metrics and sampled requests');
     }

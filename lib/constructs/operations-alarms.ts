@@ -14,10 +14,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { OVERDUE_METRIC } from '../../lambdas/domain/privacy';
 import { METRICS_NAMESPACE } from './lumiqo-function';
-
-/** Metric name the deadline check emits (lambdas/privacy-tasks, Powertools Metrics). */
-export const OVERDUE_PRIVACY_REQUESTS = 'OverduePrivacyRequests';
 
 /**
  * R-DSR-5: open requests past their one-month deadline, as the hourly check of the function with Powertools
@@ -26,7 +24,7 @@ export const OVERDUE_PRIVACY_REQUESTS = 'OverduePrivacyRequests';
 export function overduePrivacyRequestsMetric(serviceName: string): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
-    metricName: OVERDUE_PRIVACY_REQUESTS,
+    metricName: OVERDUE_METRIC,
     dimensionsMap: { service: serviceName },
     period: cdk.Duration.hours(1),
     statistic: 'Maximum',

@@ -3,14 +3,13 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge } from '../nag';
+import { EXPORT_WINDOW_DAYS } from '../../lambdas/domain/privacy';
+import { acknowledge, CONTROL_PACKS } from '../nag';
 import { READ_KEY_ACTIONS, WRITE_KEY_ACTIONS, allow, allowKeyViaServices } from './grants';
 import { secureBucket } from './secure-bucket';
 
-/** R-TERM-2: a termination's export is offered for 30 days; the workflow purges it after that window. */
-export const EXPORT_AVAILABILITY_DAYS = 30;
-/** Lifecycle backstop a few days past the export window, should a purge never run. */
-export const EXPORT_EXPIRATION_DAYS = 35;
+/** Lifecycle backstop a few days past the export window (R-TERM-2), should a purge never run. */
+export const EXPORT_EXPIRATION_DAYS = EXPORT_WINDOW_DAYS + 5;
 
 /** Key prefix of every tenant's exports and work lists (lambdas/shared/keys.ts objectKeys). */
 const TENANT_OBJECTS = 'tenants/*';
@@ -48,7 +47,7 @@ export class PrivacyDocuments extends Construct {
       versioned: false,
       lifecycleRules: [{ id: 'ExpireExports', expiration: cdk.Duration.days(EXPORT_EXPIRATION_DAYS) }],
     });
-    for (const pack of ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321']) {
+    for (const pack of CONTROL_PACKS) {
       acknowledge(this.exportsBucket, `${pack}-S3BucketVersioningEnabled`,
         'R-DSR-2: exports hold copies of personal data that an erasure must remove at once; a versioned bucket would keep every deleted export as a readable non-current version. Exports are derived data, re-creatable from the stores');
     }

@@ -17,6 +17,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
+  EXPORT_WINDOW_DAYS,
   PERMANENT_ERROR,
   SUBJECT_TASKS,
   TERMINATION_TASKS,
@@ -25,15 +26,18 @@ import {
   type TerminationTask,
   type WorkflowName,
 } from '../../lambdas/domain/privacy';
+import { TENANT_CACHE_MS } from '../../lambdas/domain/processing';
 import { acknowledge, acknowledgeWildcardResources, nagResourceName } from '../nag';
 import { pascalCase } from './lumiqo-function';
 
-/** R-TERM-2: the tenant's export stays available for 30 days before the purge (2,592,000 s). */
-export const EXPORT_WINDOW = cdk.Duration.days(30);
+/** R-TERM-2: the tenant's export stays available for EXPORT_WINDOW_DAYS (30 days, 2,592,000 s) before the purge. */
+export const EXPORT_WINDOW = cdk.Duration.days(EXPORT_WINDOW_DAYS);
 /** R-TERM-1: records already in the stream when the tenant froze land before usage is flushed, so none is lost. */
 export const STREAM_DRAIN = cdk.Duration.seconds(300);
-/** R-DSR-2, R-DSR-3: the processor caches restrictions and erasures for 60 s; after 90 s every new event sees the change. */
-export const RESTRICTION_PROPAGATION = cdk.Duration.seconds(90);
+/** R-DSR-2, R-DSR-3: how long the processor caches restrictions and erasures (TENANT_CACHE_MS, 60 s). */
+const PROCESSOR_CACHE_SECONDS = TENANT_CACHE_MS / 1000;
+/** R-DSR-2, R-DSR-3: past the processor's cache by 30 s (90 s in all), every new event sees the change. */
+export const RESTRICTION_PROPAGATION = cdk.Duration.seconds(PROCESSOR_CACHE_SECONDS + 30);
 /** R-DSR-2: locate/erase/verify passes before an erasure that still finds records is recorded as failed. */
 export const MAX_ERASURE_PASSES = 3;
 
@@ -208,7 +212,7 @@ function erasureDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
     .otherwise(incomplete);
   const verify = b.task('EraseExports', 'erase-exports', 'Deletes every export of the subject from the exports bucket')
     .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION,
-      'R-DSR-2: waits out the processor\'s 60 s cache: from then on it drops the subject\'s records received before the request, and any it stored meanwhile is found by the verification'))
+      `R-DSR-2: waits out the processor's ${PROCESSOR_CACHE_SECONDS} s cache: from then on it drops the subject\'s records received before the request, and any it stored meanwhile is found by the verification`))
     .next(b.task('VerifyErasure', 'verify-erasure', 'Counts the records received up to the request that the subject index still finds'))
     .next(erased);
   return locate
@@ -237,7 +241,7 @@ function rectificationDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainabl
 function restrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
   const quarantine = b.task('QuarantineRecords', 'quarantine-records', 'Moves the next batch out of every read index into the quarantine partition');
   return b.task('Restrict', 'restrict', 'Records the restriction: from now on the processor quarantines the subject\'s new events')
-    .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, 'R-DSR-3: waits out the processor\'s 60 s restriction cache, so no event slips between locate and the cache'))
+    .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, `R-DSR-3: waits out the processor's ${PROCESSOR_CACHE_SECONDS} s restriction cache, so no event slips between locate and the cache`))
     .next(batchesOverWorkList(b, quarantine, 'MoreToQuarantine?', 'Quarantines the next batch until the work list is done'));
 }
 
@@ -245,7 +249,7 @@ function restrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable 
 function liftRestrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
   const release = b.task('ReleaseRecords', 'release-records', 'Releases the next batch back into the read indexes, applying rollups they missed');
   return b.task('LiftRestriction', 'lift-restriction', 'Removes the restriction: new events of the subject are processed again')
-    .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, 'R-DSR-3: waits out the processor\'s 60 s restriction cache before releasing records'))
+    .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, `R-DSR-3: waits out the processor's ${PROCESSOR_CACHE_SECONDS} s restriction cache before releasing records`))
     .next(batchesOverWorkList(b, release, 'MoreToRelease?', 'Releases the next batch until the work list is done'));
 }
 
@@ -260,7 +264,7 @@ function terminationDefinition(b: WorkflowBuilder<TerminationTask>): sfn.IChaina
 
   const exportData = b.task('ExportTenantData', 'export-tenant-data', 'Decrypts the next page of the tenant\'s events into a JSON-lines export part');
   const offerExport = b.task('WriteTenantManifest', 'write-tenant-manifest', 'Writes the manifest and the export\'s availability date on the termination record')
-    .next(b.wait('ExportWindow', EXPORT_WINDOW, 'R-TERM-2: the export stays available for 30 days before the purge'))
+    .next(b.wait('ExportWindow', EXPORT_WINDOW, `R-TERM-2: the export stays available for ${EXPORT_WINDOW_DAYS} days before the purge`))
     .next(purge);
   exportData.next(b.loop('MoreToExport?', 'Exports the next page until every event is exported', exportData, offerExport));
 

@@ -2,7 +2,7 @@ import * as cdk from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge } from '../nag';
+import { acknowledge, CONTROL_PACKS } from '../nag';
 
 export interface SecureBucketProps {
   /** Default encryption key (SSE-KMS with a bucket key, R-SEC-2). Absent only where AWS allows no KMS key. */
@@ -45,7 +45,7 @@ export function secureBucket(scope: Construct, id: string, props: SecureBucketPr
     objectLockDefaultRetention: props.objectLockDefaultRetention,
     removalPolicy: cdk.RemovalPolicy.RETAIN,
   });
-  for (const pack of ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321']) {
+  for (const pack of CONTROL_PACKS) {
     acknowledge(bucket, `${pack}-S3BucketReplicationEnabled`,
       'Personal data stays in the one region the operator deploys to (GDPR data residency under the DPA); S3 already stores objects across several AZs (R-ING-6), versioning keeps prior versions, and a copy in another region would be one more store for every erasure (R-DSR-2)');
   }

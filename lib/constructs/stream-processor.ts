@@ -10,30 +10,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-
-export interface ProcessorSettings {
-  readonly batchSize: number;
-  readonly maxBatchingWindowSeconds: number;
-  readonly retryAttempts: number;
-  readonly maxRecordAgeHours: number;
-  readonly parallelizationFactor: number;
-}
-
-/** Used for any setting the caller leaves out. */
-export const DEFAULT_PROCESSOR_SETTINGS: ProcessorSettings = {
-  batchSize: 100,
-  maxBatchingWindowSeconds: 1,
-  retryAttempts: 10,
-  maxRecordAgeHours: 24,
-  parallelizationFactor: 1,
-};
+import { DEFAULT_PROCESSOR_SETTINGS, type ProcessorSettings } from '../config';
 
 export interface StreamProcessorProps {
   readonly fn: lambda.IFunction;
   readonly stream: kinesis.IStream;
   /** Encrypts the on-failure queue (R-SEC-2). */
   readonly queueKey: kms.IKey;
-  /** @default DEFAULT_PROCESSOR_SETTINGS */
+  /** @default DEFAULT_PROCESSOR_SETTINGS (lib/config.ts) */
   readonly settings?: Partial<ProcessorSettings>;
 }
 

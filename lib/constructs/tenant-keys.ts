@@ -1,6 +1,7 @@
 import * as cdk from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
+import { KEY_DELETION_WINDOW_DAYS } from '../../lambdas/domain/privacy';
 import { acknowledgeOnPolicy, allow } from './grants';
 
 export interface TenantKeysProps {
@@ -20,11 +21,8 @@ const PRINCIPAL_TENANT = '${aws:PrincipalTag/tenantId}';
 export class TenantKeys extends Construct {
   static readonly TENANT_TAG = 'lumiqo:tenant';
   static readonly DEPLOYMENT_TAG = 'lumiqo:deployment';
-  /**
-   * Days KMS waits before deleting a shredded tenant key (the adapter's default, KmsTenantKeyManager): the
-   * shortest KMS allows, so a terminated tenant's backups turn unreadable soonest (R-TERM-4).
-   */
-  static readonly KEY_DELETION_WINDOW_DAYS = 7;
+  /** R-TERM-4: days KMS waits before deleting a shredded tenant key (lambdas/domain/privacy.ts, KmsTenantKeyManager's default). */
+  static readonly KEY_DELETION_WINDOW_DAYS = KEY_DELETION_WINDOW_DAYS;
 
   /** Every tenant key's alias starts with this, followed by the tenant id. */
   readonly aliasPrefix: string;

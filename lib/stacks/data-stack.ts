@@ -15,7 +15,7 @@ import { secureBucket } from '../constructs/secure-bucket';
 import { SigningKey } from '../constructs/signing-key';
 import { TenantDataStore } from '../constructs/tenant-data-store';
 import { TenantKeys } from '../constructs/tenant-keys';
-import { acknowledge } from '../nag';
+import { acknowledge, CONTROL_PACKS } from '../nag';
 
 export interface DataStackProps extends cdk.StackProps {
   readonly config: LumiqoConfig;
@@ -52,8 +52,8 @@ export class DataStack extends cdk.Stack {
         { id: 'ExpireAccessLogs', expiration: cdk.Duration.days(config.logRetentionDays), noncurrentVersionExpiration: cdk.Duration.days(1) },
       ],
     });
-    for (const id of ['NIST.800.53.R5-S3DefaultEncryptionKMS', 'HIPAA.Security-S3DefaultEncryptionKMS', 'PCI.DSS.321-S3DefaultEncryptionKMS']) {
-      acknowledge(this.accessLogBucket, id,
+    for (const pack of CONTROL_PACKS) {
+      acknowledge(this.accessLogBucket, `${pack}-S3DefaultEncryptionKMS`,
         'S3 server access logging delivers only to buckets with SSE-S3 (AES-256) default encryption; SSE-KMS targets are not supported. The logs hold request metadata, not payloads (R-SEC-2 covers customer data)');
     }
 

@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 // Type only: the module's runtime imports (canonicalize, ESM) have no place in the CDK app.
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
-import { WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
+import { PITR_WINDOW_DAYS, WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
 import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { tenantObjectPattern } from '../../lambdas/shared/keys';
 import { stackPrefix, type LumiqoConfig } from '../config';
@@ -17,7 +17,7 @@ import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/op
 import { PrivacyWorkflows } from '../constructs/privacy-workflows';
 import { StreamProcessor } from '../constructs/stream-processor';
 import { TenantKeys } from '../constructs/tenant-keys';
-import { acknowledge, acknowledgeWildcardResources } from '../nag';
+import { CONTROL_PACKS, acknowledge, acknowledgeWildcardResources } from '../nag';
 import type { DataStack } from './data-stack';
 
 export interface ServicesStackProps extends cdk.StackProps {
@@ -36,14 +36,10 @@ const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = {
   ingest: 200, processor: 50, query: 50, admin: 10, privacy: 10, 'privacy-tasks': 10, 'termination-tasks': 5,
 };
 
-/** DynamoDB point-in-time recovery keeps 35 days, fixed by AWS (lambdas/domain/deletion-records.ts PITR_WINDOW_DAYS). */
-const PITR_WINDOW_DAYS = 35;
 
 /** R-DSR-5: the deadline check runs hourly, so an overdue request raises the alarm within the hour. */
 const DEADLINE_CHECK_INTERVAL = cdk.Duration.hours(1);
 
-/** The three packs whose rule ids share a suffix (AwsSolutions names its rules differently). */
-const CONTROL_PACKS = ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321'];
 /** The packs that have a LambdaDLQ rule (PCI DSS 3.2.1 has none). */
 const DLQ_RULE_PACKS = ['NIST.800.53.R5', 'HIPAA.Security'];
 
@@ -249,7 +245,7 @@ export class ServicesStack extends cdk.Stack {
     }
     for (const f of Object.values(this.functions)) {
       acknowledge(f.function, 'AwsSolutions-L1',
-        'Node.js 22 is pinned on purpose (TOOLCHAIN.md): the bundles target node22 and the middy/Powertools versions are verified on it; it is supported by Lambda until 2027');
+        'Node.js 22 is pinned on purpose (TOOLCHAIN.md): the bundles target node22 and the Powertools versions are verified on it; it is supported by Lambda until 2027');
     }
     acknowledgeCrossStackWildcards(processor.role, ['/tenants/*'],
       'The processor writes payloads of any tenant (it serves every tenant\'s stream records), only under the tenants/ prefix of the payload bucket');

@@ -30,7 +30,8 @@ import type { SubjectWorkflowState } from '../../lambdas/domain/privacy';
 import { PrivacyRequests } from '../../lambdas/domain/privacy-requests';
 import { SUBJECT_KEY_PURPOSE, StreamProcessing, type InputRecord } from '../../lambdas/domain/processing';
 import type { ExportLine } from '../../lambdas/domain/export-lines';
-import { SubjectRequestTasks, type SubjectExportManifest } from '../../lambdas/domain/subject-request-tasks';
+import { SubjectRequestTasks } from '../../lambdas/domain/subject-requests';
+import type { SubjectExportManifest } from '../../lambdas/domain/subject-requests/access';
 import { hashSubject } from '../../lambdas/domain/subjects';
 import { startEmulators } from '../support/emulators';
 import { KINESIS_BATCH_SIZE } from './processor';
@@ -253,12 +254,12 @@ async function accessRequest(world: World, expected: ReadonlyMap<string, Platfor
   let state = start.input as SubjectWorkflowState;
 
   const measured = await counted(world.db, `benchSubjectRequest${run}`, async () => {
-    state = await tasks.locate(state);
+    state = await tasks.common.locate(state);
     for (let i = 0; !state.done; i++) {
       if (i >= MAX_LOOP) throw new Error('export-records did not finish');
-      state = await tasks.exportRecords(state);
+      state = await tasks.access.exportRecords(state);
     }
-    state = await tasks.writeExportManifest(state);
+    state = await tasks.access.writeExportManifest(state);
   });
   const exported = await checkExport(exports, requests, world.tenant.tenantId, requestId, expected);
   return { counts: measured.counts, wallMs: measured.wallMs, exported };

@@ -26,7 +26,7 @@ import type { DocumentSigner } from '../../lambdas/domain/ports';
 import type { SubjectWorkflowState } from '../../lambdas/domain/privacy';
 import { PrivacyRequests } from '../../lambdas/domain/privacy-requests';
 import { StreamProcessing, SUBJECT_KEY_PURPOSE } from '../../lambdas/domain/processing';
-import { SubjectRequestTasks } from '../../lambdas/domain/subject-request-tasks';
+import { SubjectRequestTasks } from '../../lambdas/domain/subject-requests';
 import { Termination } from '../../lambdas/domain/termination';
 import { TerminationTasks, type TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
 import { DEFAULT_BACKUP_FACTS } from '../../lambdas/domain/deletion-records';
@@ -213,41 +213,41 @@ export async function runWorkflow(world: PrivacyWorld, requestId: string): Promi
   try {
     switch (state.type) {
       case 'access':
-        state = await t.locate(state);
-        await loop((s) => t.exportRecords(s));
-        state = await t.writeExportManifest(state);
+        state = await t.common.locate(state);
+        await loop((s) => t.access.exportRecords(s));
+        state = await t.access.writeExportManifest(state);
         break;
       case 'erasure':
         for (;;) {
-          state = await t.locate(state);
-          await loop((s) => t.eraseRecords(s));
-          state = await t.eraseExports(state);
-          state = await t.verifyErasure(state);
+          state = await t.common.locate(state);
+          await loop((s) => t.erasure.eraseRecords(s));
+          state = await t.erasure.eraseExports(state);
+          state = await t.erasure.verifyErasure(state);
           if (state.remaining === 0) break;
           if ((state.pass ?? 0) >= 3) {
-            return await t.recordFailure({ ...state, error: { Error: 'ErasureIncomplete', Cause: 'records remain after 3 passes' } });
+            return await t.common.recordFailure({ ...state, error: { Error: 'ErasureIncomplete', Cause: 'records remain after 3 passes' } });
           }
         }
-        state = await t.signDeletionRecord(state);
+        state = await t.erasure.signDeletionRecord(state);
         break;
       case 'rectification':
-        state = await t.locate(state);
-        await loop((s) => t.rectifyRecords(s));
+        state = await t.common.locate(state);
+        await loop((s) => t.rectification.rectifyRecords(s));
         break;
       case 'restriction':
-        state = await t.restrict(state);
-        state = await t.locate(state);
-        await loop((s) => t.quarantineRecords(s));
+        state = await t.restriction.restrict(state);
+        state = await t.common.locate(state);
+        await loop((s) => t.restriction.quarantineRecords(s));
         break;
       case 'lift-restriction':
-        state = await t.liftRestriction(state);
-        state = await t.locate(state);
-        await loop((s) => t.releaseRecords(s));
+        state = await t.restriction.liftRestriction(state);
+        state = await t.common.locate(state);
+        await loop((s) => t.restriction.releaseRecords(s));
         break;
     }
-    return await t.complete(state);
+    return await t.common.complete(state);
   } catch (error) {
-    await t.recordFailure({ ...state, error: { Error: (error as Error).name, Cause: (error as Error).message } });
+    await t.common.recordFailure({ ...state, error: { Error: (error as Error).name, Cause: (error as Error).message } });
     throw error;
   }
 }

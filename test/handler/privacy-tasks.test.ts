@@ -5,8 +5,8 @@
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logger } from '../../lambdas/shared/logger';
-import { PERMANENT_ERROR, SUBJECT_TASKS, type SubjectWorkflowState } from '../../lambdas/domain/privacy';
-import { createPrivacyTaskHandler, METRICS_NAMESPACE, OVERDUE_METRIC, type PrivacyTaskEvent } from '../../lambdas/privacy-tasks/handler';
+import { OVERDUE_METRIC, PERMANENT_ERROR, SUBJECT_TASKS, type SubjectWorkflowState } from '../../lambdas/domain/privacy';
+import { createPrivacyTaskHandler, METRICS_NAMESPACE, type PrivacyTaskEvent } from '../../lambdas/privacy-tasks/handler';
 import {
   createTenant,
   NOW,

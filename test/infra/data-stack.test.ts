@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { TABLES } from '../../lambdas/shared/tables';
 import { addCompliancePacks } from '../../lib/nag';
-import { EXPORT_AVAILABILITY_DAYS } from '../../lib/constructs/privacy-documents';
+import { EXPORT_WINDOW_DAYS } from '../../lambdas/domain/privacy';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import type { DataStack } from '../../lib/stacks/data-stack';
 import { SINGLE_TENANT, nagFindings, synthDataStack, testApp, testConfig } from './helpers';
@@ -111,7 +111,7 @@ describe('buckets', () => {
     const rules = buckets[exportsBucketId].Properties.LifecycleConfiguration.Rules;
     const expiration = rules.find((rule: { ExpirationInDays?: number }) => rule.ExpirationInDays !== undefined);
     expect(expiration).toMatchObject({ ExpirationInDays: 35, Status: 'Enabled' });
-    expect(expiration.ExpirationInDays).toBeGreaterThan(EXPORT_AVAILABILITY_DAYS);
+    expect(expiration.ExpirationInDays).toBeGreaterThan(EXPORT_WINDOW_DAYS);
     expect(expiration.Prefix).toBeUndefined(); // the whole bucket, work lists included
     expect(rules).toContainEqual(expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' }));
   });

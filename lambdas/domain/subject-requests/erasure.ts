@@ -1,0 +1,103 @@
+/**
+ * Erasure (R-DSR-2): the subject's records deleted whole, its earlier exports with them, the erasure verified by the
+ * query that located them, and a signed deletion record that outlives every purge.
+ */
+import { objectKeys } from '../../shared/keys';
+import { signDeletionDocument, type SubjectDeletionRecord } from '../deletion-records';
+import { PermanentTaskError, type SubjectWorkflowState } from '../privacy';
+import { addCounts, AuditedSubjectTasks, ERASE_BATCH } from './audited-tasks';
+
+/**
+ * R-DSR-2: how long the processor remembers an erasure. A record can reach the processor at most the event source's
+ * maximum record age (lib/config.ts, 7 days at most) after it was received; a day is added for clock skew.
+ */
+export const ERASURE_MARKER_DAYS = 8;
+
+export class ErasureTasks extends AuditedSubjectTasks {
+  /**
+   * R-DSR-2: a record that mentions the subject is the subject's record and is deleted whole (item, every index
+   * entry, payload object with every version); records that no longer mention it keep everything but the
+   * subject's stale index entry.
+   */
+  eraseRecords(state: SubjectWorkflowState): Promise<SubjectWorkflowState> {
+    return this.run('erase-records', state, async ({ state: s }) => {
+      const { ids, next } = await this.batch(s, ERASE_BATCH);
+      const found = await this.deps.store.getEvents(s.tenantId, ids);
+      const mine = this.mentioning(s, found);
+      const others = found.filter((e) => !e.subjects.includes(s.subjectHash));
+      const gone = ids.filter((id) => !found.some((e) => e.eventId === id));
+
+      const objects = mine.flatMap((e) => ('objectKey' in e.body ? [e.body.objectKey] : []));
+      if (objects.length > 0) await this.deps.payloads.delete(objects);
+      if (mine.length > 0) await this.deps.store.deleteEvents(mine);
+      // An id whose event is gone (expired, erased by an earlier pass), or whose record no longer mentions the subject
+      // (a stale entry), still has this subject's index entry to remove; the record itself stays.
+      const stale = [...gone, ...others.map((e) => e.eventId)];
+      if (stale.length > 0) await this.deps.store.deleteSubjectEntries(s.tenantId, s.subjectHash, stale);
+
+      const batch = {
+        events: mine.length,
+        subjectIndexEntries: mine.reduce((sum, e) => sum + e.subjects.length, 0) + gone.length + others.length,
+        payloadObjects: objects.length,
+      };
+      return { next: { ...next, counts: addCounts(s.counts, batch) }, detail: batch, step: next.done === true };
+    });
+  }
+
+  /** R-DSR-2: earlier exports of this subject are its data too. */
+  eraseExports(state: SubjectWorkflowState): Promise<SubjectWorkflowState> {
+    return this.run('erase-exports', state, async ({ state: s }) => {
+      const exports = await this.deps.exports.deletePrefix(objectKeys.subjectExports(s.tenantId, s.subjectHash));
+      return { next: { ...s, counts: addCounts(s.counts, { exports }) }, detail: { exports } };
+    });
+  }
+
+  /**
+   * R-DSR-2: proof by the same consistent query that located the records. Nothing received up to the request may
+   * remain: no record, and no index entry left behind. Records received after the request are new processing by the
+   * controller; they are erased when a pass finds them but do not fail the verification (events still in the stream
+   * from before the request are dropped by the processor, which honours the erasure marker).
+   */
+  verifyErasure(state: SubjectWorkflowState): Promise<SubjectWorkflowState> {
+    return this.run('verify-erasure', state, async ({ state: s }) => {
+      const ids = await this.deps.store.subjectEventIds(s.tenantId, s.subjectHash);
+      const events = await this.deps.store.getEvents(s.tenantId, ids);
+      const receivedBy = Date.parse(s.receivedAt);
+      const later = events.filter((e) => e.subjects.includes(s.subjectHash) && Date.parse(e.receivedAt) > receivedBy).length;
+      const remaining = ids.length - later;
+      return { next: { ...s, remaining, counts: { ...s.counts, receivedAfterRequest: later } }, detail: { remaining, receivedAfterRequest: later, pass: s.pass ?? 0 } };
+    });
+  }
+
+  /** R-DSR-2: the deletion record, signed, in the records bucket (outside every tenant prefix and purge). */
+  signDeletionRecord(state: SubjectWorkflowState): Promise<SubjectWorkflowState> {
+    return this.run('sign-deletion-record', state, async ({ state: s, request, now }) => {
+      if (s.remaining !== 0) throw new PermanentTaskError('The erasure was not verified: no deletion record is signed for it');
+      const document: SubjectDeletionRecord = {
+        kind: 'lumiqo.subject-erasure.v1',
+        tenantId: s.tenantId,
+        requestId: s.requestId,
+        subjectHash: s.subjectHash,
+        receivedAt: s.receivedAt,
+        completedAt: now.toISOString(),
+        deleted: {
+          events: s.counts?.events ?? 0,
+          subjectIndexEntries: s.counts?.subjectIndexEntries ?? 0,
+          payloadObjects: s.counts?.payloadObjects ?? 0,
+          exports: s.counts?.exports ?? 0,
+        },
+        verification: {
+          method: 'consistent read of the subject index partition: no record received up to the request remains',
+          remaining: 0,
+          receivedAfterRequest: s.counts?.receivedAfterRequest ?? 0,
+          verifiedAt: now.toISOString(),
+        },
+      };
+      const signed = await signDeletionDocument(document, this.deps.signer);
+      const key = objectKeys.deletionRecord(s.tenantId, s.requestId);
+      await this.deps.records.put(key, Buffer.from(JSON.stringify(signed, null, 2), 'utf8'), 'application/json');
+      await this.deleteWorkArea(s);
+      return { next: s, detail: { signedBy: signed.signature.keyId }, patch: { result: { ...request.result, deletionRecordKey: key } } };
+    });
+  }
+}
