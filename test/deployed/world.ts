@@ -1,0 +1,157 @@
+/**
+ * The deployed shape, on this machine: every function built through its Lambda entry (`lambdas/<name>/handler.ts`
+ * `handler`) from the environment CDK synthesized for it, in AWS mode (KMS keyring, KMS signing key, Step Functions,
+ * SQS, the tenant read role through STS), with only the endpoints pointed here: the npm emulators for DynamoDB,
+ * Kinesis and S3, and the wire-protocol fakes for KMS, STS, SQS and Step Functions (test/support/fake-aws). The
+ * executions Step Functions is asked to start run the synthesized state machines, their task states invoking the
+ * task functions' Lambda entries. Every AWS call made is recorded per function (recorder.ts).
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { LOCAL_ACCOUNT, LOCAL_REGION, provision, startEmulators, type RunningEmulators } from '../../bin/local/emulators';
+import { deploymentFromAssembly, readTemplates, synthesizedAssembly, type LocalDeployment, type Templates } from '../../bin/local/schema';
+import { LocalWorkflows } from '../../bin/local/workflows';
+import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
+import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { ENV } from '../../lambdas/shared/settings';
+import { startFakeAws, type FakeAws } from '../support/fake-aws';
+import { DEFAULT_KEY_POLICY, DeployedPolicies, type KeyFacts, type PolicyDocument } from './iam';
+import { asFunction, installCallRecorder } from './recorder';
+
+type Entry = (event: never) => Promise<unknown>;
+/** Each function's Lambda entry, loaded as Lambda loads it: the module's `handler` export. */
+const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
+  ingest: () => require('../../lambdas/ingest/handler').handler,
+  processor: () => require('../../lambdas/processor/handler').handler,
+  query: () => require('../../lambdas/query/handler').handler,
+  admin: () => require('../../lambdas/admin/handler').handler,
+  privacy: () => require('../../lambdas/privacy/handler').handler,
+  'privacy-tasks': () => require('../../lambdas/privacy-tasks/handler').handler,
+  'termination-tasks': () => require('../../lambdas/termination-tasks/handler').handler,
+};
+
+/** Waits of the state machines, shortened: what each waits for happens at once here. */
+const SHORT_WAITS = { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 };
+
+export interface DeployedWorld {
+  readonly deployment: LocalDeployment;
+  readonly templates: Templates;
+  readonly policies: DeployedPolicies;
+  readonly emulators: RunningEmulators;
+  readonly aws: FakeAws;
+  readonly workflows: LocalWorkflows;
+  /** Each function's environment as Lambda gets it: the synthesized one, endpoints aside. */
+  environment(fn: LumiqoFunctionName): Readonly<Record<string, string>>;
+  /** Invokes a function through its Lambda entry, as `fn`, with its own environment. */
+  invoke<R>(fn: LumiqoFunctionName, event: unknown): Promise<R>;
+  http(fn: 'ingest' | 'query' | 'admin' | 'privacy', event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
+  processor(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse>;
+  keyFacts: KeyFacts;
+  close(): Promise<void>;
+}
+
+export async function startDeployedWorld(): Promise<DeployedWorld> {
+  installCallRecorder();
+  const assembly = synthesizedAssembly();
+  const templates = readTemplates(assembly);
+  const deployment = deploymentFromAssembly(assembly);
+  const policies = new DeployedPolicies(templates, deployment);
+
+  const emulators = await startEmulators();
+  await provision(emulators.clients, deployment);
+
+  // The state machines by their deployed ARN, as the functions' environments name them.
+  const machineArns = JSON.parse(deployment.functions.privacy.environment[ENV.stateMachines]) as Record<WorkflowName, string>;
+  const workflowOf = new Map(Object.entries(machineArns).map(([workflow, arn]) => [arn, workflow as WorkflowName]));
+  let workflows: LocalWorkflows | undefined;
+  const aws = await startFakeAws({
+    // s3rver accepts only its own credentials; the tenant-scoped sessions are told apart by their session token.
+    sts: { credentials: { accessKeyId: emulators.clients.credentials.accessKeyId, secretAccessKey: emulators.clients.credentials.secretAccessKey } },
+    sfn: {
+      stateMachines: WORKFLOW_NAMES.map((w) => machineArns[w]),
+      onStart: (arn, name, input) => workflows!.start(workflowOf.get(arn)!, name, input as never),
+    },
+  });
+
+  // The CloudFormation-made keys KMS holds: the signing key (R-TERM-5), with its synthesized key policy.
+  const signingKeyArn = deployment.functions['privacy-tasks'].environment[ENV.signingKeyId];
+  aws.kms.createSigningKey({ arn: signingKeyArn, policy: JSON.stringify(policies.templateKeyPolicy(signingKeyArn)) });
+  const queueUrl = deployment.functions.processor.environment[ENV.deadLetterQueueUrl];
+  const fakeQueueUrl = aws.sqs.createQueue(queueUrl.split('/').pop()!);
+
+  const endpoints: Record<string, string> = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: emulators.clients.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emulators.clients.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.clients.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_S3: emulators.clients.endpoints.s3,
+    AWS_ENDPOINT_URL_KINESIS: emulators.clients.endpoints.kinesis,
+    AWS_ENDPOINT_URL_KMS: aws.endpoints.kms,
+    AWS_ENDPOINT_URL_STS: aws.endpoints.sts,
+    AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
+    AWS_ENDPOINT_URL_SFN: aws.endpoints.sfn,
+    [ENV.s3ForcePathStyle]: 'true',
+  };
+  const environment = (fn: LumiqoFunctionName): Record<string, string> => {
+    const synthesized = { ...deployment.functions[fn].environment };
+    // The queue's URL names its host; only the host differs here.
+    if (synthesized[ENV.deadLetterQueueUrl]) synthesized[ENV.deadLetterQueueUrl] = fakeQueueUrl;
+    return { ...synthesized, ...endpoints };
+  };
+
+  const handlers = new Map<LumiqoFunctionName, Entry>();
+  async function invoke<R>(fn: LumiqoFunctionName, event: unknown): Promise<R> {
+    let handler = handlers.get(fn);
+    if (!handler) handlers.set(fn, (handler = ENTRIES[fn]()));
+    const entry = handler;
+    return asFunction(fn, () => {
+      // The entry composes its function from process.env on its first invocation, synchronously: the function's own
+      // environment is in place for exactly that call, as it is for the Lambda runtime.
+      const saved = process.env;
+      process.env = { ...saved, ...environment(fn) };
+      try {
+        return entry(event as never) as Promise<R>;
+      } finally {
+        process.env = saved;
+      }
+    });
+  }
+
+  workflows = new LocalWorkflows(
+    deployment.stateMachines,
+    {
+      'privacy-tasks': (payload) => invoke('privacy-tasks', payload),
+      'termination-tasks': (payload) => invoke('termination-tasks', payload),
+    },
+    { waitOverridesMs: SHORT_WAITS, retryIntervalMs: 0 },
+  );
+
+  const keyFacts: KeyFacts = {
+    keyArnOf: (ref) => aws.kms.key(ref)?.arn,
+    tagsOf: (arn) => aws.kms.key(arn)?.tags ?? {},
+    policyOf: (arn) => {
+      const policy = aws.kms.key(arn)?.policy;
+      return policy ? (JSON.parse(policy) as PolicyDocument) : DEFAULT_KEY_POLICY;
+    },
+  };
+
+  return {
+    deployment,
+    templates,
+    policies,
+    emulators,
+    aws,
+    workflows,
+    environment,
+    invoke,
+    http: (fn, event) => invoke(fn, event),
+    processor: (event) => invoke('processor', event),
+    keyFacts,
+    close: async () => {
+      workflows!.abortAll();
+      await aws.close();
+      await emulators.close();
+    },
+  };
+}
+
+export { LOCAL_ACCOUNT, LOCAL_REGION };
