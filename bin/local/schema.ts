@@ -157,6 +157,12 @@ export function physicalName(stackName: string, logicalId: string, type: string)
   return type === 'AWS::S3::Bucket' ? name.toLowerCase().slice(0, 63) : name;
 }
 
+/** A UUID (version-4 layout) that is always the same for the same name. */
+function stableUuid(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** The local ARN of a resource (`Fn::GetAtt X.Arn`, a state machine's Ref), in the format AWS gives that type. */
 export function localArn(stackName: string, logicalId: string, type: string): string {
   const name = physicalName(stackName, logicalId, type);
@@ -167,7 +173,8 @@ export function localArn(stackName: string, logicalId: string, type: string): st
     case 'AWS::S3::Bucket':
       return `arn:aws:s3:::${name}`;
     case 'AWS::KMS::Key':
-      return regional('kms', `key/${name}`);
+      // KMS names keys by UUID; a stable one from the physical name.
+      return regional('kms', `key/${stableUuid(name)}`);
     case 'AWS::Kinesis::Stream':
       return regional('kinesis', `stream/${name}`);
     case 'AWS::SQS::Queue':

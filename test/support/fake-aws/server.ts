@@ -129,7 +129,8 @@ export function jsonEndpoint(service: JsonService): (request: WireRequest) => Pr
   });
   const fail = (error: AwsError) => {
     const shape = service.errorShape?.(error.code) ?? { type: error.code };
-    return reply(error.status, { __type: shape.type, message: error.message }, shape.headers);
+    // AWS names the error in `x-amzn-ErrorType` too, so a reader of the response need not consume its body.
+    return reply(error.status, { __type: shape.type, message: error.message }, { 'x-amzn-errortype': `${error.code}:`, ...shape.headers });
   };
   return async ({ method, headers, body }) => {
     const target = headers['x-amz-target'];
