@@ -34,6 +34,7 @@ import { assertMonth, AUDIT_RETENTION_DAYS, auditEntryFromItem, auditItem } from
 import {
   assertCounterNames,
   eventIdFromSubjectSk,
+  eventFitsOneItem,
   eventItem,
   eventKeys,
   isReadable,
@@ -179,6 +180,10 @@ export class MemoryEventStore implements EventStore {
 
   async putEvents(events: readonly StoredEvent[], subjects: readonly SubjectIndexEntry[]): Promise<void> {
     for (const item of [...events.map(eventItem), ...subjects.map(subjectItem)]) this.items.set(keyOf(item), copy(item));
+  }
+
+  fitsOneItem(event: StoredEvent): boolean {
+    return eventFitsOneItem(event);
   }
 
   async deleteEvents(events: readonly Pick<StoredEvent, 'tenantId' | 'eventId' | 'subjects'>[]): Promise<void> {
