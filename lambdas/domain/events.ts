@@ -47,7 +47,8 @@ const keyText = (maxBytes: number, maxChars?: number) =>
  * magnitude from 1E-130 to below 1E126, with at most 38 significant digits (a JSON number read as a double has at
  * most 17). Measurements are bounded further, to ±1E15, so that a rollup's sum of them (kept to six decimals,
  * rollups.ts) never needs more than 38 digits: DynamoDB refuses an ADD whose exact result it cannot hold.
- * Numbers inside properties and payloads are kept in the encrypted body, as JSON, and are not bounded.
+ * Byte counts are integers, which zod holds to 2^53 (what the SDK marshals exactly). Numbers inside properties and
+ * payloads are kept in the encrypted body, as JSON, and are not bounded.
  */
 export const MAX_MEASUREMENT = 1e15;
 const MEASUREMENT_RULE = `must be 0 or of a magnitude between ${DYNAMODB_LIMITS.numberMinMagnitude} and ${MAX_MEASUREMENT}`;
@@ -109,8 +110,8 @@ const apiCallSchema = z.strictObject({
   route: keyText(KEY_BYTE_BOUNDS.route),
   status: z.number().int().min(100).max(599),
   latencyMs: measurement(z.number().min(0)),
-  requestBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  responseBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  requestBytes: z.number().int().min(0).optional(),
+  responseBytes: z.number().int().min(0).optional(),
   timestamp: timestamp.optional(),
   payload: jsonValue.optional(),
   properties: jsonObject.optional(),
