@@ -231,7 +231,7 @@ export class DynamoEventStore implements EventStore {
 }
 
 /** The UpdateItem of some of a delta's counters: the item's fields are set by each, the counters added. */
-export function rollupUpdate(tableName: string, delta: RollupDelta, counters: readonly (readonly [string, number])[]) {
+function rollupUpdate(tableName: string, delta: RollupDelta, counters: readonly (readonly [string, number])[]) {
   // Counter names come from the domain (`h<bucket>`…); names stand in for them and for reserved words (MINUTE).
   const add = counters.length > 0 ? ` ADD ${counters.map((_, i) => `#c${i} :c${i}`).join(', ')}` : '';
   const update = {
