@@ -3,20 +3,23 @@
  * (BatchGetItem of 100 keys, BatchWriteItem of 25 items), and whatever DynamoDB leaves unprocessed is
  * re-sent with backoff, so a throttled batch is neither lost nor duplicated (R-ING-7).
  */
+import { QueryCommand as RawQueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
   GetCommand,
   QueryCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { StoredEvent } from '../domain/model';
-import type { EventQuery, EventStore, Page, Rollup, RollupDelta, SubjectIndexEntry } from '../domain/ports';
+import { ROLLUP_COUNTERS_PER_UPDATE, type EventQuery, type EventStore, type Page, type Rollup, type RollupDelta, type SubjectIndexEntry } from '../domain/ports';
+import { DYNAMODB_LIMITS, utf8Bytes } from '../shared/aws-limits';
 import { dataKeys, INDEX } from '../shared/keys';
+import { storeCall } from './aws-errors';
 import {
   assertCounterNames,
   eventIdFromPk,
+  eventFitsOneItem,
   eventIdFromSubjectSk,
   eventItem,
   eventKeys,
@@ -39,8 +42,7 @@ import { ENV } from '../shared/settings';
 import { dynamoOf } from './dynamo-client';
 
 /** DynamoDB's per-request limits. */
-const BATCH_GET_KEYS = 100;
-const BATCH_WRITE_ITEMS = 25;
+const { batchGetKeys: BATCH_GET_KEYS, batchWriteRequests: BATCH_WRITE_ITEMS } = DYNAMODB_LIMITS;
 /** Rollup updates in flight at once: enough to hide latency, few enough not to provoke throttling. */
 const ROLLUP_CONCURRENCY = 8;
 
@@ -72,7 +74,11 @@ export class DynamoEventStore implements EventStore {
 
   async putEvents(events: readonly StoredEvent[], subjects: readonly SubjectIndexEntry[]): Promise<void> {
     const items = [...events.map(eventItem), ...subjects.map(subjectItem)];
-    await this.write(uniqueByKey(items).map((item) => ({ PutRequest: { Item: item } })));
+    await storeCall(() => this.write(uniqueByKey(items).map((item) => ({ PutRequest: { Item: item } }))));
+  }
+
+  fitsOneItem(event: StoredEvent): boolean {
+    return eventFitsOneItem(event);
   }
 
   async deleteEvents(events: readonly Pick<StoredEvent, 'tenantId' | 'eventId' | 'subjects'>[]): Promise<void> {
@@ -85,30 +91,15 @@ export class DynamoEventStore implements EventStore {
     await this.write(keys.map((key) => ({ DeleteRequest: { Key: key } })));
   }
 
+  /**
+   * One UpdateItem per ROLLUP_COUNTERS_PER_UPDATE counters of a delta, each an `ADD` (so any order and any number of
+   * updates sum up alike), each under DynamoDB's 4 KB expression limit (R-ING-7). Sent unmarshalled, with every
+   * number as DynamoDB reads it: the document client refuses numbers beyond 2^53, which a sum may pass.
+   */
   async applyRollups(deltas: readonly RollupDelta[]): Promise<void> {
     deltas.forEach(assertCounterNames);
-    await forEachLimited(deltas, ROLLUP_CONCURRENCY, async (delta) => {
-      const counters = Object.entries(delta.add);
-      // Counter names come from the domain (`h<bucket>`…); names stand in for them and for reserved words (MINUTE).
-      const names = Object.fromEntries(counters.map(([name], i) => [`#c${i}`, name]));
-      const values = Object.fromEntries(counters.map(([, value], i) => [`:c${i}`, value]));
-      const add = counters.length > 0 ? ` ADD ${counters.map((_, i) => `#c${i} :c${i}`).join(', ')}` : '';
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: dataKeys.rollup(delta.tenantId, delta.minute, delta.series),
-          UpdateExpression: `SET #tenantId = :tenantId, #minute = :minute, #series = :series, #expiresAt = :expiresAt${add}`,
-          ExpressionAttributeNames: { ...names, '#tenantId': 'tenantId', '#minute': 'minute', '#series': 'series', '#expiresAt': 'expiresAt' },
-          ExpressionAttributeValues: {
-            ...values,
-            ':tenantId': delta.tenantId,
-            ':minute': delta.minute,
-            ':series': delta.series,
-            ':expiresAt': delta.expiresAt,
-          },
-        }),
-      );
-    });
+    const updates = deltas.flatMap((delta) => chunk(Object.entries(delta.add), ROLLUP_COUNTERS_PER_UPDATE).map((counters) => rollupUpdate(this.tableName, delta, counters)));
+    await forEachLimited(updates, ROLLUP_CONCURRENCY, (update) => storeCall(async () => void (await this.db.send(new UpdateItemCommand(update)))));
   }
 
   async getEvent(tenantId: string, eventId: string): Promise<StoredEvent | undefined> {
@@ -135,21 +126,31 @@ export class DynamoEventStore implements EventStore {
     return pageEvents(query, read);
   }
 
+  /** Read unmarshalled, like applyRollups writes: a sum past 2^53 is read as the nearest double, not refused. */
   async queryRollups(tenantId: string, fromMinute: string, toMinute: string, series?: string): Promise<Rollup[]> {
     const range = sortKeyRange(fromMinute, toMinute);
-    const items = await queryAll(this.db, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
-      FilterExpression: series === undefined ? undefined : '#series = :series',
-      ExpressionAttributeNames: series === undefined ? undefined : { '#series': 'series' },
-      ExpressionAttributeValues: {
-        ':pk': dataKeys.rollup(tenantId, fromMinute, '').pk,
-        ':low': range.low,
-        ':high': range.high,
-        ...(series === undefined ? {} : { ':series': series }),
-      },
-    });
-    return items.map(rollupFromItem);
+    const rollups: Rollup[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const answer = await this.db.send(
+        new RawQueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+          FilterExpression: series === undefined ? undefined : '#series = :series',
+          ExpressionAttributeNames: series === undefined ? undefined : { '#series': 'series' },
+          ExpressionAttributeValues: {
+            ':pk': { S: dataKeys.rollup(tenantId, fromMinute, '').pk },
+            ':low': { S: range.low },
+            ':high': { S: range.high },
+            ...(series === undefined ? {} : { ':series': { S: series } }),
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      rollups.push(...(answer.Items ?? []).map(rollupOfAttributes));
+      startKey = answer.LastEvaluatedKey;
+    } while (startKey);
+    return rollups;
   }
 
   /** Strongly consistent: an erasure's verification must see the deletions it just made (R-DSR-2). */
@@ -230,6 +231,46 @@ export class DynamoEventStore implements EventStore {
       }, this.retry);
     }
   }
+}
+
+/** The UpdateItem of some of a delta's counters: the item's fields are set by each, the counters added. */
+function rollupUpdate(tableName: string, delta: RollupDelta, counters: readonly (readonly [string, number])[]) {
+  // Counter names come from the domain (`h<bucket>`…); names stand in for them and for reserved words (MINUTE).
+  const add = counters.length > 0 ? ` ADD ${counters.map((_, i) => `#c${i} :c${i}`).join(', ')}` : '';
+  const update = {
+    TableName: tableName,
+    Key: Object.fromEntries(Object.entries(dataKeys.rollup(delta.tenantId, delta.minute, delta.series)).map(([k, v]) => [k, { S: v }])),
+    UpdateExpression: `SET #tenantId = :tenantId, #minute = :minute, #series = :series, #expiresAt = :expiresAt${add}`,
+    ExpressionAttributeNames: {
+      ...Object.fromEntries(counters.map(([name], i) => [`#c${i}`, name])),
+      '#tenantId': 'tenantId',
+      '#minute': 'minute',
+      '#series': 'series',
+      '#expiresAt': 'expiresAt',
+    },
+    ExpressionAttributeValues: {
+      ...Object.fromEntries(counters.map(([, value], i) => [`:c${i}`, { N: dynamoNumber(value) }])),
+      ':tenantId': { S: delta.tenantId },
+      ':minute': { S: delta.minute },
+      ':series': { S: delta.series },
+      ':expiresAt': { N: dynamoNumber(delta.expiresAt) },
+    },
+  };
+  // ROLLUP_COUNTERS_PER_UPDATE is chosen so that this holds; a change that breaks it fails here, not in DynamoDB.
+  if (utf8Bytes(update.UpdateExpression) > DYNAMODB_LIMITS.expressionBytes) throw new Error(`Rollup UpdateExpression of ${utf8Bytes(update.UpdateExpression)} bytes`);
+  return update;
+}
+
+/** A finite double as a DynamoDB number: JavaScript's shortest form (`1e+21`, `1.5e-7`) is one DynamoDB reads. */
+function dynamoNumber(value: number): string {
+  if (!Number.isFinite(value)) throw new Error(`Not a number DynamoDB can hold: ${value}`);
+  return String(value);
+}
+
+/** A rollup item as DynamoDB returns it: strings and numbers only (see rollupUpdate). */
+function rollupOfAttributes(item: Record<string, AttributeValue>): Rollup {
+  const plain = Object.fromEntries(Object.entries(item).map(([name, value]) => [name, value.N !== undefined ? Number(value.N) : value.S]));
+  return rollupFromItem(plain);
 }
 
 /** BatchWriteItem refuses two requests for one key; the last one wins, as it would in sequence. */

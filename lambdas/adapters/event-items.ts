@@ -5,6 +5,7 @@
  */
 import { DomainError, type EventKind, type StoredEvent } from '../domain/model';
 import type { EventQuery, Page, Rollup, RollupDelta, SubjectIndexEntry } from '../domain/ports';
+import { DYNAMODB_LIMITS, utf8Bytes } from '../shared/aws-limits';
 import { dataKeys, INDEX, tenantPrefix } from '../shared/keys';
 
 export type Item = Record<string, unknown>;
@@ -43,6 +44,30 @@ export function eventItem(event: StoredEvent): Item {
     ...(event.rollupPending === undefined ? {} : { rollupPending: event.rollupPending }),
   };
 }
+
+/**
+ * DynamoDB's size of an item, before marshalling: attribute names plus values, in UTF-8 bytes; a list or map
+ * costs 3 bytes plus 1 per element. A number is counted at its largest (38 digits: 21 bytes), so the estimate is
+ * never below what DynamoDB measures.
+ */
+export function itemBytes(item: Item): number {
+  return Object.entries(item).reduce((sum, [name, value]) => sum + (value === undefined ? 0 : utf8Bytes(name) + valueBytes(value)), 0);
+}
+
+function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return utf8Bytes(value);
+  if (typeof value === 'number') return 21;
+  if (typeof value === 'boolean' || value === null) return 1;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value)) return 3 + value.reduce((sum: number, element) => sum + 1 + valueBytes(element), 0);
+  if (typeof value === 'object') {
+    return 3 + Object.entries(value as Item).reduce((sum, [name, v]) => sum + (v === undefined ? 0 : 1 + utf8Bytes(name) + valueBytes(v)), 0);
+  }
+  return 0;
+}
+
+/** R-ING-7: whether the event's item, as eventItem lays it out, is within DynamoDB's 400 KB. */
+export const eventFitsOneItem = (event: StoredEvent): boolean => itemBytes(eventItem(event)) <= DYNAMODB_LIMITS.itemBytes;
 
 export function storedEventFromItem(item: Item): StoredEvent {
   return {

@@ -1,26 +1,30 @@
 /**
- * EventPublisher over a Kinesis stream: PutRecords in requests of at most 500 records and 5 MB, partition key
- * = tenant id (one tenant's events stay ordered in one shard). Only the entries Kinesis rejected
+ * EventPublisher over a Kinesis stream: PutRecords in requests of at most 500 records and 5 MiB, partition keys
+ * included, partition key = tenant id (one tenant's events stay ordered in one shard). Only the entries Kinesis rejected
  * (throughput exceeded, internal failure) are re-sent; whatever is still rejected after the retries throws,
  * so the caller answers with an error instead of a 202 for a lost event (R-ING-7).
  */
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import type { StreamEnvelope } from '../domain/model';
+import { streamRecordOf, type StreamEnvelope } from '../domain/model';
 import type { EventPublisher } from '../domain/ports';
+import { KINESIS_LIMITS } from '../shared/aws-limits';
 import { DEFAULT_RETRY, sendUntilProcessed, type RetryPolicy } from './retry';
 
-const MAX_RECORDS = 500;
-const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
+const { requestRecords: MAX_RECORDS, requestBytes: MAX_REQUEST_BYTES, recordBytes: MAX_RECORD_BYTES } = KINESIS_LIMITS;
 
 const entrySize = (entry: PutRecordsRequestEntry) => (entry.Data?.byteLength ?? 0) + Buffer.byteLength(entry.PartitionKey ?? '');
 
-/** Splits entries into PutRecords requests within both limits, keeping their order. */
+/**
+ * Splits entries into PutRecords requests within both limits, keeping their order. A record over 1 MiB is a bug
+ * upstream (ingest refuses such events with a 413): thrown before any request, as Kinesis would refuse the request.
+ */
 export function putRecordsRequests(entries: readonly PutRecordsRequestEntry[]): PutRecordsRequestEntry[][] {
   const requests: PutRecordsRequestEntry[][] = [];
   let current: PutRecordsRequestEntry[] = [];
   let bytes = 0;
   for (const entry of entries) {
     const size = entrySize(entry);
+    if (size > MAX_RECORD_BYTES) throw new Error(`PutRecords: a record of ${size} bytes exceeds Kinesis's ${MAX_RECORD_BYTES}`);
     if (current.length === MAX_RECORDS || (current.length > 0 && bytes + size > MAX_REQUEST_BYTES)) {
       requests.push(current);
       current = [];
@@ -41,10 +45,10 @@ export class KinesisEventPublisher implements EventPublisher {
   ) {}
 
   async publish(envelopes: readonly StreamEnvelope[]): Promise<void> {
-    const entries = envelopes.map((envelope) => ({
-      Data: Buffer.from(JSON.stringify(envelope), 'utf8'),
-      PartitionKey: envelope.tenantId,
-    }));
+    const entries = envelopes.map((envelope) => {
+      const { data, partitionKey } = streamRecordOf(envelope);
+      return { Data: data, PartitionKey: partitionKey };
+    });
     for (const request of putRecordsRequests(entries)) {
       await sendUntilProcessed('PutRecords', request, async (pending) => {
         const answer = await this.kinesis.send(new PutRecordsCommand({ StreamName: this.streamName, Records: [...pending] }));

@@ -35,6 +35,7 @@ import { assertMonth, auditEntryFromItem, auditItem } from './audit-items';
 import {
   assertCounterNames,
   eventIdFromSubjectSk,
+  eventFitsOneItem,
   eventItem,
   eventKeys,
   isReadable,
@@ -180,6 +181,10 @@ export class MemoryEventStore implements EventStore {
 
   async putEvents(events: readonly StoredEvent[], subjects: readonly SubjectIndexEntry[]): Promise<void> {
     for (const item of [...events.map(eventItem), ...subjects.map(subjectItem)]) this.items.set(keyOf(item), copy(item));
+  }
+
+  fitsOneItem(event: StoredEvent): boolean {
+    return eventFitsOneItem(event);
   }
 
   async deleteEvents(events: readonly Pick<StoredEvent, 'tenantId' | 'eventId' | 'subjects'>[]): Promise<void> {

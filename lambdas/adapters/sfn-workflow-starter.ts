@@ -1,11 +1,14 @@
 /**
  * WorkflowStarter over Step Functions (Standard workflows). The execution name is the request or termination id,
  * so a request accepted twice (a client retry, a redelivered webhook) runs one execution: Step Functions refuses a
- * second execution of a name, and the first one's ARN is returned instead (R-DSR-5, R-DSR-6).
+ * second execution of a name, and the first one's ARN is returned instead (R-DSR-5, R-DSR-6). The state carries
+ * ids and pointers only (work lists live in S3); an input past Step Functions' 256 KiB is a bug, refused here with a
+ * message that says so rather than by the service (R-ING-7).
  */
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { WorkflowStarter } from '../domain/ports';
 import type { WorkflowName } from '../domain/privacy';
+import { STEP_FUNCTIONS_LIMITS, utf8Bytes } from '../shared/aws-limits';
 import { assertExecutionName } from './execution-names';
 import { clientConfig } from './client-config';
 import type { Composition } from '../shared/composition';
@@ -21,8 +24,12 @@ export class SfnWorkflowStarter implements WorkflowStarter {
     const stateMachineArn = this.arns[workflow];
     if (!stateMachineArn) throw new Error(`No state machine ARN configured for workflow '${workflow}'`);
     assertExecutionName(executionName);
+    const json = JSON.stringify(input);
+    if (utf8Bytes(json) > STEP_FUNCTIONS_LIMITS.payloadBytes) {
+      throw new Error(`The input of '${workflow}' is ${utf8Bytes(json)} bytes; Step Functions takes at most ${STEP_FUNCTIONS_LIMITS.payloadBytes}`);
+    }
     try {
-      const answer = await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }));
+      const answer = await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: json }));
       if (!answer.executionArn) throw new Error(`StartExecution of '${workflow}' returned no execution ARN`);
       return { executionId: answer.executionArn };
     } catch (error) {

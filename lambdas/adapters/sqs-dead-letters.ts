@@ -3,11 +3,13 @@ import type { DeadLetter, DeadLetterSink } from '../domain/ports';
 import { clientConfig } from './client-config';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
+import { SQS_LIMITS, utf8Bytes } from '../shared/aws-limits';
 
-/** SQS takes messages up to 256 KiB; larger records are sent as a pointer into the stream (7-day retention). */
-const MAX_INLINE_BYTES = 180 * 1024;
-
-/** The processor's dead-letter queue (KMS-encrypted, 14 days): poison records with their reason. */
+/**
+ * The processor's dead-letter queue (KMS-encrypted, 14 days): poison records with their reason. R-ING-7: every
+ * message stays within SQS's 256 KiB, and so does every batch of them: a record too large to carry is sent as a
+ * pointer into the stream (7-day retention), a detail too long is cut, so no letter is refused for its size.
+ */
 export class SqsDeadLetterSink implements DeadLetterSink {
   constructor(
     private readonly sqs: SQSClient,
@@ -15,27 +17,47 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   ) {}
 
   async send(letters: readonly DeadLetter[]): Promise<void> {
-    for (let i = 0; i < letters.length; i += 10) {
-      const chunk = letters.slice(i, i + 10);
+    for (const batch of messageBatches(letters.map((letter) => JSON.stringify(deadLetterMessage(letter))))) {
       const result = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: chunk.map((letter, n) => ({ Id: String(n), MessageBody: JSON.stringify(deadLetterMessage(letter)) })),
-        }),
+        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((body, n) => ({ Id: String(n), MessageBody: body })) }),
       );
       if (result.Failed?.length) throw new Error(`Dead-letter queue refused ${result.Failed.length} message(s)`);
     }
   }
 }
 
+const MAX_DETAIL_CHARS = 1000;
+
+/** The message body of a letter: within SQS_LIMITS.messageBytes, with the record's bytes when they fit. */
 export function deadLetterMessage(letter: DeadLetter): Record<string, unknown> {
-  const inline = letter.data && letter.data.byteLength <= MAX_INLINE_BYTES;
-  return {
+  const message = {
     recordId: letter.recordId,
     reason: letter.reason,
+    ...(letter.detail === undefined ? {} : { detail: letter.detail.slice(0, MAX_DETAIL_CHARS) }),
     origin: letter.origin,
-    ...(inline ? { data: Buffer.from(letter.data!).toString('base64') } : { dataInStream: true }),
   };
+  const data = letter.data && Buffer.from(letter.data).toString('base64');
+  const withData = data === undefined ? undefined : { ...message, data };
+  return withData && utf8Bytes(JSON.stringify(withData)) <= SQS_LIMITS.messageBytes ? withData : { ...message, dataInStream: true };
+}
+
+/** Consecutive batches of at most 10 messages and SQS_LIMITS.batchBytes in all. */
+export function messageBatches(bodies: readonly string[]): string[][] {
+  const batches: string[][] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const body of bodies) {
+    const size = utf8Bytes(body);
+    if (current.length === SQS_LIMITS.batchEntries || (current.length > 0 && bytes + size > SQS_LIMITS.batchBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(body);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 /** R-ING-7: the processor's dead-letter queue, or the runtime's own (local mode). */

@@ -3,7 +3,8 @@
  * Pure: bytes in, validated events out, or a DomainError whose code and details tell the sender what to fix.
  */
 import { z } from 'zod';
-import { CLIENT_ID_PATTERN } from '../shared/keys';
+import { DYNAMODB_LIMITS, utf8Bytes } from '../shared/aws-limits';
+import { CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN, KEY_BYTE_BOUNDS } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
 import { DomainError, type IngestEvent } from './model';
 
@@ -32,8 +33,27 @@ const MAX_JSON_DEPTH = 64;
 
 /** No control characters, lone surrogates or line separators: names end up in keys, logs and dashboards. */
 const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*$/u;
-const printable = (max: number) =>
-  z.string().min(1).max(max).regex(PRINTABLE, 'must be printable (no control characters)');
+const printable = (max?: number) =>
+  (max === undefined ? z.string().min(1) : z.string().min(1).max(max)).regex(PRINTABLE, 'must be printable (no control characters)');
+/**
+ * R-ING-7: text that becomes part of a DynamoDB key is bounded in UTF-8 bytes, as DynamoDB measures it (a route
+ * of 700 '€' is 700 characters and 2,100 bytes). The bound comes from the key schema (KEY_BYTE_BOUNDS).
+ */
+const keyText = (maxBytes: number, maxChars?: number) =>
+  printable(maxChars).refine((text) => utf8Bytes(text) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8 (it is part of a storage key)`);
+
+/**
+ * R-ING-7: numbers kept in clear (index attributes, rollup sums) must be numbers DynamoDB can store: 0, or a
+ * magnitude from 1E-130 to below 1E126, with at most 38 significant digits (a JSON number read as a double has at
+ * most 17). Measurements are bounded further, to ±1E15, so that a rollup's sum of them (kept to six decimals,
+ * rollups.ts) never needs more than 38 digits: DynamoDB refuses an ADD whose exact result it cannot hold.
+ * Byte counts are integers, which zod holds to 2^53 (what the SDK marshals exactly). Numbers inside properties and
+ * payloads are kept in the encrypted body, as JSON, and are not bounded.
+ */
+export const MAX_MEASUREMENT = 1e15;
+const MEASUREMENT_RULE = `must be 0 or of a magnitude between ${DYNAMODB_LIMITS.numberMinMagnitude} and ${MAX_MEASUREMENT}`;
+const measurement = (number = z.number()) =>
+  number.refine((n) => n === 0 || (Math.abs(n) >= DYNAMODB_LIMITS.numberMinMagnitude && Math.abs(n) <= MAX_MEASUREMENT), MEASUREMENT_RULE);
 
 const DIMENSION_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$/;
 const DIMENSION_KEY_RULE = 'dimension names: 1-100 of A-Z, a-z, 0-9, "_", ".", ":", "/", "-", starting with a letter or digit';
@@ -71,11 +91,11 @@ const timestamp = z
     return ms;
   });
 
-const clientId = z.string().regex(CLIENT_ID_PATTERN, 'must be 1-128 of A-Z, a-z, 0-9, ".", "_", ":", "-", starting with a letter or digit');
+const clientId = z.string().regex(CLIENT_ID_PATTERN, `must be 1-${CLIENT_ID_MAX_LENGTH} of A-Z, a-z, 0-9, ".", "_", ":", "-", starting with a letter or digit`);
 
 const genericEventSchema = z.strictObject({
   type: z.literal('event'),
-  name: printable(200),
+  name: keyText(KEY_BYTE_BOUNDS.eventName, 200),
   timestamp: timestamp.optional(),
   properties: jsonObject.optional(),
   id: clientId.optional(),
@@ -87,9 +107,9 @@ const apiCallSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z]{1,20}$/, 'must be an HTTP method such as GET or POST')
     .transform((method) => method.toUpperCase()),
-  route: printable(1000),
+  route: keyText(KEY_BYTE_BOUNDS.route),
   status: z.number().int().min(100).max(599),
-  latencyMs: z.number().min(0),
+  latencyMs: measurement(z.number().min(0)),
   requestBytes: z.number().int().min(0).optional(),
   responseBytes: z.number().int().min(0).optional(),
   timestamp: timestamp.optional(),
@@ -100,8 +120,8 @@ const apiCallSchema = z.strictObject({
 
 const metricSchema = z.strictObject({
   type: z.literal('metric'),
-  name: printable(200),
-  value: z.number(),
+  name: keyText(KEY_BYTE_BOUNDS.eventName, 200),
+  value: measurement(),
   unit: printable(50).optional(),
   dimensions: z
     // zod's record silently drops a `__proto__` key; refuse it here so no dimension is lost quietly.

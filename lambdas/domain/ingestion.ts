@@ -4,11 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { RuntimeSettings } from '../shared/settings';
-import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from '../shared/keys';
+import { KINESIS_LIMITS, utf8Bytes } from '../shared/aws-limits';
+import { CLIENT_ID_PATTERN, clientEventId, KEY_BYTE_BOUNDS, TENANT_ID_PATTERN } from '../shared/keys';
 import { assertTenantActive } from '../shared/tenant-context';
 import type { ParsedEvent } from './events';
 import { newId } from './ids';
-import { DomainError, type StreamEnvelope, type Tenant, type TenantContext, type WebhookEvent, type WebhookScheme } from './model';
+import { DomainError, streamRecordOf, type StreamEnvelope, type Tenant, type TenantContext, type WebhookEvent, type WebhookScheme } from './model';
 import type { Clock, EventPublisher, TenantCrypto, TenantDirectory } from './ports';
 import { SHOPIFY_TOPICS } from './privacy';
 import { verifyWebhook, WEBHOOK_SCHEMES, type WebhookRequest } from './webhook-signatures';
@@ -51,10 +52,11 @@ export class Ingestion {
     const envelopes: StreamEnvelope[] = events.map(({ clientId, event }) => ({
       v: 1,
       tenantId: context.tenantId,
-      eventId: clientId ? `c_${clientId}` : newId('ev', receivedAt),
+      eventId: clientId ? clientEventId(clientId) : newId('ev', receivedAt),
       receivedAt: receivedAt.toISOString(),
       event,
     }));
+    envelopes.forEach((envelope, i) => assertFitsStreamRecord(envelope, events.length > 1 ? `events[${i}]` : 'The event'));
     await this.deps.publisher.publish(envelopes);
     return { eventIds: envelopes.map((e) => e.eventId) };
   }
@@ -78,6 +80,7 @@ export class Ingestion {
     const secrets = await this.webhookSecrets(tenant, source.secretCiphertexts);
     const now = clock.now();
     const verified = verifyWebhook(source.scheme, request, { secrets, toleranceSeconds: settings.webhookToleranceSeconds, now });
+    assertFitsKeys(verified);
     const eventId = webhookEventId(sourceId, verified.deliveryId);
 
     if (source.scheme === 'shopify' && Object.hasOwn(SHOPIFY_TOPICS, verified.eventName)) {
@@ -86,6 +89,20 @@ export class Ingestion {
       const { requestId } = await this.deps.privacy.openFromShopify(tenant, sourceId, verified.deliveryId, verified.eventName, parsePayload(request.rawBody));
       return { status: 'privacy-request', requestId, deliveryId: verified.deliveryId };
     }
+
+    const event: WebhookEvent = {
+      type: 'webhook',
+      name: verified.eventName,
+      timestamp: verified.timestamp,
+      sourceId,
+      scheme: source.scheme,
+      deliveryId: verified.deliveryId,
+      ...shopDomainOf(source.scheme, request.headers),
+      payload: parsePayload(request.rawBody),
+    };
+    const envelope: StreamEnvelope = { v: 1, tenantId, eventId, receivedAt: now.toISOString(), event };
+    // Checked before the delivery is remembered, so a refused delivery leaves no marker behind.
+    assertFitsStreamRecord(envelope, 'The delivery');
 
     const seen = await directory.recordDelivery({
       tenantId,
@@ -101,18 +118,8 @@ export class Ingestion {
     }
     if (seen !== 'new') return { status: 'duplicate', eventId, deliveryId: verified.deliveryId };
 
-    const event: WebhookEvent = {
-      type: 'webhook',
-      name: verified.eventName,
-      timestamp: verified.timestamp,
-      sourceId,
-      scheme: source.scheme,
-      deliveryId: verified.deliveryId,
-      ...shopDomainOf(source.scheme, request.headers),
-      payload: parsePayload(request.rawBody),
-    };
     try {
-      await this.deps.publisher.publish([{ v: 1, tenantId, eventId, receivedAt: now.toISOString(), event }]);
+      await this.deps.publisher.publish([envelope]);
     } catch (error) {
       // Nothing valid is lost: forget the delivery so that the sender's retry is accepted.
       await directory.forgetDelivery(tenantId, sourceId, verified.deliveryId);
@@ -137,6 +144,32 @@ export class Ingestion {
         return secret;
       }),
     );
+  }
+}
+
+/**
+ * R-ING-7: Kinesis takes a record of at most 1 MiB, data and partition key together. An event within the body
+ * limit can still pass it once wrapped in its envelope (ids, times, JSON escapes): refused here with a 413, as the
+ * body would be, rather than failing the PutRecords call with a 500.
+ */
+function assertFitsStreamRecord(envelope: StreamEnvelope, what: string): void {
+  const { data, partitionKey } = streamRecordOf(envelope);
+  const size = data.byteLength + utf8Bytes(partitionKey);
+  if (size > KINESIS_LIMITS.recordBytes) {
+    throw new DomainError('body_too_large', `${what} takes ${size} bytes on the stream; a stream record holds at most ${KINESIS_LIMITS.recordBytes}`, 413);
+  }
+}
+
+/**
+ * R-ING-7: the delivery id is a key of the delivery marker, the event name part of a GSI2 key; a sender's value
+ * beyond DynamoDB's key limits is refused (400) before anything is remembered or published.
+ */
+function assertFitsKeys(verified: { readonly deliveryId: string; readonly eventName: string }): void {
+  if (utf8Bytes(verified.deliveryId) > KEY_BYTE_BOUNDS.deliveryId) {
+    throw new DomainError('invalid_request', `The delivery id must be at most ${KEY_BYTE_BOUNDS.deliveryId} bytes of UTF-8`, 400);
+  }
+  if (utf8Bytes(verified.eventName) > KEY_BYTE_BOUNDS.webhookName) {
+    throw new DomainError('invalid_request', `The event type must be at most ${KEY_BYTE_BOUNDS.webhookName} bytes of UTF-8`, 400);
   }
 }
 

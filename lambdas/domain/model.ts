@@ -94,6 +94,11 @@ export interface StreamEnvelope {
   readonly event: PlatformEvent;
 }
 
+/** The stream record of an envelope: its JSON, under the tenant id as partition key (the publisher sends this). */
+export function streamRecordOf(envelope: StreamEnvelope): { readonly data: Buffer; readonly partitionKey: string } {
+  return { data: Buffer.from(JSON.stringify(envelope), 'utf8'), partitionKey: envelope.tenantId };
+}
+
 /** An event as the processor stores it: metadata in clear, the body envelope-encrypted. */
 export interface StoredEvent {
   readonly tenantId: string;

@@ -105,15 +105,36 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
+/**
+ * R-ING-7: a write the store refuses for good, e.g. DynamoDB's ValidationException (a key or an item too large, a
+ * number it cannot hold). Retrying the same records cannot succeed: the processor sends them to the dead-letter
+ * queue with this message, rather than retrying their batch until only a pointer to it reaches the queue.
+ */
+export class PermanentStoreError extends Error {
+  override readonly name = 'PermanentStoreError';
+}
+
+/**
+ * Counters one rollup update may add. A delta of at most this many is applied atomically, in one update, so the
+ * processor (which splits a batch's contributions to fit) can take back exactly the events of a failed one; a
+ * larger delta (a release of many quarantined events) is applied in several. 200 keeps DynamoDB's UpdateExpression
+ * at about 2.5 KB, under its 4 KB limit (400 buckets in one update made 5,123 bytes; 200 counters make 2,471).
+ */
+export const ROLLUP_COUNTERS_PER_UPDATE = 200;
+
 /** Tenant data: events, subject index, rollups. */
 export interface EventStore {
   /** Which of these event ids are already stored (the idempotency gate). */
   existingEventIds(tenantId: string, eventIds: readonly string[]): Promise<Set<string>>;
+  /** Throws PermanentStoreError when the store refuses the write for good. */
   putEvents(events: readonly StoredEvent[], subjects: readonly SubjectIndexEntry[]): Promise<void>;
+  /** R-ING-7: whether the event, with its body as given, fits one item of the store (DynamoDB: 400 KB, names included). */
+  fitsOneItem(event: StoredEvent): boolean;
   /** Compensation when a later step of the same batch fails, so a retry stores them again. */
   deleteEvents(events: readonly Pick<StoredEvent, 'tenantId' | 'eventId' | 'subjects'>[]): Promise<void>;
   /** Deletes one subject's index entries for these events, leaving the events (a stale entry, R-DSR-2, R-DSR-3). */
   deleteSubjectEntries(tenantId: string, subjectHash: string, eventIds: readonly string[]): Promise<void>;
+  /** Adds each delta (one update each when it holds at most ROLLUP_COUNTERS_PER_UPDATE counters); PermanentStoreError as putEvents. */
   applyRollups(deltas: readonly RollupDelta[]): Promise<void>;
   getEvent(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
   queryEvents(query: EventQuery): Promise<Page<StoredEvent>>;
@@ -282,7 +303,10 @@ export type { PlatformEvent };
 export interface DeadLetter {
   /** The Kinesis sequence number. */
   readonly recordId: string;
+  /** A stable code: `malformed_record`, `unknown_tenant`, `store_refused`. */
   readonly reason: string;
+  /** What the store said when it refused the record (R-ING-7), e.g. DynamoDB's ValidationException message. */
+  readonly detail?: string;
   /** Where it came from: stream ARN, shard, partition key. */
   readonly origin: Readonly<Record<string, string>>;
   /** The record's bytes, when they fit in a queue message (else the origin points at it in the stream). */

@@ -3,15 +3,27 @@
  * decodes every record (a malformed one is rejected alone, to the DLQ, never blocking the rest); drops events
  * already stored (the event id is the idempotency gate); extracts and hashes data-subject identifiers;
  * envelope-encrypts each event under its tenant's key; writes events and subject index in batches; then adds
- * the batch's rollup contributions, one update per (tenant, minute, series).
+ * the batch's rollup contributions, one update per (tenant, minute, series) and at most ROLLUP_COUNTERS_PER_UPDATE
+ * counters. A write the store refuses for good (R-ING-7) is narrowed down to the records that cause it, which go
+ * to the dead-letter queue alone; the rest of the batch is stored.
  */
 import { z } from 'zod';
-import { CLIENT_ID_PATTERN, objectKeys, TENANT_ID_PATTERN } from '../shared/keys';
+import { CLIENT_ID_PATTERN, keyNames, objectKeys, TENANT_ID_PATTERN } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from './model';
-import type { Clock, EventStore, PayloadStore, PrivacyRequestStore, RollupDelta, SubjectIndexEntry, TenantCrypto, TenantDirectory } from './ports';
+import {
+  PermanentStoreError,
+  ROLLUP_COUNTERS_PER_UPDATE,
+  type Clock,
+  type EventStore,
+  type PayloadStore,
+  type PrivacyRequestStore,
+  type SubjectIndexEntry,
+  type TenantCrypto,
+  type TenantDirectory,
+} from './ports';
 import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
-import { minuteOf, rollupDeltas, seriesOf } from './rollups';
+import { minuteOf, rollupDeltas, seriesOf, splitByCounters } from './rollups';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from './subjects';
 
 export const EVENT_PURPOSE = 'event';
@@ -42,8 +54,11 @@ export interface InputRecord {
 export interface BatchOutcome {
   /** Records to retry (transient failures): reported as batchItemFailures. */
   readonly retry: string[];
-  /** Records that can never succeed; they go to the dead-letter queue with the reason. */
-  readonly rejected: { readonly id: string; readonly reason: string }[];
+  /**
+   * Records that can never succeed; they go to the dead-letter queue with the reason (a stable code) and, for a
+   * store's refusal, its message as detail.
+   */
+  readonly rejected: { readonly id: string; readonly reason: string; readonly detail?: string }[];
   stored: number;
   duplicates: number;
   /** R-DSR-3: stored, but quarantined because they mention a restricted subject. */
@@ -161,39 +176,53 @@ export class StreamProcessing {
           const ready = await this.prepare(material, item.id, item.envelope);
           if (ready === 'erased') outcome.erased++;
           else prepared.push(ready);
-        } catch {
-          outcome.retry.push(item.id);
+        } catch (error) {
+          if (error instanceof PermanentStoreError) outcome.rejected.push(refusal(item.id, error));
+          else outcome.retry.push(item.id);
         }
       }),
     );
     if (prepared.length === 0) return;
 
-    try {
-      await this.deps.store.putEvents(
-        prepared.map((p) => p.stored),
-        prepared.flatMap((p) => p.subjects),
-      );
-    } catch {
-      // R-ING-7: a write can fail after some chunks landed. Take them back, so the retry does not skip them as
-      // already stored and leave their rollup counts out.
-      await this.deps.store.deleteEvents(prepared.map((p) => p.stored)).catch(() => undefined);
-      outcome.retry.push(...prepared.map((p) => p.recordId));
-      return;
-    }
-
+    const written = await this.writeEvents(prepared, outcome);
     // R-DSR-3: a quarantined event is not processed further; its rollup contribution waits for the release.
-    const counted = prepared.filter((p) => !p.stored.quarantined);
-    outcome.quarantined += prepared.length - counted.length;
-    const failedRecords = await this.applyRollups(tenantId, counted);
-    outcome.retry.push(...failedRecords);
-    outcome.stored += prepared.length - failedRecords.length;
+    const counted = written.filter((p) => !p.stored.quarantined);
+    outcome.quarantined += written.length - counted.length;
+    const uncounted = await this.applyRollups(tenantId, counted, outcome);
+    outcome.stored += written.length - uncounted;
   }
 
   /**
-   * One update per (minute, series); a failed update takes back the events that fed it (compensation), so the
-   * retry stores and counts them again: nothing lost, nothing counted twice.
+   * Writes the events with their subject index entries; returns those written. R-ING-7: a write can fail after some
+   * chunks landed, so a failed group is taken back before it is retried (the retry must not skip its events as
+   * already stored and leave their rollup counts out). A group the store refuses for good is halved until the
+   * refused records stand alone: one record is enough to refuse a whole batch write.
    */
-  private async applyRollups(tenantId: string, prepared: readonly Prepared[]): Promise<string[]> {
+  private async writeEvents(group: readonly Prepared[], outcome: BatchOutcome): Promise<Prepared[]> {
+    try {
+      await this.deps.store.putEvents(
+        group.map((p) => p.stored),
+        group.flatMap((p) => p.subjects),
+      );
+      return [...group];
+    } catch (error) {
+      if (error instanceof PermanentStoreError && group.length > 1) {
+        const [first, second] = halves(group);
+        return [...(await this.writeEvents(first, outcome)), ...(await this.writeEvents(second, outcome))];
+      }
+      await this.deps.store.deleteEvents(group.map((p) => p.stored)).catch(() => undefined);
+      if (error instanceof PermanentStoreError) outcome.rejected.push(refusal(group[0].recordId, error));
+      else outcome.retry.push(...group.map((p) => p.recordId));
+      return [];
+    }
+  }
+
+  /**
+   * One update per run of a (minute, series), each within ROLLUP_COUNTERS_PER_UPDATE counters and so atomic. A
+   * failed update takes back the events that fed it (compensation), so the retry stores and counts them again:
+   * nothing lost, nothing counted twice. Returns how many records were not counted (retried or rejected).
+   */
+  private async applyRollups(tenantId: string, prepared: readonly Prepared[], outcome: BatchOutcome): Promise<number> {
     const groups = new Map<string, Prepared[]>();
     for (const p of prepared) {
       const key = `${minuteOf(p.event.timestamp)}\u0000${seriesOf(p.event)}`;
@@ -201,20 +230,27 @@ export class StreamProcessing {
       if (members) members.push(p);
       else groups.set(key, [p]);
     }
-    const failed: string[] = [];
-    await Promise.all(
-      [...groups.values()].map(async (members) => {
-        const deltas: RollupDelta[] = rollupDeltas(members.map((m) => ({ tenantId, event: m.event, expiresAt: m.stored.expiresAt })));
-        try {
-          await this.deps.store.applyRollups(deltas);
-        } catch {
-          // If the take-back fails too, the retry finds the events stored and their counts stay out (see README).
-          await this.deps.store.deleteEvents(members.map((m) => m.stored)).catch(() => undefined);
-          failed.push(...members.map((m) => m.recordId));
-        }
-      }),
-    );
-    return failed;
+    const runs = [...groups.values()].flatMap((members) => splitByCounters(members, ROLLUP_COUNTERS_PER_UPDATE));
+    const uncounted = await Promise.all(runs.map((run) => this.applyRun(tenantId, run, outcome)));
+    return uncounted.reduce((sum, n) => sum + n, 0);
+  }
+
+  private async applyRun(tenantId: string, run: readonly Prepared[], outcome: BatchOutcome): Promise<number> {
+    try {
+      await this.deps.store.applyRollups(rollupDeltas(run.map((m) => ({ tenantId, event: m.event, expiresAt: m.stored.expiresAt }))));
+      return 0;
+    } catch (error) {
+      // Refused for good, the update added nothing: its halves are tried on their own, down to the refused record.
+      if (error instanceof PermanentStoreError && run.length > 1) {
+        const [first, second] = halves(run);
+        return (await this.applyRun(tenantId, first, outcome)) + (await this.applyRun(tenantId, second, outcome));
+      }
+      // If the take-back fails too, the retry finds the events stored and their counts stay out (see README).
+      await this.deps.store.deleteEvents(run.map((m) => m.stored)).catch(() => undefined);
+      if (error instanceof PermanentStoreError) outcome.rejected.push(refusal(run[0].recordId, error));
+      else outcome.retry.push(...run.map((m) => m.recordId));
+      return run.length;
+    }
   }
 
   private async prepare(material: TenantMaterial, recordId: string, envelope: StreamEnvelope): Promise<Prepared | 'erased'> {
@@ -232,15 +268,9 @@ export class StreamProcessing {
     const receivedAt = Date.parse(envelope.receivedAt);
     if (subjectHashes.some((hash) => erased.has(hash) && receivedAt <= Date.parse(erased.get(hash)!))) return 'erased';
     const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(event), 'utf8'), EVENT_PURPOSE);
-    let body: StoredEvent['body'];
-    if (ciphertext.byteLength > settings.limits.inlinePayloadBytes) {
-      const objectKey = objectKeys.payload(tenant.tenantId, envelope.eventId);
-      await payloads.put(objectKey, ciphertext);
-      body = { objectKey };
-    } else {
-      body = { inline: Buffer.from(ciphertext).toString('base64') };
-    }
-    const stored: StoredEvent = {
+    const quarantined = subjectHashes.some((hash) => restricted.has(hash));
+    const objectKey = objectKeys.payload(tenant.tenantId, envelope.eventId);
+    const withBody = (body: StoredEvent['body']): StoredEvent => ({
       tenantId: tenant.tenantId,
       eventId: envelope.eventId,
       kind: event.type,
@@ -251,10 +281,17 @@ export class StreamProcessing {
       body,
       subjects: subjectHashes,
       expiresAt,
-    };
-    const quarantined = subjectHashes.some((hash) => restricted.has(hash));
+      ...(quarantined ? { quarantined: true, rollupPending: true } : {}),
+    });
+    // With its body in S3 an item stays far below 400 KB: its name and route are bounded by the key schema, its
+    // subjects by MAX_IDENTIFIERS (1,000 hashes, 44 KB).
+    let stored = withBody(inlineBody(ciphertext));
+    if (!keepsInline(this.deps.store, settings, stored, ciphertext)) {
+      stored = withBody({ objectKey });
+      await payloads.put(objectKey, ciphertext);
+    }
     const subjects = subjectHashes.map((subjectHash) => ({ tenantId: tenant.tenantId, subjectHash, eventId: envelope.eventId, expiresAt }));
-    return { recordId, stored: quarantined ? { ...stored, quarantined: true, rollupPending: true } : stored, subjects, event };
+    return { recordId, stored, subjects, event };
   }
 
   private async tenantMaterial(tenantId: string): Promise<TenantMaterial | undefined> {
@@ -285,7 +322,28 @@ function decodeEnvelope(data: Uint8Array): StreamEnvelope | undefined {
 }
 
 export function eventName(event: PlatformEvent): string {
-  return event.type === 'api_call' ? `${event.method} ${event.route}` : event.name;
+  return event.type === 'api_call' ? keyNames.apiCall(event.method, event.route) : event.name;
+}
+
+const inlineBody = (ciphertext: Uint8Array): StoredEvent['body'] => ({ inline: Buffer.from(ciphertext).toString('base64') });
+
+/**
+ * R-ING-7, R-SEC-2: a ciphertext stays in the item when it is within `inlinePayloadBytes` and the whole item, with
+ * the ciphertext as base64 (a third larger) and every other attribute, fits the store's item limit; else it goes to
+ * the payload store and the item keeps a pointer.
+ */
+export function keepsInline(store: Pick<EventStore, 'fitsOneItem'>, settings: RuntimeSettings, inline: StoredEvent, ciphertext: Uint8Array): boolean {
+  return ciphertext.byteLength <= settings.limits.inlinePayloadBytes && store.fitsOneItem(inline);
+}
+
+/** A dead-letter rejection for a store's refusal: a stable reason, the store's own words as detail. */
+function refusal(recordId: string, error: PermanentStoreError): { id: string; reason: string; detail: string } {
+  return { id: recordId, reason: 'store_refused', detail: error.message.slice(0, 1000) };
+}
+
+function halves<T>(items: readonly T[]): [T[], T[]] {
+  const middle = Math.ceil(items.length / 2);
+  return [items.slice(0, middle), items.slice(middle)];
 }
 
 /** What stays in clear for filtering and rollups: measurements and routing, never payloads or properties. */

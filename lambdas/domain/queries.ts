@@ -4,6 +4,8 @@
  * this code asked for them.
  */
 import { z } from 'zod';
+import { utf8Bytes } from '../shared/aws-limits';
+import { KEY_BYTE_BOUNDS } from '../shared/keys';
 import { DomainError, type PlatformEvent, type StoredEvent, type Tenant } from './model';
 import { decryptStoredEvent } from './export-lines';
 import type { EventStore, PayloadStore, TenantCrypto } from './ports';
@@ -30,7 +32,12 @@ const isoTime = z.iso.datetime({ offset: true });
 
 export const listEventsSchema = z.strictObject({
   kind: z.enum(['event', 'api_call', 'metric', 'webhook']).optional(),
-  name: z.string().min(1).max(1200).optional(),
+  // R-ING-7: the name is part of the GSI2 key the query reads; DynamoDB would refuse a longer one (a 500).
+  name: z
+    .string()
+    .min(1)
+    .refine((name) => utf8Bytes(name) <= KEY_BYTE_BOUNDS.queryName, `must be at most ${KEY_BYTE_BOUNDS.queryName} bytes of UTF-8`)
+    .optional(),
   from: isoTime.optional(),
   to: isoTime.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -69,7 +76,8 @@ export class TenantQueries {
   }
 
   async getEvent(eventId: string): Promise<EventView> {
-    const stored = await this.deps.store.getEvent(this.tenant.tenantId, eventId);
+    // R-ING-7: no stored event has a longer id, and DynamoDB would refuse the key (a 500) rather than miss it.
+    const stored = utf8Bytes(eventId) <= KEY_BYTE_BOUNDS.eventId ? await this.deps.store.getEvent(this.tenant.tenantId, eventId) : undefined;
     if (!stored) throw new DomainError('not_found', `No event '${eventId}'`, 404);
     return this.view(stored);
   }

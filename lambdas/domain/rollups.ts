@@ -3,6 +3,7 @@
  * any number of batches and retries in any order. Percentiles come from a log-bucket sketch (DDSketch-style,
  * relative accuracy 2%) whose bucket counts are counters too: `h<i>` for bucket i, `hz` for values ≤ 0.
  */
+import { keyNames } from '../shared/keys';
 import type { PlatformEvent } from './model';
 import type { Rollup, RollupDelta } from './ports';
 
@@ -27,13 +28,13 @@ function bucketValue(index: number): number {
 export function seriesOf(event: PlatformEvent): string {
   switch (event.type) {
     case 'api_call':
-      return `api:${event.method} ${event.route}`;
+      return keyNames.series.api(event.method, event.route);
     case 'event':
-      return `event:${event.name}`;
+      return keyNames.series.event(event.name);
     case 'metric':
-      return `metric:${event.name}`;
+      return keyNames.series.metric(event.name);
     case 'webhook':
-      return `webhook:${event.sourceId}`;
+      return keyNames.series.webhook(event.sourceId);
   }
 }
 
@@ -65,6 +66,16 @@ function contributionOf(event: PlatformEvent): Record<string, number> {
   return counters;
 }
 
+/** Counters that sum measurements (the others count events, and are whole numbers). */
+const SUMS = ['latencySum', 'valueSum'] as const;
+
+/**
+ * R-ING-7: a sum is kept to six decimals. DynamoDB adds exactly, in at most 38 significant digits, and refuses an
+ * ADD whose result needs more (1E50 + 1); on a micro grid, with measurements bounded by ingest (±1E15), a sum
+ * needs fewer than 38 digits for any number of events. A double's own noise (0.1 + 0.2) never reaches it.
+ */
+const toMicros = (sum: number): number => Math.round(sum * 1e6) / 1e6;
+
 const byKey = <T>(key: (item: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 
 /** One delta per (tenant, minute, series), sorted, so each batch makes one `ADD` per rollup item. */
@@ -81,7 +92,34 @@ export function rollupDeltas(
     group.expiresAt = Math.max(group.expiresAt, expiresAt);
     groups.set(key, group);
   }
+  for (const group of groups.values()) for (const sum of SUMS) if (sum in group.add) group.add[sum] = toMicros(group.add[sum]);
   return [...groups.values()].sort(byKey((d) => JSON.stringify([d.tenantId, d.minute, d.series])));
+}
+
+/**
+ * R-ING-7: splits the contributions to one rollup (one minute and series) into runs, in order, whose delta holds at
+ * most `maxCounters` counters, so that each run is one update: 400 events in 400 latency buckets are 3 runs of at
+ * most 200 counters, not one update over DynamoDB's 4 KB expression limit. An event is never split across runs,
+ * so a failed update is undone by taking back exactly its run's events.
+ */
+export function splitByCounters<T extends { readonly event: PlatformEvent }>(items: readonly T[], maxCounters: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let counters = new Set<string>();
+  for (const item of items) {
+    const own = Object.keys(contributionOf(item.event));
+    const joined = new Set([...counters, ...own]);
+    if (run.length > 0 && joined.size > maxCounters) {
+      runs.push(run);
+      run = [];
+      counters = new Set(own);
+    } else {
+      counters = joined;
+    }
+    run.push(item);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }
 
 /** Sums the counters of rollups with the same (minute, series), e.g. the same minute read from two sources. */

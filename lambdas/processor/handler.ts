@@ -28,11 +28,12 @@ export function createProcessorHandler(
       const bySequence = new Map(event.Records.map((r) => [r.kinesis.sequenceNumber, r]));
       try {
         await deps.deadLetters.send(
-          outcome.rejected.map(({ id, reason }) => {
+          outcome.rejected.map(({ id, reason, detail }) => {
             const record = bySequence.get(id)!;
             return {
               recordId: id,
               reason,
+              ...(detail === undefined ? {} : { detail }),
               origin: { eventSourceARN: record.eventSourceARN, shard: record.eventID.split(':')[0], partitionKey: record.kinesis.partitionKey },
               data: Buffer.from(record.kinesis.data, 'base64'),
             };

@@ -1,13 +1,18 @@
 /**
  * The key schema, in one place (R-SEC-4). Every partition key of tenant data starts with
  * `T#<tenantId>#`, every S3 key with `tenants/<tenantId>/`. The CDK constructs build their IAM
- * conditions from the same prefixes (`tenantPartitionPattern`), so code and policy cannot drift.
+ * conditions from the same prefixes (`tenantPartitionPattern`), so code and policy cannot drift. The byte bounds
+ * of everything ingest lets into a key (`KEY_BYTE_BOUNDS`, R-ING-7) are derived from the same builders.
  */
+import { DYNAMODB_LIMITS, utf8Bytes } from './aws-limits';
 
 /** Tenant ids: lower-case slug, no `#` or `/`, so a prefix match can never cross tenants. */
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
-/** Ids chosen by clients (event ids, source ids, delivery ids) stay printable and bounded. */
-export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Ids chosen by clients (event ids, source ids) stay printable and bounded (ASCII: characters are bytes). */
+export const CLIENT_ID_MAX_LENGTH = 128;
+export const CLIENT_ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${CLIENT_ID_MAX_LENGTH - 1}}$`);
+/** A client's `id` becomes the event id `c_<id>` (R-ING-7). */
+export const clientEventId = (clientId: string): string => `c_${clientId}`;
 
 export function assertTenantId(tenantId: string): string {
   if (!TENANT_ID_PATTERN.test(tenantId)) {
@@ -108,6 +113,74 @@ export const objectKeys = {
   worklist: (tenantId: string, requestId: string) => `${tenantObjectPrefix(tenantId)}work/${requestId}/worklist.json`,
   /** Records bucket: signed deletion records and certificates, outside `tenants/` so no purge reaches them (R-TERM-5). */
   deletionRecord: (tenantId: string, id: string) => `deletion-records/${assertTenantId(tenantId)}/${id}.json`,
+} as const;
+
+/** Event names and rollup series that end up inside keys: built here, so that their byte bounds derive from them. */
+export const keyNames = {
+  /** An API call's event name (GSI2 partition): `GET /users/:id`. */
+  apiCall: (method: string, route: string) => `${method} ${route}`,
+  /** Rollup series (rollup sort key): `api:GET /users/:id`, `event:<name>`, `metric:<name>`, `webhook:<sourceId>`. */
+  series: {
+    api: (method: string, route: string) => `api:${method} ${route}`,
+    event: (name: string) => `event:${name}`,
+    metric: (name: string) => `metric:${name}`,
+    webhook: (sourceId: string) => `webhook:${sourceId}`,
+  },
+} as const;
+
+/**
+ * The widest fixed parts a key can have: the longest tenant id (TENANT_ID_PATTERN), HTTP method (ingest takes
+ * at most 20 letters), kind, source id, minute and timestamp (ingest's are ISO, years 2000 to 9999).
+ */
+const WIDEST = {
+  tenantId: 'x'.repeat(63),
+  method: 'X'.repeat(20),
+  kind: 'api_call',
+  sourceId: 'x'.repeat(CLIENT_ID_MAX_LENGTH),
+  minute: '2026-11-23T10:15Z',
+  timestamp: '2026-11-23T10:15:00.000Z',
+} as const;
+
+const { partitionKeyBytes: PK, sortKeyBytes: SK } = DYNAMODB_LIMITS;
+/** Bytes left for a variable part in a key built by `key`, within `limit`. */
+const room = (limit: number, key: (part: string) => string): number => limit - utf8Bytes(key(''));
+const rollupSk = (series: string) => dataKeys.rollup(WIDEST.tenantId, WIDEST.minute, series).sk;
+
+/**
+ * R-ING-7: the most UTF-8 bytes that each value ingest takes may have, so that every key it reaches stays within
+ * DynamoDB's key limits (partition key 2,048 B, sort key 1,024 B, GSI keys alike). DynamoDB refuses a longer key
+ * with a ValidationException, which no retry can cure; ingest refuses the value instead, with a 400.
+ */
+export const KEY_BYTE_BOUNDS = {
+  /** An event id: the event's partition key, the GSI sort keys `<timestamp>#<id>`, the subject index sort key. */
+  eventId: Math.min(
+    room(PK, (id) => dataKeys.event(WIDEST.tenantId, id).pk),
+    room(SK, (id) => dataKeys.timeSort(WIDEST.timestamp, id)),
+    room(SK, (id) => dataKeys.subject(WIDEST.tenantId, '', id).sk),
+  ),
+  /** An API call's route: in its series (rollup sort key) and its name (GSI2 partition key). */
+  route: Math.min(
+    room(SK, (route) => rollupSk(keyNames.series.api(WIDEST.method, route))),
+    room(PK, (route) => dataKeys.byName(WIDEST.tenantId, 'api_call', keyNames.apiCall(WIDEST.method, route))),
+  ),
+  /** A generic event's or a metric's name: in its series and GSI2. */
+  eventName: Math.min(
+    room(SK, (name) => rollupSk(keyNames.series.metric(name))),
+    room(SK, (name) => rollupSk(keyNames.series.event(name))),
+    room(PK, (name) => dataKeys.byName(WIDEST.tenantId, 'metric', name)),
+  ),
+  /** A webhook's event name (the sender's event type): GSI2 only, its series is its source. */
+  webhookName: room(PK, (name) => dataKeys.byName(WIDEST.tenantId, 'webhook', name)),
+  /** A name an event query asks for: a GSI2 partition of any kind. */
+  queryName: room(PK, (name) => dataKeys.byName(WIDEST.tenantId, WIDEST.kind, name)),
+  /** A webhook source id: the source's and its deliveries' keys, and its series. */
+  sourceId: Math.min(
+    room(SK, (id) => controlKeys.webhookSource(WIDEST.tenantId, id).sk),
+    room(PK, (id) => controlKeys.delivery(WIDEST.tenantId, id, '').pk),
+    room(SK, (id) => rollupSk(keyNames.series.webhook(id))),
+  ),
+  /** A webhook delivery id (a sender's header or body field): the delivery marker's sort key. */
+  deliveryId: room(SK, (id) => controlKeys.delivery(WIDEST.tenantId, WIDEST.sourceId, id).sk),
 } as const;
 
 /** Names of the GSIs, shared by the table definitions (CDK) and the queries (adapters). */

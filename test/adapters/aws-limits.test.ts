@@ -6,8 +6,6 @@
  * too (BatchWriteItem of 26, numbers, 501 records), the refusal log shows that it was this layer's.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -19,6 +17,7 @@ import type { HttpRequest } from '@smithy/types';
 import { Readable } from 'node:stream';
 import { awsLimitRefusals, dynamoItemBytes, expressionOperators } from '../support/aws-limits';
 import { decodeAwsRequest, type AwsCall } from '../support/aws-wire';
+import { acceptingService, sqsBatchAnswer } from '../support/accepting-service';
 import { startEmulators, type Emulators } from '../support/emulators';
 
 const KiB = 1024;
@@ -227,36 +226,11 @@ describe('S3 object keys: 1,024 bytes', () => {
   });
 });
 
-/** A local stand-in for a JSON-protocol service that accepts every call: it proves a request got past the layer. */
-async function acceptingService(answer: (target: string, body: Record<string, unknown>) => object): Promise<{ url: string; received: string[]; close(): Promise<void> }> {
-  const received: string[] = [];
-  const server: Server = createServer((request: IncomingMessage, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const target = String(request.headers['x-amz-target']);
-      received.push(target);
-      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-      response.end(JSON.stringify(answer(target, JSON.parse(Buffer.concat(chunks).toString('utf8')))));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 const localConfig = (endpoint: string) => ({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
 
 describe('SQS: 10 messages, 256 KiB a message and a batch', () => {
   it('takes a batch at both limits and refuses each one past them', async () => {
-    const md5 = (text: string) => createHash('md5').update(text).digest('hex');
-    const service = await acceptingService((_, body) => ({
-      Successful: (body.Entries as { Id: string; MessageBody: string }[]).map((e) => ({ Id: e.Id, MessageId: e.Id, MD5OfMessageBody: md5(e.MessageBody) })),
-      Failed: [],
-    }));
+    const service = await acceptingService(sqsBatchAnswer((text) => createHash('md5').update(text).digest('hex')));
     const sqs = new SQSClient(localConfig(service.url));
     const send = (sizes: number[]) => () =>
       sqs.send(new SendMessageBatchCommand({ QueueUrl: `${service.url}/000000000000/dlq`, Entries: sizes.map((size, i) => ({ Id: String(i), MessageBody: 'm'.repeat(size) })) }));

@@ -4,8 +4,9 @@
  * through JSON with every field intact.
  */
 import fc from 'fast-check';
-import { parseIngestBody, type ParsedEvent } from '../../lambdas/domain/events';
+import { MAX_MEASUREMENT, parseIngestBody, type ParsedEvent } from '../../lambdas/domain/events';
 import { DomainError } from '../../lambdas/domain/model';
+import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
 import { DEFAULT_RUNTIME_SETTINGS } from '../../lambdas/shared/settings';
 
 const RECEIVED_AT = new Date('2026-11-23T10:15:30.000Z');
@@ -29,6 +30,10 @@ const printable = (maxLength: number) =>
   fc
     .string({ unit: 'grapheme', minLength: 1, maxLength })
     .filter((s) => s.length <= maxLength && /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]+$/u.test(s));
+/** R-ING-7: a number DynamoDB holds, within what a rollup sum may add up (events.ts MAX_MEASUREMENT). */
+const measurement = fc
+  .double({ min: -MAX_MEASUREMENT, max: MAX_MEASUREMENT, noNaN: true })
+  .filter((n) => n === 0 || Math.abs(n) >= 1e-130);
 const jsonObject = fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 5 });
 const clientId = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/);
 const when = fc.date({ min: new Date('2000-01-01T00:00:00.000Z'), max: new Date(RECEIVED_AT.getTime() + 5 * 60_000), noInvalidDate: true });
@@ -43,9 +48,10 @@ const apiCallEvent = fc.record(
   {
     type: fc.constant('api_call'),
     method: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND'),
-    route: printable(300),
+    // R-ING-7: a route is bounded in UTF-8 bytes by the keys it reaches.
+    route: printable(300).filter((route) => Buffer.byteLength(route) <= KEY_BYTE_BOUNDS.route),
     status: fc.integer({ min: 100, max: 599 }),
-    latencyMs: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
+    latencyMs: measurement.map(Math.abs),
     requestBytes: fc.nat(),
     responseBytes: fc.nat(),
     payload: fc.jsonValue({ maxDepth: 4 }),
@@ -58,7 +64,7 @@ const metricEvent = fc.record(
   {
     type: fc.constant('metric'),
     name: printable(200),
-    value: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    value: measurement,
     unit: printable(50),
     dimensions: fc.dictionary(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$/), printable(200), { maxKeys: 30 }),
     id: clientId,

@@ -1,8 +1,9 @@
 /**
  * R-ING-1, R-ING-3, R-ING-4: the POST /v1/events body parser, case by case.
  */
-import { parseIngestBody, type ParsedEvent } from '../../lambdas/domain/events';
+import { MAX_MEASUREMENT, parseIngestBody, type ParsedEvent } from '../../lambdas/domain/events';
 import { DomainError } from '../../lambdas/domain/model';
+import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
 import { DEFAULT_RUNTIME_SETTINGS } from '../../lambdas/shared/settings';
 
 const RECEIVED_AT = new Date('2026-11-23T10:15:30.000Z');
@@ -238,5 +239,43 @@ describe('transport checks', () => {
     for (const raw of [Buffer.from(json), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json)])]) {
       expect(parse(raw)[0].event).toMatchObject({ name: 'café' });
     }
+  });
+});
+
+describe('R-ING-7: what reaches a storage key is bounded in UTF-8 bytes, numbers kept in clear to what DynamoDB holds', () => {
+  const route = (bytes: number, char = 'a') => `/${char.repeat((bytes - 1) / Buffer.byteLength(char))}`;
+
+  it('takes a route of KEY_BYTE_BOUNDS.route bytes and refuses one byte more, counting bytes, not characters', () => {
+    const atLimit = `/${'a'.repeat(KEY_BYTE_BOUNDS.route - 1)}`;
+    // 700 characters of 3 bytes: shorter than the ASCII route at the limit, and 2,101 bytes.
+    const threeByte = route(2101, '€');
+    expect(threeByte.length).toBeLessThan(atLimit.length);
+
+    expect(parse({ ...apiCall, route: atLimit })[0].event).toMatchObject({ route: atLimit });
+    for (const over of [`${atLimit}a`, threeByte, `/${'a'.repeat(999)}`]) {
+      expect(rejection({ ...apiCall, route: over })).toMatchObject({
+        code: 'invalid_event',
+        status: 400,
+        details: [{ path: 'route', message: `must be at most ${KEY_BYTE_BOUNDS.route} bytes of UTF-8 (it is part of a storage key)` }],
+      });
+    }
+  });
+
+  it.each([
+    ['a latency of 0', { ...apiCall, latencyMs: 0 }],
+    ['the largest latency', { ...apiCall, latencyMs: MAX_MEASUREMENT }],
+    ['the smallest magnitude DynamoDB holds', { type: 'metric', name: 'm', value: -1e-130 }],
+    ['the largest byte count JavaScript holds exactly', { ...apiCall, requestBytes: Number.MAX_SAFE_INTEGER }],
+  ])('takes %s', (_, event) => {
+    expect(parse(event)).toHaveLength(1);
+  });
+
+  it.each([
+    ['a latency over 1e15', { ...apiCall, latencyMs: MAX_MEASUREMENT * 10 }, 'latencyMs'],
+    ['a metric value beyond what a rollup sum may hold', { type: 'metric', name: 'm', value: -1e300 }, 'value'],
+    ['a metric value below DynamoDB’s smallest magnitude', { type: 'metric', name: 'm', value: 1e-131 }, 'value'],
+    ['a byte count past 2^53', { ...apiCall, responseBytes: 2 ** 60 }, 'responseBytes'],
+  ])('refuses %s with 400 invalid_event', (_, event, path) => {
+    expect(rejection(event)).toMatchObject({ code: 'invalid_event', status: 400, details: [{ path, message: expect.any(String) }] });
   });
 });

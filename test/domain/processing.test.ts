@@ -3,7 +3,9 @@
  * retried, what is rejected and why.
  */
 import type { PlatformEvent, StreamEnvelope } from '../../lambdas/domain/model';
+import { PermanentStoreError } from '../../lambdas/domain/ports';
 import { StreamProcessing, type InputRecord } from '../../lambdas/domain/processing';
+import { rollupDeltas } from '../../lambdas/domain/rollups';
 import { createTenant, NOW, removeKeyDirectories, testPlatform, type TestPlatform } from '../handler/fixtures';
 
 afterAll(removeKeyDirectories);
@@ -181,5 +183,84 @@ describe('StreamProcessing.processBatch', () => {
     await processing.processBatch([record(envelope('acme', 'ev_3'))]);
 
     expect(reads).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('R-ING-7: what the store refuses for good goes to the dead-letter queue alone', () => {
+  let platform: TestPlatform;
+  let processing: StreamProcessing;
+  beforeEach(async () => {
+    platform = testPlatform();
+    processing = new StreamProcessing(platform);
+    await createTenant(platform, 'acme');
+  });
+  const minute = at.slice(0, 16) + 'Z';
+  const count = async (series: string) => (await platform.store.queryRollups('acme', minute, minute, series))[0]?.counters.count;
+  const refused = new PermanentStoreError('ValidationException: One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes');
+
+  it('a batch write refused because of one record: that record is rejected with the store’s reason, the rest stored and counted', async () => {
+    // Prepare: like DynamoDB, the store refuses any write that holds the bad record.
+    const realPut = platform.store.putEvents.bind(platform.store);
+    jest.spyOn(platform.store, 'putEvents').mockImplementation(async (events, subjects) => {
+      if (events.some((e) => e.eventId === 'ev_bad')) throw refused;
+      await realPut(events, subjects);
+    });
+    const records = ['ev_1', 'ev_2', 'ev_bad', 'ev_3', 'ev_4'].map((id) => record(envelope('acme', id)));
+
+    // Act
+    const outcome = await processing.processBatch(records);
+
+    // Assess
+    expect(outcome).toMatchObject({ retry: [], rejected: [{ id: records[2].id, reason: 'store_refused', detail: refused.message }], stored: 4 });
+    expect(await platform.store.getEvent('acme', 'ev_bad')).toBeUndefined();
+    expect((await platform.store.getEvents('acme', ['ev_1', 'ev_2', 'ev_3', 'ev_4'])).map((e) => e.eventId)).toEqual(['ev_1', 'ev_2', 'ev_3', 'ev_4']);
+    expect(await count('event:signup')).toBe(4);
+  });
+
+  it('a rollup update refused because of one record’s contribution: that record is taken back and rejected, the others counted once', async () => {
+    const realApply = platform.store.applyRollups.bind(platform.store);
+    const badBucket = Object.keys(rollupDeltas([{ tenantId: 'acme', expiresAt: 0, event: { ...envelope('acme', 'x').event, type: 'api_call', latencyMs: 999 } as PlatformEvent }])[0].add).find((c) => c.startsWith('h'))!;
+    jest.spyOn(platform.store, 'applyRollups').mockImplementation(async (deltas) => {
+      if (deltas.some((d) => badBucket in d.add)) throw refused;
+      await realApply(deltas);
+    });
+    const call = (latencyMs: number) => ({ type: 'api_call', method: 'GET', route: '/a', status: 200, latencyMs }) as Partial<PlatformEvent>;
+    const records = [record(envelope('acme', 'ev_1', call(10))), record(envelope('acme', 'ev_bad', call(999))), record(envelope('acme', 'ev_2', call(20)))];
+
+    const outcome = await processing.processBatch(records);
+
+    expect(outcome).toMatchObject({ retry: [], rejected: [{ id: records[1].id, reason: 'store_refused' }], stored: 2 });
+    expect(await platform.store.getEvent('acme', 'ev_bad')).toBeUndefined();
+    expect(await count('api:GET /a')).toBe(2);
+  });
+
+  it('a transient failure is still retried, never dead-lettered', async () => {
+    jest.spyOn(platform.store, 'putEvents').mockRejectedValueOnce(Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' }));
+    const records = [record(envelope('acme', 'ev_1')), record(envelope('acme', 'ev_2'))];
+
+    expect(await processing.processBatch(records)).toMatchObject({ retry: records.map((r) => r.id), rejected: [], stored: 0 });
+  });
+});
+
+describe('R-ING-7, R-SEC-2: the item-size decision counts the whole item', () => {
+  it('a ciphertext within inlinePayloadBytes whose item, with its base64 body and 1,000 subjects, would pass 400 KB goes to the payload store', async () => {
+    // Prepare: ~280 KB of ciphertext is within a 300 KiB inline limit; as base64 (~373 KB) beside 1,000 subject
+    // hashes (~44 KB) the item would be ~417 KB, which DynamoDB refuses.
+    const platform = testPlatform({ limits: { inlinePayloadBytes: 300 * 1024 } });
+    await createTenant(platform, 'acme');
+    const processing = new StreamProcessing(platform);
+    const recipients = Array.from({ length: 1000 }, (_, i) => ({ email: `user${i}@example.com` }));
+
+    // Act
+    const outcome = await processing.processBatch([record(envelope('acme', 'ev_big', { properties: { recipients, note: 'n'.repeat(250_000) } }))]);
+
+    // Assess
+    expect(outcome).toMatchObject({ stored: 1, rejected: [] });
+    const [stored] = await platform.store.getEvents('acme', ['ev_big']);
+    expect(stored.subjects).toHaveLength(1000);
+    expect(stored.body).toEqual({ objectKey: 'tenants/acme/payloads/ev_big' });
+    const ciphertext = (await platform.payloads.get('tenants/acme/payloads/ev_big'))!;
+    expect(ciphertext.byteLength).toBeLessThanOrEqual(300 * 1024);
+    expect(platform.store.fitsOneItem({ ...stored, body: { inline: Buffer.from(ciphertext).toString('base64') } })).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
 import type { StreamEnvelope } from '../../lambdas/domain/model';
 import { StreamProcessing } from '../../lambdas/domain/processing';
 import { TenantQueries } from '../../lambdas/domain/queries';
+import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
 import { createTenant, NOW, removeKeyDirectories, testPlatform, type TestPlatform } from '../handler/fixtures';
 
 afterAll(removeKeyDirectories);
@@ -34,6 +35,19 @@ describe('TenantQueries', () => {
     const view = await (await queriesFor('acme')).getEvent('ev_a1');
 
     expect(view).toMatchObject({ eventId: 'ev_a1', kind: 'api_call', name: 'GET /a', event: { properties: { note: 'acme only' } } });
+  });
+
+  it('R-ING-7: a name or an id no key can hold is answered 400 / 404 without asking the store (DynamoDB would refuse the key)', async () => {
+    const acme = await queriesFor('acme');
+    const getEvent = jest.spyOn(platform.store, 'getEvent');
+    const queryEvents = jest.spyOn(platform.store, 'queryEvents');
+
+    await expect(acme.listEvents({ kind: 'api_call', name: '€'.repeat(700) })).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
+    await expect(acme.getEvent(`ev_${'a'.repeat(KEY_BYTE_BOUNDS.eventId)}`)).rejects.toMatchObject({ code: 'not_found', status: 404 });
+    expect([getEvent.mock.calls.length, queryEvents.mock.calls.length]).toEqual([0, 0]);
+    await expect(acme.listEvents({ kind: 'api_call', name: 'GET /a' })).resolves.toMatchObject({ items: [{ eventId: 'ev_a1' }, { eventId: 'ev_a2' }] });
+    getEvent.mockRestore();
+    queryEvents.mockRestore();
   });
 
   it('R-SEC-4: getEvent of another tenant’s id → not_found, and its "own id" twin works', async () => {

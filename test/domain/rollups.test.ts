@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import type { ApiCallEvent, MetricEvent, PlatformEvent } from '../../lambdas/domain/model';
 import type { Rollup, RollupDelta } from '../../lambdas/domain/ports';
-import { bucketCounterOf, mergeRollups, minuteOf, quantile, rollupDeltas, seriesOf, summariseRollup } from '../../lambdas/domain/rollups';
+import { bucketCounterOf, mergeRollups, minuteOf, quantile, RELATIVE_ACCURACY, rollupDeltas, seriesOf, splitByCounters, summariseRollup } from '../../lambdas/domain/rollups';
 
 const T = '2026-11-23T10:15:';
 const api = (status: number, latencyMs: number, second = 0, route = '/users/:id'): ApiCallEvent => ({
@@ -188,5 +188,38 @@ describe('R-ING-3: summariseRollup', () => {
 
   it('reports only the count of a plain event series', () => {
     expect(summariseRollup({ minute: 'm', series: 'event:signup', counters: { count: 7 } })).toEqual({ minute: 'm', series: 'event:signup', count: 7 });
+  });
+});
+
+describe('R-ING-7: rollup updates within DynamoDB’s limits', () => {
+  const gamma = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY);
+  /** 400 API calls of one minute and route, each in a sketch bucket of its own. */
+  const distinct = Array.from({ length: 400 }, (_, i) => item(api(200, gamma ** (i + 0.5))));
+
+  it('splits 400 distinct buckets of one (minute, series) into runs of at most 200 counters, which add up to the whole', () => {
+    const runs = splitByCounters(distinct, 200);
+
+    expect(runs.map((run) => run.length)).toEqual([196, 196, 8]);
+    const deltas = runs.map((run) => rollupDeltas(run));
+    expect(deltas.every((d) => d.length === 1 && Object.keys(d[0].add).length <= 200)).toBe(true);
+    const [whole] = rollupDeltas(distinct);
+    expect(Object.keys(whole.add)).toHaveLength(404);
+    const [merged] = mergeRollups(deltas.map((d) => asRollup(d[0])));
+    // Each run's sum is kept to six decimals, so the runs' sums agree with the whole's to a few micro-units.
+    const { latencySum, ...counts } = merged.counters;
+    const { latencySum: wholeSum, ...wholeCounts } = whole.add;
+    expect(counts).toEqual(wholeCounts);
+    expect(Math.abs(latencySum - wholeSum)).toBeLessThanOrEqual(runs.length * 1e-6);
+    expect(runs.flat()).toEqual(distinct);
+  });
+
+  it('keeps events that share their counters in one run', () => {
+    expect(splitByCounters(Array.from({ length: 1000 }, () => item(api(200, 10))), 200)).toHaveLength(1);
+  });
+
+  it('keeps sums to six decimals, so DynamoDB’s exact 38-digit sum of them never overflows', () => {
+    const [delta] = rollupDeltas([item(metric(0.1)), item(metric(0.2)), item(metric(1e-9))]);
+    expect(0.1 + 0.2).not.toBe(0.3);
+    expect(delta.add.valueSum).toBe(0.3);
   });
 });

@@ -1,13 +1,13 @@
 /**
  * The TenantData table behind `mockClient(DynamoDBDocumentClient)`: answers the three calls the processor's
  * DynamoEventStore makes (BatchGetItem, BatchWriteItem, UpdateItem with SET/ADD) as DynamoDB would, so a test
- * can make any one of them throttle or half-succeed and then check what the table really holds.
+ * can make any one of them throttle or half-succeed and then check what the table really holds. The rollup
+ * UpdateItem is sent unmarshalled (numbers as DynamoDB strings), as the store sends it.
  */
-import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
-  UpdateCommand,
   type DynamoDBDocumentClientResolvedConfig,
   type ServiceInputTypes,
   type ServiceOutputTypes,
@@ -46,7 +46,14 @@ export class FakeDataTable {
       UnprocessedKeys: {},
     }));
     ddb.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, WriteRequest[]> }) => this.batchWrite(input.RequestItems[this.tableName]));
-    ddb.on(UpdateCommand).callsFake((input: UpdateInput) => this.update(input));
+    ddb.on(UpdateItemCommand).callsFake((input: RawUpdateInput) =>
+      this.update({
+        Key: plain(input.Key),
+        UpdateExpression: input.UpdateExpression,
+        ExpressionAttributeNames: input.ExpressionAttributeNames,
+        ExpressionAttributeValues: plain(input.ExpressionAttributeValues),
+      }),
+    );
   }
 
   /** Event items only (not subject index entries or rollups). */
@@ -94,6 +101,17 @@ export class FakeDataTable {
     this.items.set(keyOf(input.Key), item);
     return {};
   }
+}
+
+/** `{ S: 'x' }` → 'x', `{ N: '1.5' }` → 1.5: the only types a rollup update holds. */
+const plain = (values: Record<string, AttributeValue>): Item =>
+  Object.fromEntries(Object.entries(values).map(([name, value]) => [name, value.N !== undefined ? Number(value.N) : value.S]));
+
+interface RawUpdateInput {
+  readonly Key: Record<string, AttributeValue>;
+  readonly UpdateExpression: string;
+  readonly ExpressionAttributeNames: Record<string, string>;
+  readonly ExpressionAttributeValues: Record<string, AttributeValue>;
 }
 
 interface UpdateInput {

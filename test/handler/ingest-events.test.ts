@@ -2,6 +2,7 @@
  * POST /v1/events through the ingest handler (issue 2's bad inputs; R-ING-1, R-ING-3, R-ING-4, R-ING-7,
  * R-TERM-1): every refusal is `{ error: { code, message } }` with a stable code, and nothing is published.
  */
+import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
 import { API_KEY_CACHE_MS } from '../../lambdas/shared/tenant-context';
 import {
   apiRequest,
@@ -217,3 +218,30 @@ describe('POST /v1/events: API keys (R-SEC-3, R-SEC-4)', () => {
     expect(platform.publisher.published.map((e) => e.tenantId)).toEqual(['globex']);
   });
 });
+
+describe('R-ING-7: POST /v1/events refuses what DynamoDB or Kinesis would refuse later', () => {
+  let platform: TestPlatform;
+  let apiKey: string;
+  beforeEach(async () => {
+    platform = testPlatform();
+    apiKey = await tenantWithKey(platform, 'acme');
+  });
+  afterEach(() => expect(platform.publisher.published).toEqual([]));
+
+  it('an api_call with a 1,000-character route → 400 invalid_event naming the route and its byte limit', async () => {
+    const answer = await postEvents(platform, apiKey, { type: 'api_call', method: 'GET', route: `/${'a'.repeat(999)}`, status: 200, latencyMs: 5 });
+
+    const error = expectErrorAnswer(answer, 400, 'invalid_event');
+    expect(error.details).toEqual([{ path: 'route', message: `must be at most ${KEY_BYTE_BOUNDS.route} bytes of UTF-8 (it is part of a storage key)` }]);
+  });
+
+  it('one event of 1 MiB, within the body limit, whose stream record would pass 1 MiB → 413 body_too_large, not 500', async () => {
+    const shell = JSON.stringify({ type: 'event', name: 'big', properties: { pad: '' } });
+    const body = JSON.stringify({ type: 'event', name: 'big', properties: { pad: 'x'.repeat(platform.settings.limits.maxBodyBytes - shell.length) } });
+
+    const answer = await postEvents(platform, apiKey, body);
+
+    expect(expectErrorAnswer(answer, 413, 'body_too_large').message).toMatch(/stream record holds at most 1048576/);
+  });
+});
+

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import type { WebhookScheme } from '../../lambdas/domain/model';
+import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
 import {
   apiRequest,
   bodyOf,
@@ -69,10 +70,10 @@ async function createSource(platform: TestPlatform, tenantId: string, scheme: We
 function deliver(
   platform: TestPlatform,
   source: Source,
-  options: { id?: string; sentAt?: Date; secret?: string; pathTenant?: string; headers?: Record<string, string> } = {},
+  options: { id?: string; sentAt?: Date; secret?: string; pathTenant?: string; headers?: Record<string, string>; body?: string } = {},
 ) {
   const id = options.id ?? 'evt_1001';
-  const body = bodyFor(id);
+  const body = options.body ?? bodyFor(id);
   const signed = SIGNERS[source.scheme]({ id, body, sentAt: options.sentAt ?? platform.clock.now() }, options.secret ?? source.secret);
   return platform.ingest(
     apiRequest('POST', '/v1/hooks/{tenantId}/{sourceId}', {
@@ -281,3 +282,35 @@ describe('webhook deliveries', () => {
     expectErrorAnswer(await deliver(platform, source), 403, 'tenant_frozen');
   });
 });
+
+describe('R-ING-7: deliveries whose keys or stream record AWS would refuse', () => {
+  let platform: TestPlatform;
+  let source: Source;
+  beforeEach(async () => {
+    platform = testPlatform();
+    await createTenant(platform, 'acme');
+    source = await createSource(platform, 'acme', 'github');
+  });
+
+  it('a delivery id of more than KEY_BYTE_BOUNDS.deliveryId bytes → 400 invalid_request, nothing remembered; one of the bound is accepted', async () => {
+    const over = await deliver(platform, source, { id: 'd'.repeat(KEY_BYTE_BOUNDS.deliveryId + 1) });
+    const atLimit = await deliver(platform, source, { id: 'd'.repeat(KEY_BYTE_BOUNDS.deliveryId) });
+
+    expect(expectErrorAnswer(over, 400, 'invalid_request').message).toContain(`at most ${KEY_BYTE_BOUNDS.deliveryId} bytes`);
+    expect(atLimit.statusCode).toBe(202);
+    expect(platform.publisher.published).toHaveLength(1);
+  });
+
+  it('a delivery within the body limit whose stream record would pass 1 MiB → 413 body_too_large, and no marker stops its smaller retry', async () => {
+    const big = JSON.stringify({ id: 'evt_big', pad: 'p'.repeat(platform.settings.limits.maxBodyBytes - 40) });
+    expect(Buffer.byteLength(big)).toBeLessThanOrEqual(platform.settings.limits.maxBodyBytes);
+
+    const refused = await deliver(platform, source, { id: 'evt_big', body: big });
+    const retried = await deliver(platform, source, { id: 'evt_big' });
+
+    expectErrorAnswer(refused, 413, 'body_too_large');
+    expect(retried.statusCode).toBe(202);
+    expect(platform.publisher.published).toHaveLength(1);
+  });
+});
+

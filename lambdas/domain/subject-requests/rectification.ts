@@ -7,7 +7,7 @@ import { applyCorrections, CORRECTIONS_PURPOSE, type Correction } from '../corre
 import type { StoredEvent } from '../model';
 import type { SubjectIndexEntry } from '../ports';
 import { PermanentTaskError, type SubjectWorkflowState } from '../privacy';
-import { EVENT_PURPOSE, eventName, indexAttributes, SUBJECT_KEY_PURPOSE } from '../processing';
+import { EVENT_PURPOSE, eventName, indexAttributes, keepsInline, SUBJECT_KEY_PURPOSE } from '../processing';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from '../subjects';
 import { addCounts, AuditedSubjectTasks, ERASE_BATCH, workArea, type Counts, type TaskContext } from './audited-tasks';
 
@@ -72,15 +72,12 @@ export class RectificationTasks extends AuditedSubjectTasks {
         ...new Set(extractSubjects(corrected, tenant.subjectPaths ?? DEFAULT_SUBJECT_PATHS).map((x) => hashSubject(subjectKey, x.kind, x.value))),
       ];
       const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(corrected), 'utf8'), EVENT_PURPOSE);
-      const toObject = ciphertext.byteLength > settings.limits.inlinePayloadBytes;
       const objectKey = objectKeys.payload(tenant.tenantId, stored.eventId);
-      const event: StoredEvent = {
-        ...stored,
-        name: eventName(corrected),
-        attributes: indexAttributes(corrected),
-        body: toObject ? { objectKey } : { inline: Buffer.from(ciphertext).toString('base64') },
-        subjects: hashes,
-      };
+      const rectified = { ...stored, name: eventName(corrected), attributes: indexAttributes(corrected), subjects: hashes };
+      const inline: StoredEvent = { ...rectified, body: { inline: Buffer.from(ciphertext).toString('base64') } };
+      // R-ING-7: as the processor decides, so a correction that makes the item too large moves its body to S3.
+      const toObject = !keepsInline(store, settings, inline, ciphertext);
+      const event: StoredEvent = toObject ? { ...rectified, body: { objectKey } } : inline;
       entries.push({
         event,
         subjects: hashes.map((subjectHash) => ({ tenantId: tenant.tenantId, subjectHash, eventId: stored.eventId, expiresAt: stored.expiresAt })),
