@@ -62,11 +62,18 @@ export class PrivacyDocuments extends Construct {
     });
   }
 
-  /** The privacy tasks: exports and work lists of any tenant, written, read, listed and deleted under tenants/. */
+  /**
+   * The privacy tasks: exports and work lists of any tenant, written, read, listed and deleted under tenants/. A
+   * delete removes every version (S3ObjectVersions: ListObjectVersions, then DeleteObjects by VersionId, which S3
+   * authorizes as DeleteObjectVersion even for the `null` version of an unversioned bucket).
+   */
   grantExportsReadWrite(grantee: iam.IGrantable): void {
-    allow(grantee, { actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [this.exportsBucket.arnForObjects(TENANT_OBJECTS)] });
     allow(grantee, {
-      actions: ['s3:ListBucket'],
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      resources: [this.exportsBucket.arnForObjects(TENANT_OBJECTS)],
+    });
+    allow(grantee, {
+      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
       resources: [this.exportsBucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': [TENANT_OBJECTS] } },
     });

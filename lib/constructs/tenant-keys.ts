@@ -66,7 +66,8 @@ export class TenantKeys extends Construct {
     const aliasPolicy = allow(grantee, { actions: ['kms:CreateAlias'], resources: [this.aliasArns] });
     acknowledgeOnPolicy(aliasPolicy, `AwsSolutions-IAM5[Resource::${nagKmsArn(`${this.aliasPrefix}*`)}]`,
       'Tenant key aliases are created at runtime, one per tenant; the wildcard is the tenant id under this deployment\'s alias prefix');
-    this.allowOnKeys(grantee, ['kms:CreateAlias', 'kms:DescribeKey'], this.deploymentTagCondition());
+    // R-SEC-2: the new key's rotation is turned on (KmsTenantKeyManager.createTenantKey); a retry finds it by alias.
+    this.allowOnKeys(grantee, ['kms:CreateAlias', 'kms:DescribeKey', 'kms:EnableKeyRotation'], this.deploymentTagCondition());
   }
 
   /**
@@ -107,6 +108,11 @@ export class TenantKeys extends Construct {
       ...this.deploymentTagCondition(),
       NumericEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': TenantKeys.KEY_DELETION_WINDOW_DAYS },
     });
+    // The key's aliases are found by ListAliases (KmsTenantKeyManager.destroyTenantKey), which has no resource-level
+    // permission.
+    const listPolicy = allow(grantee, { actions: ['kms:ListAliases'], resources: ['*'] });
+    acknowledgeOnPolicy(listPolicy, 'AwsSolutions-IAM5[Resource::*]',
+      'kms:ListAliases supports no resource-level permission (IAM requires "*"); it returns alias names and key ids only, no key material or data');
     // DeleteAlias needs permission on the alias as well as on the key; aliases carry no tags, so the prefix limits it.
     const aliasPolicy = allow(grantee, { actions: ['kms:DeleteAlias'], resources: [this.aliasArns] });
     acknowledgeOnPolicy(aliasPolicy, `AwsSolutions-IAM5[Resource::${nagKmsArn(`${this.aliasPrefix}*`)}]`,

@@ -126,7 +126,7 @@ describe('each function, through its Lambda entry and synthesized environment', 
       const view = ok(200)(await world.http('privacy', apiRequest('GET', '/v1/privacy/requests/{requestId}', { headers: bearer(acmeKey), pathParameters: { requestId: String(opened.requestId) } })));
       return view.status === 'completed' ? view : undefined;
     }, 'access request completed');
-    expect(status.results).toMatchObject({ records: 1 });
+    expect(status.results).toMatchObject({ counts: { events: 1 } });
   });
 
   test('ingest: a Shopify customers/redact opens an erasure through the Lambda entry, which runs to a signed deletion record (defect 2, R-DSR-6)', async () => {

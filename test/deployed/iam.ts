@@ -292,7 +292,10 @@ function kmsRequests(operation: string, input: Record<string, any>, keys: KeyFac
         'kms:KeyOrigin': input.Origin ?? 'AWS_KMS',
       };
       // Tags on CreateKey need kms:TagResource as well; the key does not exist yet, any key ARN stands for it.
-      const tagging: IamRequest[] = input.Tags?.length ? [{ action: 'kms:TagResource', resource: kmsArn('key/new-key'), context: requestTags() }] : [];
+      const keyPolicy = input.Policy ? (JSON.parse(String(input.Policy)) as PolicyDocument) : DEFAULT_KEY_POLICY;
+      const tagging: IamRequest[] = input.Tags?.length
+        ? [{ action: 'kms:TagResource', resource: kmsArn('key/00000000-0000-4000-8000-000000000000'), context: requestTags(), keyPolicy }]
+        : [];
       return [{ action: 'kms:CreateKey', resource: '*', context }, ...tagging];
     }
     case 'CreateAlias':

@@ -78,10 +78,14 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
   const queueUrl = deployment.functions.processor.environment[ENV.deadLetterQueueUrl];
   const fakeQueueUrl = aws.sqs.createQueue(queueUrl.split('/').pop()!);
 
-  const endpoints: Record<string, string> = {
+  // What Lambda gives every function: its region and its role's credentials, which the SDK reads when it first signs.
+  Object.assign(process.env, {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: emulators.clients.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: emulators.clients.credentials.secretAccessKey,
+  });
+  const endpoints: Record<string, string> = {
+    AWS_REGION: LOCAL_REGION,
     AWS_ENDPOINT_URL_DYNAMODB: emulators.clients.endpoints.dynamodb!,
     AWS_ENDPOINT_URL_S3: emulators.clients.endpoints.s3!,
     AWS_ENDPOINT_URL_KINESIS: emulators.clients.endpoints.kinesis!,
@@ -126,7 +130,10 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
   );
 
   const keyFacts: KeyFacts = {
-    keyArnOf: (ref) => aws.kms.key(ref)?.arn,
+    // An alias deleted since (termination deletes the tenant's) still names the key it pointed at when it was used.
+    keyArnOf: (ref) =>
+      aws.kms.key(ref)?.arn ??
+      aws.kms.key(String(aws.kms.calls.find((c) => c.operation === 'CreateAlias' && (c.input.AliasName === ref || ref.endsWith(`:${c.input.AliasName}`)))?.input.TargetKeyId))?.arn,
     tagsOf: (arn) => aws.kms.key(arn)?.tags ?? {},
     policyOf: (arn) => {
       const policy = aws.kms.key(arn)?.policy;

@@ -431,6 +431,11 @@ export const awsLimitRefusals = (): readonly Refusal[] => [...refusals];
 
 const INSTALLED = Symbol.for('lumiqo.aws-limits');
 const isEmulator = (hostname: string) => hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '::1' || hostname === '[::1]';
+const exempt = new Set<string>();
+/** Lets requests to one local endpoint (`http://host:port`) through unchecked: only for tests of a fake's own rules. */
+export function exemptFromAwsLimits(url: string): void {
+  exempt.add(new URL(url).host);
+}
 
 /** Wraps NodeHttpHandler once; calling it again does nothing. */
 export function installAwsLimits(): void {
@@ -439,7 +444,7 @@ export function installAwsLimits(): void {
   const handle = prototype.handle;
   prototype.handle = async function (this: NodeHttpHandler, ...args: Parameters<NodeHttpHandler['handle']>) {
     const request: HttpRequest = args[0];
-    if (isEmulator(request.hostname)) {
+    if (isEmulator(request.hostname) && !exempt.has(`${request.hostname}:${request.port}`)) {
       const call = decodeAwsRequest(request);
       const refusal = call && checkAwsCall(call);
       if (refusal) {

@@ -7,6 +7,7 @@ import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, KmsKeyringNode
 import {
   AlreadyExistsException,
   CreateAliasCommand,
+  CreateKeyCommand,
   DecryptCommand,
   DeleteAliasCommand,
   DescribeKeyCommand,
@@ -44,6 +45,7 @@ import { KmsDocumentSigner } from '../../../lambdas/adapters/document-signers';
 import { EnvelopeTenantCrypto, KmsKeyringProvider, KmsTenantKeyManager } from '../../../lambdas/adapters/envelope-crypto';
 import { SfnWorkflowStarter } from '../../../lambdas/adapters/sfn-workflow-starter';
 import { SqsDeadLetterSink } from '../../../lambdas/adapters/sqs-dead-letters';
+import { exemptFromAwsLimits } from '../aws-limits';
 import { decodeSessionToken, FakeKms, FakeSqs, FakeStepFunctions, FakeSts } from '.';
 
 const region = 'us-east-1';
@@ -129,8 +131,13 @@ describe('FakeKms', () => {
       aliases: ['alias/lumiqo-test/tenant/globex'],
     });
     await expect(keys.isTenantKeyUsable(arn)).resolves.toBe(true);
-    // A second key for the same tenant cannot take its alias.
-    await expect(keys.createTenantKey('globex')).rejects.toBeInstanceOf(AlreadyExistsException);
+    // A retried creation finds the key by its alias and makes no second one.
+    const created = fake.count('CreateKey');
+    await expect(keys.createTenantKey('globex')).resolves.toBe(arn);
+    expect(fake.count('CreateKey')).toBe(created);
+    // A second key cannot take an alias that is taken.
+    const other = await kms.send(new CreateKeyCommand({}));
+    await expect(kms.send(new CreateAliasCommand({ AliasName: 'alias/lumiqo-test/tenant/globex', TargetKeyId: other.KeyMetadata!.KeyId }))).rejects.toBeInstanceOf(AlreadyExistsException);
 
     const { unrecoverableAfter } = await keys.destroyTenantKey(arn);
     expect(unrecoverableAfter).toBe('2030-01-08T00:00:00.000Z');
@@ -252,6 +259,8 @@ describe('FakeSqs', () => {
   let queueUrl: string;
   beforeAll(async () => {
     fake = await FakeSqs.start();
+    // These tests are about the fake's own SQS rules, past the limits the checking layer holds the platform to.
+    exemptFromAwsLimits(fake.url);
     queueUrl = fake.createQueue('dead-letters');
     sqs = new SQSClient(client(fake.url));
   });
