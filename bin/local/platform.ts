@@ -62,6 +62,11 @@ export interface LocalPlatformOptions {
   readonly processorCacheMs?: number;
   /** Shortened waits, retry intervals or injected faults for the privacy state machines. @default as synthesized */
   readonly workflows?: LocalWorkflowOptions;
+  /**
+   * Wraps every invocation of a function, e.g. so a test can tell which function made which AWS call
+   * (test/deployed/recorder.ts). @default none
+   */
+  readonly aroundInvocation?: <T>(fn: LumiqoFunctionName, invocation: () => Promise<T>) => Promise<T>;
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
 }
@@ -133,9 +138,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       const { [ENV.tenantReadRoleArn]: _noSts, ...synthesized } = deployment.functions[name].environment;
       return { ...synthesized, [ENV.keyring]: 'local', [ENV.localKeyDir]: keyDir };
     };
+    const around = options.aroundInvocation;
+    const invoked = <E, R>(fn: LumiqoFunctionName, handler: (event: E) => Promise<R>) =>
+      around ? (event: E) => around(fn, () => handler(event)) : handler;
     const platform = composeTerminationTasks(environment('termination-tasks'), runtime);
-    const privacyTasks = createPrivacyTaskHandler(composePrivacyTasks(environment('privacy-tasks'), runtime));
-    const terminationTasks = createTerminationTaskHandler(platform);
+    const privacyTasks = invoked('privacy-tasks', createPrivacyTaskHandler(composePrivacyTasks(environment('privacy-tasks'), runtime)));
+    const terminationTasks = invoked('termination-tasks', createTerminationTaskHandler(platform));
     workflows = new LocalWorkflows(
       deployment.stateMachines,
       { 'privacy-tasks': (payload) => privacyTasks(payload as never), 'termination-tasks': (payload) => terminationTasks(payload as never) },
@@ -149,10 +157,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     deadlines.unref();
     stops.push(async () => clearInterval(deadlines));
     const handlers = {
-      ingest: createIngestHandler(composeIngest(environment('ingest'), runtime)),
-      query: createQueryHandler(composeQuery(environment('query'), runtime)),
-      admin: createAdminHandler(composeAdmin(environment('admin'), runtime)),
-      privacy: createPrivacyHandler(composePrivacy(environment('privacy'), runtime)),
+      ingest: invoked('ingest', createIngestHandler(composeIngest(environment('ingest'), runtime))),
+      query: invoked('query', createQueryHandler(composeQuery(environment('query'), runtime))),
+      admin: invoked('admin', createAdminHandler(composeAdmin(environment('admin'), runtime))),
+      privacy: invoked('privacy', createPrivacyHandler(composePrivacy(environment('privacy'), runtime))),
     };
 
     const aws = createAwsClients(emulators.clients);
@@ -161,9 +169,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       kinesis: aws.kinesis,
       streamName: deployment.names.eventStream,
       settings: { ...deployment.eventSource, ...options.eventSource },
-      invoke: createProcessorHandler(
-        composeProcessor(environment('processor'), runtime),
-        options.processorCacheMs === undefined ? {} : { tenantCacheMs: options.processorCacheMs },
+      invoke: invoked(
+        'processor',
+        createProcessorHandler(
+          composeProcessor(environment('processor'), runtime),
+          options.processorCacheMs === undefined ? {} : { tenantCacheMs: options.processorCacheMs },
+        ),
       ),
       onFailure: (record) => deadLetters.append(record),
       checkpoints: new FileCheckpoints(dataDir && join(dataDir, 'checkpoints.json')),

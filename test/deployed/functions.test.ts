@@ -12,7 +12,8 @@ import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { FUNCTION_NAMES } from '../../lambdas/shared/functions';
 import { apiRequest, bearer, bodyOf } from '../handler/fixtures';
 import { eventually } from '../integration/http';
-import { decide, iamRequestsOf, principalOf, type IamRequest, type Principal } from './iam';
+import { deniedRequests, describeRequest, evaluatedCalls } from './allowed-calls';
+import { decide, iamRequestsOf, principalOf, type Principal } from './iam';
 import { recordedCalls, type RecordedCall } from './recorder';
 import { startDeployedWorld, type DeployedWorld } from './world';
 
@@ -169,27 +170,17 @@ describe('each function, through its Lambda entry and synthesized environment', 
 });
 
 describe('R-SEC-5: every AWS call each function made is allowed by its synthesized role', () => {
-  /** Calls AWS refuses before authorization matters (a key that does not exist answers NotFound, allowed or not). */
-  const evaluated = () => recordedCalls().filter((c) => !(c.call.service === 'kms' && c.errorCode === 'NotFoundException'));
   const principalFor = (c: RecordedCall): Principal => principalOf(c, world.policies, (token) => world.aws.sts.sessionOf(token));
-  const describe_ = (c: RecordedCall, r: IamRequest, verdict: string) =>
-    `${c.fn} ${c.call.service}:${c.call.operation} → ${r.action} on ${r.resource} ${JSON.stringify(r.context)}: ${verdict}`;
+  const evaluated = () => evaluatedCalls(recordedCalls());
 
   test('the main paths above reached every function', () => {
     expect([...new Set(recordedCalls().map((c) => c.fn))].sort()).toEqual([...FUNCTION_NAMES].sort());
   });
 
   test.each(FUNCTION_NAMES)('%s: every recorded call is Allowed', (fn: LumiqoFunctionName) => {
-    const denied: string[] = [];
     const calls = evaluated().filter((c) => c.fn === fn);
     expect(calls.length).toBeGreaterThan(0);
-    for (const c of calls) {
-      for (const request of iamRequestsOf(c.call, world.policies, world.keyFacts)) {
-        const verdict = decide(world.policies, principalFor(c), request);
-        if (verdict !== 'Allowed') denied.push(describe_(c, request, verdict));
-      }
-    }
-    expect([...new Set(denied)]).toEqual([]);
+    expect(deniedRequests(calls, world.policies, world.keyFacts, principalFor)).toEqual([]);
   });
 
   test('the tenant read role is assumed only by the query function, with the trust policy allowing it', () => {
@@ -214,7 +205,7 @@ describe('R-SEC-5: every AWS call each function made is allowed by its synthesiz
           };
           const verdict = decide(world.policies, principal, request, names);
           // A KMS key policy may grant the action itself (the signing key's does not, tenant keys' default does not).
-          if (verdict === 'Allowed') checked.push(`STILL ALLOWED ${describe_(c, request, verdict)}`);
+          if (verdict === 'Allowed') checked.push(`STILL ALLOWED ${describeRequest(c, request, verdict)}`);
           else checked.push(request.action);
         }
       }

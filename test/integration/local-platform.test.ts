@@ -13,6 +13,7 @@ import { createAwsClients, type AwsClients } from '../../lambdas/adapters/client
 import { EnvelopeTenantCrypto, LocalKeyringProvider } from '../../lambdas/adapters/envelope-crypto';
 import { controlKeys, dataKeys, objectKeys } from '../../lambdas/shared/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { localCallCheck } from '../deployed/allowed-calls';
 import { eventually, request } from './http';
 
 let local: LocalPlatform;
@@ -55,9 +56,12 @@ async function createTenant(tenantId: string): Promise<void> {
   keys[tenantId] = String(key.body.apiKey);
 }
 
+const calls = localCallCheck();
+
 beforeAll(async () => {
   local = await startLocalPlatform({
     port: 0,
+    aroundInvocation: calls.aroundInvocation,
     pollIntervalMs: 20,
     ttlSweepIntervalMs: 3_600_000,
     eventSource: { maxBatchingWindowMs: 50 },
@@ -319,4 +323,10 @@ describe('TTL sweeper (what DynamoDB TTL does, R-RET-6)', () => {
     expect((await aws.dynamo.send(new GetCommand({ TableName: table, Key: expired }))).Item).toBeUndefined();
     expect((await aws.dynamo.send(new GetCommand({ TableName: table, Key: alive }))).Item).toBeDefined();
   });
+});
+
+/** R-SEC-5: the "can" half of least privilege, for every AWS call the functions made in this file (issue 9). */
+test('every AWS call the functions made here is allowed by their synthesized roles', () => {
+  expect(calls.functions().length).toBeGreaterThan(0);
+  expect(calls.denied()).toEqual([]);
 });

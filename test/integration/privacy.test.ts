@@ -14,6 +14,7 @@ import type { PrivacyRequestView } from '../../lambdas/domain/privacy-requests';
 import type { TerminationView } from '../../lambdas/domain/termination';
 import { dataKeys, INDEX, tenantObjectPrefix } from '../../lambdas/shared/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { localCallCheck } from '../deployed/allowed-calls';
 import { eventually, request } from './http';
 
 let local: LocalPlatform;
@@ -114,10 +115,13 @@ const countQuery = async (input: { IndexName?: string; key: string; value: strin
 const objectsUnder = async (bucket: string, prefix: string) =>
   (await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents?.map((o) => o.Key!) ?? [];
 
+const calls = localCallCheck();
+
 beforeAll(async () => {
   local = await startLocalPlatform({
     port: 0,
     demo: false,
+    aroundInvocation: calls.aroundInvocation,
     pollIntervalMs: 20,
     ttlSweepIntervalMs: 3_600_000,
     eventSource: { maxBatchingWindowMs: 50 },
@@ -282,4 +286,10 @@ describe('tenant termination over HTTP (R-TERM-1..6)', () => {
     }, 'the Shopify request completed');
     expect(view).toMatchObject({ type: 'erasure', origin: 'shopify', subjectKind: 'email' });
   });
+});
+
+/** R-SEC-5: the "can" half of least privilege, for every AWS call the functions made in this file (issue 9). */
+test('every AWS call the functions made here is allowed by their synthesized roles', () => {
+  expect(calls.functions().length).toBeGreaterThan(0);
+  expect(calls.denied()).toEqual([]);
 });

@@ -13,6 +13,7 @@ import type { TerminationView } from '../../lambdas/domain/termination';
 import { PermanentTaskError, type WorkflowName } from '../../lambdas/domain/privacy';
 import { dataKeys, INDEX, tenantObjectPrefix } from '../../lambdas/shared/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { localCallCheck } from '../deployed/allowed-calls';
 import type { LocalExecution } from '../../bin/local/workflows';
 import { eventually, request } from '../integration/http';
 
@@ -78,10 +79,13 @@ async function itemsIn(partition: string): Promise<number> {
   return answer.Count ?? 0;
 }
 
+const calls = localCallCheck();
+
 beforeAll(async () => {
   local = await startLocalPlatform({
     port: 0,
     demo: false,
+    aroundInvocation: calls.aroundInvocation,
     pollIntervalMs: 20,
     ttlSweepIntervalMs: 3_600_000,
     eventSource: { maxBatchingWindowMs: 50 },
@@ -312,4 +316,10 @@ describe('termination (R-TERM-1..6)', () => {
     // The other tenant is untouched and still works.
     expect(await seed('bravo', [signup('still.here@example.com')])).toHaveLength(1);
   });
+});
+
+/** R-SEC-5: the "can" half of least privilege, for every AWS call the functions made in this file (issue 9). */
+test('every AWS call the functions made here is allowed by their synthesized roles', () => {
+  expect(calls.functions().length).toBeGreaterThan(0);
+  expect(calls.denied()).toEqual([]);
 });
