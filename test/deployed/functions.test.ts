@@ -9,7 +9,8 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createKinesisClient } from '../../lambdas/adapters/clients';
 import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
-import { FUNCTION_NAMES } from '../../lambdas/shared/functions';
+import { declaredVariables } from '../../lambdas/shared/declarations';
+import { FUNCTION_DECLARATIONS, FUNCTION_NAMES } from '../../lambdas/shared/functions';
 import { apiRequest, bearer, bodyOf } from '../handler/fixtures';
 import { eventually } from '../integration/http';
 import { deniedRequests, describeRequest, evaluatedCalls } from './allowed-calls';
@@ -212,5 +213,26 @@ describe('R-SEC-5: every AWS call each function made is allowed by its synthesiz
     }
     expect(checked.filter((line) => line.startsWith('STILL ALLOWED'))).toEqual([]);
     expect(checked.length).toBeGreaterThan(20);
+  });
+});
+
+describe('a wiring difference fails at cold start', () => {
+  const COMPOSE: Readonly<Record<LumiqoFunctionName, (env: NodeJS.ProcessEnv) => unknown>> = {
+    ingest: (env) => require('../../lambdas/ingest/composition').composeIngest(env),
+    processor: (env) => require('../../lambdas/processor/composition').composeProcessor(env),
+    query: (env) => require('../../lambdas/query/composition').composeQuery(env),
+    admin: (env) => require('../../lambdas/admin/composition').composeAdmin(env),
+    privacy: (env) => require('../../lambdas/privacy/composition').composePrivacy(env),
+    'privacy-tasks': (env) => require('../../lambdas/privacy-tasks/composition').composePrivacyTasks(env),
+    'termination-tasks': (env) => require('../../lambdas/termination-tasks/composition').composeTerminationTasks(env),
+  };
+
+  test.each(FUNCTION_NAMES)('%s: composes from its synthesized environment, and names any declared variable it lacks', (fn) => {
+    const environment = world.environment(fn);
+    expect(() => COMPOSE[fn](environment)).not.toThrow();
+    for (const variable of declaredVariables(FUNCTION_DECLARATIONS[fn])) {
+      const { [variable]: _missing, ...without } = environment;
+      expect(() => COMPOSE[fn](without)).toThrow(variable);
+    }
   });
 });
