@@ -9,6 +9,7 @@ import { streamRecordOf, type StreamEnvelope } from '../domain/model';
 import type { EventPublisher } from '../domain/ports';
 import { KINESIS_LIMITS } from '../shared/aws-limits';
 import { DEFAULT_RETRY, sendUntilProcessed, type RetryPolicy } from './retry';
+import { boundedBatches } from './batches';
 
 const { requestRecords: MAX_RECORDS, requestBytes: MAX_REQUEST_BYTES, recordBytes: MAX_RECORD_BYTES } = KINESIS_LIMITS;
 
@@ -19,22 +20,11 @@ const entrySize = (entry: PutRecordsRequestEntry) => (entry.Data?.byteLength ?? 
  * upstream (ingest refuses such events with a 413): thrown before any request, as Kinesis would refuse the request.
  */
 export function putRecordsRequests(entries: readonly PutRecordsRequestEntry[]): PutRecordsRequestEntry[][] {
-  const requests: PutRecordsRequestEntry[][] = [];
-  let current: PutRecordsRequestEntry[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
+  return boundedBatches(entries, { maxItems: MAX_RECORDS, maxBytes: MAX_REQUEST_BYTES }, (entry) => {
     const size = entrySize(entry);
     if (size > MAX_RECORD_BYTES) throw new Error(`PutRecords: a record of ${size} bytes exceeds Kinesis's ${MAX_RECORD_BYTES}`);
-    if (current.length === MAX_RECORDS || (current.length > 0 && bytes + size > MAX_REQUEST_BYTES)) {
-      requests.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(entry);
-    bytes += size;
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
+    return size;
+  });
 }
 
 export class KinesisEventPublisher implements EventPublisher {

@@ -4,6 +4,7 @@ import { clientConfig } from './client-config';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
 import { SQS_LIMITS, utf8Bytes } from '../shared/aws-limits';
+import { boundedBatches } from './batches';
 
 /**
  * The processor's dead-letter queue (KMS-encrypted, 14 days): poison records with their reason. R-ING-7: every
@@ -43,21 +44,7 @@ export function deadLetterMessage(letter: DeadLetter): Record<string, unknown> {
 
 /** Consecutive batches of at most 10 messages and SQS_LIMITS.batchBytes in all. */
 export function messageBatches(bodies: readonly string[]): string[][] {
-  const batches: string[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = utf8Bytes(body);
-    if (current.length === SQS_LIMITS.batchEntries || (current.length > 0 && bytes + size > SQS_LIMITS.batchBytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(body);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return boundedBatches(bodies, { maxItems: SQS_LIMITS.batchEntries, maxBytes: SQS_LIMITS.batchBytes }, utf8Bytes);
 }
 
 /** R-ING-7: the processor's dead-letter queue, or the runtime's own (local mode). */
