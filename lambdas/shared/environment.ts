@@ -6,7 +6,7 @@
  */
 import type { Clock, DeadLetterSink, WorkflowStarter } from '../domain/ports';
 import type { AwsClientsConfig, AwsService } from '../adapters/client-config';
-import { COMMON_ENVIRONMENT, LOCAL_KEYRING_ENVIRONMENT, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource } from './declarations';
+import { LOCAL_KEYRING_ENVIRONMENT, RESOURCE_ENVIRONMENT, declaredVariables, type FunctionDeclaration, type FunctionResource } from './declarations';
 import { ENV, settingsFromEnv, type RuntimeSettings } from './settings';
 
 /**
@@ -91,8 +91,8 @@ export class FunctionEnvironment {
   private requiredVariables(): string[] {
     const kmsOnly = new Set<string>([ENV.tenantKeyAliasPrefix, ENV.tenantKeyDeployment, ENV.signingKeyId, ENV.tenantReadRoleArn]);
     // LUMIQO_SETTINGS too: without it a function would run on the defaults rather than the deployment's config.
-    const variables = [...COMMON_ENVIRONMENT, ...declaredResources(this.declaration).flatMap((resource) => RESOURCE_ENVIRONMENT[resource])];
-    if (this.keyring === 'kms') return [...new Set(variables)];
+    const variables = declaredVariables(this.declaration);
+    if (this.keyring === 'kms') return variables;
     const usesKeys = this.declaration.uses.tenantKeys !== undefined || this.declaration.uses.signingKey !== undefined;
     return [...new Set([...variables.filter((v) => !kmsOnly.has(v)), ...(usesKeys ? LOCAL_KEYRING_ENVIRONMENT : [])])];
   }
