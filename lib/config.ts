@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
 import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
-import { DEFAULT_RUNTIME_SETTINGS, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/shared/settings';
+import { DEFAULT_RUNTIME_SETTINGS, deploymentTenantSchema, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/shared/settings';
 
 const plans = DEFAULT_RUNTIME_SETTINGS.plans;
 
@@ -24,14 +24,18 @@ export type ProcessorSettings = z.infer<typeof processorSchema>;
 /** What a deployment gets for every processor setting it leaves out. */
 export const DEFAULT_PROCESSOR_SETTINGS: ProcessorSettings = processorSchema.parse({});
 
+// The runtime part's schemas are zod/mini (they are bundled into every function, issue 9): classic zod composes
+// them as they are, through its functional forms (`z._default`, `z.optional`); they have no `.default()` method.
+const runtime = runtimeSettingsSchema.shape;
+
 export const configSchema = z.strictObject({
-  stage: runtimeSettingsSchema.shape.stage.default(DEFAULT_RUNTIME_SETTINGS.stage),
+  stage: z._default(runtime.stage, DEFAULT_RUNTIME_SETTINGS.stage),
   /** R-DEP-1 multi-tenant by default; R-DEP-2 `single` with `tenant` for a dedicated deployment. */
   tenancy: z.enum(['multi', 'single']).default('multi'),
-  tenant: runtimeSettingsSchema.shape.tenancy.options[1].shape.tenantId.optional(),
-  plans: runtimeSettingsSchema.shape.plans.default(plans),
-  limits: runtimeSettingsSchema.shape.limits.default(DEFAULT_RUNTIME_SETTINGS.limits),
-  webhookToleranceSeconds: runtimeSettingsSchema.shape.webhookToleranceSeconds.default(DEFAULT_RUNTIME_SETTINGS.webhookToleranceSeconds),
+  tenant: z.optional(deploymentTenantSchema),
+  plans: z._default(runtime.plans, plans),
+  limits: z._default(runtime.limits, DEFAULT_RUNTIME_SETTINGS.limits),
+  webhookToleranceSeconds: z._default(runtime.webhookToleranceSeconds, DEFAULT_RUNTIME_SETTINGS.webhookToleranceSeconds),
   /** R-ING-5: WAF rate-based rules count requests over a 5-minute window. */
   rateLimits: z
     .strictObject({

@@ -4,7 +4,7 @@
  * envelope-encrypted under the tenant's own key (webhook secrets, the subject-hashing key) (R-SEC-3).
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from './zod';
 import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
 import { requireTenant } from '../shared/tenant-context';
@@ -20,24 +20,28 @@ import { parse } from './validation';
 import { generateWebhookSecret } from './webhook-signatures';
 
 export const createTenantSchema = z.strictObject({
-  tenantId: z.string().regex(TENANT_ID_PATTERN, 'tenantId: 2-63 of a-z, 0-9 and -'),
-  name: z.string().min(1).max(200),
-  plan: z.enum(['starter', 'business', 'enterprise']).default('starter'),
-  retentionDays: z.number().int().positive().optional(),
-  subjectPaths: z
-    .array(z.strictObject({ kind: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/), path: z.string().min(2).max(200) }))
-    .max(20)
-    .optional(),
+  tenantId: z.string().check(z.regex(TENANT_ID_PATTERN, 'tenantId: 2-63 of a-z, 0-9 and -')),
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
+  plan: z._default(z.enum(['starter', 'business', 'enterprise']), 'starter'),
+  retentionDays: z.optional(z.int().check(z.positive())),
+  subjectPaths: z.optional(
+    z
+      .array(z.strictObject({ kind: z.string().check(z.regex(/^[a-z][a-z0-9_]{0,39}$/)), path: z.string().check(z.minLength(2), z.maxLength(200)) }))
+      .check(z.maxLength(20)),
+  ),
 });
+
+/** A webhook secret the tenant brings (Stripe's, Shopify's) or rotates to. */
+const webhookSecret = z.string().check(z.minLength(16), z.maxLength(512));
 
 export const createSourceSchema = z.strictObject({
-  sourceId: z.string().regex(CLIENT_ID_PATTERN, 'sourceId: letters, digits and . _ : -').optional(),
+  sourceId: z.optional(z.string().check(z.regex(CLIENT_ID_PATTERN, 'sourceId: letters, digits and . _ : -'))),
   scheme: z.enum(['standard', 'stripe', 'shopify', 'github']),
   /** Stripe and Shopify issue their own signing secrets: the tenant pastes it here. Generated when absent. */
-  secret: z.string().min(16).max(512).optional(),
+  secret: z.optional(webhookSecret),
 });
 
-export const rotateSourceSchema = z.strictObject({ secret: z.string().min(16).max(512).optional() });
+export const rotateSourceSchema = z.strictObject({ secret: z.optional(webhookSecret) });
 
 /** A tenant as operators see it: no ciphertexts. */
 export type TenantView = Omit<Tenant, 'subjectKeyCiphertext'>;

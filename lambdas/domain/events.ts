@@ -2,7 +2,7 @@
  * The POST /v1/events body parser (R-ING-1 API calls, R-ING-3 events, R-ING-4 metrics).
  * Pure: bytes in, validated events out, or a DomainError whose code and details tell the sender what to fix.
  */
-import { z } from 'zod';
+import * as z from './zod';
 import { DYNAMODB_LIMITS, utf8Bytes } from '../shared/aws-limits';
 import { CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN, KEY_BYTE_BOUNDS } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
@@ -34,13 +34,13 @@ const MAX_JSON_DEPTH = 64;
 /** No control characters, lone surrogates or line separators: names end up in keys, logs and dashboards. */
 const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*$/u;
 const printable = (max?: number) =>
-  (max === undefined ? z.string().min(1) : z.string().min(1).max(max)).regex(PRINTABLE, 'must be printable (no control characters)');
+  z.string().check(z.minLength(1), ...(max === undefined ? [] : [z.maxLength(max)]), z.regex(PRINTABLE, 'must be printable (no control characters)'));
 /**
  * R-ING-7: text that becomes part of a DynamoDB key is bounded in UTF-8 bytes, as DynamoDB measures it (a route
  * of 700 '€' is 700 characters and 2,100 bytes). The bound comes from the key schema (KEY_BYTE_BOUNDS).
  */
 const keyText = (maxBytes: number, maxChars?: number) =>
-  printable(maxChars).refine((text) => utf8Bytes(text) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8 (it is part of a storage key)`);
+  printable(maxChars).check(z.refine((text) => utf8Bytes(text) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8 (it is part of a storage key)`));
 
 /**
  * R-ING-7: numbers kept in clear (index attributes, rollup sums) must be numbers DynamoDB can store: 0, or a
@@ -53,7 +53,7 @@ const keyText = (maxBytes: number, maxChars?: number) =>
 export const MAX_MEASUREMENT = 1e15;
 const MEASUREMENT_RULE = `must be 0 or of a magnitude between ${DYNAMODB_LIMITS.numberMinMagnitude} and ${MAX_MEASUREMENT}`;
 const measurement = (number = z.number()) =>
-  number.refine((n) => n === 0 || (Math.abs(n) >= DYNAMODB_LIMITS.numberMinMagnitude && Math.abs(n) <= MAX_MEASUREMENT), MEASUREMENT_RULE);
+  number.check(z.refine((n) => n === 0 || (Math.abs(n) >= DYNAMODB_LIMITS.numberMinMagnitude && Math.abs(n) <= MAX_MEASUREMENT), MEASUREMENT_RULE));
 
 const DIMENSION_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$/;
 const DIMENSION_KEY_RULE = 'dimension names: 1-100 of A-Z, a-z, 0-9, "_", ".", ":", "/", "-", starting with a letter or digit';
@@ -80,57 +80,61 @@ const jsonObject = z.custom<Record<string, unknown>>(
 
 /** ISO 8601 with a zone (a zoneless time is ambiguous), or epoch milliseconds; normalised to `toISOString()`. */
 const TIMESTAMP_RULE = 'must be an ISO 8601 date-time with a zone (Z or +hh:mm), or epoch milliseconds';
-const timestamp = z
-  .union([z.iso.datetime({ offset: true, error: TIMESTAMP_RULE }), z.number()], { error: TIMESTAMP_RULE })
-  .transform((value, ctx) => {
+const timestamp = z.pipe(
+  z.union([z.iso.datetime({ offset: true, error: TIMESTAMP_RULE }), z.number()], { error: TIMESTAMP_RULE }),
+  z.transform((value: string | number, ctx) => {
     const ms = new Date(value).getTime();
     if (Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'is not a representable date' });
+      ctx.issues.push({ code: 'custom', message: 'is not a representable date', input: value });
       return z.NEVER;
     }
     return ms;
-  });
+  }),
+);
 
-const clientId = z.string().regex(CLIENT_ID_PATTERN, `must be 1-${CLIENT_ID_MAX_LENGTH} of A-Z, a-z, 0-9, ".", "_", ":", "-", starting with a letter or digit`);
+const clientId = z.string().check(z.regex(CLIENT_ID_PATTERN, `must be 1-${CLIENT_ID_MAX_LENGTH} of A-Z, a-z, 0-9, ".", "_", ":", "-", starting with a letter or digit`));
 
 const genericEventSchema = z.strictObject({
   type: z.literal('event'),
   name: keyText(KEY_BYTE_BOUNDS.eventName, 200),
-  timestamp: timestamp.optional(),
-  properties: jsonObject.optional(),
-  id: clientId.optional(),
+  timestamp: z.optional(timestamp),
+  properties: z.optional(jsonObject),
+  id: z.optional(clientId),
 });
 
 const apiCallSchema = z.strictObject({
   type: z.literal('api_call'),
-  method: z
-    .string()
-    .regex(/^[A-Za-z]{1,20}$/, 'must be an HTTP method such as GET or POST')
-    .transform((method) => method.toUpperCase()),
+  method: z.pipe(
+    z.string().check(z.regex(/^[A-Za-z]{1,20}$/, 'must be an HTTP method such as GET or POST')),
+    z.transform((method: string) => method.toUpperCase()),
+  ),
   route: keyText(KEY_BYTE_BOUNDS.route),
-  status: z.number().int().min(100).max(599),
-  latencyMs: measurement(z.number().min(0)),
-  requestBytes: z.number().int().min(0).optional(),
-  responseBytes: z.number().int().min(0).optional(),
-  timestamp: timestamp.optional(),
-  payload: jsonValue.optional(),
-  properties: jsonObject.optional(),
-  id: clientId.optional(),
+  status: z.int().check(z.minimum(100), z.maximum(599)),
+  latencyMs: measurement(z.number().check(z.minimum(0))),
+  requestBytes: z.optional(z.int().check(z.minimum(0))),
+  responseBytes: z.optional(z.int().check(z.minimum(0))),
+  timestamp: z.optional(timestamp),
+  payload: z.optional(jsonValue),
+  properties: z.optional(jsonObject),
+  id: z.optional(clientId),
 });
 
 const metricSchema = z.strictObject({
   type: z.literal('metric'),
   name: keyText(KEY_BYTE_BOUNDS.eventName, 200),
   value: measurement(),
-  unit: printable(50).optional(),
-  dimensions: z
-    // zod's record silently drops a `__proto__` key; refuse it here so no dimension is lost quietly.
-    .custom<unknown>((value) => !isObject(value) || !Object.hasOwn(value, '__proto__'), DIMENSION_KEY_RULE)
-    .pipe(z.record(z.string().regex(DIMENSION_KEY, DIMENSION_KEY_RULE), printable(200)))
-    .refine((dimensions) => Object.keys(dimensions).length <= MAX_DIMENSIONS, `at most ${MAX_DIMENSIONS} dimensions`)
-    .optional(),
-  timestamp: timestamp.optional(),
-  id: clientId.optional(),
+  unit: z.optional(printable(50)),
+  dimensions: z.optional(
+    z
+      .pipe(
+        // zod's record silently drops a `__proto__` key; refuse it here so no dimension is lost quietly.
+        z.custom<unknown>((value) => !isObject(value) || !Object.hasOwn(value, '__proto__'), DIMENSION_KEY_RULE),
+        z.record(z.string().check(z.regex(DIMENSION_KEY, DIMENSION_KEY_RULE)), printable(200)),
+      )
+      .check(z.refine((dimensions) => Object.keys(dimensions).length <= MAX_DIMENSIONS, `at most ${MAX_DIMENSIONS} dimensions`)),
+  ),
+  timestamp: z.optional(timestamp),
+  id: z.optional(clientId),
 });
 
 const schemaByType = { event: genericEventSchema, api_call: apiCallSchema, metric: metricSchema } as const;

@@ -5,7 +5,7 @@
  * within the tenant that made it (R-SEC-4).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from './zod';
 import { TENANT_ID_PATTERN } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
 import { CORRECTIONS_PURPOSE, validateCorrectionPath } from './corrections';
@@ -35,18 +35,19 @@ export const MAX_CORRECTIONS_BYTES = 32 * 1024;
 const SUBJECT_KIND = /^[a-z][a-z0-9_]{0,39}$/;
 const REQUEST_ID = /^dsr_[0-9A-Z]{26}$/;
 
-const correctionSchema = z.strictObject({ path: z.string().min(2).max(200), value: z.json() });
+const correctionSchema = z.strictObject({ path: z.string().check(z.minLength(2), z.maxLength(200)), value: z.json() });
 
 export const openRequestSchema = z
   .strictObject({
     type: z.enum(SUBJECT_REQUEST_TYPES),
     subject: z.strictObject({
-      kind: z.string().regex(SUBJECT_KIND, 'kind: an identifier kind such as email or user_id'),
-      value: z.union([z.string().min(1).max(512), z.number().finite()]),
+      kind: z.string().check(z.regex(SUBJECT_KIND, 'kind: an identifier kind such as email or user_id')),
+      // zod 4 numbers are finite already.
+      value: z.union([z.string().check(z.minLength(1), z.maxLength(512)), z.number()]),
     }),
-    corrections: z.array(correctionSchema).min(1).max(MAX_CORRECTIONS).optional(),
+    corrections: z.optional(z.array(correctionSchema).check(z.minLength(1), z.maxLength(MAX_CORRECTIONS))),
   })
-  .superRefine((request, ctx) => {
+  .check(z.superRefine((request, ctx) => {
     // R-DSR-3: corrections are what a rectification is; on any other request they would be silently ignored.
     if (request.type === 'rectification' && request.corrections === undefined) {
       ctx.addIssue({ code: 'custom', path: ['corrections'], message: 'required for a rectification' });
@@ -67,7 +68,7 @@ export const openRequestSchema = z
     if (normaliseIdentifier(request.subject.kind, String(request.subject.value)) === '') {
       ctx.addIssue({ code: 'custom', path: ['subject', 'value'], message: 'must not be blank' });
     }
-  });
+  }));
 
 export interface PrivacyRequestsDeps {
   readonly directory: TenantDirectory;
@@ -360,11 +361,11 @@ function assertTenantServes(tenant: Tenant): void {
 
 const shopifyCustomerSchema = z.looseObject({
   customer: z.looseObject({
-    email: z.string().min(1).max(512).optional(),
-    id: z.union([z.number().int(), z.string().min(1).max(64)]).optional(),
+    email: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
+    id: z.optional(z.union([z.int(), z.string().check(z.minLength(1), z.maxLength(64))])),
   }),
 });
-const shopifyShopSchema = z.looseObject({ shop_domain: z.string().min(1).max(255) });
+const shopifyShopSchema = z.looseObject({ shop_domain: z.string().check(z.minLength(1), z.maxLength(255)) });
 
 /** R-DSR-6: the customer by email when Shopify sends one, else by customer id; a shop by its domain. */
 function shopifySubject(topic: string, payload: unknown): { kind: string; value: string } {

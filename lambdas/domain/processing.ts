@@ -7,7 +7,7 @@
  * counters. A write the store refuses for good (R-ING-7) is narrowed down to the records that cause it, which go
  * to the dead-letter queue alone; the rest of the batch is stored.
  */
-import { z } from 'zod';
+import * as z from './zod';
 import { CLIENT_ID_PATTERN, keyNames, objectKeys, TENANT_ID_PATTERN } from '../shared/keys';
 import type { RuntimeSettings } from '../shared/settings';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from './model';
@@ -74,8 +74,10 @@ export interface BatchOutcome {
 
 const envelopeSchema = z.object({
   v: z.literal(1),
-  tenantId: z.string().regex(TENANT_ID_PATTERN),
-  eventId: z.string().min(3).max(160).regex(/^[a-z]{1,3}_/).refine((id) => CLIENT_ID_PATTERN.test(id.slice(id.indexOf('_') + 1))),
+  tenantId: z.string().check(z.regex(TENANT_ID_PATTERN)),
+  eventId: z
+    .string()
+    .check(z.minLength(3), z.maxLength(160), z.regex(/^[a-z]{1,3}_/), z.refine((id) => CLIENT_ID_PATTERN.test(id.slice(id.indexOf('_') + 1)))),
   receivedAt: z.iso.datetime(),
   event: z.looseObject({
     type: z.enum(['event', 'api_call', 'metric', 'webhook']),

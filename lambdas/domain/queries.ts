@@ -3,7 +3,7 @@
  * credentials come from a role session tagged with the tenant, so IAM refuses any other tenant's keys even if
  * this code asked for them.
  */
-import { z } from 'zod';
+import * as z from './zod';
 import { utf8Bytes } from '../shared/aws-limits';
 import { KEY_BYTE_BOUNDS } from '../shared/keys';
 import { DomainError, type PlatformEvent, type StoredEvent, type Tenant } from './model';
@@ -31,23 +31,26 @@ export interface EventView {
 const isoTime = z.iso.datetime({ offset: true });
 
 export const listEventsSchema = z.strictObject({
-  kind: z.enum(['event', 'api_call', 'metric', 'webhook']).optional(),
+  kind: z.optional(z.enum(['event', 'api_call', 'metric', 'webhook'])),
   // R-ING-7: the name is part of the GSI2 key the query reads; DynamoDB would refuse a longer one (a 500).
-  name: z
-    .string()
-    .min(1)
-    .refine((name) => utf8Bytes(name) <= KEY_BYTE_BOUNDS.queryName, `must be at most ${KEY_BYTE_BOUNDS.queryName} bytes of UTF-8`)
-    .optional(),
-  from: isoTime.optional(),
-  to: isoTime.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(4096).optional(),
+  name: z.optional(
+    z
+      .string()
+      .check(
+        z.minLength(1),
+        z.refine((name) => utf8Bytes(name) <= KEY_BYTE_BOUNDS.queryName, `must be at most ${KEY_BYTE_BOUNDS.queryName} bytes of UTF-8`),
+      ),
+  ),
+  from: z.optional(isoTime),
+  to: z.optional(isoTime),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50),
+  cursor: z.optional(z.string().check(z.maxLength(4096))),
 });
 
 export const rollupQuerySchema = z.strictObject({
-  from: isoTime.optional(),
-  to: isoTime.optional(),
-  series: z.string().min(1).max(1200).optional(),
+  from: z.optional(isoTime),
+  to: z.optional(isoTime),
+  series: z.optional(z.string().check(z.minLength(1), z.maxLength(1200))),
 });
 
 /** Longest rollup window one request may read. */

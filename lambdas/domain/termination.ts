@@ -3,7 +3,7 @@
  * The work itself is done by the termination state machine's tasks (termination-tasks.ts). Every start, accepted
  * or refused, is audited (R-SEC-6).
  */
-import { z } from 'zod';
+import * as z from './zod';
 import { TENANT_ID_PATTERN } from '../shared/keys';
 import { requireTenant } from '../shared/tenant-context';
 import { readSignedDocument, type SignedDeletionDocument, type TenantDeletionCertificate } from './deletion-records';
@@ -16,7 +16,7 @@ import { parse } from './validation';
 
 export const startTerminationSchema = z.strictObject({
   // R-TERM-3: the controller may elect deletion without the export window.
-  election: z.enum(['export-then-delete', 'immediate']).default('export-then-delete'),
+  election: z._default(z.enum(['export-then-delete', 'immediate']), 'export-then-delete'),
 });
 
 export interface TerminationDeps {

@@ -1,8 +1,8 @@
-import type { z } from 'zod';
+import type * as z from './zod';
 import { DomainError } from './model';
 
 /** Validates a request with its zod schema; a failure is `invalid_request` listing each bad field. */
-export function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+export function parse<T extends z.ZodMiniType>(schema: T, input: unknown): z.infer<T> {
   const result = schema.safeParse(input);
   if (!result.success) {
     const details = result.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));

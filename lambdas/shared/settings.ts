@@ -3,34 +3,41 @@
  * config (lib/config.ts) and hands this part to every function as JSON in `LUMIQO_SETTINGS`; the local
  * runtime builds it from the same schema. One schema, so synth and runtime cannot disagree.
  */
-import { z } from 'zod';
+import * as z from '../domain/zod';
 import { TENANT_ID_PATTERN } from './keys';
+
+/** An integer from `min` to `max`. */
+const integer = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+const retentionDays = integer(1, 3650);
 
 export const planSchema = z.strictObject({
   /** R-RET-1: how long ingested event data is kept. */
-  retentionDays: z.number().int().min(1).max(3650),
+  retentionDays,
   /** Bounds within which the controller may set a tenant's own retention. */
-  minRetentionDays: z.number().int().min(1).max(3650).default(1),
-  maxRetentionDays: z.number().int().min(1).max(3650).default(3650),
+  minRetentionDays: z._default(retentionDays, 1),
+  maxRetentionDays: z._default(retentionDays, 3650),
 });
 
+/** A single-tenant deployment's tenant; lib/config.ts takes it as its `tenant` key. */
+export const deploymentTenantSchema = z.string().check(z.regex(TENANT_ID_PATTERN, 'tenant: a tenant id (a-z, 0-9, -)'));
+
 export const runtimeSettingsSchema = z.strictObject({
-  stage: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'stage: 1-20 of a-z, 0-9 and -, starting with a letter'),
+  stage: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,19}$/, 'stage: 1-20 of a-z, 0-9 and -, starting with a letter')),
   tenancy: z.discriminatedUnion('mode', [
     z.strictObject({ mode: z.literal('multi') }),
-    z.strictObject({ mode: z.literal('single'), tenantId: z.string().regex(TENANT_ID_PATTERN, 'tenant: a tenant id (a-z, 0-9, -)') }),
+    z.strictObject({ mode: z.literal('single'), tenantId: deploymentTenantSchema }),
   ]),
   plans: z.strictObject({ starter: planSchema, business: planSchema, enterprise: planSchema }),
   limits: z.strictObject({
     /** Largest request body accepted on an ingestion route. */
-    maxBodyBytes: z.number().int().min(1024).max(6 * 1024 * 1024),
+    maxBodyBytes: integer(1024, 6 * 1024 * 1024),
     /** Most events in one batch request. */
-    maxBatchEvents: z.number().int().min(1).max(500),
+    maxBatchEvents: integer(1, 500),
     /** Ciphertexts larger than this go to S3, the item keeps a pointer (DynamoDB items stop at 400 KB). */
-    inlinePayloadBytes: z.number().int().min(1024).max(300 * 1024),
+    inlinePayloadBytes: integer(1024, 300 * 1024),
   }),
   /** Webhook timestamp tolerance; deliveries are de-duplicated for twice this (R-ING-2). */
-  webhookToleranceSeconds: z.number().int().min(30).max(3600),
+  webhookToleranceSeconds: integer(30, 3600),
 });
 
 export type RuntimeSettings = z.infer<typeof runtimeSettingsSchema>;

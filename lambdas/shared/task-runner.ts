@@ -4,7 +4,7 @@
  * or a state that fails its schema, can never succeed: PermanentTaskError, which the state machines do not retry.
  * R-SEC-7: the log lines carry the task, ids and counters, and of an error its name only (a message may quote data).
  */
-import type { z } from 'zod';
+import type * as z from '../domain/zod';
 import { PermanentTaskError, type TaskInvocation } from '../domain/privacy';
 import { logger } from './logger';
 
@@ -16,7 +16,7 @@ export interface TaskRunnerSpec<T extends string, S> {
   /** Task name → the domain method that runs it; the names are the state machines' contract. */
   readonly tasks: Readonly<Record<T, (state: S) => Promise<S>>>;
   /** What a state must hold before any task sees it. @default none: the tasks check the state themselves */
-  readonly stateSchema?: z.ZodType;
+  readonly stateSchema?: z.ZodMiniType;
   /** R-SEC-7: the ids a log line names the execution by (the state may be malformed when no schema checked it). */
   readonly ids: (state: S) => LogFields;
   /** R-SEC-7: the counters of the next state worth a log line. */

@@ -4,7 +4,7 @@
  * next state. An invocation that can never succeed (unknown task, malformed state) throws PermanentTaskError,
  * which the state machine does not retry (R-TERM-1..6).
  */
-import { z } from 'zod';
+import * as z from '../domain/zod';
 import { TENANT_ID_PATTERN } from '../shared/keys';
 import { lambdaEntry } from '../shared/composition';
 import { taskRunner } from '../shared/task-runner';
@@ -14,8 +14,8 @@ import { TerminationTasks, type TerminationTaskDeps } from '../domain/terminatio
 
 /** Enough of the state to know whose termination it is; the rest is the tasks' own bookkeeping. */
 const stateSchema = z.looseObject({
-  tenantId: z.string().regex(TENANT_ID_PATTERN),
-  terminationId: z.string().regex(/^term_[0-9A-Z]{26}$/),
+  tenantId: z.string().check(z.regex(TENANT_ID_PATTERN)),
+  terminationId: z.string().check(z.regex(/^term_[0-9A-Z]{26}$/)),
   election: z.enum(['export-then-delete', 'immediate']),
   requestedAt: z.iso.datetime(),
 });
