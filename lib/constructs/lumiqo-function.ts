@@ -36,6 +36,16 @@ const PROJECT_ROOT = path.join(__dirname, '..', '..');
 export type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
 
 /**
+ * Issue 9: @smithy/node-http-handler (the Kinesis client's HTTP/1.1 handler) has no exports map, so esbuild takes
+ * its CommonJS build, whose `require('@smithy/core/protocols')` keeps all of that module: 112 KB of the ingest
+ * bundle. Its ES module build, the same version, imports the two helpers it uses, and esbuild drops the rest.
+ * test/infra/bundles.test.ts bundles with these aliases too.
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@smithy/node-http-handler': '@smithy/node-http-handler/dist-es/index.js',
+};
+
+/**
  * What a declared resource binds to. The data stack's resources are there from the start; the state machines, the
  * dead-letter queue and the tenant read role are made after the functions that they need, and bound then.
  */
@@ -167,6 +177,7 @@ export class LumiqoFunction extends Construct {
         externalModules: ['@aws-sdk/*'],
         // TOOLCHAIN.md: no Docker engine here; the local esbuild package must be used.
         forceDockerBundling: false,
+        esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([from, to]) => `${from}=${to}`) },
       },
     });
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(FUNCTION_METADATA_KEY, name);

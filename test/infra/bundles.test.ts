@@ -1,0 +1,87 @@
+/**
+ * Issue 9: every function's bundle stays within 600 KB (600,000 bytes, as the bench counts). Each handler is bundled
+ * as LumiqoFunction bundles it (lib/constructs/lumiqo-function.ts: esbuild, platform node, target node22, CommonJS,
+ * minified, @aws-sdk/* external, its aliases); the source map is a file of its own and not counted. zod was 444 KB
+ * of every bundle, because its classic entry brings every locale: the functions use zod/mini through
+ * lambdas/domain/zod.ts, with English alone.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { build, type BuildOptions } from 'esbuild';
+import { FUNCTION_NAMES } from '../../lambdas/shared/functions';
+import { BUNDLE_ALIASES } from '../../lib/constructs/lumiqo-function';
+
+const ROOT = path.join(__dirname, '..', '..');
+const MAX_BUNDLE_BYTES = 600_000;
+const LUMIQO_FUNCTION_BUNDLING: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  minify: true,
+  external: ['@aws-sdk/*'],
+  alias: { ...BUNDLE_ALIASES },
+  metafile: true,
+  write: false,
+  logLevel: 'silent',
+  absWorkingDir: ROOT,
+};
+
+describe.each(FUNCTION_NAMES)('the %s bundle', (name) => {
+  let bytes: number;
+  let inputs: string[];
+  beforeAll(async () => {
+    const result = await build({ ...LUMIQO_FUNCTION_BUNDLING, entryPoints: [path.join(ROOT, 'lambdas', name, 'handler.ts')] });
+    const output = Object.values(result.metafile!.outputs)[0];
+    bytes = output.bytes;
+    inputs = Object.keys(output.inputs);
+  });
+
+  test('is at most 600 KB (issue 9)', () => {
+    expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+  });
+
+  test("carries @smithy/node-http-handler's ES module build, if any, not its CommonJS one", () => {
+    expect(inputs.filter((input) => input.includes('node_modules/@smithy/node-http-handler/dist-cjs/'))).toEqual([]);
+  });
+
+  test('carries zod/mini with the English locale alone, not classic zod', () => {
+    const zod = inputs.filter((input) => input.includes('node_modules/zod/'));
+    expect(zod.some((input) => input.includes('/zod/v4/mini/'))).toBe(true);
+    expect(zod.filter((input) => input.includes('/zod/v4/classic/'))).toEqual([]);
+    expect(zod.filter((input) => /\/zod\/v4\/locales\/(?!index\.js$)/.test(input)).map((input) => path.basename(input))).toEqual(['en.js']);
+  });
+});
+
+test('bundled, the schemas answer in English (zod/mini sets no locale of its own)', async () => {
+  const result = await build({
+    ...LUMIQO_FUNCTION_BUNDLING,
+    stdin: {
+      contents: "export { parse } from './lambdas/domain/validation'; export { createTenantSchema } from './lambdas/domain/administration';",
+      resolveDir: ROOT,
+      loader: 'ts',
+    },
+  });
+  const module = { exports: {} as Record<string, (...args: unknown[]) => unknown> };
+  new Function('module', 'exports', 'require', result.outputFiles![0].text)(module, module.exports, require);
+  const { parse, createTenantSchema } = module.exports;
+  expect(() => parse(createTenantSchema, { tenantId: 'acme' })).toThrow('Invalid request: name: Invalid input: expected string, received undefined');
+});
+
+/** Every zod import under lambdas/ goes through lambdas/domain/zod.ts, as a namespace: see that file for why. */
+test('the functions take zod from lambdas/domain/zod.ts alone, as `import * as z`', () => {
+  const lambdas = path.join(ROOT, 'lambdas');
+  const offending: string[] = [];
+  for (const file of fs.readdirSync(lambdas, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+    const relative = path.join('lambdas', file);
+    if (relative === path.join('lambdas', 'domain', 'zod.ts')) continue;
+    const source = fs.readFileSync(path.join(lambdas, file), 'utf8');
+    for (const [statement, specifier] of source.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gms)) {
+      const isZod = /^zod(\/|$)/.test(specifier) || /(^|\/)zod$/.test(specifier);
+      if (!isZod) continue;
+      const throughDomainZod = path.resolve(path.dirname(path.join(lambdas, file)), specifier) === path.join(lambdas, 'domain', 'zod');
+      if (!throughDomainZod || !/^import\s+(type\s+)?\*\s+as\s+z\s+from/.test(statement)) offending.push(`${relative}: ${statement.replace(/\s+/g, ' ')}`);
+    }
+  }
+  expect(offending).toEqual([]);
+});
