@@ -1,6 +1,6 @@
 /** How audit entries are laid out as Audit table items; shared by the DynamoDB log and its in-memory twin. */
 import type { AuditEntry } from '../domain/ports';
-import { auditKeys } from '../shared/keys';
+import { auditKeys } from '../domain/keys';
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 

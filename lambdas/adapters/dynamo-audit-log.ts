@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, AuditLog } from '../domain/ports';
-import { auditKeys, INDEX } from '../shared/keys';
+import { auditKeys, INDEX } from '../domain/keys';
 import { AUDIT_RETENTION_DAYS } from '../domain/retention';
 import { assertMonth, auditEntryFromItem, auditItem } from './audit-items';
 import { queryAll } from './dynamo-query';

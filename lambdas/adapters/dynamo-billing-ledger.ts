@@ -4,7 +4,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BillingLedger, UsageEntry } from '../domain/ports';
-import { ledgerKeys } from '../shared/keys';
+import { ledgerKeys } from '../domain/keys';
 import { queryAll } from './dynamo-query';
 import { conflictingUsage, sameUsage, usageFromItem, usageItem, USAGE_PREFIX } from './ledger-items';
 import type { Composition } from '../shared/composition';

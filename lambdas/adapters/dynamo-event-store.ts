@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { StoredEvent } from '../domain/model';
 import { ROLLUP_COUNTERS_PER_UPDATE, type EventQuery, type EventStore, type Page, type Rollup, type RollupDelta, type SubjectIndexEntry } from '../domain/ports';
-import { DYNAMODB_LIMITS, utf8Bytes } from '../shared/aws-limits';
-import { dataKeys, INDEX } from '../shared/keys';
+import { DYNAMODB_LIMITS, utf8Bytes } from '../domain/aws-limits';
+import { dataKeys, INDEX } from '../domain/keys';
 import { storeCall } from './aws-errors';
 import {
   assertCounterNames,

@@ -9,7 +9,7 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PrivacyRequestStore } from '../domain/ports';
 import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord } from '../domain/privacy';
-import { controlKeys } from '../shared/keys';
+import { controlKeys } from '../domain/keys';
 import { deleteKeys, queryAll } from './dynamo-query';
 import {
   isOpen,

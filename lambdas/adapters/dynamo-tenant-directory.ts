@@ -1,11 +1,11 @@
 /**
- * TenantDirectory over the Control table (keys in shared/keys.ts `controlKeys`). Items hold the port's
+ * TenantDirectory over the Control table (keys in domain/keys.ts `controlKeys`). Items hold the port's
  * records as they are, plus their key attributes.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DomainError, type Tenant } from '../domain/model';
 import { SYSTEM_CLOCK, type ApiKeyRecord, type Clock, type DeliveryRecord, type TenantDirectory, type WebhookSource } from '../domain/ports';
-import { controlKeys } from '../shared/keys';
+import { controlKeys } from '../domain/keys';
 import { deleteKeys, queryAll } from './dynamo-query';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';

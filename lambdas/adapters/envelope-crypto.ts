@@ -33,7 +33,7 @@ import {
   type KMSClient,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import { assertTenantId } from '../shared/keys';
+import { assertTenantId } from '../domain/keys';
 import type { Tenant } from '../domain/model';
 import type { TenantCrypto, TenantKeyManager } from '../domain/ports';
 import type { Composition } from '../shared/composition';

@@ -5,8 +5,8 @@
  */
 import { DomainError, type EventKind, type StoredEvent } from '../domain/model';
 import type { EventQuery, Page, Rollup, RollupDelta, SubjectIndexEntry } from '../domain/ports';
-import { DYNAMODB_LIMITS, utf8Bytes } from '../shared/aws-limits';
-import { dataKeys, INDEX, tenantPrefix } from '../shared/keys';
+import { DYNAMODB_LIMITS, utf8Bytes } from '../domain/aws-limits';
+import { dataKeys, INDEX, tenantPrefix } from '../domain/keys';
 
 export type Item = Record<string, unknown>;
 /** A DynamoDB key: the table key plus, for a GSI query, the index key. */

@@ -7,7 +7,7 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { streamRecordOf, type StreamEnvelope } from '../domain/model';
 import type { EventPublisher } from '../domain/ports';
-import { KINESIS_LIMITS } from '../shared/aws-limits';
+import { KINESIS_LIMITS } from '../domain/aws-limits';
 import { DEFAULT_RETRY, sendUntilProcessed, type RetryPolicy } from './retry';
 import { boundedBatches } from './batches';
 

@@ -3,7 +3,7 @@
  * DynamoDB ledger and its in-memory twin.
  */
 import type { UsageEntry } from '../domain/ports';
-import { ledgerKeys } from '../shared/keys';
+import { ledgerKeys } from '../domain/keys';
 
 export type Item = Record<string, unknown>;
 

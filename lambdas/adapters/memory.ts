@@ -29,7 +29,7 @@ import type {
 } from '../domain/ports';
 import { SYSTEM_CLOCK } from '../domain/ports';
 import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord, WorkflowName } from '../domain/privacy';
-import { auditKeys, controlKeys, dataKeys, ledgerKeys } from '../shared/keys';
+import { auditKeys, controlKeys, dataKeys, ledgerKeys } from '../domain/keys';
 import { AUDIT_RETENTION_DAYS } from '../domain/retention';
 import { assertMonth, auditEntryFromItem, auditItem } from './audit-items';
 import {

@@ -1,11 +1,11 @@
 /**
  * How privacy requests, restrictions and terminations are laid out as Control table items (keys in
- * shared/keys.ts `controlKeys`), and how an update changes a record. Shared by the DynamoDB store and its
+ * domain/keys.ts `controlKeys`), and how an update changes a record. Shared by the DynamoDB store and its
  * in-memory twin, so both keep the same items and the same update semantics.
  */
 import { DomainError } from '../domain/model';
 import type { PrivacyRequestRecord, PrivacyStep, RequestStatus, TerminationRecord } from '../domain/privacy';
-import { controlKeys } from '../shared/keys';
+import { controlKeys } from '../domain/keys';
 
 export type Item = Record<string, unknown>;
 

@@ -8,7 +8,7 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { WorkflowStarter } from '../domain/ports';
 import type { WorkflowName } from '../domain/privacy';
-import { STEP_FUNCTIONS_LIMITS, utf8Bytes } from '../shared/aws-limits';
+import { STEP_FUNCTIONS_LIMITS, utf8Bytes } from '../domain/aws-limits';
 import { assertExecutionName } from './execution-names';
 import { clientConfig } from './client-config';
 import type { Composition } from '../shared/composition';

@@ -3,7 +3,7 @@ import type { DeadLetter, DeadLetterSink } from '../domain/ports';
 import { clientConfig } from './client-config';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
-import { SQS_LIMITS, utf8Bytes } from '../shared/aws-limits';
+import { SQS_LIMITS, utf8Bytes } from '../domain/aws-limits';
 import { boundedBatches } from './batches';
 
 /**

@@ -1,4 +1,4 @@
-import { TENANT_ID_PATTERN } from '../shared/keys';
+import { TENANT_ID_PATTERN } from '../domain/keys';
 
 const oddSegment = (segment: string) => segment === '' || segment === '.' || segment === '..';
 

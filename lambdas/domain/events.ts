@@ -3,8 +3,8 @@
  * Pure: bytes in, validated events out, or a DomainError whose code and details tell the sender what to fix.
  */
 import * as z from './zod';
-import { DYNAMODB_LIMITS, utf8Bytes } from '../shared/aws-limits';
-import { CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN, KEY_BYTE_BOUNDS } from '../shared/keys';
+import { DYNAMODB_LIMITS, utf8Bytes } from './aws-limits';
+import { CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN, KEY_BYTE_BOUNDS } from './keys';
 import type { RuntimeSettings } from '../shared/settings';
 import { DomainError, type IngestEvent } from './model';
 

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { RuntimeSettings } from '../shared/settings';
-import { KINESIS_LIMITS, utf8Bytes } from '../shared/aws-limits';
-import { CLIENT_ID_PATTERN, clientEventId, KEY_BYTE_BOUNDS, TENANT_ID_PATTERN } from '../shared/keys';
+import { KINESIS_LIMITS, utf8Bytes } from './aws-limits';
+import { CLIENT_ID_PATTERN, clientEventId, KEY_BYTE_BOUNDS, TENANT_ID_PATTERN } from './keys';
 import { assertTenantActive } from '../shared/tenant-context';
 import type { ParsedEvent } from './events';
 import { newId } from './ids';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from './zod';
-import { TENANT_ID_PATTERN } from '../shared/keys';
+import { TENANT_ID_PATTERN } from './keys';
 import type { RuntimeSettings } from '../shared/settings';
 import { CORRECTIONS_PURPOSE, validateCorrectionPath } from './corrections';
 import { readSignedDocument, type SignedDeletionDocument } from './deletion-records';

@@ -8,7 +8,7 @@
  * to the dead-letter queue alone; the rest of the batch is stored.
  */
 import * as z from './zod';
-import { CLIENT_ID_PATTERN, keyNames, objectKeys, TENANT_ID_PATTERN } from '../shared/keys';
+import { CLIENT_ID_PATTERN, keyNames, objectKeys, TENANT_ID_PATTERN } from './keys';
 import type { RuntimeSettings } from '../shared/settings';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from './model';
 import {

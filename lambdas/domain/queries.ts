@@ -4,8 +4,8 @@
  * this code asked for them.
  */
 import * as z from './zod';
-import { utf8Bytes } from '../shared/aws-limits';
-import { KEY_BYTE_BOUNDS } from '../shared/keys';
+import { utf8Bytes } from './aws-limits';
+import { KEY_BYTE_BOUNDS } from './keys';
 import { DomainError, type PlatformEvent, type StoredEvent, type Tenant } from './model';
 import { decryptStoredEvent } from './export-lines';
 import type { EventStore, PayloadStore, TenantCrypto } from './ports';

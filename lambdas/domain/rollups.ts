@@ -3,7 +3,7 @@
  * any number of batches and retries in any order. Percentiles come from a log-bucket sketch (DDSketch-style,
  * relative accuracy 2%) whose bucket counts are counters too: `h<i>` for bucket i, `hz` for values ≤ 0.
  */
-import { keyNames } from '../shared/keys';
+import { keyNames } from './keys';
 import type { PlatformEvent } from './model';
 import type { Rollup, RollupDelta } from './ports';
 

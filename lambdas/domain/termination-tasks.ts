@@ -7,7 +7,7 @@
  * immediately) → (30-day window) → purge every store → shred the tenant key → verify nothing is readable →
  * issue the signed certificate.
  */
-import { objectKeys, tenantObjectPrefix } from '../shared/keys';
+import { objectKeys, tenantObjectPrefix } from './keys';
 import { backupDates, signDeletionDocument, type BackupFacts, type TenantDeletionCertificate } from './deletion-records';
 import type { Tenant } from './model';
 import type {

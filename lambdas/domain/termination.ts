@@ -4,7 +4,7 @@
  * or refused, is audited (R-SEC-6).
  */
 import * as z from './zod';
-import { TENANT_ID_PATTERN } from '../shared/keys';
+import { TENANT_ID_PATTERN } from './keys';
 import { requireTenant } from '../shared/tenant-context';
 import { readSignedDocument, type SignedDeletionDocument, type TenantDeletionCertificate } from './deletion-records';
 import { EXPORT_LINK_SECONDS, presignExport } from './export-lines';

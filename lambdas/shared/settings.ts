@@ -4,7 +4,7 @@
  * runtime builds it from the same schema. One schema, so synth and runtime cannot disagree.
  */
 import * as z from '../domain/zod';
-import { TENANT_ID_PATTERN } from './keys';
+import { TENANT_ID_PATTERN } from '../domain/keys';
 
 /** An integer from `min` to `max`. */
 const integer = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));

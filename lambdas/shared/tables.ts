@@ -2,7 +2,7 @@
  * Table shapes, in one place. The CDK data stack defines its tables from these, and the local runtime
  * creates its emulator tables from the synthesized template, so no second copy of the schema exists.
  */
-import { INDEX } from './keys';
+import { INDEX } from '../domain/keys';
 
 export interface TableShape {
   /** Logical name; CDK construct id and the suffix of the physical name. */

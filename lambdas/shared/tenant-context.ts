@@ -6,7 +6,7 @@
 import { apiKeyFromHeaders, hashApiKey } from '../domain/api-keys';
 import { DomainError, type Tenant, type TenantContext } from '../domain/model';
 import type { ApiKeyRecord, TenantDirectory } from '../domain/ports';
-import { TENANT_ID_PATTERN } from './keys';
+import { TENANT_ID_PATTERN } from '../domain/keys';
 
 export interface AuthenticatedTenant {
   readonly context: TenantContext;

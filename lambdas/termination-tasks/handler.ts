@@ -5,7 +5,7 @@
  * which the state machine does not retry (R-TERM-1..6).
  */
 import * as z from '../domain/zod';
-import { TENANT_ID_PATTERN } from '../shared/keys';
+import { TENANT_ID_PATTERN } from '../domain/keys';
 import { lambdaEntry } from '../shared/composition';
 import { taskRunner } from '../shared/task-runner';
 import type { TaskInvocation, TerminationTask, TerminationWorkflowState } from '../domain/privacy';

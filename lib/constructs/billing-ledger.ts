@@ -12,7 +12,7 @@ export interface BillingLedgerProps {
 
 /**
  * R-TERM-6: billable usage, kept apart from tenant data so that a termination's purge never reaches it and no
- * tenant-facing role can read it (keys `LEDGER#<tenant>` / `USAGE#<throughMinute>`, lambdas/shared/keys.ts
+ * tenant-facing role can read it (keys `LEDGER#<tenant>` / `USAGE#<throughMinute>`, lambdas/domain/keys.ts
  * ledgerKeys). Only the termination tasks write it (the flush before the purge, R-TERM-1).
  */
 export class BillingLedger extends Construct {

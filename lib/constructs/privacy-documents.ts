@@ -11,7 +11,7 @@ import { secureBucket } from './secure-bucket';
 /** Lifecycle backstop a few days past the export window (R-TERM-2), should a purge never run. */
 export const EXPORT_EXPIRATION_DAYS = EXPORT_WINDOW_DAYS + 5;
 
-/** Key prefix of every tenant's exports and work lists (lambdas/shared/keys.ts objectKeys). */
+/** Key prefix of every tenant's exports and work lists (lambdas/domain/keys.ts objectKeys). */
 const TENANT_OBJECTS = 'tenants/*';
 /** Key prefix of signed deletion records and certificates: outside tenants/, so no purge reaches it (R-TERM-5). */
 const DELETION_RECORDS = 'deletion-records/*';

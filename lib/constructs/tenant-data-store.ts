@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { tenantObjectPattern, tenantPartitionPattern } from '../../lambdas/shared/keys';
+import { tenantObjectPattern, tenantPartitionPattern } from '../../lambdas/domain/keys';
 import { TABLES, type TableShape } from '../../lambdas/shared/tables';
 import { READ_KEY_ACTIONS, WRITE_KEY_ACTIONS, allow, allowKeyViaServices, type KeyUsingService } from './grants';
 import { secureBucket } from './secure-bucket';

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
 import { PITR_WINDOW_DAYS, WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
 import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
-import { tenantObjectPattern } from '../../lambdas/shared/keys';
+import { tenantObjectPattern } from '../../lambdas/domain/keys';
 import { stackPrefix, type LumiqoConfig } from '../config';
 import { IngestionApi } from '../constructs/ingestion-api';
 import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';

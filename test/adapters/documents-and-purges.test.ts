@@ -9,7 +9,7 @@ import { MemoryDocumentStore, MemoryPayloadStore } from '../../lambdas/adapters/
 import { S3DocumentStore } from '../../lambdas/adapters/s3-document-store';
 import { S3PayloadStore } from '../../lambdas/adapters/s3-payload-store';
 import type { DocumentStore, PayloadStore } from '../../lambdas/domain/ports';
-import { objectKeys, tenantObjectPrefix } from '../../lambdas/shared/keys';
+import { objectKeys, tenantObjectPrefix } from '../../lambdas/domain/keys';
 import { startEmulators, type Emulators } from '../support/emulators';
 
 const text = (s: string) => new TextEncoder().encode(s);

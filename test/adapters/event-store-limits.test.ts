@@ -5,7 +5,7 @@
  */
 import { eventItem, itemBytes } from '../../lambdas/adapters/event-items';
 import { PermanentStoreError, ROLLUP_COUNTERS_PER_UPDATE, type EventStore } from '../../lambdas/domain/ports';
-import { DYNAMODB_LIMITS } from '../../lambdas/shared/aws-limits';
+import { DYNAMODB_LIMITS } from '../../lambdas/domain/aws-limits';
 import { awsLimitRefusals } from '../support/aws-limits';
 import { storedEvent } from './fixtures';
 import { describeAdapters, startAdapters } from './harness';

@@ -12,7 +12,7 @@ import { DynamoPrivacyRequestStore } from '../../lambdas/adapters/dynamo-privacy
 import { DynamoTenantDirectory } from '../../lambdas/adapters/dynamo-tenant-directory';
 import { MemoryAuditLog, MemoryBillingLedger, MemoryEventStore, MemoryPrivacyRequestStore, MemoryTenantDirectory } from '../../lambdas/adapters/memory';
 import type { AuditLog, BillingLedger, Clock, EventStore, PrivacyRequestStore, TenantDirectory } from '../../lambdas/domain/ports';
-import { dataKeys, tenantPrefix } from '../../lambdas/shared/keys';
+import { dataKeys, tenantPrefix } from '../../lambdas/domain/keys';
 import { startEmulators, type Emulators } from '../support/emulators';
 
 export interface Adapters {

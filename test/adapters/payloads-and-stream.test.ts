@@ -4,7 +4,7 @@ import { createKinesisClient, createS3Client } from '../../lambdas/adapters/clie
 import { KinesisEventPublisher } from '../../lambdas/adapters/kinesis-event-publisher';
 import { S3PayloadStore } from '../../lambdas/adapters/s3-payload-store';
 import type { StreamEnvelope } from '../../lambdas/domain/model';
-import { objectKeys } from '../../lambdas/shared/keys';
+import { objectKeys } from '../../lambdas/domain/keys';
 import { startEmulators, type Emulators } from '../support/emulators';
 
 let emulators: Emulators;

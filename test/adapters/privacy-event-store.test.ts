@@ -4,7 +4,7 @@
  */
 import type { StoredEvent } from '../../lambdas/domain/model';
 import type { EventStore, SubjectIndexEntry } from '../../lambdas/domain/ports';
-import { dataKeys } from '../../lambdas/shared/keys';
+import { dataKeys } from '../../lambdas/domain/keys';
 import { eventSeries, storedEvent } from './fixtures';
 import { describeAdapters } from './harness';
 

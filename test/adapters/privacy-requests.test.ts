@@ -4,7 +4,7 @@
  */
 import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord } from '../../lambdas/domain/privacy';
 import type { UsageEntry } from '../../lambdas/domain/ports';
-import { controlKeys } from '../../lambdas/shared/keys';
+import { controlKeys } from '../../lambdas/domain/keys';
 import { describeAdapters } from './harness';
 
 const step = (name: string, at = '2026-03-02T00:00:00.000Z'): PrivacyStep => ({ name, at, outcome: 'success' });

@@ -1,5 +1,5 @@
 /**
- * R-ING-7: KEY_BYTE_BOUNDS (lambdas/shared/keys.ts) keeps every key that ingest's values reach within DynamoDB's
+ * R-ING-7: KEY_BYTE_BOUNDS (lambdas/domain/keys.ts) keeps every key that ingest's values reach within DynamoDB's
  * limits, with the widest fixed parts a key can have: a value at its bound fits every key, one byte more does not.
  * The keys are the ones the store really writes (eventItem, the rollup and control keys), measured in UTF-8 bytes.
  */
@@ -7,8 +7,8 @@ import { eventItem } from '../../lambdas/adapters/event-items';
 import type { PlatformEvent, StoredEvent } from '../../lambdas/domain/model';
 import { eventName } from '../../lambdas/domain/processing';
 import { minuteOf, seriesOf } from '../../lambdas/domain/rollups';
-import { DYNAMODB_LIMITS } from '../../lambdas/shared/aws-limits';
-import { CLIENT_ID_MAX_LENGTH, clientEventId, controlKeys, dataKeys, KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
+import { DYNAMODB_LIMITS } from '../../lambdas/domain/aws-limits';
+import { CLIENT_ID_MAX_LENGTH, clientEventId, controlKeys, dataKeys, KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import { TABLES } from '../../lambdas/shared/tables';
 
 const TENANT = 'x'.repeat(63);

@@ -5,7 +5,7 @@
 import type { StreamEnvelope } from '../../lambdas/domain/model';
 import { StreamProcessing } from '../../lambdas/domain/processing';
 import { TenantQueries } from '../../lambdas/domain/queries';
-import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
+import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import { createTenant, NOW, removeKeyDirectories, testPlatform, type TestPlatform } from '../handler/fixtures';
 
 afterAll(removeKeyDirectories);

@@ -12,7 +12,7 @@ import type { TerminationElection, TerminationWorkflowState } from '../../lambda
 import { EVENT_PURPOSE, SUBJECT_KEY_PURPOSE } from '../../lambdas/domain/processing';
 import { hashSubject } from '../../lambdas/domain/subjects';
 import { TERMINATION_ACTOR, type TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
-import { objectKeys, tenantObjectPrefix } from '../../lambdas/shared/keys';
+import { objectKeys, tenantObjectPrefix } from '../../lambdas/domain/keys';
 import { NOW, removePrivacyKeyDirectories, terminationWorld } from './privacy-fixture';
 
 const MINUTE_MS = 60_000;

@@ -13,7 +13,7 @@ import { DomainError, type Tenant } from '../../lambdas/domain/model';
 import type { WorkflowStarter } from '../../lambdas/domain/ports';
 import { EXPORT_LINK_SECONDS } from '../../lambdas/domain/export-lines';
 import { Termination } from '../../lambdas/domain/termination';
-import { objectKeys } from '../../lambdas/shared/keys';
+import { objectKeys } from '../../lambdas/domain/keys';
 import { ManualClock } from '../support/manual-clock';
 
 const NOW = new Date('2026-03-02T10:00:00.000Z');

@@ -2,7 +2,7 @@
  * POST /v1/events through the ingest handler (issue 2's bad inputs; R-ING-1, R-ING-3, R-ING-4, R-ING-7,
  * R-TERM-1): every refusal is `{ error: { code, message } }` with a stable code, and nothing is published.
  */
-import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
+import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import { API_KEY_CACHE_MS } from '../../lambdas/shared/tenant-context';
 import {
   apiRequest,

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import type { WebhookScheme } from '../../lambdas/domain/model';
-import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
+import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import {
   apiRequest,
   bodyOf,

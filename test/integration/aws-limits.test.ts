@@ -9,7 +9,7 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
 import type { StreamEnvelope } from '../../lambdas/domain/model';
 import { RELATIVE_ACCURACY } from '../../lambdas/domain/rollups';
-import { KEY_BYTE_BOUNDS } from '../../lambdas/shared/keys';
+import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { eventually, request } from './http';
 

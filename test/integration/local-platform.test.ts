@@ -11,7 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
 import { EnvelopeTenantCrypto, LocalKeyringProvider } from '../../lambdas/adapters/envelope-crypto';
-import { controlKeys, dataKeys, objectKeys } from '../../lambdas/shared/keys';
+import { controlKeys, dataKeys, objectKeys } from '../../lambdas/domain/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { localCallCheck } from '../deployed/allowed-calls';
 import { eventually, request } from './http';

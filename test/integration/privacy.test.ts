@@ -12,7 +12,7 @@ import { createAwsClients, type AwsClients } from '../../lambdas/adapters/client
 import { verifyDeletionDocument, type SignedDeletionDocument, type TenantDeletionCertificate } from '../../lambdas/domain/deletion-records';
 import type { PrivacyRequestView } from '../../lambdas/domain/privacy-requests';
 import type { TerminationView } from '../../lambdas/domain/termination';
-import { dataKeys, INDEX, tenantObjectPrefix } from '../../lambdas/shared/keys';
+import { dataKeys, INDEX, tenantObjectPrefix } from '../../lambdas/domain/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { localCallCheck } from '../deployed/allowed-calls';
 import { eventually, request } from './http';

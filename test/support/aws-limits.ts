@@ -23,7 +23,7 @@
  * - Step Functions: StartExecution input at most 256 KiB (262,144 B, UTF-8).
  * - S3: an object key at most 1,024 B (UTF-8).
  *
- * The numbers are written here, not imported from lambdas/shared/aws-limits.ts, so a wrong limit in the code
+ * The numbers are written here, not imported from lambdas/domain/aws-limits.ts, so a wrong limit in the code
  * under test cannot also make this check agree with it.
  */
 import type { HttpRequest, HttpResponse } from '@smithy/types';

@@ -11,7 +11,7 @@ import { verifyDeletionDocument, type SignedDeletionDocument } from '../../lambd
 import type { PrivacyRequestView } from '../../lambdas/domain/privacy-requests';
 import type { TerminationView } from '../../lambdas/domain/termination';
 import { PermanentTaskError, type WorkflowName } from '../../lambdas/domain/privacy';
-import { dataKeys, INDEX, tenantObjectPrefix } from '../../lambdas/shared/keys';
+import { dataKeys, INDEX, tenantObjectPrefix } from '../../lambdas/domain/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { localCallCheck } from '../deployed/allowed-calls';
 import type { LocalExecution } from '../../bin/local/workflows';

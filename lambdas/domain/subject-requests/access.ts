@@ -2,7 +2,7 @@
  * Access (R-DSR-1): every record that mentions the subject, decrypted, as JSON Lines parts in the exports bucket,
  * and a manifest that lists each part with its size and SHA-256.
  */
-import { objectKeys } from '../../shared/keys';
+import { objectKeys } from '../keys';
 import type { SubjectWorkflowState } from '../privacy';
 import { exportLine, sha256Hex } from '../export-lines';
 import { addCounts, AuditedSubjectTasks } from './audited-tasks';

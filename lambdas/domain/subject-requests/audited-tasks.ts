@@ -3,7 +3,7 @@
  * against its request, audits the call with the subject's hash and records the request's step; and the work list
  * that `locate` writes and the batch loops read one batch per call, so no call grows with the subject's data.
  */
-import { objectKeys, TENANT_ID_PATTERN } from '../../shared/keys';
+import { objectKeys, TENANT_ID_PATTERN } from '../keys';
 import type { RuntimeSettings } from '../../shared/settings';
 import type { PlatformEvent, StoredEvent, Tenant } from '../model';
 import type { AuditLog, Clock, DocumentSigner, DocumentStore, EventStore, PayloadStore, PrivacyRequestStore, TenantCrypto, TenantDirectory } from '../ports';

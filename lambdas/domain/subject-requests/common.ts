@@ -3,7 +3,7 @@
  * `complete` ends the request, `record-failure` is where every Catch leads, and `check-deadlines` counts the
  * requests past their due date for the hourly alarm.
  */
-import { objectKeys } from '../../shared/keys';
+import { objectKeys } from '../keys';
 import type { SubjectWorkflowState } from '../privacy';
 import { AuditedSubjectTasks, errorName, isWorkflowState, WORKFLOW_ACTOR } from './audited-tasks';
 import { ERASURE_MARKER_DAYS } from './erasure';

@@ -2,7 +2,7 @@
  * Erasure (R-DSR-2): the subject's records deleted whole, its earlier exports with them, the erasure verified by the
  * query that located them, and a signed deletion record that outlives every purge.
  */
-import { objectKeys } from '../../shared/keys';
+import { objectKeys } from '../keys';
 import { signDeletionDocument, type SubjectDeletionRecord } from '../deletion-records';
 import { PermanentTaskError, type SubjectWorkflowState } from '../privacy';
 import { addCounts, AuditedSubjectTasks, ERASE_BATCH } from './audited-tasks';

@@ -2,7 +2,7 @@
  * Rectification (R-DSR-3): the corrections set in each record that mentions the subject, the record re-encrypted,
  * and its index entries moved to the identifiers it now holds. Each batch is journalled before anything is deleted.
  */
-import { objectKeys } from '../../shared/keys';
+import { objectKeys } from '../keys';
 import { applyCorrections, CORRECTIONS_PURPOSE, type Correction } from '../corrections';
 import type { StoredEvent } from '../model';
 import type { SubjectIndexEntry } from '../ports';

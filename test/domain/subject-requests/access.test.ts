@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { EXPORT_BATCH, type SubjectExportManifest } from '../../../lambdas/domain/subject-requests/access';
 import { WORKFLOW_ACTOR } from '../../../lambdas/domain/subject-requests/audited-tasks';
-import { objectKeys } from '../../../lambdas/shared/keys';
+import { objectKeys } from '../../../lambdas/domain/keys';
 import { signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, subjectRequestsWorld, runRequest, requestOf, bodyOf, rawEvent, documentAt, exportLines, annsWorld } from './world';
 

@@ -3,7 +3,7 @@
  * are caught by a later pass, and a signed deletion record is written only for a verified erasure.
  */
 import { verifyDeletionDocument, type SignedDeletionDocument, type SubjectDeletionRecord } from '../../../lambdas/domain/deletion-records';
-import { objectKeys } from '../../../lambdas/shared/keys';
+import { objectKeys } from '../../../lambdas/domain/keys';
 import { eventIdsOf, indexEntriesOf, runWorkflow, signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, MINUTE, subjectRequestsWorld, openRequest, runRequest, requestOf, rawEvent, annsWorld } from './world';
 

@@ -2,7 +2,7 @@
  * Rectification (R-DSR-3): stored records corrected, re-encrypted and re-indexed, and finished from the journal when
  * a batch is interrupted.
  */
-import { objectKeys } from '../../../lambdas/shared/keys';
+import { objectKeys } from '../../../lambdas/domain/keys';
 import { indexEntriesOf, signup, startedState, storeEvents, subjectHashOf, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, subjectRequestsWorld, openRequest, runRequest, requestOf, bodyOf, rawEvent, big } from './world';
 
