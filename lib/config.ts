@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
 import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
-import { DEFAULT_RUNTIME_SETTINGS, deploymentTenantSchema, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/shared/settings';
+import { DEFAULT_RUNTIME_SETTINGS, deploymentTenantSchema, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/domain/settings';
 
 const plans = DEFAULT_RUNTIME_SETTINGS.plans;
 

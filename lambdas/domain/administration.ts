@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as z from './zod';
 import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from './keys';
-import type { RuntimeSettings } from '../shared/settings';
+import type { RuntimeSettings } from './settings';
 import { requireTenant } from '../shared/tenant-context';
 import { issueApiKey } from './api-keys';
 import { newId } from './ids';

@@ -5,7 +5,7 @@
 import * as z from './zod';
 import { DYNAMODB_LIMITS, utf8Bytes } from './aws-limits';
 import { CLIENT_ID_MAX_LENGTH, CLIENT_ID_PATTERN, KEY_BYTE_BOUNDS } from './keys';
-import type { RuntimeSettings } from '../shared/settings';
+import type { RuntimeSettings } from './settings';
 import { DomainError, type IngestEvent } from './model';
 
 export interface ParsedEvent {

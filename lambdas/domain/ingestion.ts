@@ -3,7 +3,7 @@
  * milliseconds: the expensive work (subjects, encryption, storage, rollups) is the processor's.
  */
 import { createHash } from 'node:crypto';
-import type { RuntimeSettings } from '../shared/settings';
+import type { RuntimeSettings } from './settings';
 import { KINESIS_LIMITS, utf8Bytes } from './aws-limits';
 import { CLIENT_ID_PATTERN, clientEventId, KEY_BYTE_BOUNDS, TENANT_ID_PATTERN } from './keys';
 import { assertTenantActive } from '../shared/tenant-context';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as z from './zod';
 import { TENANT_ID_PATTERN } from './keys';
-import type { RuntimeSettings } from '../shared/settings';
+import type { RuntimeSettings } from './settings';
 import { CORRECTIONS_PURPOSE, validateCorrectionPath } from './corrections';
 import { readSignedDocument, type SignedDeletionDocument } from './deletion-records';
 import { EXPORT_LINK_SECONDS, presignExport } from './export-lines';

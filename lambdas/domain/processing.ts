@@ -9,7 +9,7 @@
  */
 import * as z from './zod';
 import { CLIENT_ID_PATTERN, keyNames, objectKeys, TENANT_ID_PATTERN } from './keys';
-import type { RuntimeSettings } from '../shared/settings';
+import type { RuntimeSettings } from './settings';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from './model';
 import {
   PermanentStoreError,

@@ -2,7 +2,7 @@
  * R-RET-1: how long ingested event data is kept: the plan's default, or the tenant's own setting within the
  * plan's bounds. R-RET-6: the result becomes each item's TTL, so deletion needs no job.
  */
-import type { RuntimeSettings } from '../shared/settings';
+import type { RuntimeSettings } from './settings';
 import { DomainError, type PlanName, type Tenant } from './model';
 
 const SECONDS_PER_DAY = 24 * 60 * 60;

@@ -7,7 +7,8 @@
 import type { Clock, DeadLetterSink, WorkflowStarter } from '../domain/ports';
 import type { AwsClientsConfig, AwsService } from '../adapters/client-config';
 import { LOCAL_KEYRING_ENVIRONMENT, RESOURCE_ENVIRONMENT, declaredVariables, type FunctionDeclaration, type FunctionResource } from './declarations';
-import { ENV, settingsFromEnv, type RuntimeSettings } from './settings';
+import type { RuntimeSettings } from '../domain/settings';
+import { ENV, settingsFromEnv } from './settings';
 
 /**
  * What the runtime around a function supplies beyond its environment. In Lambda: nothing. Locally and in tests:

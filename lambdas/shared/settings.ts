@@ -1,58 +1,8 @@
 /**
- * Runtime settings: the part of the deployment config that the functions need. CDK validates the whole
- * config (lib/config.ts) and hands this part to every function as JSON in `LUMIQO_SETTINGS`; the local
- * runtime builds it from the same schema. One schema, so synth and runtime cannot disagree.
+ * How a function receives its runtime settings (their schema and defaults are the domain's:
+ * lambdas/domain/settings.ts), and the names of every environment variable the CDK constructs set.
  */
-import * as z from '../domain/zod';
-import { TENANT_ID_PATTERN } from '../domain/keys';
-
-/** An integer from `min` to `max`. */
-const integer = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
-const retentionDays = integer(1, 3650);
-
-export const planSchema = z.strictObject({
-  /** R-RET-1: how long ingested event data is kept. */
-  retentionDays,
-  /** Bounds within which the controller may set a tenant's own retention. */
-  minRetentionDays: z._default(retentionDays, 1),
-  maxRetentionDays: z._default(retentionDays, 3650),
-});
-
-/** A single-tenant deployment's tenant; lib/config.ts takes it as its `tenant` key. */
-export const deploymentTenantSchema = z.string().check(z.regex(TENANT_ID_PATTERN, 'tenant: a tenant id (a-z, 0-9, -)'));
-
-export const runtimeSettingsSchema = z.strictObject({
-  stage: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,19}$/, 'stage: 1-20 of a-z, 0-9 and -, starting with a letter')),
-  tenancy: z.discriminatedUnion('mode', [
-    z.strictObject({ mode: z.literal('multi') }),
-    z.strictObject({ mode: z.literal('single'), tenantId: deploymentTenantSchema }),
-  ]),
-  plans: z.strictObject({ starter: planSchema, business: planSchema, enterprise: planSchema }),
-  limits: z.strictObject({
-    /** Largest request body accepted on an ingestion route. */
-    maxBodyBytes: integer(1024, 6 * 1024 * 1024),
-    /** Most events in one batch request. */
-    maxBatchEvents: integer(1, 500),
-    /** Ciphertexts larger than this go to S3, the item keeps a pointer (DynamoDB items stop at 400 KB). */
-    inlinePayloadBytes: integer(1024, 300 * 1024),
-  }),
-  /** Webhook timestamp tolerance; deliveries are de-duplicated for twice this (R-ING-2). */
-  webhookToleranceSeconds: integer(30, 3600),
-});
-
-export type RuntimeSettings = z.infer<typeof runtimeSettingsSchema>;
-
-export const DEFAULT_RUNTIME_SETTINGS: RuntimeSettings = {
-  stage: 'dev',
-  tenancy: { mode: 'multi' },
-  plans: {
-    starter: { retentionDays: 30, minRetentionDays: 1, maxRetentionDays: 30 },
-    business: { retentionDays: 90, minRetentionDays: 1, maxRetentionDays: 365 },
-    enterprise: { retentionDays: 365, minRetentionDays: 1, maxRetentionDays: 3650 },
-  },
-  limits: { maxBodyBytes: 1024 * 1024, maxBatchEvents: 100, inlinePayloadBytes: 32 * 1024 },
-  webhookToleranceSeconds: 300,
-};
+import { DEFAULT_RUNTIME_SETTINGS, runtimeSettingsSchema, type RuntimeSettings } from '../domain/settings';
 
 /** Reads `LUMIQO_SETTINGS`; a bad value stops the cold start with a message naming the key. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {

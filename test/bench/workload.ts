@@ -22,7 +22,7 @@ import { newId } from '../../lambdas/domain/ids';
 import type { ApiCallEvent, StreamEnvelope, WebhookEvent } from '../../lambdas/domain/model';
 import type { Clock, TenantKeyManager } from '../../lambdas/domain/ports';
 import type { InputRecord } from '../../lambdas/domain/processing';
-import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/shared/settings';
+import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/domain/settings';
 import type { FakeKms } from './fake-kms';
 
 export const OPERATOR = 'operator:benchmark';

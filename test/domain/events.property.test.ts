@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { MAX_MEASUREMENT, parseIngestBody, type ParsedEvent } from '../../lambdas/domain/events';
 import { DomainError } from '../../lambdas/domain/model';
 import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
-import { DEFAULT_RUNTIME_SETTINGS } from '../../lambdas/shared/settings';
+import { DEFAULT_RUNTIME_SETTINGS } from '../../lambdas/domain/settings';
 
 const RECEIVED_AT = new Date('2026-11-23T10:15:30.000Z');
 const LIMITS = DEFAULT_RUNTIME_SETTINGS.limits;

@@ -31,7 +31,7 @@ import { Termination } from '../../lambdas/domain/termination';
 import { TerminationTasks, type TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
 import { DEFAULT_BACKUP_FACTS } from '../../lambdas/domain/deletion-records';
 import { hashSubject } from '../../lambdas/domain/subjects';
-import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/shared/settings';
+import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/domain/settings';
 import { ManualClock } from '../support/manual-clock';
 
 export { ManualClock };

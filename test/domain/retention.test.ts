@@ -3,7 +3,7 @@
  */
 import { expiresAtEpochSeconds, retentionDaysFor, validateRetentionOverride } from '../../lambdas/domain/retention';
 import { DomainError } from '../../lambdas/domain/model';
-import { DEFAULT_RUNTIME_SETTINGS as SETTINGS } from '../../lambdas/shared/settings';
+import { DEFAULT_RUNTIME_SETTINGS as SETTINGS } from '../../lambdas/domain/settings';
 
 describe('R-RET-1: retentionDaysFor', () => {
   it('uses the plan default when the tenant has no override: 30 days on Starter, longer on Business and Enterprise', () => {

@@ -6,7 +6,8 @@
  */
 import { createTenantSchema } from '../../lambdas/domain/administration';
 import { parseIngestBody } from '../../lambdas/domain/events';
-import { DEFAULT_RUNTIME_SETTINGS, settingsFromEnv } from '../../lambdas/shared/settings';
+import { DEFAULT_RUNTIME_SETTINGS } from '../../lambdas/domain/settings';
+import { settingsFromEnv } from '../../lambdas/shared/settings';
 import { DomainError } from '../../lambdas/domain/model';
 import { parse } from '../../lambdas/domain/validation';
 

@@ -22,7 +22,7 @@ import type { DeadLetter, DeadLetterSink, EventPublisher, EventStore, TenantCryp
 import { createIngestHandler } from '../../lambdas/ingest/handler';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
 import { createQueryHandler } from '../../lambdas/query/handler';
-import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/shared/settings';
+import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/domain/settings';
 import { ManualClock } from '../support/manual-clock';
 
 export { ManualClock };

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, parseConfig, runtimeSettings, stackPrefix } from '../../lib/config';
-import { runtimeSettingsSchema } from '../../lambdas/shared/settings';
+import { runtimeSettingsSchema } from '../../lambdas/domain/settings';
 
 /** cdk context as `-c key=value` gives it: every value a string. */
 const context = (values: Record<string, unknown>) => ({ tryGetContext: (key: string) => values[key] });

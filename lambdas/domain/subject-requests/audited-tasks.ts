@@ -4,7 +4,7 @@
  * that `locate` writes and the batch loops read one batch per call, so no call grows with the subject's data.
  */
 import { objectKeys, TENANT_ID_PATTERN } from '../keys';
-import type { RuntimeSettings } from '../../shared/settings';
+import type { RuntimeSettings } from '../settings';
 import type { PlatformEvent, StoredEvent, Tenant } from '../model';
 import type { AuditLog, Clock, DocumentSigner, DocumentStore, EventStore, PayloadStore, PrivacyRequestStore, TenantCrypto, TenantDirectory } from '../ports';
 import { PermanentTaskError, type PrivacyRequestRecord, type PrivacyStep, type SubjectTask, type SubjectWorkflowState } from '../privacy';
