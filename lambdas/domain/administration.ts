@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as z from './zod';
 import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from './keys';
 import type { RuntimeSettings } from './settings';
-import { requireTenant } from '../shared/tenant-context';
+import { requireTenant } from './tenants';
 import { issueApiKey } from './api-keys';
 import { newId } from './ids';
 import { parseJsonPath } from './json-paths';

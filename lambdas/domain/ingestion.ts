@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { RuntimeSettings } from './settings';
 import { KINESIS_LIMITS, utf8Bytes } from './aws-limits';
 import { CLIENT_ID_PATTERN, clientEventId, KEY_BYTE_BOUNDS, TENANT_ID_PATTERN } from './keys';
-import { assertTenantActive } from '../shared/tenant-context';
+import { assertTenantActive } from './tenants';
 import type { ParsedEvent } from './events';
 import { newId } from './ids';
 import { DomainError, streamRecordOf, type StreamEnvelope, type Tenant, type TenantContext, type WebhookEvent, type WebhookScheme } from './model';

@@ -5,7 +5,7 @@
  */
 import * as z from './zod';
 import { TENANT_ID_PATTERN } from './keys';
-import { requireTenant } from '../shared/tenant-context';
+import { requireTenant } from './tenants';
 import { readSignedDocument, type SignedDeletionDocument, type TenantDeletionCertificate } from './deletion-records';
 import { EXPORT_LINK_SECONDS, presignExport } from './export-lines';
 import { newId } from './ids';

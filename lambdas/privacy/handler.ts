@@ -10,7 +10,8 @@ import { PrivacyRequests, type PrivacyRequestsDeps, type PrivacyRequestView } fr
 import { Termination, type TerminationDeps } from '../domain/termination';
 import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
-import { ApiKeyAuthenticator, requireTenant } from '../shared/tenant-context';
+import { requireTenant } from '../domain/tenants';
+import { ApiKeyAuthenticator } from '../shared/tenant-context';
 import { composePrivacy } from './composition';
 
 export type PrivacyDeps = PrivacyRequestsDeps & TerminationDeps;

@@ -1,12 +1,12 @@
 /**
  * The one place that turns a credential into a TenantContext (R-SEC-4). The tenant id comes only from a
  * verified credential (API key hash, webhook signature, operator IAM identity), never from a body or a query
- * string; a tenant id in a path must equal the authenticated one.
+ * string; a tenant id in a path must equal the authenticated one (`assertSameTenant`, lambdas/domain/tenants.ts).
  */
 import { apiKeyFromHeaders, hashApiKey } from '../domain/api-keys';
 import { DomainError, type Tenant, type TenantContext } from '../domain/model';
 import type { ApiKeyRecord, TenantDirectory } from '../domain/ports';
-import { TENANT_ID_PATTERN } from '../domain/keys';
+import { assertTenantActive } from '../domain/tenants';
 
 export interface AuthenticatedTenant {
   readonly context: TenantContext;
@@ -44,26 +44,5 @@ export class ApiKeyAuthenticator {
     if (record?.status === 'active') this.cache.set(keyHash, { record, until: this.now() + API_KEY_CACHE_MS });
     else this.cache.delete(keyHash);
     return record;
-  }
-}
-
-/** R-TERM-1: a frozen or terminated tenant can neither ingest nor read. */
-export function assertTenantActive(tenant: Tenant): void {
-  if (tenant.status !== 'active') {
-    throw new DomainError('tenant_frozen', `Tenant ${tenant.tenantId} is ${tenant.status}: ingestion and reads are closed`, 403);
-  }
-}
-
-/** The tenant an operator route names; a malformed or unknown id is not_found (404) alike. */
-export async function requireTenant(directory: Pick<TenantDirectory, 'getTenant'>, tenantId: string): Promise<Tenant> {
-  const tenant = TENANT_ID_PATTERN.test(tenantId) ? await directory.getTenant(tenantId) : undefined;
-  if (!tenant) throw new DomainError('not_found', `No tenant '${tenantId}'`, 404);
-  return tenant;
-}
-
-/** A tenant id in the path must be the caller's own (R-SEC-4). */
-export function assertSameTenant(context: TenantContext, pathTenantId: string | undefined): void {
-  if (pathTenantId !== undefined && pathTenantId !== context.tenantId) {
-    throw new DomainError('forbidden_tenant', 'This credential cannot act for that tenant', 403);
   }
 }

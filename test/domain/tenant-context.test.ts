@@ -5,7 +5,8 @@
 import { MemoryTenantDirectory } from '../../lambdas/adapters/memory';
 import { issueApiKey } from '../../lambdas/domain/api-keys';
 import type { Tenant, TenantContext } from '../../lambdas/domain/model';
-import { API_KEY_CACHE_MS, ApiKeyAuthenticator, assertSameTenant, assertTenantActive } from '../../lambdas/shared/tenant-context';
+import { assertSameTenant, assertTenantActive } from '../../lambdas/domain/tenants';
+import { API_KEY_CACHE_MS, ApiKeyAuthenticator } from '../../lambdas/shared/tenant-context';
 
 const NOW = new Date('2026-03-02T10:00:00.000Z');
 
