@@ -139,7 +139,6 @@ export type ErrorCode =
   | 'unknown_source'
   | 'missing_api_key'
   | 'invalid_api_key'
-  | 'forbidden_tenant'
   | 'tenant_frozen'
   | 'not_found'
   | 'conflict'

@@ -4,7 +4,7 @@
  * tenant (R-SEC-4). lambdas/shared/tenant-context.ts turns credentials into tenants, and checks them with these.
  */
 import { TENANT_ID_PATTERN } from './keys';
-import { DomainError, type Tenant, type TenantContext } from './model';
+import { DomainError, type Tenant } from './model';
 import type { TenantDirectory } from './ports';
 
 /** R-TERM-1: a frozen or terminated tenant can neither ingest nor read. */
@@ -21,9 +21,3 @@ export async function requireTenant(directory: Pick<TenantDirectory, 'getTenant'
   return tenant;
 }
 
-/** A tenant id in the path must be the caller's own (R-SEC-4). */
-export function assertSameTenant(context: TenantContext, pathTenantId: string | undefined): void {
-  if (pathTenantId !== undefined && pathTenantId !== context.tenantId) {
-    throw new DomainError('forbidden_tenant', 'This credential cannot act for that tenant', 403);
-  }
-}

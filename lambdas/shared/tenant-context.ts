@@ -1,7 +1,7 @@
 /**
  * The one place that turns a credential into a TenantContext (R-SEC-4). The tenant id comes only from a
  * verified credential (API key hash, webhook signature, operator IAM identity), never from a body or a query
- * string; a tenant id in a path must equal the authenticated one (`assertSameTenant`, lambdas/domain/tenants.ts).
+ * string: no route of an API key takes a tenant id at all.
  */
 import { apiKeyFromHeaders, hashApiKey } from '../domain/api-keys';
 import { DomainError, type Tenant, type TenantContext } from '../domain/model';

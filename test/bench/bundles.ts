@@ -13,12 +13,14 @@ import { isAbsolute, join } from 'node:path';
 import { build } from 'esbuild';
 import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { localDeployment } from '../../bin/local/schema';
+import { BUNDLE_ALIASES } from '../../lib/constructs/lumiqo-function';
 import type { Figure } from './report';
 import { runChild } from './child';
 import { median, round } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
-const COLD_INIT_RUNS = 5;
+/** Odd, for a true median; more than before (5), as the SDK-only baselines are short and noisy. */
+const COLD_INIT_RUNS = 9;
 /** Packages the data path must not load (issue 5): they belong to the billing and AI functions. */
 const FORBIDDEN = ['openai', 'stripe'] as const;
 /** Issue 9's goals: bundle size, and cold init against the same-SDK baseline. */
@@ -77,6 +79,7 @@ async function bundle(target: BundleTarget, outDir: string): Promise<Bundle> {
     minify: true,
     sourcemap: true,
     external: ['@aws-sdk/*'],
+    alias: { ...BUNDLE_ALIASES },
     metafile: true,
     logLevel: 'silent',
     absWorkingDir: ROOT,
@@ -165,7 +168,7 @@ export async function bundlesSection(): Promise<{ figures: Figure[]; details: un
         name: `${target.name} cold init (require + first invocation, median of ${COLD_INIT_RUNS})`,
         value: round(median(initSamples), 1),
         unit: 'ms',
-        baseline: { name: `SDK-only handler (${built.externals.join(', ')})`, value: round(baselineInit, 1) },
+        baseline: { name: `SDK-only handler (${built.externals.filter((p) => p.startsWith('@aws-sdk/')).join(', ')})`, value: round(baselineInit, 1) },
         goal: { text: `≤ ${MAX_INIT_RATIO}× the SDK-only handler (now ${round(initRatio, 2)}×; empty handler ${round(emptyInit, 1)} ms)`, met: initRatio <= MAX_INIT_RATIO },
       });
       details.push({
