@@ -11,7 +11,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAwsClients } from '../../lambdas/adapters/clients';
+import { randomBytes } from 'node:crypto';
 import { composeAdmin } from '../../lambdas/admin/composition';
+import { composeBilling } from '../../lambdas/billing/composition';
+import { createBillingHandler } from '../../lambdas/billing/handler';
 import { createAdminHandler } from '../../lambdas/admin/handler';
 import type { Clock } from '../../lambdas/domain/ports';
 import type { TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
@@ -25,7 +28,7 @@ import { composeProcessor } from '../../lambdas/processor/composition';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
 import { composeQuery } from '../../lambdas/query/composition';
 import { createQueryHandler } from '../../lambdas/query/handler';
-import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import type { RuntimeOptions } from '../../lambdas/shared/environment';
 import { ENV } from '../../lambdas/shared/settings';
 import { composeTerminationTasks } from '../../lambdas/termination-tasks/composition';
@@ -76,6 +79,8 @@ export interface LocalPlatform {
   readonly url: string;
   /** Bearer token of the operator routes (in AWS: SigV4). */
   readonly adminToken: string;
+  /** R-BILL-3: the Stripe webhook signing secret of POST /v1/billing/stripe/webhook (in AWS: Secrets Manager). */
+  readonly stripeWebhookSecret: string;
   readonly demo?: DemoCredentials;
   readonly dataDir?: string;
   /** Directory of the per-tenant key files (raw AES keyring). */
@@ -123,6 +128,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push(() => emulators.close());
     await provision(emulators.clients, deployment);
 
+    let state = loadState(dataDir);
+    if (!state.stripeWebhookSecret) {
+      state = { ...state, stripeWebhookSecret: `whsec_${randomBytes(24).toString('base64')}` };
+      saveState(dataDir, state);
+    }
+    const stripeWebhookSecret = state.stripeWebhookSecret!;
     const deadLetters = new LocalDeadLetterQueue(dataDir && join(dataDir, 'dead-letters.jsonl'));
     // Functions start executions through `workflows`, whose tasks run over the same emulators.
     let workflows: LocalWorkflows | undefined;
@@ -161,6 +172,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       query: invoked('query', createQueryHandler(composeQuery(environment('query'), runtime))),
       admin: invoked('admin', createAdminHandler(composeAdmin(environment('admin'), runtime))),
       privacy: invoked('privacy', createPrivacyHandler(composePrivacy(environment('privacy'), runtime))),
+      // R-BILL-3 locally: the signing secret from the local state, in place of Secrets Manager.
+      billing: invoked('billing', createBillingHandler(composeBilling({ ...environment('billing'), [BILLING_ENV.localWebhookSecret]: stripeWebhookSecret }, runtime))),
     };
 
     const aws = createAwsClients(emulators.clients);
@@ -190,7 +203,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     ttlSweeper.start(options.ttlSweepIntervalMs ?? 60_000, (error) => log('TTL sweeper', error));
     stops.push(() => ttlSweeper.stop());
 
-    const state = loadState(dataDir);
     const gateway = await startGateway(
       {
         handlers,
@@ -211,6 +223,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     return {
       url: gateway.url,
       adminToken: state.adminToken,
+      stripeWebhookSecret,
       ...(demo ? { demo } : {}),
       ...(dataDir ? { dataDir } : {}),
       keyDir,

@@ -34,6 +34,8 @@ export interface ServicesStackProps extends cdk.StackProps {
  */
 const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = {
   ingest: 200, processor: 50, query: 50, admin: 10, privacy: 10, 'privacy-tasks': 10, 'termination-tasks': 5,
+  // Stripe delivers a handful of events per tenant and month; retried deliveries wait for capacity.
+  billing: 10,
 };
 
 
@@ -106,8 +108,10 @@ export class ServicesStack extends cdk.Stack {
       // A task handles one batch (250 events) per call, far within these; termination's purge phases are the longest.
       'privacy-tasks': fn('privacy-tasks', cdk.Duration.minutes(5)),
       'termination-tasks': fn('termination-tasks', cdk.Duration.minutes(15)),
+      // R-BILL-1: Stripe waits for an answer for up to 20 s (and retries after); a few table calls take milliseconds.
+      billing: fn('billing', cdk.Duration.seconds(15)),
     };
-    const { ingest, processor, query, admin, privacy } = this.mapFunctions((f) => f.function);
+    const { ingest, processor, query, admin, privacy, billing } = this.mapFunctions((f) => f.function);
     const subjectTasks = this.functions['privacy-tasks'].function;
     const terminationTasks = this.functions['termination-tasks'].function;
 
@@ -145,7 +149,7 @@ export class ServicesStack extends cdk.Stack {
 
     this.api = new IngestionApi(this, 'IngestionApi', {
       stageName: config.stage,
-      functions: { ingest, query, admin, privacy },
+      functions: { ingest, query, admin, privacy, billing },
       rateLimits: config.rateLimits,
       logKey: this.servicesKey,
       logRetentionDays: config.logRetentionDays as logs.RetentionDays,
@@ -225,13 +229,13 @@ export class ServicesStack extends cdk.Stack {
     ];
     for (const [id, reason] of stackWide) acknowledge(this, id, reason);
 
-    const { ingest, query, admin, processor, privacy } = this.functions;
+    const { ingest, query, admin, processor, privacy, billing } = this.functions;
     const subjectTasks = this.functions['privacy-tasks'];
     const terminationTasks = this.functions['termination-tasks'];
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', SQS_DLQ_KEY_REASON);
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', SQS_DLQ_KEY_REASON);
     const noDeadLetters: [LumiqoFunction[], string][] = [
-      [[ingest, query, admin, privacy],
+      [[ingest, query, admin, privacy, billing],
         'Invoked synchronously by API Gateway, which returns the failure to the caller; a function DLQ only receives failed asynchronous invocations, of which there are none'],
       [[processor],
         'Invoked only by the Kinesis event source mapping, whose on-failure destination is the encrypted StreamProcessor DLQ; a function DLQ would never receive anything'],

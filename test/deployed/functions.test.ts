@@ -16,7 +16,8 @@ import { eventually } from '../integration/http';
 import { deniedRequests, describeRequest, evaluatedCalls } from './allowed-calls';
 import { decide, iamRequestsOf, principalOf, type Principal } from './iam';
 import { recordedCalls, type RecordedCall } from './recorder';
-import { startDeployedWorld, type DeployedWorld } from './world';
+import { checkoutCompleted, signedWebhook, subscriptionEvent } from '../support/stripe-events';
+import { DEPLOYED_STRIPE_SECRET, startDeployedWorld, type DeployedWorld } from './world';
 
 /** See test/isolation/tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
 jest.mock('@cloud-copilot/iam-policy', () => {
@@ -88,6 +89,17 @@ describe('each function, through its Lambda entry and synthesized environment', 
     // R-SEC-2: each tenant's key exists in KMS, tagged for this deployment, rotating, behind its alias.
     const key = world.aws.kms.key(`${world.environment('admin').TENANT_KEY_ALIAS_PREFIX}acme`);
     expect(key).toMatchObject({ keyState: 'Enabled', rotationEnabled: true, tags: { 'lumiqo:tenant': 'acme' } });
+  });
+
+  test('billing: a verified Stripe checkout and subscription link acme to its customer; a replay has no second effect (R-BILL-1, R-BILL-3)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const checkout = ok(200)(await world.http('billing', signedWebhook(checkoutCompleted('acme', 'cus_Deployed1', now), DEPLOYED_STRIPE_SECRET)));
+    expect(checkout).toMatchObject({ outcome: 'applied', tenantId: 'acme' });
+    const created = subscriptionEvent('created', { customer: 'cus_Deployed1', price: 'price_NotMapped', created: now + 1 });
+    ok(200)(await world.http('billing', signedWebhook(created, DEPLOYED_STRIPE_SECRET)));
+    expect(ok(200)(await world.http('billing', signedWebhook(created, DEPLOYED_STRIPE_SECRET)))).toMatchObject({ outcome: 'duplicate' });
+    const refused = await world.http('billing', signedWebhook(created, 'whsec_not_the_deployed_one'));
+    expect(refused.statusCode).toBe(401);
   });
 
   test('ingest: accepts events onto the stream', async () => {
@@ -223,6 +235,7 @@ describe('a wiring difference fails at cold start', () => {
     query: (env) => require('../../lambdas/query/composition').composeQuery(env),
     admin: (env) => require('../../lambdas/admin/composition').composeAdmin(env),
     privacy: (env) => require('../../lambdas/privacy/composition').composePrivacy(env),
+    billing: (env) => require('../../lambdas/billing/composition').composeBilling(env),
     'privacy-tasks': (env) => require('../../lambdas/privacy-tasks/composition').composePrivacyTasks(env),
     'termination-tasks': (env) => require('../../lambdas/termination-tasks/composition').composeTerminationTasks(env),
   };

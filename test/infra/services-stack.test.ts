@@ -47,7 +47,7 @@ function stateMachineMap(value: unknown): Record<string, string> {
 describe('functions', () => {
   test('every function: Node.js 22 on arm64, active tracing, reserved concurrency, settings in the environment', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(7);
+    expect(Object.keys(functions)).toHaveLength(8);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -84,7 +84,7 @@ describe('functions', () => {
 
   test('R-RET-5, R-SEC-2: every log group keeps the configured retention under the services CMK', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(9); // seven functions, the API access log, the workflows' execution log
+    expect(logGroups).toHaveLength(10); // eight functions, the API access log, the workflows' execution log
     for (const group of logGroups) {
       expect(group.Properties).toMatchObject({ RetentionInDays: 60, KmsKeyId: servicesKeyArn });
     }
@@ -305,8 +305,8 @@ describe('alarms (R-OBS-1)', () => {
   test('DLQ depth, iterator age, each function errors and throttles, API 5xx: all notify the topic', () => {
     const metrics = alarms.map((a) => a.Properties.MetricName);
     expect(metrics).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'IteratorAge', '5XXError']));
-    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(7);
-    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(7);
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(8);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(8);
     expect(alarms.find((a) => a.Properties.MetricName === 'IteratorAge')!.Properties.Threshold).toBe(60000);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
