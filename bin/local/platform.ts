@@ -16,6 +16,7 @@ import { composeAdmin } from '../../lambdas/admin/composition';
 import { composeBilling } from '../../lambdas/billing/composition';
 import { createBillingHandler } from '../../lambdas/billing/handler';
 import { createAdminHandler } from '../../lambdas/admin/handler';
+import type { BillingSettings } from '../../lambdas/domain/billing';
 import type { Clock } from '../../lambdas/domain/ports';
 import type { TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
 import { composeIngest } from '../../lambdas/ingest/composition';
@@ -70,6 +71,11 @@ export interface LocalPlatformOptions {
    * (test/deployed/recorder.ts). @default none
    */
   readonly aroundInvocation?: <T>(fn: LumiqoFunctionName, invocation: () => Promise<T>) => Promise<T>;
+  /**
+   * Which plan each Stripe price buys, and the grace period, in place of the synthesized `billing` config (tests).
+   * @default as synthesized from the config
+   */
+  readonly billing?: Partial<Pick<BillingSettings, 'prices' | 'terminationGraceDays'>>;
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
 }
@@ -104,6 +110,12 @@ export interface LocalPlatform {
 }
 
 export const DEFAULT_PORT = 8787;
+
+/** The billing function's local environment: the local signing secret, and any billing settings the caller overrides. */
+function billingEnvironment(env: NodeJS.ProcessEnv, secret: string, billing: LocalPlatformOptions['billing']): NodeJS.ProcessEnv {
+  const settings = { ...(JSON.parse(env[BILLING_ENV.settings] ?? '{}') as BillingSettings), ...billing };
+  return { ...env, [BILLING_ENV.localWebhookSecret]: secret, [BILLING_ENV.settings]: JSON.stringify(settings) };
+}
 
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
   const started = Date.now();
@@ -173,7 +185,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       admin: invoked('admin', createAdminHandler(composeAdmin(environment('admin'), runtime))),
       privacy: invoked('privacy', createPrivacyHandler(composePrivacy(environment('privacy'), runtime))),
       // R-BILL-3 locally: the signing secret from the local state, in place of Secrets Manager.
-      billing: invoked('billing', createBillingHandler(composeBilling({ ...environment('billing'), [BILLING_ENV.localWebhookSecret]: stripeWebhookSecret }, runtime))),
+      billing: invoked('billing', createBillingHandler(composeBilling(billingEnvironment(environment('billing'), stripeWebhookSecret, options.billing), runtime))),
     };
 
     const aws = createAwsClients(emulators.clients);
