@@ -14,9 +14,9 @@ import { createAwsClients } from '../../lambdas/adapters/clients';
 import { randomBytes } from 'node:crypto';
 import { composeAdmin } from '../../lambdas/admin/composition';
 import { composeBilling } from '../../lambdas/billing/composition';
-import { createBillingHandler } from '../../lambdas/billing/handler';
+import { createBillingHandler, createDueTerminationsHandler } from '../../lambdas/billing/handler';
 import { createAdminHandler } from '../../lambdas/admin/handler';
-import type { BillingSettings } from '../../lambdas/domain/billing';
+import type { BillingSettings, DueTerminationOutcome } from '../../lambdas/domain/billing';
 import type { Clock } from '../../lambdas/domain/ports';
 import type { TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
 import { composeIngest } from '../../lambdas/ingest/composition';
@@ -104,6 +104,8 @@ export interface LocalPlatform {
   readonly ttlSweeper: TtlSweeper;
   /** The privacy state machines' executions (R-DSR-*, R-TERM-*). */
   readonly workflows: LocalWorkflows;
+  /** R-TERM-1: runs the hourly due-termination check now (billing). */
+  startDueTerminations(): Promise<DueTerminationOutcome>;
   /** Milliseconds from the call to a serving platform. */
   readonly startupMs: number;
   stop(): Promise<void>;
@@ -179,14 +181,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }, 3_600_000);
     deadlines.unref();
     stops.push(async () => clearInterval(deadlines));
+    const billingDeps = composeBilling(billingEnvironment(environment('billing'), stripeWebhookSecret, options.billing), runtime);
     const handlers = {
       ingest: invoked('ingest', createIngestHandler(composeIngest(environment('ingest'), runtime))),
       query: invoked('query', createQueryHandler(composeQuery(environment('query'), runtime))),
       admin: invoked('admin', createAdminHandler(composeAdmin(environment('admin'), runtime))),
       privacy: invoked('privacy', createPrivacyHandler(composePrivacy(environment('privacy'), runtime))),
       // R-BILL-3 locally: the signing secret from the local state, in place of Secrets Manager.
-      billing: invoked('billing', createBillingHandler(composeBilling(billingEnvironment(environment('billing'), stripeWebhookSecret, options.billing), runtime))),
+      billing: invoked('billing', createBillingHandler(billingDeps)),
     };
+    // R-TERM-1: the hourly due-termination check the EventBridge rule runs in AWS.
+    const startDueTerminations = invoked('billing', createDueTerminationsHandler(billingDeps));
+    const dueCheck = setInterval(() => {
+      startDueTerminations({ task: 'start-due-terminations' }).catch((error) => log('due-termination check', error));
+    }, 3_600_000);
+    dueCheck.unref();
+    stops.push(async () => clearInterval(dueCheck));
 
     const aws = createAwsClients(emulators.clients);
     const functionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${deployment.processorFunction}`;
@@ -246,6 +256,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       eventSourceMapping,
       ttlSweeper,
       workflows,
+      startDueTerminations: () => startDueTerminations({ task: 'start-due-terminations' }),
       startupMs: Date.now() - started,
       stop,
     };

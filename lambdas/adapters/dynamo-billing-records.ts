@@ -8,7 +8,8 @@
  * - `STRIPE#CUSTOMER#<customerId>` / `TENANT`: the customer's tenant;
  * - `BILLING#<tenantId>` / `SUBSCRIPTION#<subscriptionId>#<order>`: one subscription state per event;
  * - `BILLING#<tenantId>` / `INVOICE#<invoiceId>#<eventId>`: an invoice outcome;
- * - `BILLING#<tenantId>` / `TERMINATION#<terminateAfter>#<eventId>`: a pending termination.
+ * - `BILLING#<tenantId>` / `TERMINATION#<terminateAfter>#<eventId>`: a pending termination;
+ * - `BILLING#DUE` / `<terminateAfter>#<tenantId>#<eventId>`: the same, listed by date for the scheduled check.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BILLING_RETENTION_DAYS, type BillingRecords, type CustomerLink, type InvoiceRecord, type PendingTermination, type SubscriptionState } from '../domain/billing';
@@ -33,6 +34,12 @@ export const billingKeys = {
   termination: (pending: Pick<PendingTermination, 'tenantId' | 'terminateAfter' | 'eventId'>) => ({
     pk: billingKeys.tenant(pending.tenantId),
     sk: `TERMINATION#${pending.terminateAfter}#${pending.eventId}`,
+  }),
+  /** Not a tenant id: tenant ids are lower case (TENANT_ID_PATTERN). */
+  due: 'BILLING#DUE',
+  dueTermination: (pending: Pick<PendingTermination, 'tenantId' | 'terminateAfter' | 'eventId'>) => ({
+    pk: billingKeys.due,
+    sk: `${pending.terminateAfter}#${pending.tenantId}#${pending.eventId}`,
   }),
 } as const;
 
@@ -82,6 +89,18 @@ export class DynamoBillingRecords implements BillingRecords {
 
   async recordPendingTermination(pending: PendingTermination): Promise<void> {
     await this.append({ ...pending, ...billingKeys.termination(pending) });
+    await this.append({ ...pending, ...billingKeys.dueTermination(pending) });
+  }
+
+  async dueTerminations(now: string): Promise<PendingTermination[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      // ISO times sort as strings; '~' sorts after every `#<tenant>…` suffix of a date equal to now.
+      KeyConditionExpression: 'pk = :due AND sk <= :now',
+      ExpressionAttributeValues: { ':due': billingKeys.due, ':now': `${now}~` },
+      ConsistentRead: true,
+    });
+    return items.map((item) => strip<PendingTermination>(item));
   }
 
   async pendingTerminations(tenantId: string): Promise<PendingTermination[]> {

@@ -40,6 +40,9 @@ export class MemoryBillingRecords implements BillingRecords {
   async pendingTerminations(tenantId: string) {
     return [...this.terminations.values()].filter((p) => p.tenantId === tenantId);
   }
+  async dueTerminations(now: string) {
+    return [...this.terminations.values()].filter((p) => p.terminateAfter <= now).sort((a, b) => (a.terminateAfter < b.terminateAfter ? -1 : 1));
+  }
 }
 
 export class MemoryTenantPlans implements TenantPlans {

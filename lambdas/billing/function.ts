@@ -10,5 +10,8 @@ export const BILLING = declareFunction({
     // R-RET-3, R-TERM-6: processed events, customer links, subscription states, invoices, pending terminations (append-only).
     ledger: 'read-write',
     stripeWebhook: 'verify',
+    // R-TERM-1: the hourly check starts the termination of a tenant whose grace period is over, audited (R-SEC-6).
+    audit: 'append',
+    workflows: ['termination'],
   },
 });

@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { StripeEventVerifier } from '../adapters/stripe-webhooks';
 import type { SigningSecretSource } from '../adapters/stripe-webhook-secret';
-import { StripeBilling, type BillingDeps } from '../domain/billing';
+import { DueTerminations, StripeBilling, type BillingDeps, type DueTerminationOutcome, type TerminationStarter } from '../domain/billing';
 import { DomainError } from '../domain/model';
 import { lambdaEntry } from '../shared/composition';
 import { httpHandler, json, lowerCaseHeaders, rawBody } from '../shared/http';
@@ -16,7 +16,15 @@ import { composeBilling } from './composition';
 export interface BillingHandlerDeps extends BillingDeps {
   readonly verifier: StripeEventVerifier;
   readonly signingSecret: SigningSecretSource;
+  readonly terminations: TerminationStarter;
 }
+
+/** The hourly EventBridge rule's input (lib/stacks/services-stack.ts). */
+export interface BillingTask {
+  readonly task: 'start-due-terminations';
+}
+
+const isTask = (event: APIGatewayProxyEvent | BillingTask): event is BillingTask => (event as BillingTask).task !== undefined;
 
 /** Stripe's events are small (a few KB); anything near API Gateway's limit is not one. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -35,4 +43,20 @@ export function createBillingHandler(deps: BillingHandlerDeps): (event: APIGatew
   });
 }
 
-export const handler = lambdaEntry<APIGatewayProxyEvent, APIGatewayProxyResult>(() => createBillingHandler(composeBilling(process.env)));
+/** R-TERM-1: the hourly check; a failure is a Lambda error (the Errors alarm), and the next hour makes it up. */
+export function createDueTerminationsHandler(deps: BillingHandlerDeps): (event: BillingTask) => Promise<DueTerminationOutcome> {
+  const due = new DueTerminations(deps);
+  return async (event) => {
+    if (event.task !== 'start-due-terminations') throw new Error(`Unknown billing task '${String(event.task)}'`);
+    const outcome = await due.run();
+    logger.info('due terminations', { started: outcome.started.length, skipped: outcome.skipped.length });
+    return outcome;
+  };
+}
+
+export const handler = lambdaEntry<APIGatewayProxyEvent | BillingTask, APIGatewayProxyResult | DueTerminationOutcome>(() => {
+  const deps = composeBilling(process.env);
+  const http = createBillingHandler(deps);
+  const task = createDueTerminationsHandler(deps);
+  return (event) => (isTask(event) ? task(event) : http(event));
+});

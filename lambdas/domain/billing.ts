@@ -167,9 +167,20 @@ export interface BillingRecords {
   /** Every recorded state of the tenant's subscriptions. */
   subscriptionStates(tenantId: string): Promise<SubscriptionState[]>;
   recordInvoice(invoice: InvoiceRecord): Promise<void>;
+  /** Records a pending termination, and lists it by its date for the scheduled check. */
   recordPendingTermination(pending: PendingTermination): Promise<void>;
   /** The recorded pending terminations of a tenant (the scheduled check reads them with the newest decision). */
   pendingTerminations(tenantId: string): Promise<PendingTermination[]>;
+  /** Every pending termination due at `now` (ISO) or before, of every tenant, by one query of the date list. */
+  dueTerminations(now: string): Promise<PendingTermination[]>;
+}
+
+/** R-TERM-1: starts a tenant's termination (lambdas/domain/termination.ts), and says whether one is under way. */
+export interface TerminationStarter {
+  /** Whether the tenant is terminated, or a termination runs or has completed (a failed one does not count). */
+  isTerminating(tenantId: string): Promise<boolean>;
+  /** Starts the export-then-delete termination; returns its id. */
+  start(tenantId: string): Promise<string>;
 }
 
 /** The tenant's plan in the Control table, where ingestion and the processor read it (R-RET-1). */
@@ -191,6 +202,37 @@ export type WebhookOutcome =
   | { readonly outcome: 'duplicate' }
   | { readonly outcome: 'ignored'; readonly reason: string }
   | { readonly outcome: 'applied'; readonly tenantId: string; readonly plan?: PlanName; readonly pendingTermination?: string };
+
+export interface DueTerminationOutcome {
+  readonly started: readonly { readonly tenantId: string; readonly terminationId: string }[];
+  /** Tenants whose pending termination no longer holds (re-subscribed, or a later end moved it) or already runs. */
+  readonly skipped: readonly { readonly tenantId: string; readonly reason: 'subscribed' | 'not-yet-due' | 'already-terminating' }[];
+}
+
+/**
+ * R-TERM-1, R-BILL-1: the scheduled check (hourly). A tenant whose subscriptions all ended is terminated once its
+ * grace period is over, by the export-then-delete election (R-TERM-2, R-TERM-3). The decision is taken again from
+ * the subscription states, so a tenant that subscribed again in the meantime is left alone; a tenant already
+ * terminating is skipped without a second start (and without an audit entry each hour).
+ */
+export class DueTerminations {
+  constructor(private readonly deps: { readonly records: BillingRecords; readonly terminations: TerminationStarter; readonly settings: BillingSettings; readonly clock: Clock }) {}
+
+  async run(): Promise<DueTerminationOutcome> {
+    const now = this.deps.clock.now().toISOString();
+    const tenants = [...new Set((await this.deps.records.dueTerminations(now)).map((p) => p.tenantId))];
+    const started: { tenantId: string; terminationId: string }[] = [];
+    const skipped: DueTerminationOutcome['skipped'][number][] = [];
+    for (const tenantId of tenants) {
+      const decision = decide(await this.deps.records.subscriptionStates(tenantId), this.deps.settings);
+      if (!decision?.pendingTermination) skipped.push({ tenantId, reason: 'subscribed' });
+      else if (decision.pendingTermination.terminateAfter > now) skipped.push({ tenantId, reason: 'not-yet-due' });
+      else if (await this.deps.terminations.isTerminating(tenantId)) skipped.push({ tenantId, reason: 'already-terminating' });
+      else started.push({ tenantId, terminationId: await this.deps.terminations.start(tenantId) });
+    }
+    return { started, skipped };
+  }
+}
 
 /** Sort key of a state: event time, then a canceled state after a live one of the same second, then the event id. */
 export function orderOf(eventCreated: number, status: string, eventId: string): string {

@@ -136,6 +136,18 @@ export class ServicesStack extends cdk.Stack {
       })],
     });
 
+    // R-TERM-1: hourly, tenants whose subscriptions ended more than billing.terminationGraceDays ago are terminated.
+    new events.Rule(this, 'BillingDueTerminations', {
+      description: 'Starts the termination of tenants whose Stripe subscription ended before the grace period (R-TERM-1)',
+      schedule: events.Schedule.rate(DEADLINE_CHECK_INTERVAL),
+      targets: [new targets.LambdaFunction(billing, {
+        event: events.RuleTargetInput.fromObject({ task: 'start-due-terminations' }),
+        // A missed check is made up by the next one within the hour.
+        retryAttempts: 2,
+        maxEventAge: DEADLINE_CHECK_INTERVAL,
+      })],
+    });
+
     this.processor = new StreamProcessor(this, 'StreamProcessor', {
       fn: processor,
       stream: data.eventStream,
@@ -235,12 +247,14 @@ export class ServicesStack extends cdk.Stack {
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', SQS_DLQ_KEY_REASON);
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', SQS_DLQ_KEY_REASON);
     const noDeadLetters: [LumiqoFunction[], string][] = [
-      [[ingest, query, admin, privacy, billing],
+      [[ingest, query, admin, privacy],
         'Invoked synchronously by API Gateway, which returns the failure to the caller; a function DLQ only receives failed asynchronous invocations, of which there are none'],
       [[processor],
         'Invoked only by the Kinesis event source mapping, whose on-failure destination is the encrypted StreamProcessor DLQ; a function DLQ would never receive anything'],
       [[terminationTasks],
         'Invoked only synchronously by the termination state machine, which retries and then catches every failure into RecordFailure (R-SEC-6); a function DLQ only receives failed asynchronous invocations'],
+      [[billing],
+        'Invoked synchronously by API Gateway for Stripe\'s webhook (Stripe retries any failure for days) and asynchronously only by the hourly due-termination check, which carries no data and is made up by the next run; its errors raise the function\'s Errors alarm'],
       [[subjectTasks],
         'Invoked synchronously by the state machines (retried, then caught into RecordFailure) and asynchronously only by the hourly deadline check, which carries no data and is simply made up by the next run; its errors raise the function\'s Errors alarm'],
     ];

@@ -3,7 +3,7 @@
  * in, the grace period of a deleted subscription, and the settings schema.
  */
 import fc from 'fast-check';
-import { billingSettingsSchema, decide, orderOf, StripeBilling, type BillingSettings, type SubscriptionState } from '../../lambdas/domain/billing';
+import { billingSettingsSchema, decide, DueTerminations, orderOf, StripeBilling, type BillingSettings, type SubscriptionState } from '../../lambdas/domain/billing';
 import { MemoryBillingRecords, MemoryTenantPlans } from '../../lambdas/adapters/memory-billing';
 import { subscriptionEvent } from '../support/stripe-events';
 
@@ -85,5 +85,38 @@ describe('billing settings', () => {
     expect(billingSettingsSchema.safeParse({ ...SETTINGS, prices: { prod_X: 'business' } }).success).toBe(false);
     expect(billingSettingsSchema.safeParse({ ...SETTINGS, prices: { price_X: 'platinum' } }).success).toBe(false);
     expect(billingSettingsSchema.safeParse(SETTINGS).success).toBe(true);
+  });
+});
+
+describe('R-TERM-1: DueTerminations, the hourly check', () => {
+  async function world(states: SubscriptionState[], now: number, terminating = false) {
+    const records = new MemoryBillingRecords();
+    for (const s of states) await records.recordSubscriptionState(s);
+    const decision = decide(states, SETTINGS);
+    if (decision?.pendingTermination) await records.recordPendingTermination(decision.pendingTermination);
+    const starts: string[] = [];
+    const terminations = { isTerminating: async () => terminating, start: async (tenantId: string) => (starts.push(tenantId), `term_${tenantId}`) };
+    return { starts, due: new DueTerminations({ records, terminations, settings: SETTINGS, clock: { now: () => new Date(now * 1000) } }), records };
+  }
+  const GRACE = 14 * 86_400;
+
+  test('after the grace period the tenant\'s termination is started; before it, not (the twin)', async () => {
+    const canceled = [state('sub_1', 'active', 'price_B', 100), state('sub_1', 'canceled', 'price_B', 200)];
+    const early = await world(canceled, 200 + GRACE - 1);
+    expect(await early.due.run()).toEqual({ started: [], skipped: [] });
+    const late = await world(canceled, 200 + GRACE);
+    expect(await late.due.run()).toEqual({ started: [{ tenantId: 'acme', terminationId: 'term_acme' }], skipped: [] });
+  });
+
+  test('a tenant that subscribed again after the cancellation is not terminated', async () => {
+    const w = await world([state('sub_1', 'canceled', 'price_B', 200)], 200 + GRACE);
+    await w.records.recordSubscriptionState(state('sub_2', 'active', 'price_B', 300));
+    expect(await w.due.run()).toEqual({ started: [], skipped: [{ tenantId: 'acme', reason: 'subscribed' }] });
+    expect(w.starts).toEqual([]);
+  });
+
+  test('a tenant already terminating is skipped, so a second hourly run starts nothing twice', async () => {
+    const w = await world([state('sub_1', 'canceled', 'price_B', 200)], 200 + GRACE, true);
+    expect(await w.due.run()).toEqual({ started: [], skipped: [{ tenantId: 'acme', reason: 'already-terminating' }] });
   });
 });

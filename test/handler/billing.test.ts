@@ -24,6 +24,7 @@ function world() {
     clock: { now: () => new Date(NOW * 1000) },
     verifier: stripeEventVerifier,
     signingSecret: configuredSigningSecret(SECRET),
+    terminations: { isTerminating: async () => false, start: async (tenantId: string) => `term_${tenantId}` },
   };
   return { records, plans, handler: createBillingHandler(deps) };
 }

@@ -28,12 +28,15 @@ beforeAll(async () => {
     eventSource: { maxBatchingWindowMs: 50 },
     // Each batch reads the tenant's plan afresh (in AWS the cache bounds the delay to a minute).
     processorCacheMs: 0,
-    billing: { prices: { price_Business1: 'business' } },
+    // R-TERM-1: no grace, and the termination's waits shortened, so a deleted subscription terminates within the test.
+    billing: { prices: { price_Business1: 'business' }, terminationGraceDays: 0 },
+    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 }, retryIntervalMs: 0 },
     log: () => undefined,
   });
   aws = createAwsClients(local.clients);
   const admin = (path: string, body: object = {}) => request(`${local.url}/v1/admin${path}`, { token: local.adminToken, method: 'POST', body });
   expect((await admin('/tenants', { tenantId: 'acme', name: 'Acme', plan: 'starter' })).status).toBe(201);
+  expect((await admin('/tenants', { tenantId: 'initech', name: 'Initech', plan: 'business' })).status).toBe(201);
   apiKey = String((await admin('/tenants/acme/api-keys')).body.apiKey);
 }, 90_000);
 
@@ -86,7 +89,32 @@ test('R-BILL-1, R-RET-1: after a Stripe subscription to Business, newly ingested
   expect(after.expiresAt - after.receivedAt).toBeLessThanOrEqual(plans.business.retentionDays * DAY + 1);
 });
 
+test('R-TERM-1: a deleted subscription leads to the tenant\'s termination once the grace period (0 here) is over, started once', async () => {
+  // The events happened a little while ago (their signatures are fresh): the subscription ended in the past.
+  const now = Math.floor(Date.now() / 1000) - 60;
+  expect((await deliver(checkoutCompleted('initech', 'cus_Local2', now, 'sub_I1'))).status).toBe(200);
+  expect((await deliver(subscriptionEvent('created', { customer: 'cus_Local2', subscription: 'sub_I1', price: 'price_Business1', created: now + 1 }))).status).toBe(200);
+  // Before the deletion nothing is due (the twin of what follows).
+  expect(await local.startDueTerminations()).toEqual({ started: [], skipped: [] });
+
+  const deleted = await deliver(subscriptionEvent('deleted', { customer: 'cus_Local2', subscription: 'sub_I1', price: 'price_Business1', created: now + 2, endedAt: now + 2 }));
+  expect(deleted.body).toMatchObject({ outcome: 'applied', pendingTermination: new Date((now + 2) * 1000).toISOString() });
+
+  const check = await local.startDueTerminations();
+  expect(check.started.map((s) => s.tenantId)).toEqual(['initech']);
+  const view = await eventually(async () => {
+    const { body } = await request(`${local.url}/v1/admin/tenants/initech/termination`, { token: local.adminToken });
+    if (body.status === 'failed') throw new Error(`termination failed: ${JSON.stringify(body.failure)}`);
+    return body.status === 'completed' ? body : undefined;
+  }, 'the termination of initech', 60_000);
+  expect(view).toMatchObject({ election: 'export-then-delete', requestedBy: 'system:billing' });
+
+  // The next hourly run starts nothing again; the billing records survive the termination (R-TERM-6).
+  expect(await local.startDueTerminations()).toMatchObject({ started: [], skipped: [{ tenantId: 'initech', reason: 'already-terminating' }] });
+  expect((await deliver(subscriptionEvent('deleted', { customer: 'cus_Local2', subscription: 'sub_I1', price: 'price_Business1', created: now + 2, endedAt: now + 2 }))).status).toBe(200);
+});
+
 test('R-SEC-5: every AWS call the functions made over the local platform is allowed by their synthesized roles', () => {
-  expect(calls.functions()).toEqual(expect.arrayContaining(['billing', 'processor', 'ingest']));
+  expect(calls.functions()).toEqual(expect.arrayContaining(['billing', 'processor', 'ingest', 'termination-tasks']));
   expect(calls.denied()).toEqual([]);
 });

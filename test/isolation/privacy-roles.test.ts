@@ -238,7 +238,13 @@ describe('R-SEC-5: who starts which workflow', () => {
     }
   });
 
-  test.each(others('privacy', 'ingest'))('%s cannot start any workflow; the privacy API can', (principal) => {
+  test('R-TERM-1: billing starts only the termination workflow (after a subscription\'s grace period)', () => {
+    for (const name of WORKFLOW_NAMES) {
+      expect([name, decide('billing', 'states:StartExecution', stateMachineArn(name))]).toEqual([name, name === 'termination' ? 'Allowed' : 'ImplicitlyDenied']);
+    }
+  });
+
+  test.each(others('privacy', 'ingest', 'billing'))('%s cannot start any workflow; the privacy API can', (principal) => {
     for (const name of WORKFLOW_NAMES) {
       expect([name, decide(principal, 'states:StartExecution', stateMachineArn(name))]).not.toEqual([name, 'Allowed']);
     }
