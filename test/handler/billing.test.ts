@@ -151,6 +151,22 @@ describe('R-BILL-1: idempotent on the Stripe event id, and ordered by the events
     expect(everything).not.toMatch(/ann@example\.com|Main St|Springfield|pm_card|customer_details|customer_address/);
   });
 
+  test('a checkout naming another tenant for a customer already linked is refused (409) and links nothing new', async () => {
+    const { handler, records, plans } = world();
+    plans.tenants.set('globex', { plan: 'starter' });
+    await handler(signedWebhook(checkoutCompleted('acme', 'cus_A1', NOW), SECRET));
+    const other = await handler(signedWebhook(checkoutCompleted('globex', 'cus_A1', NOW + 1), SECRET));
+    expect([other.statusCode, errorCode(other)]).toEqual([409, 'conflict']);
+    expect(await records.tenantOfCustomer('cus_A1')).toBe('acme');
+  });
+
+  test('a checkout for a tenant that does not exist is refused (404), so Stripe retries once the operator created it', async () => {
+    const { handler, records } = world();
+    const answer = await handler(signedWebhook(checkoutCompleted('nobody', 'cus_A9', NOW), SECRET));
+    expect([answer.statusCode, errorCode(answer)]).toEqual([404, 'not_found']);
+    expect(records.events.size).toBe(0);
+  });
+
   test('an event type billing does not handle is acknowledged and left alone', async () => {
     const { handler, plans } = world();
     const answer = await handler(signedWebhook({ ...checkoutCompleted('acme', 'cus_A1', NOW), type: 'customer.created' }, SECRET));
