@@ -180,6 +180,24 @@ describe('each function, through its Lambda entry and synthesized environment', 
     const keys = [...new Set(recordedCalls().filter((c) => c.call.operation === 'ScheduleKeyDeletion').map((c) => String(c.call.input.KeyId)))];
     expect(keys.map((k) => world.aws.kms.key(k)?.keyState)).toEqual(['PendingDeletion']);
   });
+
+  test('billing: a subscription deleted more than the grace period ago starts the termination on the hourly check (R-TERM-1)', async () => {
+    ok(201)(await world.http('admin', apiRequest('POST', '/v1/admin/tenants', { body: { tenantId: 'initech', name: 'initech', plan: 'business' } })));
+    const now = Math.floor(Date.now() / 1000);
+    const ended = now - 15 * 86_400; // the synthesized grace period is 14 days
+    ok(200)(await world.http('billing', signedWebhook(checkoutCompleted('initech', 'cus_Deployed2', ended - 100, 'sub_D2'), DEPLOYED_STRIPE_SECRET)));
+    const deleted = subscriptionEvent('deleted', { customer: 'cus_Deployed2', subscription: 'sub_D2', price: 'price_NotMapped', created: ended, endedAt: ended });
+    ok(200)(await world.http('billing', signedWebhook(deleted, DEPLOYED_STRIPE_SECRET)));
+
+    const check = await world.invoke<{ started: { tenantId: string }[] }>('billing', { task: 'start-due-terminations' });
+
+    expect(check.started.map((s) => s.tenantId)).toEqual(['initech']);
+    const done = await eventually(async () => {
+      const view = ok(200)(await world.http('privacy', apiRequest('GET', '/v1/admin/tenants/{tenantId}/termination', { pathParameters: { tenantId: 'initech' } })));
+      return view.status === 'completed' || view.status === 'failed' ? view : undefined;
+    }, 'initech termination settled', 30_000);
+    expect(done).toMatchObject({ status: 'completed', requestedBy: 'system:billing', election: 'export-then-delete' });
+  });
 });
 
 describe('R-SEC-5: every AWS call each function made is allowed by its synthesized role', () => {
