@@ -108,7 +108,7 @@ export class ServicesStack extends cdk.Stack {
       // A task handles one batch (250 events) per call, far within these; termination's purge phases are the longest.
       'privacy-tasks': fn('privacy-tasks', cdk.Duration.minutes(5)),
       'termination-tasks': fn('termination-tasks', cdk.Duration.minutes(15)),
-      // R-BILL-1: Stripe waits for an answer for up to 20 s (and retries after); a few table calls take milliseconds.
+      // R-BILL-1: Stripe expects a quick 2xx and retries a delivery that times out; a few table calls take milliseconds.
       billing: fn('billing', cdk.Duration.seconds(15)),
     };
     const { ingest, processor, query, admin, privacy, billing } = this.mapFunctions((f) => f.function);
