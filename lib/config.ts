@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
 import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
+import { DEFAULT_BILLING_SETTINGS, PRICE_ID_PATTERN, type BillingSettings } from '../lambdas/domain/billing';
 import { DEFAULT_RUNTIME_SETTINGS, deploymentTenantSchema, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/domain/settings';
 
 const plans = DEFAULT_RUNTIME_SETTINGS.plans;
@@ -61,6 +62,13 @@ export const configSchema = z.strictObject({
   auditRetentionDays: z.number().int().min(365).max(3650).default(AUDIT_RETENTION_DAYS),
   /** R-AV-1/R-AV-2: daily backups kept at most 90 days. */
   backupRetentionDays: z.number().int().min(1).max(90).default(DEFAULT_BACKUP_RETENTION_DAYS),
+  /** R-BILL-1: Stripe. Which plan each price buys, and the grace between a subscription's end and termination. */
+  billing: z
+    .strictObject({
+      prices: z.record(z.string().regex(PRICE_ID_PATTERN, 'a Stripe price id (price_…)'), z.enum(['starter', 'business', 'enterprise'])).default({}),
+      terminationGraceDays: z.number().int().min(0).max(365).default(DEFAULT_BILLING_SETTINGS.terminationGraceDays),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   if (c.tenancy === 'single' && !c.tenant) {
     ctx.addIssue({ code: 'custom', path: ['tenant'], message: "tenancy 'single' needs a tenant id: -c tenant=<id>" });
@@ -103,6 +111,7 @@ const CONTEXT_KEYS: Record<string, 'string' | 'number'> = {
   logRetentionDays: 'number',
   auditRetentionDays: 'number',
   backupRetentionDays: 'number',
+  'billing.terminationGraceDays': 'number',
 };
 
 export interface ContextSource {
@@ -158,6 +167,11 @@ export function runtimeSettings(config: LumiqoConfig): RuntimeSettings {
     limits: config.limits,
     webhookToleranceSeconds: config.webhookToleranceSeconds,
   };
+}
+
+/** What the billing function gets as BILLING_SETTINGS: the Stripe signature tolerance is the webhooks' one. */
+export function billingSettings(config: LumiqoConfig): BillingSettings {
+  return { prices: config.billing.prices, terminationGraceDays: config.billing.terminationGraceDays, toleranceSeconds: config.webhookToleranceSeconds };
 }
 
 /** Stack names: a single-tenant deployment gets its own (R-DEP-2). */

@@ -21,6 +21,8 @@ export interface DemoCredentials {
 export interface LocalState {
   readonly adminToken: string;
   readonly demo?: DemoCredentials;
+  /** R-BILL-3 locally: the signing secret of POST /v1/billing/stripe/webhook (in AWS: Secrets Manager). */
+  readonly stripeWebhookSecret?: string;
 }
 
 export const DEMO_TENANT = 'demo';

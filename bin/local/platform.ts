@@ -11,8 +11,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAwsClients } from '../../lambdas/adapters/clients';
+import { randomBytes } from 'node:crypto';
 import { composeAdmin } from '../../lambdas/admin/composition';
+import { composeBilling } from '../../lambdas/billing/composition';
+import { createBillingHandler, createDueTerminationsHandler } from '../../lambdas/billing/handler';
 import { createAdminHandler } from '../../lambdas/admin/handler';
+import type { BillingSettings, DueTerminationOutcome } from '../../lambdas/domain/billing';
 import type { Clock } from '../../lambdas/domain/ports';
 import type { TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
 import { composeIngest } from '../../lambdas/ingest/composition';
@@ -25,7 +29,7 @@ import { composeProcessor } from '../../lambdas/processor/composition';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
 import { composeQuery } from '../../lambdas/query/composition';
 import { createQueryHandler } from '../../lambdas/query/handler';
-import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import type { RuntimeOptions } from '../../lambdas/shared/environment';
 import { ENV } from '../../lambdas/shared/settings';
 import { composeTerminationTasks } from '../../lambdas/termination-tasks/composition';
@@ -67,6 +71,11 @@ export interface LocalPlatformOptions {
    * (test/deployed/recorder.ts). @default none
    */
   readonly aroundInvocation?: <T>(fn: LumiqoFunctionName, invocation: () => Promise<T>) => Promise<T>;
+  /**
+   * Which plan each Stripe price buys, and the grace period, in place of the synthesized `billing` config (tests).
+   * @default as synthesized from the config
+   */
+  readonly billing?: Partial<Pick<BillingSettings, 'prices' | 'terminationGraceDays'>>;
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
 }
@@ -76,6 +85,8 @@ export interface LocalPlatform {
   readonly url: string;
   /** Bearer token of the operator routes (in AWS: SigV4). */
   readonly adminToken: string;
+  /** R-BILL-3: the Stripe webhook signing secret of POST /v1/billing/stripe/webhook (in AWS: Secrets Manager). */
+  readonly stripeWebhookSecret: string;
   readonly demo?: DemoCredentials;
   readonly dataDir?: string;
   /** Directory of the per-tenant key files (raw AES keyring). */
@@ -93,12 +104,20 @@ export interface LocalPlatform {
   readonly ttlSweeper: TtlSweeper;
   /** The privacy state machines' executions (R-DSR-*, R-TERM-*). */
   readonly workflows: LocalWorkflows;
+  /** R-TERM-1: runs the hourly due-termination check now (billing). */
+  startDueTerminations(): Promise<DueTerminationOutcome>;
   /** Milliseconds from the call to a serving platform. */
   readonly startupMs: number;
   stop(): Promise<void>;
 }
 
 export const DEFAULT_PORT = 8787;
+
+/** The billing function's local environment: the local signing secret, and any billing settings the caller overrides. */
+function billingEnvironment(env: NodeJS.ProcessEnv, secret: string, billing: LocalPlatformOptions['billing']): NodeJS.ProcessEnv {
+  const settings = { ...(JSON.parse(env[BILLING_ENV.settings] ?? '{}') as BillingSettings), ...billing };
+  return { ...env, [BILLING_ENV.localWebhookSecret]: secret, [BILLING_ENV.settings]: JSON.stringify(settings) };
+}
 
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
   const started = Date.now();
@@ -123,6 +142,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     stops.push(() => emulators.close());
     await provision(emulators.clients, deployment);
 
+    let state = loadState(dataDir);
+    if (!state.stripeWebhookSecret) {
+      state = { ...state, stripeWebhookSecret: `whsec_${randomBytes(24).toString('base64')}` };
+      saveState(dataDir, state);
+    }
+    const stripeWebhookSecret = state.stripeWebhookSecret!;
     const deadLetters = new LocalDeadLetterQueue(dataDir && join(dataDir, 'dead-letters.jsonl'));
     // Functions start executions through `workflows`, whose tasks run over the same emulators.
     let workflows: LocalWorkflows | undefined;
@@ -156,12 +181,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }, 3_600_000);
     deadlines.unref();
     stops.push(async () => clearInterval(deadlines));
+    const billingDeps = composeBilling(billingEnvironment(environment('billing'), stripeWebhookSecret, options.billing), runtime);
     const handlers = {
       ingest: invoked('ingest', createIngestHandler(composeIngest(environment('ingest'), runtime))),
       query: invoked('query', createQueryHandler(composeQuery(environment('query'), runtime))),
       admin: invoked('admin', createAdminHandler(composeAdmin(environment('admin'), runtime))),
       privacy: invoked('privacy', createPrivacyHandler(composePrivacy(environment('privacy'), runtime))),
+      // R-BILL-3 locally: the signing secret from the local state, in place of Secrets Manager.
+      billing: invoked('billing', createBillingHandler(billingDeps)),
     };
+    // R-TERM-1: the hourly due-termination check the EventBridge rule runs in AWS.
+    const startDueTerminations = invoked('billing', createDueTerminationsHandler(billingDeps));
+    const dueCheck = setInterval(() => {
+      startDueTerminations({ task: 'start-due-terminations' }).catch((error) => log('due-termination check', error));
+    }, 3_600_000);
+    dueCheck.unref();
+    stops.push(async () => clearInterval(dueCheck));
 
     const aws = createAwsClients(emulators.clients);
     const functionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${deployment.processorFunction}`;
@@ -190,7 +225,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     ttlSweeper.start(options.ttlSweepIntervalMs ?? 60_000, (error) => log('TTL sweeper', error));
     stops.push(() => ttlSweeper.stop());
 
-    const state = loadState(dataDir);
     const gateway = await startGateway(
       {
         handlers,
@@ -211,6 +245,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     return {
       url: gateway.url,
       adminToken: state.adminToken,
+      stripeWebhookSecret,
       ...(demo ? { demo } : {}),
       ...(dataDir ? { dataDir } : {}),
       keyDir,
@@ -221,6 +256,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       eventSourceMapping,
       ttlSweeper,
       workflows,
+      startDueTerminations: () => startDueTerminations({ task: 'start-due-terminations' }),
       startupMs: Date.now() - started,
       stop,
     };

@@ -2,7 +2,9 @@
  * Billing ledger items (R-TERM-6): one per tenant and covered period, keyed by its last minute. Shared by the
  * DynamoDB ledger and its in-memory twin.
  */
+import { BILLING_RETENTION_DAYS } from '../domain/billing';
 import type { UsageEntry } from '../domain/ports';
+import { expiresAtEpochSeconds } from '../domain/retention';
 import { ledgerKeys } from '../domain/keys';
 
 export type Item = Record<string, unknown>;
@@ -10,12 +12,14 @@ export type Item = Record<string, unknown>;
 /** Sort-key prefix of usage entries: lastEntry and list read only these. */
 export const USAGE_PREFIX = 'USAGE#';
 
+/** R-RET-3: a usage entry is a billing record, kept 7 years from when it was recorded (the table's TTL). */
 export function usageItem(entry: UsageEntry): Item {
-  return { ...entry, counts: { ...entry.counts }, ...ledgerKeys.usage(entry.tenantId, entry.throughMinute) };
+  const expiresAt = expiresAtEpochSeconds(new Date(entry.recordedAt), BILLING_RETENTION_DAYS);
+  return { ...entry, counts: { ...entry.counts }, ...ledgerKeys.usage(entry.tenantId, entry.throughMinute), expiresAt };
 }
 
 export function usageFromItem(item: Item): UsageEntry {
-  const { pk: _pk, sk: _sk, ...entry } = item;
+  const { pk: _pk, sk: _sk, expiresAt: _expiresAt, ...entry } = item;
   return entry as unknown as UsageEntry;
 }
 

@@ -11,7 +11,7 @@ import type { WorkflowName } from '../domain/privacy';
 import { ENV } from './settings';
 
 /** Every Lumiqo function: its folder under lambdas/, its construct id (PascalCase) and its Powertools service. */
-export type LumiqoFunctionName = 'ingest' | 'processor' | 'query' | 'admin' | 'privacy' | 'privacy-tasks' | 'termination-tasks';
+export type LumiqoFunctionName = 'ingest' | 'processor' | 'query' | 'admin' | 'privacy' | 'privacy-tasks' | 'termination-tasks' | 'billing';
 
 /** Template metadata key naming the function on its AWS::Lambda::Function (the local runtime finds functions by it). */
 export const FUNCTION_METADATA_KEY = 'lumiqo:function';
@@ -48,6 +48,8 @@ export interface FunctionUses {
   readonly deadLetters?: 'send';
   /** The retention facts a deletion certificate computes its dates from (R-TERM-5). */
   readonly backupFacts?: true;
+  /** R-BILL-1, R-BILL-3: the Stripe webhook signing secret (Secrets Manager) and the billing settings (price → plan). */
+  readonly stripeWebhook?: 'verify';
 }
 
 export type FunctionResource = keyof FunctionUses;
@@ -61,6 +63,16 @@ export interface FunctionDeclaration {
 export function declareFunction<const D extends FunctionDeclaration>(declaration: D): D {
   return declaration;
 }
+
+/** Variables of the billing function (R-BILL-1, R-BILL-3). */
+export const BILLING_ENV = {
+  /** The Secrets Manager secret holding the Stripe webhook signing secret (`whsec_…`). */
+  webhookSecretArn: 'STRIPE_WEBHOOK_SECRET_ARN',
+  /** JSON of the billing settings (lambdas/domain/billing.ts BillingSettings). */
+  settings: 'BILLING_SETTINGS',
+  /** Local mode and tests only, never set by CDK: the signing secret itself, in place of Secrets Manager. */
+  localWebhookSecret: 'LUMIQO_LOCAL_STRIPE_WEBHOOK_SECRET',
+} as const;
 
 /**
  * The environment variables each resource puts in a function's environment. One table, read by CDK (which sets
@@ -80,6 +92,7 @@ export const RESOURCE_ENVIRONMENT: Readonly<Record<FunctionResource, readonly st
   workflows: [ENV.stateMachines],
   deadLetters: [ENV.deadLetterQueueUrl],
   backupFacts: [ENV.backupFacts],
+  stripeWebhook: [BILLING_ENV.webhookSecretArn, BILLING_ENV.settings],
 };
 
 /** Variables of the local keyring (raw AES key files, a PEM signing key) that stand in for the KMS ones. */

@@ -2,7 +2,7 @@
  * The one route table. The ingestion API construct creates these API Gateway resources from it and the
  * local runtime serves the same table, so both expose the same API.
  */
-export type FunctionName = 'ingest' | 'query' | 'admin' | 'privacy';
+export type FunctionName = 'ingest' | 'query' | 'admin' | 'privacy' | 'billing';
 export type RouteAuth = 'api-key' | 'signature' | 'iam';
 
 export interface Route {
@@ -39,6 +39,8 @@ export const ROUTES: readonly Route[] = [
   // Tenant termination (R-TERM-1..5): operators only; the status carries the export links and the certificate.
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/termination', fn: 'privacy', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/termination', fn: 'privacy', auth: 'iam' },
+  // R-BILL-1, R-BILL-3: Stripe's webhook, verified by its Stripe-Signature before any effect.
+  { method: 'POST', path: '/v1/billing/stripe/webhook', fn: 'billing', auth: 'signature' },
 ];
 
 /** Matches a concrete path against a route template; returns the path parameters or undefined. */

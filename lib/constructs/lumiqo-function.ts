@@ -17,9 +17,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { runtimeSettings, type LumiqoConfig } from '../config';
+import { billingSettings, runtimeSettings, type LumiqoConfig } from '../config';
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
-import { FUNCTION_METADATA_KEY, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { BILLING_ENV, FUNCTION_METADATA_KEY, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
 import { acknowledge } from '../nag';
 import type { BillingLedger } from './billing-ledger';
@@ -79,6 +79,7 @@ const RESOURCE_BINDINGS: Readonly<Record<FunctionResource, readonly (keyof Funct
   workflows: ['workflows'],
   deadLetters: ['deadLetterQueue'],
   backupFacts: ['backupFacts'],
+  stripeWebhook: ['ledger'],
 };
 
 /** Construct ids and output names from kebab-case names: `privacy-tasks` → `PrivacyTasks`. */
@@ -121,6 +122,7 @@ export class LumiqoFunction extends Construct {
   /** Powertools service name: the `service` dimension of the function's own metrics. */
   public readonly serviceName: string;
   public readonly declaration: FunctionDeclaration;
+  private readonly config: LumiqoConfig;
   private readonly unbound: Set<FunctionResource>;
 
   constructor(scope: Construct, id: string, props: LumiqoFunctionProps) {
@@ -128,6 +130,7 @@ export class LumiqoFunction extends Construct {
     const { config, declaration } = props;
     const name = declaration.name;
     this.declaration = declaration;
+    this.config = config;
     this.serviceName = `lumiqo-${name}`;
     this.unbound = new Set(declaredResources(declaration));
     this.node.addValidation({
@@ -265,6 +268,13 @@ export class LumiqoFunction extends Construct {
         return { [ENV.deadLetterQueueUrl]: b.deadLetterQueue.queueUrl };
       case 'backupFacts':
         return { [ENV.backupFacts]: JSON.stringify(b.backupFacts) };
+      case 'stripeWebhook':
+        // R-BILL-3: the signing secret by ARN (read at run time, never in the environment); R-BILL-1: price → plan.
+        b.ledger.grantReadWebhookSecret(fn);
+        return {
+          [BILLING_ENV.webhookSecretArn]: b.ledger.stripeWebhookSecret.secretArn,
+          [BILLING_ENV.settings]: JSON.stringify(billingSettings(this.config)),
+        };
     }
   }
 }

@@ -34,6 +34,8 @@ export interface ServicesStackProps extends cdk.StackProps {
  */
 const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = {
   ingest: 200, processor: 50, query: 50, admin: 10, privacy: 10, 'privacy-tasks': 10, 'termination-tasks': 5,
+  // Stripe delivers a handful of events per tenant and month; retried deliveries wait for capacity.
+  billing: 10,
 };
 
 
@@ -106,8 +108,10 @@ export class ServicesStack extends cdk.Stack {
       // A task handles one batch (250 events) per call, far within these; termination's purge phases are the longest.
       'privacy-tasks': fn('privacy-tasks', cdk.Duration.minutes(5)),
       'termination-tasks': fn('termination-tasks', cdk.Duration.minutes(15)),
+      // R-BILL-1: Stripe expects a quick 2xx and retries a delivery that times out; a few table calls take milliseconds.
+      billing: fn('billing', cdk.Duration.seconds(15)),
     };
-    const { ingest, processor, query, admin, privacy } = this.mapFunctions((f) => f.function);
+    const { ingest, processor, query, admin, privacy, billing } = this.mapFunctions((f) => f.function);
     const subjectTasks = this.functions['privacy-tasks'].function;
     const terminationTasks = this.functions['termination-tasks'].function;
 
@@ -132,6 +136,18 @@ export class ServicesStack extends cdk.Stack {
       })],
     });
 
+    // R-TERM-1: hourly, tenants whose subscriptions ended more than billing.terminationGraceDays ago are terminated.
+    new events.Rule(this, 'BillingDueTerminations', {
+      description: 'Starts the termination of tenants whose Stripe subscription ended before the grace period (R-TERM-1)',
+      schedule: events.Schedule.rate(DEADLINE_CHECK_INTERVAL),
+      targets: [new targets.LambdaFunction(billing, {
+        event: events.RuleTargetInput.fromObject({ task: 'start-due-terminations' }),
+        // A missed check is made up by the next one within the hour.
+        retryAttempts: 2,
+        maxEventAge: DEADLINE_CHECK_INTERVAL,
+      })],
+    });
+
     this.processor = new StreamProcessor(this, 'StreamProcessor', {
       fn: processor,
       stream: data.eventStream,
@@ -145,7 +161,7 @@ export class ServicesStack extends cdk.Stack {
 
     this.api = new IngestionApi(this, 'IngestionApi', {
       stageName: config.stage,
-      functions: { ingest, query, admin, privacy },
+      functions: { ingest, query, admin, privacy, billing },
       rateLimits: config.rateLimits,
       logKey: this.servicesKey,
       logRetentionDays: config.logRetentionDays as logs.RetentionDays,
@@ -225,7 +241,7 @@ export class ServicesStack extends cdk.Stack {
     ];
     for (const [id, reason] of stackWide) acknowledge(this, id, reason);
 
-    const { ingest, query, admin, processor, privacy } = this.functions;
+    const { ingest, query, admin, processor, privacy, billing } = this.functions;
     const subjectTasks = this.functions['privacy-tasks'];
     const terminationTasks = this.functions['termination-tasks'];
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', SQS_DLQ_KEY_REASON);
@@ -237,6 +253,8 @@ export class ServicesStack extends cdk.Stack {
         'Invoked only by the Kinesis event source mapping, whose on-failure destination is the encrypted StreamProcessor DLQ; a function DLQ would never receive anything'],
       [[terminationTasks],
         'Invoked only synchronously by the termination state machine, which retries and then catches every failure into RecordFailure (R-SEC-6); a function DLQ only receives failed asynchronous invocations'],
+      [[billing],
+        'Invoked synchronously by API Gateway for Stripe\'s webhook (Stripe retries any failure for days) and asynchronously only by the hourly due-termination check, which carries no data and is made up by the next run; its errors raise the function\'s Errors alarm'],
       [[subjectTasks],
         'Invoked synchronously by the state machines (retried, then caught into RecordFailure) and asynchronously only by the hourly deadline check, which carries no data and is simply made up by the next run; its errors raise the function\'s Errors alarm'],
     ];

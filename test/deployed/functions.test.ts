@@ -16,7 +16,8 @@ import { eventually } from '../integration/http';
 import { deniedRequests, describeRequest, evaluatedCalls } from './allowed-calls';
 import { decide, iamRequestsOf, principalOf, type Principal } from './iam';
 import { recordedCalls, type RecordedCall } from './recorder';
-import { startDeployedWorld, type DeployedWorld } from './world';
+import { checkoutCompleted, signedWebhook, subscriptionEvent } from '../support/stripe-events';
+import { DEPLOYED_STRIPE_SECRET, startDeployedWorld, type DeployedWorld } from './world';
 
 /** See test/isolation/tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
 jest.mock('@cloud-copilot/iam-policy', () => {
@@ -88,6 +89,17 @@ describe('each function, through its Lambda entry and synthesized environment', 
     // R-SEC-2: each tenant's key exists in KMS, tagged for this deployment, rotating, behind its alias.
     const key = world.aws.kms.key(`${world.environment('admin').TENANT_KEY_ALIAS_PREFIX}acme`);
     expect(key).toMatchObject({ keyState: 'Enabled', rotationEnabled: true, tags: { 'lumiqo:tenant': 'acme' } });
+  });
+
+  test('billing: a verified Stripe checkout and subscription link acme to its customer; a replay has no second effect (R-BILL-1, R-BILL-3)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const checkout = ok(200)(await world.http('billing', signedWebhook(checkoutCompleted('acme', 'cus_Deployed1', now), DEPLOYED_STRIPE_SECRET)));
+    expect(checkout).toMatchObject({ outcome: 'applied', tenantId: 'acme' });
+    const created = subscriptionEvent('created', { customer: 'cus_Deployed1', price: 'price_NotMapped', created: now + 1 });
+    ok(200)(await world.http('billing', signedWebhook(created, DEPLOYED_STRIPE_SECRET)));
+    expect(ok(200)(await world.http('billing', signedWebhook(created, DEPLOYED_STRIPE_SECRET)))).toMatchObject({ outcome: 'duplicate' });
+    const refused = await world.http('billing', signedWebhook(created, 'whsec_not_the_deployed_one'));
+    expect(refused.statusCode).toBe(401);
   });
 
   test('ingest: accepts events onto the stream', async () => {
@@ -168,6 +180,24 @@ describe('each function, through its Lambda entry and synthesized environment', 
     const keys = [...new Set(recordedCalls().filter((c) => c.call.operation === 'ScheduleKeyDeletion').map((c) => String(c.call.input.KeyId)))];
     expect(keys.map((k) => world.aws.kms.key(k)?.keyState)).toEqual(['PendingDeletion']);
   });
+
+  test('billing: a subscription deleted more than the grace period ago starts the termination on the hourly check (R-TERM-1)', async () => {
+    ok(201)(await world.http('admin', apiRequest('POST', '/v1/admin/tenants', { body: { tenantId: 'initech', name: 'initech', plan: 'business' } })));
+    const now = Math.floor(Date.now() / 1000);
+    const ended = now - 15 * 86_400; // the synthesized grace period is 14 days
+    ok(200)(await world.http('billing', signedWebhook(checkoutCompleted('initech', 'cus_Deployed2', ended - 100, 'sub_D2'), DEPLOYED_STRIPE_SECRET)));
+    const deleted = subscriptionEvent('deleted', { customer: 'cus_Deployed2', subscription: 'sub_D2', price: 'price_NotMapped', created: ended, endedAt: ended });
+    ok(200)(await world.http('billing', signedWebhook(deleted, DEPLOYED_STRIPE_SECRET)));
+
+    const check = await world.invoke<{ started: { tenantId: string }[] }>('billing', { task: 'start-due-terminations' });
+
+    expect(check.started.map((s) => s.tenantId)).toEqual(['initech']);
+    const done = await eventually(async () => {
+      const view = ok(200)(await world.http('privacy', apiRequest('GET', '/v1/admin/tenants/{tenantId}/termination', { pathParameters: { tenantId: 'initech' } })));
+      return view.status === 'completed' || view.status === 'failed' ? view : undefined;
+    }, 'initech termination settled', 30_000);
+    expect(done).toMatchObject({ status: 'completed', requestedBy: 'system:billing', election: 'export-then-delete' });
+  });
 });
 
 describe('R-SEC-5: every AWS call each function made is allowed by its synthesized role', () => {
@@ -223,6 +253,7 @@ describe('a wiring difference fails at cold start', () => {
     query: (env) => require('../../lambdas/query/composition').composeQuery(env),
     admin: (env) => require('../../lambdas/admin/composition').composeAdmin(env),
     privacy: (env) => require('../../lambdas/privacy/composition').composePrivacy(env),
+    billing: (env) => require('../../lambdas/billing/composition').composeBilling(env),
     'privacy-tasks': (env) => require('../../lambdas/privacy-tasks/composition').composePrivacyTasks(env),
     'termination-tasks': (env) => require('../../lambdas/termination-tasks/composition').composeTerminationTasks(env),
   };

@@ -11,7 +11,7 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, provision, startEmulators, type RunningEmu
 import { deploymentFromAssembly, readTemplates, synthesizedAssembly, type LocalDeployment, type Templates } from '../../bin/local/schema';
 import { LocalWorkflows } from '../../bin/local/workflows';
 import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
-import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
 import { startFakeAws, type FakeAws } from '../support/fake-aws';
 import { DEFAULT_KEY_POLICY, DeployedPolicies, type KeyFacts, type PolicyDocument } from './iam';
@@ -27,7 +27,15 @@ const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
   privacy: () => require('../../lambdas/privacy/handler').handler,
   'privacy-tasks': () => require('../../lambdas/privacy-tasks/handler').handler,
   'termination-tasks': () => require('../../lambdas/termination-tasks/handler').handler,
+  billing: () => require('../../lambdas/billing/handler').handler,
 };
+
+/**
+ * R-BILL-3: the Stripe webhook signing secret the billing function verifies with. In AWS it reads it from Secrets
+ * Manager; no Secrets Manager fake runs here yet (nor is @aws-sdk/client-secrets-manager installed), so the billing
+ * function gets it the local way, and only its GetSecretValue grant is left unproven by this tier.
+ */
+export const DEPLOYED_STRIPE_SECRET = 'whsec_deployed_shape_0123456789abcdef';
 
 /** Waits of the state machines, shortened: what each waits for happens at once here. */
 const SHORT_WAITS = { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 };
@@ -43,7 +51,7 @@ export interface DeployedWorld {
   environment(fn: LumiqoFunctionName): Readonly<Record<string, string>>;
   /** Invokes a function through its Lambda entry, as `fn`, with its own environment. */
   invoke<R>(fn: LumiqoFunctionName, event: unknown): Promise<R>;
-  http(fn: 'ingest' | 'query' | 'admin' | 'privacy', event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
+  http(fn: 'ingest' | 'query' | 'admin' | 'privacy' | 'billing', event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
   processor(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse>;
   keyFacts: KeyFacts;
   close(): Promise<void>;
@@ -99,7 +107,8 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     const synthesized = { ...deployment.functions[fn].environment };
     // The queue's URL names its host; only the host differs here.
     if (synthesized[ENV.deadLetterQueueUrl]) synthesized[ENV.deadLetterQueueUrl] = fakeQueueUrl;
-    return { ...synthesized, ...endpoints };
+    const billing: Record<string, string> = fn === 'billing' ? { [BILLING_ENV.localWebhookSecret]: DEPLOYED_STRIPE_SECRET } : {};
+    return { ...synthesized, ...endpoints, ...billing };
   };
 
   const handlers = new Map<LumiqoFunctionName, Entry>();

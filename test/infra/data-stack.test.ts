@@ -505,7 +505,13 @@ describe('signing key and billing ledger', () => {
     expect(resource.Properties.EnableKeyRotation).toBeFalsy();
   });
 
-  test('R-TERM-6: the ledger is its own table: pk/sk, PITR, the data key, deletion protection, RETAIN, no TTL', () => {
+  test('R-BILL-3: the Stripe webhook signing secret is a Secrets Manager secret under the data key, retained', () => {
+    const resource = template.toJSON().Resources[logicalId(stack.ledger.stripeWebhookSecret)];
+    expect(resource).toMatchObject({ Type: 'AWS::SecretsManager::Secret', DeletionPolicy: 'Retain' });
+    expect(resource.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [logicalId(stack.dataKey), 'Arn'] });
+  });
+
+  test('R-TERM-6, R-RET-3: the ledger is its own table: pk/sk, PITR, the data key, deletion protection, RETAIN, a 7-year TTL on billing records', () => {
     const resource = template.toJSON().Resources[logicalId(stack.ledger.table)];
     expect(resource.DeletionPolicy).toBe('Retain');
     expect(resource.UpdateReplacePolicy).toBe('Retain');
@@ -519,8 +525,8 @@ describe('signing key and billing ledger', () => {
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: dataKeyArn },
       DeletionProtectionEnabled: true,
     });
-    // Ledger entries are kept by law: nothing may expire them.
-    expect(resource.Properties.TimeToLiveSpecification).toBeUndefined();
+    // R-RET-3: billing records are kept 7 years, then deleted: each carries its `expiresAt` (dynamo-billing-records.ts).
+    expect(resource.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect([stack.store.controlTable, stack.store.tenantDataTable, stack.store.auditTable].map((t) => logicalId(t))).not.toContain(logicalId(stack.ledger.table));
   });
 });

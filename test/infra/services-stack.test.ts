@@ -47,7 +47,7 @@ function stateMachineMap(value: unknown): Record<string, string> {
 describe('functions', () => {
   test('every function: Node.js 22 on arm64, active tracing, reserved concurrency, settings in the environment', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(7);
+    expect(Object.keys(functions)).toHaveLength(8);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -84,7 +84,7 @@ describe('functions', () => {
 
   test('R-RET-5, R-SEC-2: every log group keeps the configured retention under the services CMK', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(9); // seven functions, the API access log, the workflows' execution log
+    expect(logGroups).toHaveLength(10); // eight functions, the API access log, the workflows' execution log
     for (const group of logGroups) {
       expect(group.Properties).toMatchObject({ RetentionInDays: 60, KmsKeyId: servicesKeyArn });
     }
@@ -148,26 +148,31 @@ describe('privacy functions and their environment', () => {
     });
   });
 
-  test('the privacy function knows all six state machines; ingest only access and erasure (R-DSR-6); no other function any', () => {
+  test('the privacy function knows all six state machines; ingest only access and erasure (R-DSR-6); billing only termination (R-TERM-1); no other function any', () => {
     const machineRefs = Object.fromEntries(WORKFLOW_NAMES.map((name) => [name, `ref:${logicalIdOf(stack.workflows.stateMachines[name])}`]));
     expect(stateMachineMap(variablesOf('privacy')[ENV.stateMachines])).toEqual(machineRefs);
     expect(stateMachineMap(variablesOf('ingest')[ENV.stateMachines])).toEqual({ access: machineRefs.access, erasure: machineRefs.erasure });
-    for (const name of ALL_FUNCTIONS.filter((n) => n !== 'privacy' && n !== 'ingest')) {
+    expect(stateMachineMap(variablesOf('billing')[ENV.stateMachines])).toEqual({ termination: machineRefs.termination });
+    for (const name of ALL_FUNCTIONS.filter((n) => n !== 'privacy' && n !== 'ingest' && n !== 'billing')) {
       expect([name, variablesOf(name)[ENV.stateMachines]]).toEqual([name, undefined]);
     }
   });
 
-  test('R-DSR-5: an hourly rule invokes privacy-tasks with {task: check-deadlines}', () => {
-    const rules = Object.values(template.findResources('AWS::Events::Rule'));
-    expect(rules).toHaveLength(1);
-    expect(rules[0].Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
-    const [target] = rules[0].Properties.Targets;
-    expect(target.Arn).toEqual(ref(stack.functions['privacy-tasks'].function));
-    expect(JSON.parse(target.Input)).toEqual({ task: 'check-deadlines' });
+  test.each([
+    ['R-DSR-5', 'PrivacyDeadlineCheck', 'privacy-tasks', 'check-deadlines'],
+    ['R-TERM-1', 'BillingDueTerminations', 'billing', 'start-due-terminations'],
+  ] as const)('%s: an hourly rule (%s) invokes %s with {task: %s}', (_req, ruleName, fn, task) => {
+    const rules = template.findResources('AWS::Events::Rule');
+    expect(Object.keys(rules)).toHaveLength(2);
+    const [ruleId, rule] = Object.entries(rules).find(([id]) => id.startsWith(ruleName))!;
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
+    const [target] = rule.Properties.Targets;
+    expect(target.Arn).toEqual(ref(stack.functions[fn].function));
+    expect(JSON.parse(target.Input)).toEqual({ task });
     template.hasResourceProperties('AWS::Lambda::Permission', {
-      FunctionName: ref(stack.functions['privacy-tasks'].function),
+      FunctionName: ref(stack.functions[fn].function),
       Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [Object.keys(template.findResources('AWS::Events::Rule'))[0], 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
     });
   });
 
@@ -305,8 +310,8 @@ describe('alarms (R-OBS-1)', () => {
   test('DLQ depth, iterator age, each function errors and throttles, API 5xx: all notify the topic', () => {
     const metrics = alarms.map((a) => a.Properties.MetricName);
     expect(metrics).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'IteratorAge', '5XXError']));
-    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(7);
-    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(7);
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(8);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(8);
     expect(alarms.find((a) => a.Properties.MetricName === 'IteratorAge')!.Properties.Threshold).toBe(60000);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);

@@ -31,7 +31,7 @@ const logicalId = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown
   stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
 
 type Principal = LumiqoFunctionName | 'TenantReadRole';
-const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks'];
+const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks', 'billing'];
 const PRINCIPALS: Principal[] = [...FUNCTIONS, 'TenantReadRole'];
 const roleIdOf = (principal: Principal) =>
   logicalId(services, principal === 'TenantReadRole' ? services.tenantReadRole : services.functions[principal].role);
@@ -45,6 +45,7 @@ const payloadBucket = fakeArn('AWS::S3::Bucket', logicalId(data, data.store.payl
 const signingKeyId = logicalId(data, data.signingKey.key);
 const signingKeyArn = fakeArn('AWS::KMS::Key', signingKeyId);
 const dataKeyArn = fakeArn('AWS::KMS::Key', logicalId(data, data.dataKey));
+const stripeSecretArn = fakeArn('AWS::SecretsManager::Secret', logicalId(data, data.ledger.stripeWebhookSecret));
 const stateMachineArn = (name: WorkflowName) => fakeArn('AWS::StepFunctions::StateMachine', logicalId(services, services.workflows.stateMachines[name]));
 
 const deployment = stackPrefix(config);
@@ -88,12 +89,23 @@ test('every principal has policies to evaluate (guards every test below)', () =>
   for (const principal of PRINCIPALS) expect([principal, policies.identityPolicies(roleIdOf(principal)).length > 0]).toEqual([principal, true]);
 });
 
-describe('R-TERM-6: the billing ledger is apart from the service: only termination-tasks reaches it', () => {
+describe('R-TERM-6, R-RET-3: the billing ledger is apart from the service: only the termination-tasks and billing roles reach it', () => {
   test.each(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'])('termination-tasks can %s the ledger', (action) => {
     expect(decide('termination-tasks', action, ledgerArn, LEDGER_KEY)).toBe('Allowed');
   });
 
-  test.each(others('termination-tasks'))('%s cannot read or write the ledger; termination-tasks can', (principal) => {
+  test.each(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'])('billing can %s its Stripe records in the ledger (R-BILL-1)', (action) => {
+    expect(decide('billing', action, ledgerArn, leadingKeys('BILLING#tenant-a'))).toBe('Allowed');
+    expect(decide('billing', action, ledgerArn, leadingKeys('STRIPE#EVENT#evt_1'))).toBe('Allowed');
+  });
+
+  test.each(others('termination-tasks', 'billing'))('%s cannot read or write the ledger, billing records included; termination-tasks can', (principal) => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem']) {
+      expect([action, decide(principal, action, ledgerArn, leadingKeys('BILLING#tenant-a'))]).not.toEqual([action, 'Allowed']);
+    }
+  });
+
+  test.each(others('termination-tasks', 'billing'))('%s cannot read or write the ledger; termination-tasks can', (principal) => {
     for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem']) {
       expect([action, decide(principal, action, ledgerArn, LEDGER_KEY)]).not.toEqual([action, 'Allowed']);
     }
@@ -103,6 +115,24 @@ describe('R-TERM-6: the billing ledger is apart from the service: only terminati
   test('the tenant read role cannot read the ledger even under keys shaped like its own; it can read its own tenant data', () => {
     expect(decide('TenantReadRole', 'dynamodb:Query', ledgerArn, leadingKeys('T#tenant-a#ROLLUP'))).not.toBe('Allowed');
     expect(decide('TenantReadRole', 'dynamodb:Query', tenantDataArn, leadingKeys('T#tenant-a#ROLLUP'))).toBe('Allowed');
+  });
+
+  test.each(others('billing'))('R-BILL-3: %s cannot read the Stripe webhook signing secret; billing can', (principal) => {
+    expect(decide(principal, 'secretsmanager:GetSecretValue', stripeSecretArn, {})).not.toBe('Allowed');
+    expect(decide('billing', 'secretsmanager:GetSecretValue', stripeSecretArn, {})).toBe('Allowed');
+  });
+
+  test('R-BILL-3: billing decrypts with the data key only through Secrets Manager', () => {
+    const keyPolicy = policies.keyPolicy(data.stackName, logicalId(data, data.dataKey));
+    expect(decide('billing', 'kms:Decrypt', dataKeyArn, { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` }, keyPolicy)).toBe('Allowed');
+    expect(decide('billing', 'kms:Decrypt', dataKeyArn, {}, keyPolicy)).not.toBe('Allowed');
+  });
+
+  test('R-RET-3: billing records are never changed or deleted by the billing role either; it can append', () => {
+    for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) {
+      expect([action, decide('billing', action, ledgerArn, leadingKeys('BILLING#tenant-a'))]).not.toEqual([action, 'Allowed']);
+    }
+    expect(decide('billing', 'dynamodb:PutItem', ledgerArn, leadingKeys('BILLING#tenant-a'))).toBe('Allowed');
   });
 
   test('ledger entries are never changed or deleted, not even by termination-tasks; it can append', () => {
@@ -208,7 +238,13 @@ describe('R-SEC-5: who starts which workflow', () => {
     }
   });
 
-  test.each(others('privacy', 'ingest'))('%s cannot start any workflow; the privacy API can', (principal) => {
+  test('R-TERM-1: billing starts only the termination workflow (after a subscription\'s grace period)', () => {
+    for (const name of WORKFLOW_NAMES) {
+      expect([name, decide('billing', 'states:StartExecution', stateMachineArn(name))]).toEqual([name, name === 'termination' ? 'Allowed' : 'ImplicitlyDenied']);
+    }
+  });
+
+  test.each(others('privacy', 'ingest', 'billing'))('%s cannot start any workflow; the privacy API can', (principal) => {
     for (const name of WORKFLOW_NAMES) {
       expect([name, decide(principal, 'states:StartExecution', stateMachineArn(name))]).not.toEqual([name, 'Allowed']);
     }

@@ -37,6 +37,9 @@ export function fakeArn(type: string, logicalId: string): string {
       return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${logicalId}`;
     case 'AWS::Lambda::Function':
       return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logicalId}`;
+    case 'AWS::SecretsManager::Secret':
+      // Secrets Manager appends six random characters to a secret's name in its ARN.
+      return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${logicalId}-AbCdEf`;
     default:
       throw new Error(`No fake ARN for ${type} (${logicalId}): add one`);
   }
@@ -91,6 +94,8 @@ export class SynthesizedPolicies {
         // A state machine's Ref is its ARN (StartExecution grants name it so).
         const resource = this.template(stackName).Resources[arg as string];
         if (resource?.Type === 'AWS::StepFunctions::StateMachine') return fakeArn(resource.Type, arg as string);
+        // So is a secret's (the billing function's GetSecretValue grant names it so).
+        if (resource?.Type === 'AWS::SecretsManager::Secret') return fakeArn(resource.Type, arg as string);
         // Other resources' Ref is a name or id, not an ARN; no policy of the roles under test uses one.
         throw new Error(`Ref ${arg}: only pseudo parameters and state machines are resolved`);
       }
