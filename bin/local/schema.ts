@@ -188,6 +188,8 @@ export function localArn(stackName: string, logicalId: string, type: string): st
       return regional('logs', `log-group:${name}:*`);
     case 'AWS::IAM::Role':
       return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}`;
+    case 'AWS::SecretsManager::Secret':
+      return regional('secretsmanager', `secret:${name}`);
     case 'AWS::SNS::Topic':
       return regional('sns', name);
     default:
@@ -210,7 +212,7 @@ export function resolveName(templates: Templates, stackName: string, value: Json
       if (!resource) throw new Error(`Template ${stackName}: Ref to unknown resource ${ref}`);
       // A queue's Ref is its URL, a state machine's its ARN.
       if (resource.Type === 'AWS::SQS::Queue') return `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${physicalName(stackName, ref, resource.Type)}`;
-      if (resource.Type === 'AWS::StepFunctions::StateMachine') return localArn(stackName, ref, resource.Type);
+      if (resource.Type === 'AWS::StepFunctions::StateMachine' || resource.Type === 'AWS::SecretsManager::Secret') return localArn(stackName, ref, resource.Type);
       return physicalName(stackName, ref, resource.Type);
     }
     const getAtt = value['Fn::GetAtt'];

@@ -6,7 +6,7 @@
  */
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 
-export type AwsService = 'dynamodb' | 's3' | 'kinesis' | 'kms' | 'sqs' | 'sfn' | 'sts';
+export type AwsService = 'dynamodb' | 's3' | 'kinesis' | 'kms' | 'sqs' | 'sfn' | 'sts' | 'secretsmanager';
 
 export interface AwsClientsConfig {
   /** @default the SDK's default chain (AWS_REGION in Lambda) */

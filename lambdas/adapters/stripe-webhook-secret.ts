@@ -4,6 +4,7 @@
  * secret rolled in Stripe (and put into the secret) is picked up without a deploy. Locally it comes from config.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { clientConfig, type AwsClientsConfig } from './client-config';
 
 export interface SigningSecretSource {
   secret(): Promise<string>;
@@ -41,8 +42,8 @@ export class SecretsManagerSigningSecret implements SigningSecretSource {
 export const configuredSigningSecret = (value: string): SigningSecretSource => ({ secret: async () => value });
 
 /** Secrets Manager through the AWS SDK: the secret the stack created, encrypted with the data key. */
-export function secretsManagerReader(config: { region?: string; endpoint?: string }): SecretValueReader {
-  const client = new SecretsManagerClient({ ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+export function secretsManagerReader(config: AwsClientsConfig): SecretValueReader {
+  const client = new SecretsManagerClient(clientConfig(config, 'secretsmanager'));
   return {
     async getSecretString(secretId) {
       return (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;

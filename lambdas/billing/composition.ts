@@ -67,6 +67,6 @@ export function composeBilling(env: NodeJS.ProcessEnv, runtime?: RuntimeOptions)
     terminations: terminationStarter(c),
     signingSecret: local
       ? configuredSigningSecret(local)
-      : new SecretsManagerSigningSecret(secretsManagerReader({ region: c.clients.region, endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER }), secretArn),
+      : new SecretsManagerSigningSecret(secretsManagerReader(c.clients), secretArn),
   };
 }

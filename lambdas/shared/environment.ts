@@ -33,6 +33,7 @@ const ENDPOINT_VARIABLES: Readonly<Record<AwsService, string>> = {
   sqs: 'AWS_ENDPOINT_URL_SQS',
   sfn: 'AWS_ENDPOINT_URL_SFN',
   sts: 'AWS_ENDPOINT_URL_STS',
+  secretsmanager: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
 };
 
 /**

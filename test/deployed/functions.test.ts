@@ -100,6 +100,8 @@ describe('each function, through its Lambda entry and synthesized environment', 
     expect(ok(200)(await world.http('billing', signedWebhook(created, DEPLOYED_STRIPE_SECRET)))).toMatchObject({ outcome: 'duplicate' });
     const refused = await world.http('billing', signedWebhook(created, 'whsec_not_the_deployed_one'));
     expect(refused.statusCode).toBe(401);
+    // The signing secret came from the stack's secret, read once for the container (its grant is checked below).
+    expect(recordedCalls().filter((c) => c.fn === 'billing' && c.call.operation === 'GetSecretValue')).toHaveLength(1);
   });
 
   test('ingest: accepts events onto the stream', async () => {

@@ -168,6 +168,8 @@ export function iamRequestsOf(call: AwsCall, policies: DeployedPolicies, keys: K
     }
     case 'states':
       return [{ action, resource: String(input.stateMachineArn), context: {} }];
+    case 'secretsmanager':
+      return [{ action, resource: String(input.SecretId), context: {} }];
     case 'sts': {
       const tags: Context = {};
       const tagKeys: string[] = [];

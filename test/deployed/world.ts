@@ -31,9 +31,8 @@ const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
 };
 
 /**
- * R-BILL-3: the Stripe webhook signing secret the billing function verifies with. In AWS it reads it from Secrets
- * Manager; no Secrets Manager fake runs here yet (nor is @aws-sdk/client-secrets-manager installed), so the billing
- * function gets it the local way, and only its GetSecretValue grant is left unproven by this tier.
+ * R-BILL-3: the Stripe webhook signing secret the billing function verifies with, put into the stack's secret (as an
+ * operator does after deploying); the function reads it from Secrets Manager, as in AWS.
  */
 export const DEPLOYED_STRIPE_SECRET = 'whsec_deployed_shape_0123456789abcdef';
 
@@ -83,6 +82,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
   // The CloudFormation-made keys KMS holds: the signing key (R-TERM-5), with its synthesized key policy.
   const signingKeyArn = deployment.functions['privacy-tasks'].environment[ENV.signingKeyId];
   aws.kms.createSigningKey({ arn: signingKeyArn, policy: JSON.stringify(policies.templateKeyPolicy(signingKeyArn)) });
+  aws.secretsManager.createSecret(deployment.functions.billing.environment[BILLING_ENV.webhookSecretArn], DEPLOYED_STRIPE_SECRET);
   const queueUrl = deployment.functions.processor.environment[ENV.deadLetterQueueUrl];
   const fakeQueueUrl = aws.sqs.createQueue(queueUrl.split('/').pop()!);
 
@@ -101,14 +101,14 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     AWS_ENDPOINT_URL_STS: aws.endpoints.sts,
     AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
     AWS_ENDPOINT_URL_SFN: aws.endpoints.sfn,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoints.secretsManager,
     [ENV.s3ForcePathStyle]: 'true',
   };
   const environment = (fn: LumiqoFunctionName): Record<string, string> => {
     const synthesized = { ...deployment.functions[fn].environment };
     // The queue's URL names its host; only the host differs here.
     if (synthesized[ENV.deadLetterQueueUrl]) synthesized[ENV.deadLetterQueueUrl] = fakeQueueUrl;
-    const billing: Record<string, string> = fn === 'billing' ? { [BILLING_ENV.localWebhookSecret]: DEPLOYED_STRIPE_SECRET } : {};
-    return { ...synthesized, ...endpoints, ...billing };
+    return { ...synthesized, ...endpoints };
   };
 
   const handlers = new Map<LumiqoFunctionName, Entry>();

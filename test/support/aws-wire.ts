@@ -22,7 +22,7 @@
  */
 import type { HttpRequest } from '@smithy/types';
 
-export type AwsService = 'dynamodb' | 'kinesis' | 'kms' | 'states' | 'sqs' | 's3' | 'sts';
+export type AwsService = 'dynamodb' | 'kinesis' | 'kms' | 'states' | 'sqs' | 's3' | 'sts' | 'secretsmanager';
 
 export interface AwsCall {
   /** The SigV4 signing name, also the IAM action prefix. */
@@ -47,6 +47,7 @@ const TARGET_SERVICES: Readonly<Record<string, AwsService>> = {
   TrentService: 'kms',
   AWSStepFunctions: 'states',
   AmazonSQS: 'sqs',
+  secretsmanager: 'secretsmanager',
 };
 
 /** The request body as bytes, when it is in memory (a string, a Buffer or any typed array). */
