@@ -121,7 +121,7 @@ export class IngestionApi extends Construct {
     for (const [ids, reason] of stageFindings) for (const id of ids) acknowledge(this.stage, id, reason);
     for (const id of CONTROL_PACKS.map((p) => `${p}-WAFv2LoggingEnabled`)) {
       acknowledge(this.webAcl, id,
-        'R-SEC-7: server logs hold no IP addresses; WAF logs always contain the client IP (httpRequest.clientIp), so they are off. Blocked and counted requests are visible as CloudWatch metrics and sampled requests');
+        'R-SEC-7: server logs hold no IP addresses; WAF logs always contain the client IP (httpRequest.clientIp), so they are off, as are sampled requests (which keep client IPs and headers). Blocked and counted requests are visible as CloudWatch metrics per rule');
     }
     for (const route of ROUTES) {
       const method = this.api.root.resourceForPath(route.path).node.findChild(route.method);
@@ -165,9 +165,12 @@ export class IngestionApi extends Construct {
 
   /** R-ING-5: managed rule groups, a rate limit per source IP and one per tenant. */
   private addWebAcl(limits: RateLimits, metricPrefix: string): wafv2.CfnWebACL {
+    // R-SEC-7: no sampled requests. A sample keeps the whole request for three hours, client IP and headers
+    // included, and so live `Authorization: Bearer lq_…` keys, for anyone with wafv2:GetSampledRequests; the
+    // CloudWatch metrics of each rule still count what it blocked or counted.
     const visibility = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
-      sampledRequestsEnabled: true,
+      sampledRequestsEnabled: false,
       metricName: `${metricPrefix}-${name}`,
     });
     const managedGroup = (

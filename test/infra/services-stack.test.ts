@@ -283,8 +283,14 @@ describe('API (R-ING-5, R-SEC-1, R-SEC-7)', () => {
         },
       },
     });
-    for (const rule of acl.Properties.Rules) {
-      expect(rule.VisibilityConfig).toMatchObject({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true });
+  });
+
+  test('R-SEC-7: no rule and not the web ACL keeps sampled requests (client IPs, Authorization headers); every one keeps its metrics', () => {
+    const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
+    const configs = [acl.Properties.VisibilityConfig, ...acl.Properties.Rules.map((rule: { VisibilityConfig: unknown }) => rule.VisibilityConfig)];
+    expect(configs).toHaveLength(7);
+    for (const visibility of configs) {
+      expect(visibility).toMatchObject({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: false, MetricName: expect.stringMatching(/^Lumiqo-/) });
     }
   });
 
