@@ -194,7 +194,12 @@ export class LumiqoFunction extends Construct {
     const uses = this.declaration.uses;
     switch (resource) {
       case 'control': {
-        const grants = { read: () => b.store.grantControlRead(fn), 'read-write': () => b.store.grantControlReadWrite(fn), purge: () => b.store.grantControlPurge(fn) };
+        const grants = {
+          read: () => b.store.grantControlRead(fn),
+          ingest: () => b.store.grantControlIngest(fn),
+          'read-write': () => b.store.grantControlReadWrite(fn),
+          purge: () => b.store.grantControlPurge(fn),
+        };
         grants[uses.control!]();
         return { [ENV.controlTable]: b.store.controlTable.tableName };
       }

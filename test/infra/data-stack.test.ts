@@ -6,6 +6,7 @@ import { TABLES } from '../../lambdas/shared/tables';
 import { addCompliancePacks } from '../../lib/nag';
 import { EXPORT_WINDOW_DAYS } from '../../lambdas/domain/privacy';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
+import { INGEST_CONTROL_PARTITIONS } from '../../lib/constructs/tenant-data-store';
 import type { DataStack } from '../../lib/stacks/data-stack';
 import { SINGLE_TENANT, nagFindings, synthDataStack, testApp, testConfig } from './helpers';
 
@@ -333,6 +334,29 @@ describe('TenantDataStore grants', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']) }));
     expect(statements).toContainEqual(expect.objectContaining({ Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] }));
     expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['kms:GenerateDataKey', 'kms:Decrypt']) }));
+    expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
+  });
+  test('R-SEC-5: grantControlIngest: reads without Scan; writes only under the ingest partitions, with the Null guard', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.store.grantControlIngest(r));
+    const statements = statementsOf(grantStack, role).filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'] }),
+      expect.objectContaining({
+        Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#DELIVERY#*', 'T#*#PRIVACY', 'PRIVACY#OPEN'] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+    ]);
+    expect(statements[0].Condition).toBeUndefined();
+    expect(INGEST_CONTROL_PARTITIONS).toEqual(['T#*#DELIVERY#*', 'T#*#PRIVACY', 'PRIVACY#OPEN']);
+  });
+
+  test.each(['grantControlRead', 'grantControlReadWrite', 'grantControlPurge'] as const)('R-SEC-5: %s grants no Scan (no function lists the control table)', (grant) => {
+    const { grantStack, role } = grantedRole((data, r) => data.store[grant](r));
+    const statements = statementsOf(grantStack, role);
+    expect(JSON.stringify(statements)).toContain('dynamodb:Query');
     expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
   });
 });

@@ -4,6 +4,7 @@
  */
 import type * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 
 export const ACCOUNT = '111111111111';
 export const REGION = 'eu-west-1';
@@ -113,4 +114,35 @@ export class SynthesizedPolicies {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(stackName, v)]));
     }
   }
+}
+
+export type Context = Record<string, string | string[]>;
+
+/**
+ * The simulator's verdict on one request of a session of the role `roleLogicalId`, with the global keys AWS puts in
+ * every request (`aws:PrincipalArn`, `aws:PrincipalAccount`: key and resource policies name principals by them) and
+ * `resourcePolicy` where the resource has one (a KMS key policy decides together with IAM). runUnsafeSimulation
+ * evaluates condition keys as given (runSimulation drops `kms:EncryptionContext:<key>`, see tenant-read-role.test.ts);
+ * a test file that uses it mocks `@cloud-copilot/iam-policy` as tenant-read-role.test.ts explains.
+ */
+export function decideAs(
+  policies: SynthesizedPolicies,
+  roleLogicalId: string,
+  request: { action: string; resource: string; context?: Context; resourcePolicy?: PolicyDocument },
+): string {
+  return runUnsafeSimulation(
+    {
+      identityPolicies: policies.identityPolicies(roleLogicalId),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
+      request: {
+        action: request.action,
+        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleLogicalId}/session`,
+        resource: { accountId: ACCOUNT, resource: request.resource },
+        contextVariables: { 'aws:PrincipalArn': policies.roleArn(roleLogicalId), 'aws:PrincipalAccount': ACCOUNT, ...request.context },
+      },
+    },
+    {},
+  );
 }

@@ -1,0 +1,103 @@
+/**
+ * R-SEC-5: each function's role is no broader than its code (issue 10, "Roles broader than their code"), as
+ * synthesized and evaluated by an IAM policy simulator. Every "cannot" has its "can" twin: the same request by the
+ * role meant to make it, or the same role on what its code does touch, so a policy that denies everything fails here.
+ */
+import * as cdk from 'aws-cdk-lib';
+import { stackPrefix } from '../../lib/config';
+import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
+import { ServicesStack } from '../../lib/stacks/services-stack';
+import { synthDataStack, testApp, testConfig } from '../infra/helpers';
+import { ACCOUNT, REGION, SynthesizedPolicies, decideAs, fakeArn, type Context } from './synthesized-policies';
+
+const config = testConfig();
+const app = testApp();
+const data = synthDataStack(config, app);
+const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
+const policies = new SynthesizedPolicies(services, [data]);
+
+/** See tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
+jest.mock('@cloud-copilot/iam-policy', () => {
+  const actual = jest.requireActual('@cloud-copilot/iam-policy');
+  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
+});
+
+const logicalId = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
+  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+
+type Principal = LumiqoFunctionName | 'TenantReadRole';
+const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks'];
+const roleIdOf = (principal: Principal) =>
+  logicalId(services, principal === 'TenantReadRole' ? services.tenantReadRole : services.functions[principal].role);
+const decide = (principal: Principal, action: string, resource: string, context: Context = {}) =>
+  decideAs(policies, roleIdOf(principal), { action, resource, context: { 'aws:PrincipalTag/tenantId': 'tenant-a', ...context } });
+
+const tableArn = (table: { node: { defaultChild?: unknown } }) => fakeArn('AWS::DynamoDB::Table', logicalId(data, table));
+const controlTable = tableArn(data.store.controlTable);
+const leadingKeys = (...keys: string[]): Context => ({ 'dynamodb:LeadingKeys': keys });
+
+test('every function has policies to evaluate (guards every test below)', () => {
+  for (const fn of FUNCTIONS) expect([fn, policies.identityPolicies(roleIdOf(fn)).length > 0]).toEqual([fn, true]);
+});
+
+describe('R-SEC-5: Scan only where the code scans, which is nowhere', () => {
+  const tables = {
+    control: controlTable,
+    tenantData: tableArn(data.store.tenantDataTable),
+    audit: tableArn(data.store.auditTable),
+    ledger: tableArn(data.ledger.table),
+  };
+
+  test.each(FUNCTIONS)('%s cannot Scan any table; it can Query the control partition it reads', (fn) => {
+    for (const [name, arn] of Object.entries(tables)) {
+      expect([name, decide(fn, 'dynamodb:Scan', arn)]).not.toEqual([name, 'Allowed']);
+    }
+    expect(decide(fn, 'dynamodb:Query', controlTable, leadingKeys('T#tenant-a#TENANT'))).toBe('Allowed');
+  });
+
+  test('the tenant read role cannot Scan its tables either; it can Query its own tenant', () => {
+    expect(decide('TenantReadRole', 'dynamodb:Scan', tables.tenantData)).not.toBe('Allowed');
+    expect(decide('TenantReadRole', 'dynamodb:Query', tables.tenantData, leadingKeys('T#tenant-a#ROLLUP'))).toBe('Allowed');
+  });
+});
+
+describe('R-SEC-5: ingest, internet-facing, writes only delivery markers and privacy requests to the control table', () => {
+  const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+  /**
+   * What a compromised ingest must not touch, and the function that does write it: an API key hash (minting a key)
+   * and the tenant record with its key list and sources (un-freezing) are admin's; erasures and restrictions privacy-tasks'.
+   */
+  const forbidden: [string, string, LumiqoFunctionName][] = [
+    ['an API key hash', 'APIKEY#9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', 'admin'],
+    ['the tenant record, key list and sources', 'T#tenant-a#TENANT', 'admin'],
+    ['an erasure marker', 'T#tenant-a#ERASED', 'privacy-tasks'],
+    ['a restriction', 'T#tenant-a#RESTRICTED', 'privacy-tasks'],
+  ];
+
+  test.each(forbidden)('ingest cannot put, update or delete %s (%s); %s can', (_what, partition, writer) => {
+    for (const action of WRITES) {
+      expect([action, decide('ingest', action, controlTable, leadingKeys(partition))]).not.toEqual([action, 'Allowed']);
+      expect([action, decide(writer, action, controlTable, leadingKeys(partition))]).toEqual([action, 'Allowed']);
+    }
+  });
+
+  test('ingest can still read what authenticates a request: the API key hash, the tenant, its sources', () => {
+    expect(decide('ingest', 'dynamodb:GetItem', controlTable, leadingKeys(forbidden[0][1]))).toBe('Allowed');
+    expect(decide('ingest', 'dynamodb:GetItem', controlTable, leadingKeys('T#tenant-a#TENANT'))).toBe('Allowed');
+  });
+
+  test.each([
+    ['a webhook delivery marker', 'T#tenant-a#DELIVERY#shop', ['dynamodb:PutItem', 'dynamodb:DeleteItem']],
+    ['a Shopify GDPR webhook\'s privacy request', 'T#tenant-a#PRIVACY', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
+    ['the open-requests list entry', 'PRIVACY#OPEN', ['dynamodb:PutItem', 'dynamodb:DeleteItem']],
+  ])('ingest can write %s', (_what, partition, actions) => {
+    for (const action of actions) expect([action, decide('ingest', action, controlTable, leadingKeys(partition))]).toEqual([action, 'Allowed']);
+  });
+
+  test('a write that mixes an allowed partition with a forbidden one, or names none, is refused; the allowed one alone is not', () => {
+    expect(decide('ingest', 'dynamodb:PutItem', controlTable, leadingKeys('T#tenant-a#DELIVERY#shop', 'T#tenant-a#TENANT'))).not.toBe('Allowed');
+    expect(decide('ingest', 'dynamodb:PutItem', controlTable)).not.toBe('Allowed');
+    expect(decide('ingest', 'dynamodb:BatchWriteItem', controlTable, leadingKeys('T#tenant-a#DELIVERY#shop'))).not.toBe('Allowed');
+    expect(decide('ingest', 'dynamodb:PutItem', controlTable, leadingKeys('T#tenant-a#DELIVERY#shop'))).toBe('Allowed');
+  });
+});
