@@ -2,6 +2,7 @@ import * as cdk from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
 import { KEY_DELETION_WINDOW_DAYS } from '../../lambdas/domain/privacy';
+import type { KeyPurpose } from '../../lambdas/shared/declarations';
 import { acknowledgeOnPolicy, allow } from './grants';
 
 export interface TenantKeysProps {
@@ -11,6 +12,8 @@ export interface TenantKeysProps {
 
 /** Variable holding the tenant of a tenant-scoped session (R-SEC-4). */
 const PRINCIPAL_TENANT = '${aws:PrincipalTag/tenantId}';
+/** R-SEC-4: what the read routes decrypt. */
+const TENANT_READ_PURPOSE: KeyPurpose = 'event';
 
 /**
  * Tenant key material (DESIGN.md): one KMS key per tenant, created at runtime by the admin function, tagged
@@ -71,21 +74,27 @@ export class TenantKeys extends Construct {
   }
 
   /**
-   * Functions that encrypt or decrypt tenant data (processor, admin for webhook secrets): any tenant key of
-   * this deployment, only with `tenantId` in the encryption context, and only for `purposes` when given.
+   * Functions that encrypt or decrypt tenant data (processor, admin for webhook secrets, …): any tenant key of this
+   * deployment, but R-SEC-4, R-SEC-5: only for ciphertexts of that key's own tenant (`tenantId` in the encryption
+   * context equal to the key's `lumiqo:tenant` tag), and only for the `purposes` the function's declaration names, so
+   * the processor cannot open webhook secrets and admin cannot open events.
    */
-  grantUse(grantee: iam.IGrantable, purposes?: readonly string[]): void {
-    const conditions: Record<string, Record<string, unknown>> = {
-      ...this.deploymentTagCondition(),
-      'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId'] },
-    };
-    if (purposes?.length) conditions.StringEquals['kms:EncryptionContext:purpose'] = purposes;
-    this.allowOnKeys(grantee, ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], conditions);
+  grantUse(grantee: iam.IGrantable, purposes: readonly KeyPurpose[]): void {
+    if (purposes.length === 0) throw new Error('TenantKeys.grantUse: name the purposes the grantee encrypts or decrypts (R-SEC-5)');
+    this.allowOnKeys(grantee, ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], {
+      StringEquals: {
+        ...this.deploymentTagCondition().StringEquals,
+        // The key's own tenant: its `lumiqo:tenant` tag, as a policy variable.
+        'kms:EncryptionContext:tenantId': `\${aws:ResourceTag/${TenantKeys.TENANT_TAG}}`,
+        'kms:EncryptionContext:purpose': [...purposes],
+      },
+    });
   }
 
   /**
-   * R-SEC-4: a tenant-scoped session decrypts only with its own tenant's key and only ciphertexts whose
-   * encryption context names its own tenant.
+   * R-SEC-4: a tenant-scoped session decrypts only with its own tenant's key, only ciphertexts whose encryption
+   * context names its own tenant, and only events: not the tenant's webhook secrets, subject key or corrections,
+   * which the read routes never need.
    */
   grantTenantDecrypt(grantee: iam.IGrantable): void {
     this.allowOnKeys(grantee, ['kms:Decrypt'], {
@@ -93,6 +102,7 @@ export class TenantKeys extends Construct {
         [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: this.deploymentTagValue,
         [`aws:ResourceTag/${TenantKeys.TENANT_TAG}`]: PRINCIPAL_TENANT,
         'kms:EncryptionContext:tenantId': PRINCIPAL_TENANT,
+        'kms:EncryptionContext:purpose': TENANT_READ_PURPOSE,
       },
     });
   }

@@ -377,7 +377,7 @@ describe('TenantKeys grants', () => {
     expect(JSON.stringify(statements)).toContain(':alias/lumiqo/Lumiqo-dev/tenant/*');
   });
 
-  test('grantTenantDecrypt: own tenant key and own encryption context only (R-SEC-4)', () => {
+  test('grantTenantDecrypt: own tenant key, own encryption context and events only (R-SEC-4)', () => {
     const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantTenantDecrypt(r));
     expect(statementsOf(grantStack, role)).toEqual([
       expect.objectContaining({
@@ -387,23 +387,32 @@ describe('TenantKeys grants', () => {
             'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev',
             'aws:ResourceTag/lumiqo:tenant': '${aws:PrincipalTag/tenantId}',
             'kms:EncryptionContext:tenantId': '${aws:PrincipalTag/tenantId}',
+            'kms:EncryptionContext:purpose': 'event',
           },
         },
       }),
     ]);
   });
 
-  test('grantUse: tenantId must be in the encryption context; purposes restrict it further', () => {
+  test('grantUse (R-SEC-4, R-SEC-5): the context\'s tenantId is the key\'s own tenant tag, its purpose one of those named', () => {
     const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantUse(r, ['webhook-secret']));
     expect(statementsOf(grantStack, role)).toEqual([
       expect.objectContaining({
         Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
         Condition: {
-          StringEquals: { 'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev', 'kms:EncryptionContext:purpose': ['webhook-secret'] },
-          'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId'] },
+          StringEquals: {
+            'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev',
+            'kms:EncryptionContext:tenantId': '${aws:ResourceTag/lumiqo:tenant}',
+            'kms:EncryptionContext:purpose': ['webhook-secret'],
+          },
         },
       }),
     ]);
+  });
+
+  test('grantUse without purposes fails synth, naming what to pass (R-SEC-5); with one it grants', () => {
+    expect(() => grantedRole((data, r) => data.tenantKeys.grantUse(r, []))).toThrow(/name the purposes/);
+    expect(() => grantedRole((data, r) => data.tenantKeys.grantUse(r, ['event']))).not.toThrow();
   });
 
   test('grantShred: disable, unalias and schedule deletion (7-day window only) of this deployment\'s keys only (R-TERM-4)', () => {
@@ -431,7 +440,7 @@ describe('TenantKeys grants', () => {
   test('the key/* and alias wildcards of TenantKeys grants are acknowledged on the grantee, nothing else is needed', () => {
     const { grantStack } = grantedRole((data, r) => {
       data.tenantKeys.grantCreate(r);
-      data.tenantKeys.grantUse(r);
+      data.tenantKeys.grantUse(r, ['event']);
       data.tenantKeys.grantTenantDecrypt(r);
       data.tenantKeys.grantShred(r);
     });

@@ -4,11 +4,14 @@
  * role meant to make it, or the same role on what its code does touch, so a policy that denies everything fails here.
  */
 import * as cdk from 'aws-cdk-lib';
+import { KEY_PURPOSES, type KeyPurpose } from '../../lambdas/shared/declarations';
+import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { stackPrefix } from '../../lib/config';
 import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
+import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { ServicesStack } from '../../lib/stacks/services-stack';
 import { synthDataStack, testApp, testConfig } from '../infra/helpers';
-import { ACCOUNT, REGION, SynthesizedPolicies, decideAs, fakeArn, type Context } from './synthesized-policies';
+import { ACCOUNT, REGION, SynthesizedPolicies, decideAs, fakeArn, type Context, type PolicyDocument } from './synthesized-policies';
 
 const config = testConfig();
 const app = testApp();
@@ -31,6 +34,12 @@ const roleIdOf = (principal: Principal) =>
   logicalId(services, principal === 'TenantReadRole' ? services.tenantReadRole : services.functions[principal].role);
 const decide = (principal: Principal, action: string, resource: string, context: Context = {}) =>
   decideAs(policies, roleIdOf(principal), { action, resource, context: { 'aws:PrincipalTag/tenantId': 'tenant-a', ...context } });
+
+/** What KMS gives a key created without a policy: IAM decides. */
+const TENANT_KEY_POLICY: PolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+};
 
 const tableArn = (table: { node: { defaultChild?: unknown } }) => fakeArn('AWS::DynamoDB::Table', logicalId(data, table));
 const controlTable = tableArn(data.store.controlTable);
@@ -99,5 +108,54 @@ describe('R-SEC-5: ingest, internet-facing, writes only delivery markers and pri
     expect(decide('ingest', 'dynamodb:PutItem', controlTable)).not.toBe('Allowed');
     expect(decide('ingest', 'dynamodb:BatchWriteItem', controlTable, leadingKeys('T#tenant-a#DELIVERY#shop'))).not.toBe('Allowed');
     expect(decide('ingest', 'dynamodb:PutItem', controlTable, leadingKeys('T#tenant-a#DELIVERY#shop'))).toBe('Allowed');
+  });
+});
+
+describe('R-SEC-4, R-SEC-5: tenant keys open only their own tenant\'s ciphertexts, and only for the purposes a function declares', () => {
+  const deployment = stackPrefix(config);
+  const tenantKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/tenant-a-key`;
+  const keyUsers = FUNCTIONS.filter((fn) => FUNCTION_DECLARATIONS[fn].uses.tenantKeys !== undefined);
+  const purposesOf = (fn: LumiqoFunctionName): readonly KeyPurpose[] => FUNCTION_DECLARATIONS[fn].uses.tenantKeys?.purposes ?? [];
+  /** One KMS request on tenant A's key (tagged for this deployment) with this encryption context. */
+  const onTenantKey = (fn: LumiqoFunctionName, action: string, context: { tenantId: string; purpose: string }, keyDeployment = deployment) =>
+    decideAs(policies, roleIdOf(fn), {
+      action,
+      resource: tenantKey,
+      resourcePolicy: TENANT_KEY_POLICY,
+      context: {
+        [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: keyDeployment,
+        [`aws:ResourceTag/${TenantKeys.TENANT_TAG}`]: 'tenant-a',
+        'kms:EncryptionContext:tenantId': context.tenantId,
+        'kms:EncryptionContext:purpose': context.purpose,
+        'kms:EncryptionContextKeys': ['tenantId', 'purpose'],
+      },
+    });
+
+  test('the processor, admin and the other key users each declare purposes (guards the table below)', () => {
+    expect(keyUsers).toEqual(expect.arrayContaining(['processor', 'admin', 'ingest']));
+    for (const fn of keyUsers) expect([fn, purposesOf(fn).length > 0]).toEqual([fn, true]);
+  });
+
+  const cases = keyUsers.flatMap((fn) => KEY_PURPOSES.map((purpose): [LumiqoFunctionName, KeyPurpose, boolean] => [fn, purpose, purposesOf(fn).includes(purpose)]));
+  test.each(cases)('%s with purpose %s: Decrypt and GenerateDataKey Allowed only if declared (%s)', (fn, purpose, declared) => {
+    for (const action of ['kms:Decrypt', 'kms:GenerateDataKey']) {
+      const verdict = onTenantKey(fn, action, { tenantId: 'tenant-a', purpose });
+      expect([action, verdict === 'Allowed']).toEqual([action, declared]);
+    }
+  });
+
+  test('the processor cannot open webhook secrets or corrections, admin cannot open events; each can its own purpose', () => {
+    expect(onTenantKey('processor', 'kms:Decrypt', { tenantId: 'tenant-a', purpose: 'webhook-secret' })).not.toBe('Allowed');
+    expect(onTenantKey('processor', 'kms:Decrypt', { tenantId: 'tenant-a', purpose: 'event' })).toBe('Allowed');
+    expect(onTenantKey('admin', 'kms:Decrypt', { tenantId: 'tenant-a', purpose: 'event' })).not.toBe('Allowed');
+    expect(onTenantKey('admin', 'kms:Decrypt', { tenantId: 'tenant-a', purpose: 'webhook-secret' })).toBe('Allowed');
+  });
+
+  test.each(keyUsers)("%s cannot use tenant A's key for tenant B's context, nor another deployment's key; it can for tenant A", (fn) => {
+    const purpose = purposesOf(fn)[0];
+    expect(onTenantKey(fn, 'kms:Decrypt', { tenantId: 'tenant-b', purpose })).not.toBe('Allowed');
+    expect(onTenantKey(fn, 'kms:GenerateDataKey', { tenantId: 'tenant-b', purpose })).not.toBe('Allowed');
+    expect(onTenantKey(fn, 'kms:Decrypt', { tenantId: 'tenant-a', purpose }, 'Lumiqo-other')).not.toBe('Allowed');
+    expect(onTenantKey(fn, 'kms:Decrypt', { tenantId: 'tenant-a', purpose })).toBe('Allowed');
   });
 });

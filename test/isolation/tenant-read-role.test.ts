@@ -5,6 +5,7 @@
  */
 import * as cdk from 'aws-cdk-lib';
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { KEY_PURPOSES } from '../../lambdas/shared/declarations';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { stackPrefix } from '../../lib/config';
 import { ServicesStack } from '../../lib/stacks/services-stack';
@@ -127,7 +128,7 @@ describe('R-SEC-4 S3: only objects under tenants/<own tenant>/', () => {
   });
 });
 
-describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption context', () => {
+describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption context, only events', () => {
   const deployment = stackPrefix(config);
   /** What KMS gives a key created without a policy (the admin function creates tenant keys so): IAM decides. */
   const defaultKeyPolicy = {
@@ -158,12 +159,13 @@ describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption con
       {},
     );
   }
-  const tenantKey = (action: string, tenant: string, context: string, keyDeployment = deployment): string =>
+  const tenantKey = (action: string, tenant: string, context: string, keyDeployment = deployment, purpose = 'event'): string =>
     kmsAsTenantA(action, tenantKeyArn(`${tenant}-key`), defaultKeyPolicy, {
       [`aws:ResourceTag/${TenantKeys.TENANT_TAG}`]: tenant,
       [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: keyDeployment,
       'kms:EncryptionContext:tenantId': context,
-      'kms:EncryptionContextKeys': ['tenantId'],
+      'kms:EncryptionContext:purpose': purpose,
+      'kms:EncryptionContextKeys': ['tenantId', 'purpose'],
     });
 
   test('tenant A can Decrypt with a tenant-a key and tenantId=tenant-a context', () => {
@@ -175,6 +177,14 @@ describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption con
     expect(tenantKey('kms:Decrypt', 'tenant-b', 'tenant-a')).not.toBe('Allowed');
     expect(tenantKey('kms:Decrypt', 'tenant-a', 'tenant-a', 'Lumiqo-other')).not.toBe('Allowed');
   });
+
+  test.each(KEY_PURPOSES.filter((p) => p !== 'event'))(
+    "tenant A cannot Decrypt its own tenant's %s (only events are read back); it can Decrypt its events",
+    (purpose) => {
+      expect(tenantKey('kms:Decrypt', 'tenant-a', 'tenant-a', deployment, purpose)).not.toBe('Allowed');
+      expect(tenantKey('kms:Decrypt', 'tenant-a', 'tenant-a', deployment, 'event')).toBe('Allowed');
+    },
+  );
 
   test('tenant A cannot Encrypt or GenerateDataKey with its own key (read-only role)', () => {
     expect(tenantKey('kms:Encrypt', 'tenant-a', 'tenant-a')).not.toBe('Allowed');
