@@ -43,6 +43,8 @@ export interface FunctionUses {
   readonly ledger?: 'read-write';
   /** Per-tenant KMS keys: envelope encryption for `purposes`, creating a tenant's key, shredding it (R-TERM-4). */
   readonly tenantKeys?: { readonly purposes: readonly KeyPurpose[]; readonly create?: true; readonly shred?: true };
+  /** R-SEC-5: the explicit key policy a function that creates tenant keys gives each of them (with `tenantKeys.create`). */
+  readonly tenantKeyPolicy?: true;
   /** R-TERM-5: the asymmetric key that signs deletion records and certificates. */
   readonly signingKey?: 'sign';
   /** Privacy state machines the function starts. */
@@ -79,6 +81,7 @@ export const RESOURCE_ENVIRONMENT: Readonly<Record<FunctionResource, readonly st
   records: [ENV.recordsBucket],
   ledger: [ENV.ledgerTable],
   tenantKeys: [ENV.keyring, ENV.tenantKeyAliasPrefix, ENV.tenantKeyDeployment],
+  tenantKeyPolicy: [ENV.tenantKeyPolicy],
   signingKey: [ENV.keyring, ENV.signingKeyId],
   workflows: [ENV.stateMachines],
   deadLetters: [ENV.deadLetterQueueUrl],

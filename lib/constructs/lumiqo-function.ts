@@ -65,6 +65,7 @@ const RESOURCE_BINDINGS: Readonly<Record<FunctionResource, readonly (keyof Funct
   records: ['documents'],
   ledger: ['ledger'],
   tenantKeys: ['tenantKeys'],
+  tenantKeyPolicy: ['tenantKeys'],
   signingKey: ['signingKey'],
   workflows: ['workflows'],
   deadLetters: ['deadLetterQueue'],
@@ -119,6 +120,9 @@ export class LumiqoFunction extends Construct {
     const name = declaration.name;
     this.declaration = declaration;
     this.serviceName = `lumiqo-${name}`;
+    if (declaration.uses.tenantKeys?.create && !declaration.uses.tenantKeyPolicy) {
+      throw new Error(`${name} creates tenant keys: declare tenantKeyPolicy, so each is created with its explicit key policy (R-SEC-5)`);
+    }
     this.unbound = new Set(declaredResources(declaration));
     this.node.addValidation({
       validate: () => [...this.unbound].map((resource) => `${name} declares '${resource}' but it was never bound (LumiqoFunction.bind)`),
@@ -245,6 +249,9 @@ export class LumiqoFunction extends Construct {
         if (keys.shred) b.tenantKeys.grantShred(fn);
         return { [ENV.keyring]: 'kms', [ENV.tenantKeyAliasPrefix]: b.tenantKeys.aliasPrefix, [ENV.tenantKeyDeployment]: b.tenantKeys.deploymentTagValue };
       }
+      case 'tenantKeyPolicy':
+        // R-SEC-5: no grant, the principals of the policy each tenant key is created with: the account and this role.
+        return { [ENV.tenantKeyPolicy]: cdk.Stack.of(this).toJsonString(b.tenantKeys.keyPolicyPrincipals(this.role)) };
       case 'signingKey':
         b.signingKey.grantSign(fn);
         return { [ENV.keyring]: 'kms', [ENV.signingKeyId]: b.signingKey.key.keyArn };

@@ -2,8 +2,9 @@ import * as cdk from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
 import { KEY_DELETION_WINDOW_DAYS } from '../../lambdas/domain/privacy';
+import type { TenantKeyPolicyPrincipals } from '../../lambdas/adapters/tenant-key-policy';
 import type { KeyPurpose } from '../../lambdas/shared/declarations';
-import { acknowledgeOnPolicy, allow } from './grants';
+import { accountRootArn, acknowledgeOnPolicy, allow } from './grants';
 
 export interface TenantKeysProps {
   /** Value of the `lumiqo:deployment` tag on every tenant key of this deployment: `stackPrefix(config)`. */
@@ -60,9 +61,18 @@ export class TenantKeys extends Construct {
     });
     acknowledgeOnPolicy(createPolicy, 'AwsSolutions-IAM5[Resource::*]',
       'kms:CreateKey has no resource-level permission (the key does not exist yet); the statement only allows a symmetric KMS key that is tagged with this deployment and a tenant, as DESIGN.md requires');
-    // CreateKey with tags needs TagResource; only this deployment's two tags may be set.
+    // CreateKey with tags is authorized for TagResource too, in an IAM policy on every key of the account and region;
+    // only this deployment's two tags may be set. R-SEC-5: and only on a key that carries this deployment's tag and
+    // the same tenant already, or no tags, which is what a key being created looks like: never another deployment's
+    // key, never one tenant's key handed to another. The deployment's untagged keys (data, signing, services) deny
+    // tag changes in their key policies (fixKeyTags), tenant keys in theirs (keyPolicyPrincipals): no key of this
+    // deployment can be adopted by tagging it. No UntagResource: nothing of the platform removes a tag.
     this.allowOnKeys(grantee, ['kms:TagResource'], {
       StringEquals: { [`aws:RequestTag/${TenantKeys.DEPLOYMENT_TAG}`]: this.deploymentTagValue },
+      StringEqualsIfExists: {
+        [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: this.deploymentTagValue,
+        [`aws:ResourceTag/${TenantKeys.TENANT_TAG}`]: `\${aws:RequestTag/${TenantKeys.TENANT_TAG}}`,
+      },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [TenantKeys.DEPLOYMENT_TAG, TenantKeys.TENANT_TAG] },
     });
     // An alias needs permission on the alias (only under this deployment's prefix) and on the key.
@@ -129,6 +139,14 @@ export class TenantKeys extends Construct {
       'Tenant key aliases are created at runtime, one per tenant; the wildcard is the tenant id under this deployment\'s alias prefix');
   }
 
+  /**
+   * R-SEC-5: who the policy of each tenant key names (lambdas/adapters/tenant-key-policy.ts): this account, whose IAM
+   * policies decide every use, and `creator`, the role that creates the keys and tags them on creation.
+   */
+  keyPolicyPrincipals(creator: iam.IRole): TenantKeyPolicyPrincipals {
+    return { accountRootArn: accountRootArn(), keyCreatorArns: [creator.roleArn] };
+  }
+
   private deploymentTagCondition(): Record<string, Record<string, unknown>> {
     return { StringEquals: { [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: this.deploymentTagValue } };
   }
@@ -137,7 +155,7 @@ export class TenantKeys extends Construct {
   private allowOnKeys(grantee: iam.IGrantable, actions: string[], conditions: Record<string, unknown>): IConstruct | undefined {
     const policy = allow(grantee, { actions, resources: [this.keyArns], conditions });
     acknowledgeOnPolicy(policy, `AwsSolutions-IAM5[Resource::${nagKmsArn('key/*')}]`,
-      'Tenant KMS keys are created at runtime (one per tenant), so their ARNs are unknown at synth; every statement on key/* is limited by the lumiqo:deployment resource or request tag (R-SEC-4)');
+      'Tenant KMS keys are created at runtime (one per tenant), so their ARNs are unknown at synth; every statement on key/* is limited to keys that carry this deployment\'s lumiqo:deployment tag (TagResource: or no deployment tag yet, a key being created, and only setting this deployment\'s tags), R-SEC-4, R-SEC-5');
     return policy;
   }
 }

@@ -16,6 +16,7 @@ import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionNam
 import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/operations-alarms';
 import { PrivacyWorkflows } from '../constructs/privacy-workflows';
 import { StreamProcessor } from '../constructs/stream-processor';
+import { fixKeyTags } from '../constructs/grants';
 import { TenantKeys } from '../constructs/tenant-keys';
 import { CONTROL_PACKS, acknowledge, acknowledgeWildcardResources } from '../nag';
 import type { DataStack } from './data-stack';
@@ -186,6 +187,8 @@ export class ServicesStack extends cdk.Stack {
       resources: ['*'],
       conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*` } },
     }));
+    // R-SEC-5: like the data stack's keys, its tags change only by the stack.
+    fixKeyTags(key);
     // Alarms publish to the encrypted topic; SNS uses the key on CloudWatch's behalf.
     key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'CloudWatchAlarmsPublishToTopic',

@@ -175,6 +175,19 @@ describe('stream, keys, trail, backups', () => {
     template.hasResource('AWS::KMS::Key', { Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain' });
   });
 
+  test('R-SEC-5: the data and signing keys deny tag changes to all but the account root user and CloudFormation\'s execution role', () => {
+    const keys = Object.values(template.findResources('AWS::KMS::Key'));
+    expect(keys).toHaveLength(2);
+    for (const key of keys) {
+      const deny = key.Properties.KeyPolicy.Statement.find((s: { Sid?: string }) => s.Sid === 'DenyTagChangesButByKeyAdministrators');
+      expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: ['kms:TagResource', 'kms:UntagResource'], Resource: '*' });
+      const exempt = JSON.stringify(deny.Condition.ArnNotEquals['aws:PrincipalArn']);
+      expect(exempt).toContain('":iam::",{"Ref":"AWS::AccountId"},":root"');
+      expect(exempt).toContain(':iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-eu-west-1');
+      expect(deny.Condition.ArnNotEquals['aws:PrincipalArn']).toHaveLength(2);
+    }
+  });
+
   test('data key: CloudTrail may use it only for trails of this account', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
@@ -375,6 +388,22 @@ describe('TenantKeys grants', () => {
       }),
     );
     expect(JSON.stringify(statements)).toContain(':alias/lumiqo/Lumiqo-dev/tenant/*');
+  });
+
+  test('R-SEC-5 grantCreate: TagResource only on a key with this deployment\'s tag and the same tenant, or none yet (CreateKey); no UntagResource', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantCreate(r));
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'kms:TagResource',
+        Condition: {
+          StringEquals: { 'aws:RequestTag/lumiqo:deployment': 'Lumiqo-dev' },
+          StringEqualsIfExists: { 'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev', 'aws:ResourceTag/lumiqo:tenant': '${aws:RequestTag/lumiqo:tenant}' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['lumiqo:deployment', 'lumiqo:tenant'] },
+        },
+      }),
+    );
+    expect(JSON.stringify(statements)).not.toContain('kms:UntagResource');
   });
 
   test('grantTenantDecrypt: own tenant key, own encryption context and events only (R-SEC-4)', () => {

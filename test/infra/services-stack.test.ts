@@ -94,6 +94,19 @@ describe('functions', () => {
     expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain('AWSLambdaBasicExecutionRole');
   });
 
+  test('R-SEC-5: only admin (it creates tenant keys) knows the tenant key policy\'s principals: the account root and its own role', () => {
+    const holders = ALL_FUNCTIONS.filter((name) => variablesOf(name)[ENV.tenantKeyPolicy] !== undefined);
+    expect(holders).toEqual(['admin']);
+    const value = JSON.stringify(variablesOf('admin')[ENV.tenantKeyPolicy]);
+    expect(value).toContain(':root');
+    expect(value).toContain(JSON.stringify(ref(stack.functions.admin.role)));
+  });
+
+  test('R-SEC-5: the services key denies tag changes but by the account root user and CloudFormation\'s execution role', () => {
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(expect.objectContaining({ Sid: 'DenyTagChangesButByKeyAdministrators', Effect: 'Deny', Action: ['kms:TagResource', 'kms:UntagResource'] }));
+  });
+
   test('the services key rotates and lets CloudWatch Logs and alarms use it', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,

@@ -4,14 +4,16 @@
  * role meant to make it, or the same role on what its code does touch, so a policy that denies everything fails here.
  */
 import * as cdk from 'aws-cdk-lib';
+import { tenantKeyPolicy, tenantKeyPolicyPrincipals } from '../../lambdas/adapters/tenant-key-policy';
 import { KEY_PURPOSES, type KeyPurpose } from '../../lambdas/shared/declarations';
 import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
+import { ENV } from '../../lambdas/shared/settings';
 import { stackPrefix } from '../../lib/config';
 import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { ServicesStack } from '../../lib/stacks/services-stack';
 import { synthDataStack, testApp, testConfig } from '../infra/helpers';
-import { ACCOUNT, REGION, SynthesizedPolicies, decideAs, fakeArn, type Context, type PolicyDocument } from './synthesized-policies';
+import { ACCOUNT, REGION, SynthesizedPolicies, decideAs, fakeArn, simulate, type Context, type PolicyDocument } from './synthesized-policies';
 
 const config = testConfig();
 const app = testApp();
@@ -35,8 +37,12 @@ const roleIdOf = (principal: Principal) =>
 const decide = (principal: Principal, action: string, resource: string, context: Context = {}) =>
   decideAs(policies, roleIdOf(principal), { action, resource, context: { 'aws:PrincipalTag/tenantId': 'tenant-a', ...context } });
 
-/** What KMS gives a key created without a policy: IAM decides. */
-const TENANT_KEY_POLICY: PolicyDocument = {
+/** R-SEC-5: the key policy the admin function creates each tenant key with, built from its synthesized environment. */
+const TENANT_KEY_POLICY = tenantKeyPolicy(
+  tenantKeyPolicyPrincipals(JSON.parse(policies.functionVariable(logicalId(services, services.functions.admin.function), ENV.tenantKeyPolicy))),
+) as unknown as PolicyDocument;
+/** What KMS gives a key created without a policy: IAM decides (another deployment's keys may have it). */
+const DEFAULT_KEY_POLICY: PolicyDocument = {
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
 };
@@ -157,5 +163,97 @@ describe('R-SEC-4, R-SEC-5: tenant keys open only their own tenant\'s ciphertext
     expect(onTenantKey(fn, 'kms:GenerateDataKey', { tenantId: 'tenant-b', purpose })).not.toBe('Allowed');
     expect(onTenantKey(fn, 'kms:Decrypt', { tenantId: 'tenant-a', purpose }, 'Lumiqo-other')).not.toBe('Allowed');
     expect(onTenantKey(fn, 'kms:Decrypt', { tenantId: 'tenant-a', purpose })).toBe('Allowed');
+  });
+});
+
+describe('R-SEC-5: KMS tagging cannot adopt a key: tags are set when a tenant key is created, and never changed', () => {
+  const deployment = stackPrefix(config);
+  const accountRoot = `arn:aws:iam::${ACCOUNT}:root`;
+  const keyArn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
+  const dataKey = { arn: fakeArn('AWS::KMS::Key', logicalId(data, data.dataKey)), policy: policies.keyPolicy(data.stackName, logicalId(data, data.dataKey)) };
+  const signingKey = { arn: fakeArn('AWS::KMS::Key', logicalId(data, data.signingKey.key)), policy: policies.keyPolicy(data.stackName, logicalId(data, data.signingKey.key)) };
+  const servicesKey = { arn: fakeArn('AWS::KMS::Key', logicalId(services, services.servicesKey)), policy: policies.keyPolicy(services.stackName, logicalId(services, services.servicesKey)) };
+  const tenantKey = {
+    arn: keyArn('tenant-a-key'),
+    policy: TENANT_KEY_POLICY,
+    tags: { [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: deployment, [`aws:ResourceTag/${TenantKeys.TENANT_TAG}`]: 'tenant-a' },
+  };
+  /** Setting this deployment's two tags, as CreateKey does and as an adoption would. */
+  const setTags = (tenant = 'tenant-a'): Context => ({
+    [`aws:RequestTag/${TenantKeys.DEPLOYMENT_TAG}`]: deployment,
+    [`aws:RequestTag/${TenantKeys.TENANT_TAG}`]: tenant,
+    'aws:TagKeys': [TenantKeys.DEPLOYMENT_TAG, TenantKeys.TENANT_TAG],
+  });
+  const asAdmin = (action: string, key: { arn: string; policy: PolicyDocument }, context: Context) =>
+    decideAs(policies, roleIdOf('admin'), { action, resource: key.arn, resourcePolicy: key.policy, context });
+  /** A role of the account that may do anything with KMS by IAM (a PowerUser or CI role). */
+  const powerUser = (action: string, key: { arn: string; policy: PolicyDocument }, context: Context = {}, principal = `arn:aws:iam::${ACCOUNT}:role/PowerUser`) =>
+    simulate([{ name: 'kms-power-user', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } }], principal, {
+      action,
+      resource: key.arn,
+      resourcePolicy: key.policy,
+      context,
+    });
+
+  test('admin can tag a key it creates (CreateKey with Tags: no tags on the key yet) under the tenant key policy', () => {
+    expect(asAdmin('kms:TagResource', { arn: keyArn('new-key'), policy: tenantKey.policy }, setTags())).toBe('Allowed');
+  });
+
+  test.each([
+    ['the data key', dataKey],
+    ['the signing key', signingKey],
+    ['the services key', servicesKey],
+  ])('admin cannot tag %s as a tenant key (its key policy denies it); it can tag a key it creates', (_name, key) => {
+    expect(asAdmin('kms:TagResource', key, setTags())).toBe('ExplicitlyDenied');
+    expect(asAdmin('kms:TagResource', { arn: keyArn('new-key'), policy: tenantKey.policy }, setTags())).toBe('Allowed');
+  });
+
+  test("admin cannot tag another deployment's tenant key as its own (IAM); it can tag a key it creates", () => {
+    const foreign = { arn: keyArn('other-deployment-key'), policy: DEFAULT_KEY_POLICY };
+    const foreignTags = { [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: 'Lumiqo-other', [`aws:ResourceTag/${TenantKeys.TENANT_TAG}`]: 'tenant-a' };
+    expect(asAdmin('kms:TagResource', foreign, { ...foreignTags, ...setTags() })).not.toBe('Allowed');
+    expect(asAdmin('kms:TagResource', { arn: keyArn('new-key'), policy: tenantKey.policy }, setTags())).toBe('Allowed');
+  });
+
+  test("admin cannot hand tenant A's key to tenant B, nor untag it; it can set the tags it already has", () => {
+    expect(asAdmin('kms:TagResource', tenantKey, { ...tenantKey.tags, ...setTags('tenant-b') })).not.toBe('Allowed');
+    expect(asAdmin('kms:UntagResource', tenantKey, { ...tenantKey.tags, 'aws:TagKeys': [TenantKeys.TENANT_TAG] })).not.toBe('Allowed');
+    expect(asAdmin('kms:TagResource', tenantKey, { ...tenantKey.tags, ...setTags('tenant-a') })).toBe('Allowed');
+  });
+
+  test.each([
+    ['the data key', dataKey],
+    ['the signing key', signingKey],
+    ['the services key', servicesKey],
+    ['a tenant key', tenantKey],
+  ])("a role with kms:* by IAM cannot tag or untag %s (key policy); the account's root user can", (_name, key) => {
+    expect(powerUser('kms:TagResource', key, setTags())).toBe('ExplicitlyDenied');
+    expect(powerUser('kms:UntagResource', key, { 'aws:TagKeys': [TenantKeys.DEPLOYMENT_TAG] })).toBe('ExplicitlyDenied');
+    expect(powerUser('kms:TagResource', key, setTags(), accountRoot)).toBe('Allowed');
+  });
+
+  test("CloudFormation's execution role can change the stack keys' tags (a stack update), not a tenant key's", () => {
+    const cfnExec = `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-${REGION}`;
+    for (const key of [dataKey, signingKey, servicesKey]) expect(powerUser('kms:TagResource', key, { 'aws:TagKeys': ['team'] }, cfnExec)).toBe('Allowed');
+    expect(powerUser('kms:TagResource', tenantKey, { 'aws:TagKeys': ['team'] }, cfnExec)).toBe('ExplicitlyDenied');
+  });
+
+  test('the tenant key policy keeps the IAM grants effective: the processor can still encrypt under it; the tag Deny does not reach it', () => {
+    const context = { ...tenantKey.tags, 'kms:EncryptionContext:tenantId': 'tenant-a', 'kms:EncryptionContext:purpose': 'event', 'kms:EncryptionContextKeys': ['tenantId', 'purpose'] };
+    expect(decideAs(policies, roleIdOf('processor'), { action: 'kms:GenerateDataKey', resource: tenantKey.arn, resourcePolicy: tenantKey.policy, context })).toBe('Allowed');
+    expect(powerUser('kms:PutKeyPolicy', tenantKey, {}, accountRoot)).toBe('Allowed');
+  });
+
+  test("termination-tasks cannot schedule the data or signing key's deletion (untagged, and tags cannot be added); it can a tenant key's", () => {
+    const schedule = (key: { arn: string; policy: PolicyDocument }, tags: Context) =>
+      decideAs(policies, roleIdOf('termination-tasks'), {
+        action: 'kms:ScheduleKeyDeletion',
+        resource: key.arn,
+        resourcePolicy: key.policy,
+        context: { ...tags, 'kms:ScheduleKeyDeletionPendingWindowInDays': String(TenantKeys.KEY_DELETION_WINDOW_DAYS) },
+      });
+    expect(schedule(dataKey, {})).not.toBe('Allowed');
+    expect(schedule(signingKey, {})).not.toBe('Allowed');
+    expect(schedule(tenantKey, tenantKey.tags)).toBe('Allowed');
   });
 });

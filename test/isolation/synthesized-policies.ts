@@ -70,6 +70,14 @@ export class SynthesizedPolicies {
     return this.resolve(stackName, key.Properties!.KeyPolicy) as unknown as PolicyDocument;
   }
 
+  /** One environment variable of the AWS::Lambda::Function with this logical id, resolved. */
+  functionVariable(functionLogicalId: string, name: string): string {
+    const fn = this.template(this.stack.stackName).Resources[functionLogicalId];
+    const value = (fn.Properties!.Environment as { Variables: Record<string, Json> }).Variables[name];
+    if (value === undefined) throw new Error(`${functionLogicalId} has no ${name}`);
+    return String(this.resolve(this.stack.stackName, value));
+  }
+
   roleArn(roleLogicalId: string): string {
     return fakeArn('AWS::IAM::Role', roleLogicalId);
   }
@@ -118,31 +126,41 @@ export class SynthesizedPolicies {
 
 export type Context = Record<string, string | string[]>;
 
+export interface SimulatedRequest {
+  readonly action: string;
+  readonly resource: string;
+  readonly context?: Context;
+  /** The resource's own policy, where it has one (a KMS key policy decides together with IAM). */
+  readonly resourcePolicy?: PolicyDocument;
+}
+
 /**
- * The simulator's verdict on one request of a session of the role `roleLogicalId`, with the global keys AWS puts in
- * every request (`aws:PrincipalArn`, `aws:PrincipalAccount`: key and resource policies name principals by them) and
- * `resourcePolicy` where the resource has one (a KMS key policy decides together with IAM). runUnsafeSimulation
- * evaluates condition keys as given (runSimulation drops `kms:EncryptionContext:<key>`, see tenant-read-role.test.ts);
- * a test file that uses it mocks `@cloud-copilot/iam-policy` as tenant-read-role.test.ts explains.
+ * The simulator's verdict on one request of `principalArn` (a role ARN: a session of it; an account root ARN: the
+ * root user), with the global keys AWS puts in every request (`aws:PrincipalArn`, `aws:PrincipalAccount`: key and
+ * resource policies name principals by them). runUnsafeSimulation evaluates condition keys as given (runSimulation
+ * drops `kms:EncryptionContext:<key>`, see tenant-read-role.test.ts); a test file that uses it mocks
+ * `@cloud-copilot/iam-policy` as tenant-read-role.test.ts explains.
  */
-export function decideAs(
-  policies: SynthesizedPolicies,
-  roleLogicalId: string,
-  request: { action: string; resource: string; context?: Context; resourcePolicy?: PolicyDocument },
-): string {
+export function simulate(identityPolicies: { name: string; policy: PolicyDocument }[], principalArn: string, request: SimulatedRequest): string {
+  const role = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(principalArn);
   return runUnsafeSimulation(
     {
-      identityPolicies: policies.identityPolicies(roleLogicalId),
+      identityPolicies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
       request: {
         action: request.action,
-        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleLogicalId}/session`,
+        principal: role ? `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/session` : principalArn,
         resource: { accountId: ACCOUNT, resource: request.resource },
-        contextVariables: { 'aws:PrincipalArn': policies.roleArn(roleLogicalId), 'aws:PrincipalAccount': ACCOUNT, ...request.context },
+        contextVariables: { 'aws:PrincipalArn': principalArn, 'aws:PrincipalAccount': principalArn.split(':')[4], ...request.context },
       },
     },
     {},
   );
+}
+
+/** The simulator's verdict on one request of a session of the synthesized role `roleLogicalId`. */
+export function decideAs(policies: SynthesizedPolicies, roleLogicalId: string, request: SimulatedRequest): string {
+  return simulate(policies.identityPolicies(roleLogicalId), policies.roleArn(roleLogicalId), request);
 }
