@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
 import { denyTagChanges } from '../../lambdas/adapters/tenant-key-policy';
-import { acknowledge } from '../nag';
+import { acknowledge, acknowledgeWildcardActions } from '../nag';
 
 export interface Allowance {
   readonly actions: string[];
@@ -27,6 +27,11 @@ export function allow(grantee: iam.IGrantable, allowance: Allowance): IConstruct
 /** Acknowledges one cdk-nag finding on the grantee returned by `allow` (when it is a construct, e.g. a role). */
 export function acknowledgeOnPolicy(policy: IConstruct | undefined, id: string, reason: string): void {
   if (policy) acknowledge(policy, id, reason);
+}
+
+/** Justifies `actions` on "*" on the grantee returned by `allow` (nag.ts acknowledgeWildcardActions). */
+export function acknowledgeStarActions(policy: IConstruct | undefined, actions: readonly string[], reason: string): void {
+  if (policy) acknowledgeWildcardActions(policy, actions, reason);
 }
 
 /** AWS services that use the data key on a caller's behalf (server-side encryption). */

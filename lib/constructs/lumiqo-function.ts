@@ -21,7 +21,7 @@ import { runtimeSettings, type LumiqoConfig } from '../config';
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
 import { FUNCTION_METADATA_KEY, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
-import { acknowledge } from '../nag';
+import { acknowledgeWildcardActions } from '../nag';
 import type { BillingLedger } from './billing-ledger';
 import { allow } from './grants';
 import type { PrivacyDocuments } from './privacy-documents';
@@ -82,6 +82,9 @@ export function functionConstructId(name: LumiqoFunctionName): string {
   return pascalCase(name);
 }
 
+/** What active tracing grants a function's role, on "*". */
+const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+
 /** CloudWatch namespace of the platform's own metrics (Powertools Metrics reads it from the environment). */
 export const METRICS_NAMESPACE = 'Lumiqo';
 
@@ -139,7 +142,8 @@ export class LumiqoFunction extends Construct {
     // R-SEC-5: instead of AWSLambdaBasicExecutionRole (logs:* on every log group), only this log group.
     this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
-    acknowledge(this.role, 'AwsSolutions-IAM5[Resource::*]',
+    // R-SEC-5: only the X-Ray actions may name "*" (with those a grant names, e.g. kms:CreateKey); any other fails synth.
+    acknowledgeWildcardActions(this.role, XRAY_ACTIONS,
       'Active tracing grants xray:PutTraceSegments and PutTelemetryRecords, which have no resource-level permissions and only accept "*"');
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {

@@ -4,7 +4,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { KEY_DELETION_WINDOW_DAYS } from '../../lambdas/domain/privacy';
 import type { TenantKeyPolicyPrincipals } from '../../lambdas/adapters/tenant-key-policy';
 import type { KeyPurpose } from '../../lambdas/shared/declarations';
-import { accountRootArn, acknowledgeOnPolicy, allow } from './grants';
+import { accountRootArn, acknowledgeOnPolicy, acknowledgeStarActions, allow } from './grants';
 
 export interface TenantKeysProps {
   /** Value of the `lumiqo:deployment` tag on every tenant key of this deployment: `stackPrefix(config)`. */
@@ -59,7 +59,7 @@ export class TenantKeys extends Construct {
         'ForAllValues:StringEquals': { 'aws:TagKeys': [TenantKeys.DEPLOYMENT_TAG, TenantKeys.TENANT_TAG] },
       },
     });
-    acknowledgeOnPolicy(createPolicy, 'AwsSolutions-IAM5[Resource::*]',
+    acknowledgeStarActions(createPolicy, ['kms:CreateKey'],
       'kms:CreateKey has no resource-level permission (the key does not exist yet); the statement only allows a symmetric KMS key that is tagged with this deployment and a tenant, as DESIGN.md requires');
     // CreateKey with tags is authorized for TagResource too, in an IAM policy on every key of the account and region;
     // only this deployment's two tags may be set. R-SEC-5: and only on a key that carries this deployment's tag and
@@ -131,7 +131,7 @@ export class TenantKeys extends Construct {
     // The key's aliases are found by ListAliases (KmsTenantKeyManager.destroyTenantKey), which has no resource-level
     // permission.
     const listPolicy = allow(grantee, { actions: ['kms:ListAliases'], resources: ['*'] });
-    acknowledgeOnPolicy(listPolicy, 'AwsSolutions-IAM5[Resource::*]',
+    acknowledgeStarActions(listPolicy, ['kms:ListAliases'],
       'kms:ListAliases supports no resource-level permission (IAM requires "*"); it returns alias names and key ids only, no key material or data');
     // DeleteAlias needs permission on the alias as well as on the key; aliases carry no tags, so the prefix limits it.
     const aliasPolicy = allow(grantee, { actions: ['kms:DeleteAlias'], resources: [this.aliasArns] });

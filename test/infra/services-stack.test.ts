@@ -405,6 +405,19 @@ describe('cdk-nag: no unacknowledged finding of AwsSolutions, NIST 800-53 R5, HI
     expect(nagFindings(synthServicesStack(testConfig(SINGLE_TENANT)))).toEqual([]);
   });
 
+  test.each([
+    ['query', 'a function role with only the X-Ray statement on "*"', 's3:GetObject'],
+    ['admin', 'a role whose grants justify kms:CreateKey on "*"', 'kms:Decrypt'],
+    ['termination-tasks', 'a role whose X-Ray and kms:ListAliases statements CDK merges', 'kms:ScheduleKeyDeletion'],
+  ] as const)('R-SEC-5: on %s (%s) a new action on "*" is a finding, not silenced; without it there is none', (name, _what, action) => {
+    const wildcardFindings = (services: ServicesStack) =>
+      nagFindings(services).filter((f) => f.ruleName === 'AwsSolutions-IAM5[Resource::*]' && f.resource.startsWith(`${services.functions[name].role.node.path}/`));
+    expect(wildcardFindings(synthServicesStack(config))).toEqual([]);
+    const widened = synthServicesStack(config);
+    widened.functions[name].role.addToPrincipalPolicy(new cdk.aws_iam.PolicyStatement({ actions: [action], resources: ['*'] }));
+    expect(wildcardFindings(widened)).not.toEqual([]);
+  });
+
   test('every acknowledgement of the services stack silences a real finding (removing one would fail the tests above)', () => {
     const acknowledged: { id: string; path: string }[] = [];
     const spy = jest.spyOn(cdk.Validations.prototype, 'acknowledge').mockImplementation(function (this: unknown, ...rules) {
