@@ -24,6 +24,9 @@ export type ProcessorSettings = z.infer<typeof processorSchema>;
 /** What a deployment gets for every processor setting it leaves out. */
 export const DEFAULT_PROCESSOR_SETTINGS: ProcessorSettings = processorSchema.parse({});
 
+/** An account root, role or user ARN (roles and users may have paths). */
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+
 export const configSchema = z.strictObject({
   stage: runtimeSettingsSchema.shape.stage.default(DEFAULT_RUNTIME_SETTINGS.stage),
   /** R-DEP-1 multi-tenant by default; R-DEP-2 `single` with `tenant` for a dedicated deployment. */
@@ -57,6 +60,17 @@ export const configSchema = z.strictObject({
   auditRetentionDays: z.number().int().min(365).max(3650).default(AUDIT_RETENTION_DAYS),
   /** R-AV-1/R-AV-2: daily backups kept at most 90 days. */
   backupRetentionDays: z.number().int().min(1).max(90).default(DEFAULT_BACKUP_RETENTION_DAYS),
+  /** R-SEC-5: who may call the operator routes (lib/constructs/operator-access.ts). */
+  operator: z
+    .strictObject({
+      /** A person assumes the operator role only with MFA (aws:MultiFactorAuthPresent). */
+      requireMfa: z.boolean().default(true),
+      /** IAM principals that may assume the operator role; none: the account root, so the account's IAM policies decide. */
+      trustedPrincipals: z.array(z.string().regex(IAM_PRINCIPAL_ARN, 'an IAM principal ARN: arn:aws:iam::<account>:root, :role/<name> or :user/<name>')).default([]),
+      /** Also admit principals of this account tagged lumiqo:operator=true, without the operator role (and its MFA rule). */
+      admitTaggedPrincipals: z.boolean().default(false),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   if (c.tenancy === 'single' && !c.tenant) {
     ctx.addIssue({ code: 'custom', path: ['tenant'], message: "tenancy 'single' needs a tenant id: -c tenant=<id>" });
@@ -80,7 +94,7 @@ export const configSchema = z.strictObject({
 export type LumiqoConfig = z.infer<typeof configSchema>;
 
 /** Context keys accepted on the command line, with how to read a string value. */
-const CONTEXT_KEYS: Record<string, 'string' | 'number'> = {
+const CONTEXT_KEYS: Record<string, 'string' | 'number' | 'boolean'> = {
   stage: 'string',
   tenancy: 'string',
   tenant: 'string',
@@ -99,6 +113,8 @@ const CONTEXT_KEYS: Record<string, 'string' | 'number'> = {
   logRetentionDays: 'number',
   auditRetentionDays: 'number',
   backupRetentionDays: 'number',
+  'operator.requireMfa': 'boolean',
+  'operator.admitTaggedPrincipals': 'boolean',
 };
 
 export interface ContextSource {
@@ -131,7 +147,7 @@ export function loadConfig(context: ContextSource, cwd = process.cwd()): LumiqoC
     if (value === undefined) continue;
     const parsed = type === 'number' && typeof value === 'string' ? (value.trim() === '' ? Number.NaN : Number(value)) : value;
     if (type === 'number' && Number.isNaN(parsed)) throw new ConfigError(`Invalid Lumiqo config: ${key}: expected a number, got '${value}'`);
-    setPath(raw, key.split('.'), parsed);
+    setPath(raw, key.split('.'), type === 'boolean' ? booleanOf(key, value) : parsed);
   }
   return parseConfig(raw);
 }
@@ -167,6 +183,13 @@ function withImpliedTenancy(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
   const record = raw as Record<string, unknown>;
   return record.tenant !== undefined && record.tenancy === undefined ? { ...record, tenancy: 'single' } : raw;
+}
+
+/** `-c key=true|false` arrives as a string; a JSON config file gives a boolean. */
+function booleanOf(key: string, value: unknown): unknown {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (typeof value === 'boolean') return value;
+  throw new ConfigError(`Invalid Lumiqo config: ${key}: expected true or false, got '${String(value)}'`);
 }
 
 function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {

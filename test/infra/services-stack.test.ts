@@ -7,7 +7,7 @@ import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { ENV } from '../../lambdas/shared/settings';
 import { buildLumiqoApp } from '../../lib/app';
 import { stackPrefix, type LumiqoConfig } from '../../lib/config';
-import { ACCESS_LOG_FIELDS } from '../../lib/constructs/ingestion-api';
+import { ACCESS_LOG_FIELDS, resourcePolicy } from '../../lib/constructs/ingestion-api';
 import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { PROCESSOR_MEMORY_MB, ServicesStack } from '../../lib/stacks/services-stack';
@@ -385,10 +385,67 @@ test('R-SEC-4: the tenant read role is trusted by the query role only, with a te
   });
 });
 
+describe('R-SEC-5: the operator', () => {
+  const operatorRole = () => template.toJSON().Resources[logicalIdOf(stack.operators.role)];
+  const apiPolicy = () => Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0].Properties.Policy;
+
+  test('the operator role is assumed by the account (its IAM policies decide who), only with MFA, for at most an hour', () => {
+    expect(operatorRole().Properties).toMatchObject({
+      MaxSessionDuration: 3600,
+      AssumeRolePolicyDocument: {
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } } }],
+      },
+    });
+    expect(template.findOutputs('OperatorRoleArn').OperatorRoleArn.Value).toEqual(ref(stack.operators.role));
+  });
+
+  test('with operator.requireMfa false and trusted principals, those principals assume it without the MFA condition', () => {
+    const configured = synthServicesStack(testConfig({ operator: { requireMfa: false, trustedPrincipals: ['arn:aws:iam::111111111111:role/a', 'arn:aws:iam::111111111111:role/b'] } }));
+    const role = Template.fromStack(configured).toJSON().Resources[configured.getLogicalId(configured.operators.role.node.defaultChild as cdk.CfnElement)];
+    const statements = role.Properties.AssumeRolePolicyDocument.Statement;
+    expect(statements.flatMap((st: { Principal: { AWS: string } }) => [st.Principal.AWS].flat())).toEqual(['arn:aws:iam::111111111111:role/a', 'arn:aws:iam::111111111111:role/b']);
+    expect(JSON.stringify(statements)).not.toContain('MultiFactorAuthPresent');
+  });
+
+  test('the API resource policy opens the public routes to everyone and denies /v1/admin/* to all but the operator role', () => {
+    const statements = apiPolicy().Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Sid: 'PublicRoutes', Effect: 'Allow', Principal: { AWS: '*' }, Resource: expect.arrayContaining(['execute-api:/*/POST/v1/events', 'execute-api:/*/POST/v1/hooks/*/*']) }));
+    expect(statements).toContainEqual(expect.objectContaining({
+      Sid: 'DenyNonOperatorsOperatorRoutes',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Resource: 'execute-api:/*/*/v1/admin/*',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': ref(stack.operators.role) } },
+    }));
+    expect(JSON.stringify(statements.find((st: { Sid: string }) => st.Sid === 'PublicRoutes').Resource)).not.toContain('/v1/admin/');
+  });
+
+  test('a changed resource policy redeploys the stage (a policy takes effect only with a new deployment)', () => {
+    const deploymentOf = (t: Template) => Object.keys(t.findResources('AWS::ApiGateway::Deployment'))[0];
+    const tagged = synthServicesStack(testConfig({ ...config, operator: { admitTaggedPrincipals: true } }));
+    expect(deploymentOf(Template.fromStack(tagged))).not.toEqual(deploymentOf(template));
+    expect(deploymentOf(Template.fromStack(synthServicesStack(config)))).toEqual(deploymentOf(template));
+  });
+
+  test('a route table whose IAM routes are not exactly those under /v1/admin/ fails synth; the real one passes', () => {
+    const operators = stack.operators;
+    expect(() => resourcePolicy(operators, [{ method: 'POST', path: '/v1/keys', auth: 'iam' }])).toThrow(/IAM-authorized routes are the operator routes/);
+    expect(() => resourcePolicy(operators, [{ method: 'GET', path: '/v1/admin/stats', auth: 'api-key' }])).toThrow(/IAM-authorized routes are the operator routes/);
+    expect(() => resourcePolicy(operators, ROUTES)).not.toThrow();
+  });
+
+  test('the operator role may invoke only the operator routes of this API\'s stage', () => {
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles[0].Ref === logicalIdOf(stack.operators.role));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:aws:execute-api:eu-west-1:111111111111:', { Ref: logicalIdOf(stack.api.api) }, `/${config.stage}/*/v1/admin/*`]] } },
+    ]);
+  });
+});
+
 test('R-DEP-3: outputs locate the API, WAF, DLQ, alarm topic, tenant read role and functions', () => {
   const outputs = Object.keys(template.findOutputs('*'));
   expect(outputs).toEqual(expect.arrayContaining([
-    'ApiUrl', 'WebAclArn', 'DlqUrl', 'DlqArn', 'AlarmTopicArn', 'TenantReadRoleArn',
+    'ApiUrl', 'WebAclArn', 'DlqUrl', 'DlqArn', 'AlarmTopicArn', 'TenantReadRoleArn', 'OperatorRoleArn',
     'IngestFunctionName', 'ProcessorFunctionName', 'QueryFunctionName', 'AdminFunctionName',
     'PrivacyFunctionName', 'PrivacyTasksFunctionName', 'TerminationTasksFunctionName',
     'AccessStateMachineArn', 'ErasureStateMachineArn', 'RectificationStateMachineArn', 'RestrictionStateMachineArn',

@@ -43,6 +43,9 @@ export function fakeArn(type: string, logicalId: string): string {
   }
 }
 
+/** An execute-api ARN of the REST API whose id `apiId` stands for: `<stage>/<METHOD>/<path>` after it. */
+export const executeApiArn = (apiId: string, path: string): string => `arn:aws:execute-api:${REGION}:${ACCOUNT}:${apiId}/${path}`;
+
 /** Resolves the intrinsics of `stack`'s template; cross-stack outputs are looked up in `producers`. */
 export class SynthesizedPolicies {
   private readonly templates = new Map<string, { Resources: Resources; Outputs?: Record<string, { Value: Json }> }>();
@@ -78,6 +81,13 @@ export class SynthesizedPolicies {
     return String(this.resolve(this.stack.stackName, value));
   }
 
+  /** The resource policy of a REST API, with API Gateway's `execute-api:/…` shorthand expanded to the API's ARNs. */
+  restApiPolicy(apiLogicalId: string): PolicyDocument {
+    const api = this.template(this.stack.stackName).Resources[apiLogicalId];
+    const text = JSON.stringify(this.resolve(this.stack.stackName, api.Properties!.Policy));
+    return JSON.parse(text.replaceAll('"execute-api:/', `"${executeApiArn(apiLogicalId, '')}`)) as PolicyDocument;
+  }
+
   roleArn(roleLogicalId: string): string {
     return fakeArn('AWS::IAM::Role', roleLogicalId);
   }
@@ -100,6 +110,8 @@ export class SynthesizedPolicies {
         // A state machine's Ref is its ARN (StartExecution grants name it so).
         const resource = this.template(stackName).Resources[arg as string];
         if (resource?.Type === 'AWS::StepFunctions::StateMachine') return fakeArn(resource.Type, arg as string);
+        // A REST API's Ref is its id (execute-api ARNs name it); the logical id stands for it.
+        if (resource?.Type === 'AWS::ApiGateway::RestApi') return arg as string;
         // Other resources' Ref is a name or id, not an ARN; no policy of the roles under test uses one.
         throw new Error(`Ref ${arg}: only pseudo parameters and state machines are resolved`);
       }
