@@ -166,7 +166,7 @@ export class IngestionApi extends Construct {
       const method = this.api.root.resourceForPath(route.path).node.findChild(route.method);
       if (route.auth === 'iam') {
         acknowledge(method, 'AwsSolutions-COG4',
-          'Operator routes use IAM (SigV4) authorization, so MFA and least privilege are enforced by the operator\'s IAM identity (R-SEC-5); a Cognito user pool would be a second identity store for the same people');
+          'Operator routes use IAM (SigV4) authorization and the API resource policy admits only the operator role to them, which a person assumes with MFA (R-SEC-5, OperatorAccess); a Cognito user pool would be a second identity store for the same people');
       } else {
         const reason = route.auth === 'api-key'
           ? 'The function authenticates the tenant API key by its SHA-256 hash in the control table (R-SEC-3); an authorizer would add a second lookup and cache decisions across tenants'
