@@ -21,10 +21,8 @@ import { recordedCalls, type RecordedCall } from './recorder';
 import { startDeployedWorld, type DeployedWorld } from './world';
 
 /** See test/isolation/tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
-jest.mock('@cloud-copilot/iam-policy', () => {
-  const actual = jest.requireActual('@cloud-copilot/iam-policy');
-  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
-});
+/** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
+jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('../isolation/iam-policy-mock').namedResourcePolicies());
 
 let world: DeployedWorld;
 beforeAll(async () => {

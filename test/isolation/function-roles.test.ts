@@ -3,7 +3,6 @@
  * synthesized and evaluated by an IAM policy simulator. Every "cannot" has its "can" twin: the same request by the
  * role meant to make it, or the same role on what its code does touch, so a policy that denies everything fails here.
  */
-import * as cdk from 'aws-cdk-lib';
 import { tenantKeyPolicy, tenantKeyPolicyPrincipals } from '../../lambdas/adapters/tenant-key-policy';
 import { KEY_PURPOSES, type KeyPurpose } from '../../lambdas/shared/declarations';
 import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
@@ -11,24 +10,14 @@ import { ENV } from '../../lambdas/shared/settings';
 import { stackPrefix } from '../../lib/config';
 import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
-import { ServicesStack } from '../../lib/stacks/services-stack';
-import { synthDataStack, testApp, testConfig } from '../infra/helpers';
-import { ACCOUNT, REGION, SynthesizedPolicies, decideAs, fakeArn, simulate, type Context, type PolicyDocument } from './synthesized-policies';
+import { ACCOUNT, REGION, decideAs, fakeArn, logicalIdIn, simulate, synthesizedDeployment, type Context, type PolicyDocument } from './synthesized-policies';
 
-const config = testConfig();
-const app = testApp();
-const data = synthDataStack(config, app);
-const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
-const policies = new SynthesizedPolicies(services, [data]);
+const { config, data, services, policies } = synthesizedDeployment();
 
-/** See tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
-jest.mock('@cloud-copilot/iam-policy', () => {
-  const actual = jest.requireActual('@cloud-copilot/iam-policy');
-  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
-});
+/** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
+jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('./iam-policy-mock').namedResourcePolicies());
 
-const logicalId = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
-  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+const logicalId = logicalIdIn;
 
 type Principal = LumiqoFunctionName | 'TenantReadRole';
 const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks'];

@@ -3,32 +3,22 @@
  * evaluated by an IAM policy simulator: execute-api:Invoke on `*` (a PowerUser or CI role) no longer makes an
  * operator; the operator role does, assumed with MFA. Every "cannot" has its "can" twin.
  */
-import * as cdk from 'aws-cdk-lib';
 import { ROUTES } from '../../lambdas/shared/routes';
-import { stackPrefix, type LumiqoConfig } from '../../lib/config';
+import type { LumiqoConfig } from '../../lib/config';
 import { OPERATOR_TAG } from '../../lib/constructs/operator-access';
-import { ServicesStack } from '../../lib/stacks/services-stack';
-import { synthDataStack, testApp, testConfig } from '../infra/helpers';
-import { ACCOUNT, REGION, SynthesizedPolicies, executeApiArn, simulate, type Context, type PolicyDocument } from './synthesized-policies';
+import { testConfig } from '../infra/helpers';
+import { ACCOUNT, executeApiArn, logicalIdIn, simulate, synthesizedDeployment, type Context, type PolicyDocument } from './synthesized-policies';
 
-/** See tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
-jest.mock('@cloud-copilot/iam-policy', () => {
-  const actual = jest.requireActual('@cloud-copilot/iam-policy');
-  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
-});
+/** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
+jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('./iam-policy-mock').namedResourcePolicies());
 
-const logicalId = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
-  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
 
 /** A deployment with `config`: how its API and operator role decide. */
 function deployment(config: LumiqoConfig) {
-  const app = testApp();
-  const data = synthDataStack(config, app);
-  const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
-  const policies = new SynthesizedPolicies(services, [data]);
-  const apiId = logicalId(services, services.api.api);
+  const { services, policies } = synthesizedDeployment(config);
+  const apiId = logicalIdIn(services, services.api.api);
   const apiPolicy = policies.restApiPolicy(apiId);
-  const operatorRoleId = logicalId(services, services.operators.role);
+  const operatorRoleId = logicalIdIn(services, services.operators.role);
   const stage = config.stage;
   /** One call of `route` (`METHOD /path`, path parameters filled in) by `principalArn` with its identity policies. */
   const invoke = (identity: { name: string; policy: PolicyDocument }[], principalArn: string, method: string, path: string, context: Context = {}) =>

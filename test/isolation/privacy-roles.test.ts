@@ -5,29 +5,18 @@
  * and each function starts only the workflows it should. Every "cannot" has its "can" twin: the same request by
  * the role meant to make it, or the same role on its own data, so a policy that denies everything fails here.
  */
-import * as cdk from 'aws-cdk-lib';
 import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
 import { stackPrefix } from '../../lib/config';
 import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
-import { ServicesStack } from '../../lib/stacks/services-stack';
-import { synthDataStack, testApp, testConfig } from '../infra/helpers';
-import { ACCOUNT, REGION, SynthesizedPolicies, decideAs, fakeArn, type Context, type PolicyDocument } from './synthesized-policies';
+import { ACCOUNT, REGION, decideAs, fakeArn, logicalIdIn, synthesizedDeployment, type Context, type PolicyDocument } from './synthesized-policies';
 
-const config = testConfig();
-const app = testApp();
-const data = synthDataStack(config, app);
-const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
-const policies = new SynthesizedPolicies(services, [data]);
+const { config, data, services, policies } = synthesizedDeployment();
 
-/** See tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
-jest.mock('@cloud-copilot/iam-policy', () => {
-  const actual = jest.requireActual('@cloud-copilot/iam-policy');
-  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
-});
+/** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
+jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('./iam-policy-mock').namedResourcePolicies());
 
-const logicalId = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
-  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+const logicalId = logicalIdIn;
 
 type Principal = LumiqoFunctionName | 'TenantReadRole';
 const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks'];

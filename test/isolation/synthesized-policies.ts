@@ -5,6 +5,10 @@
 import type * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { stackPrefix, type LumiqoConfig } from '../../lib/config';
+import type { DataStack } from '../../lib/stacks/data-stack';
+import { ServicesStack } from '../../lib/stacks/services-stack';
+import { synthDataStack, testApp, testConfig } from '../infra/helpers';
 
 export const ACCOUNT = '111111111111';
 export const REGION = 'eu-west-1';
@@ -151,7 +155,7 @@ export interface SimulatedRequest {
  * root user), with the global keys AWS puts in every request (`aws:PrincipalArn`, `aws:PrincipalAccount`: key and
  * resource policies name principals by them). runUnsafeSimulation evaluates condition keys as given (runSimulation
  * drops `kms:EncryptionContext:<key>`, see tenant-read-role.test.ts); a test file that uses it mocks
- * `@cloud-copilot/iam-policy` as tenant-read-role.test.ts explains.
+ * `@cloud-copilot/iam-policy` (iam-policy-mock.ts).
  */
 export function simulate(identityPolicies: { name: string; policy: PolicyDocument }[], principalArn: string, request: SimulatedRequest): string {
   const role = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(principalArn);
@@ -176,3 +180,15 @@ export function simulate(identityPolicies: { name: string; policy: PolicyDocumen
 export function decideAs(policies: SynthesizedPolicies, roleLogicalId: string, request: SimulatedRequest): string {
   return simulate(policies.identityPolicies(roleLogicalId), policies.roleArn(roleLogicalId), request);
 }
+
+/** A deployment's two stacks, synthesized in one test app as lib/app.ts names them, and the services stack's policies. */
+export function synthesizedDeployment(config: LumiqoConfig = testConfig()): { config: LumiqoConfig; data: DataStack; services: ServicesStack; policies: SynthesizedPolicies } {
+  const app = testApp();
+  const data = synthDataStack(config, app);
+  const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
+  return { config, data, services, policies: new SynthesizedPolicies(services, [data]) };
+}
+
+/** The logical id of a construct's CloudFormation resource in `stack`. */
+export const logicalIdIn = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
+  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);

@@ -8,27 +8,14 @@ import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
 import { KEY_PURPOSES } from '../../lambdas/shared/declarations';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { stackPrefix } from '../../lib/config';
-import { ServicesStack } from '../../lib/stacks/services-stack';
-import { synthDataStack, testApp, testConfig } from '../infra/helpers';
-import { ACCOUNT, REGION, SynthesizedPolicies, fakeArn } from './synthesized-policies';
+import { ACCOUNT, REGION, fakeArn, logicalIdIn, synthesizedDeployment } from './synthesized-policies';
 
-const config = testConfig();
-const app = testApp();
-const data = synthDataStack(config, app);
-const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
-const policies = new SynthesizedPolicies(services, [data]);
+const { config, data, services, policies } = synthesizedDeployment();
 
-/**
- * runUnsafeSimulation (0.1.173) loads the resource policy without a name and then reads its name; give it
- * one. Evaluation is untouched.
- */
-jest.mock('@cloud-copilot/iam-policy', () => {
-  const actual = jest.requireActual('@cloud-copilot/iam-policy');
-  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
-});
+/** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
+jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('./iam-policy-mock').namedResourcePolicies());
 
-const logicalId = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
-  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+const logicalId = logicalIdIn;
 const tenantReadRoleId = logicalId(services, services.tenantReadRole);
 const tenantReadPolicies = policies.identityPolicies(tenantReadRoleId);
 
