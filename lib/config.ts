@@ -28,6 +28,8 @@ export const DEFAULT_PROCESSOR_SETTINGS: ProcessorSettings = processorSchema.par
 // The runtime part's schemas are zod/mini (they are bundled into every function, issue 9): classic zod composes
 // them as they are, through its functional forms (`z._default`, `z.optional`); they have no `.default()` method.
 const runtime = runtimeSettingsSchema.shape;
+/** An account root, role or user ARN (roles and users may have paths). */
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
 
 export const configSchema = z.strictObject({
   stage: z._default(runtime.stage, DEFAULT_RUNTIME_SETTINGS.stage),
@@ -69,6 +71,17 @@ export const configSchema = z.strictObject({
       terminationGraceDays: z.number().int().min(0).max(365).default(DEFAULT_BILLING_SETTINGS.terminationGraceDays),
     })
     .prefault({}),
+  /** R-SEC-5: who may call the operator routes (lib/constructs/operator-access.ts). */
+  operator: z
+    .strictObject({
+      /** A person assumes the operator role only with MFA (aws:MultiFactorAuthPresent). */
+      requireMfa: z.boolean().default(true),
+      /** IAM principals that may assume the operator role; none: the account root, so the account's IAM policies decide. */
+      trustedPrincipals: z.array(z.string().regex(IAM_PRINCIPAL_ARN, 'an IAM principal ARN: arn:aws:iam::<account>:root, :role/<name> or :user/<name>')).default([]),
+      /** Also admit principals of this account tagged lumiqo:operator=true, without the operator role (and its MFA rule). */
+      admitTaggedPrincipals: z.boolean().default(false),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   if (c.tenancy === 'single' && !c.tenant) {
     ctx.addIssue({ code: 'custom', path: ['tenant'], message: "tenancy 'single' needs a tenant id: -c tenant=<id>" });
@@ -92,7 +105,7 @@ export const configSchema = z.strictObject({
 export type LumiqoConfig = z.infer<typeof configSchema>;
 
 /** Context keys accepted on the command line, with how to read a string value. */
-const CONTEXT_KEYS: Record<string, 'string' | 'number'> = {
+const CONTEXT_KEYS: Record<string, 'string' | 'number' | 'boolean'> = {
   stage: 'string',
   tenancy: 'string',
   tenant: 'string',
@@ -112,6 +125,8 @@ const CONTEXT_KEYS: Record<string, 'string' | 'number'> = {
   auditRetentionDays: 'number',
   backupRetentionDays: 'number',
   'billing.terminationGraceDays': 'number',
+  'operator.requireMfa': 'boolean',
+  'operator.admitTaggedPrincipals': 'boolean',
 };
 
 export interface ContextSource {
@@ -144,7 +159,7 @@ export function loadConfig(context: ContextSource, cwd = process.cwd()): LumiqoC
     if (value === undefined) continue;
     const parsed = type === 'number' && typeof value === 'string' ? (value.trim() === '' ? Number.NaN : Number(value)) : value;
     if (type === 'number' && Number.isNaN(parsed)) throw new ConfigError(`Invalid Lumiqo config: ${key}: expected a number, got '${value}'`);
-    setPath(raw, key.split('.'), parsed);
+    setPath(raw, key.split('.'), type === 'boolean' ? booleanOf(key, value) : parsed);
   }
   return parseConfig(raw);
 }
@@ -185,6 +200,13 @@ function withImpliedTenancy(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
   const record = raw as Record<string, unknown>;
   return record.tenant !== undefined && record.tenancy === undefined ? { ...record, tenancy: 'single' } : raw;
+}
+
+/** `-c key=true|false` arrives as a string; a JSON config file gives a boolean. */
+function booleanOf(key: string, value: unknown): unknown {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (typeof value === 'boolean') return value;
+  throw new ConfigError(`Invalid Lumiqo config: ${key}: expected true or false, got '${String(value)}'`);
 }
 
 function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {

@@ -65,3 +65,59 @@ export function acknowledgeWildcardResources(role: IConstruct, matches: (resourc
     },
   });
 }
+
+/** A statement of a synthesized identity policy, resolved. */
+interface ResolvedStatement {
+  readonly Effect?: string;
+  readonly Action?: string | string[];
+  readonly Resource?: unknown;
+}
+
+interface WildcardJustification {
+  readonly actions: readonly string[];
+  readonly reason: string;
+}
+
+const wildcardJustifications = new WeakMap<IConstruct, WildcardJustification[]>();
+
+/**
+ * AwsSolutions-IAM5 names every statement on `*` of a role by the same finding, `[Resource::*]`, so acknowledging it
+ * outright would let any later wildcard pass unseen. Instead each grant that must use `*` (its actions have no
+ * resource-level permission) names those actions here, and the finding is acknowledged only while every action the
+ * role's policies allow on `*` is one of them (actions, not statements: CDK merges statements with the same
+ * resources). A new action on `*`, of any grant, fails synth (R-SEC-5). Computed in a validation hook, like
+ * acknowledgeWildcardResources, once the policies are complete.
+ */
+export function acknowledgeWildcardActions(role: IConstruct, actions: readonly string[], reason: string): void {
+  if (reason.trim().length < MIN_REASON_LENGTH) {
+    throw new Error(`Wildcard actions of ${role.node.path}: give a specific reason (why it is right here), at least ${MIN_REASON_LENGTH} characters`);
+  }
+  const registered = wildcardJustifications.get(role);
+  if (registered) {
+    registered.push({ actions, reason });
+    return;
+  }
+  const justifications: WildcardJustification[] = [{ actions, reason }];
+  wildcardJustifications.set(role, justifications);
+  role.node.addValidation({
+    validate: () => {
+      const onStar = actionsOnStar(role);
+      if (onStar.length === 0 || !onStar.every((action) => justifications.some((j) => j.actions.includes(action)))) return [];
+      for (const j of justifications.filter((j) => j.actions.some((action) => onStar.includes(action)))) {
+        acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', j.reason);
+      }
+      return [];
+    },
+  });
+}
+
+/** Every action the role's policies allow on the resource `*`. */
+function actionsOnStar(role: IConstruct): string[] {
+  const statements = role.node
+    .findAll()
+    .filter((c): c is iam.CfnPolicy => c instanceof iam.CfnPolicy)
+    .flatMap((policy) => (cdk.Stack.of(policy).resolve(policy.policyDocument) as { Statement: ResolvedStatement[] }).Statement);
+  return statements
+    .filter((statement) => statement.Effect !== 'Deny' && [statement.Resource].flat().map(flattenCfnReference).includes('*'))
+    .flatMap((statement) => [statement.Action ?? []].flat());
+}

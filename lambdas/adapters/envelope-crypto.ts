@@ -39,6 +39,7 @@ import type { TenantCrypto, TenantKeyManager } from '../domain/ports';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
 import { kmsOf } from './kms-client';
+import { tenantKeyPolicy, tenantKeyPolicyPrincipals } from './tenant-key-policy';
 import { KEY_DELETION_WINDOW_DAYS } from '../domain/privacy';
 
 type TenantKey = Pick<Tenant, 'tenantId' | 'keyRef'>;
@@ -342,12 +343,18 @@ export const tenantCryptoOf = (c: Composition): EnvelopeTenantCrypto =>
   c.once('crypto', () =>
     new EnvelopeTenantCrypto(c.env.keyring === 'kms' ? new KmsKeyringProvider(kmsOf(c)) : new LocalKeyringProvider(c.env.localKeyDir)));
 
-/** Creates (admin) and shreds (termination) tenant keys. */
+/**
+ * Creates (admin) and shreds (termination) tenant keys. A function that creates them gives each the explicit key
+ * policy (R-SEC-5), so it must declare `tenantKeyPolicy`: without it the cold start fails, naming it.
+ */
 export const tenantKeyManagerOf = (c: Composition): TenantKeyManager =>
   c.once('keys', () =>
     c.env.keyring === 'kms'
       ? new KmsTenantKeyManager(kmsOf(c), {
           aliasPrefix: c.env.value('tenantKeys', ENV.tenantKeyAliasPrefix),
           deployment: c.env.value('tenantKeys', ENV.tenantKeyDeployment),
+          ...(c.env.declaration.uses.tenantKeys?.create
+            ? { policy: JSON.stringify(tenantKeyPolicy(tenantKeyPolicyPrincipals(c.env.json('tenantKeyPolicy', ENV.tenantKeyPolicy)))) }
+            : {}),
         })
       : new LocalTenantKeyManager(c.env.localKeyDir, () => c.clock.now()));

@@ -9,5 +9,7 @@ export const ADMIN = declareFunction({
     audit: 'append',
     // Creates the tenant's KMS key; encrypts webhook secrets and the tenant's subject key.
     tenantKeys: { purposes: ['webhook-secret', 'subject-key'], create: true },
+    // … each with an explicit key policy, not the account default (R-SEC-5).
+    tenantKeyPolicy: true,
   },
 });

@@ -5,8 +5,9 @@ export const INGEST = declareFunction({
   name: 'ingest',
   description: 'Authenticates, validates and publishes events and signed webhooks',
   uses: {
-    // API keys, webhook sources, delivery de-duplication; a Shopify GDPR webhook records its privacy request.
-    control: 'read-write',
+    // Reads API keys and webhook sources; writes delivery de-duplication markers and a Shopify GDPR webhook's privacy
+    // request, nothing else (R-SEC-5).
+    control: 'ingest',
     stream: 'write',
     // Webhook secrets; a Shopify GDPR webhook hashes its subject with the tenant's subject key (R-DSR-6) …
     tenantKeys: { purposes: ['webhook-secret', 'subject-key'] },

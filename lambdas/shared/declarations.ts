@@ -22,8 +22,11 @@ export const KEY_PURPOSES: readonly KeyPurpose[] = ['event', 'webhook-secret', '
 
 /** How a function uses each resource; an absent key is a resource it never touches. */
 export interface FunctionUses {
-  /** Control table: tenants, key hashes, sources, deliveries, privacy requests. `purge` adds batch deletes (termination). */
-  readonly control?: 'read' | 'read-write' | 'purge';
+  /**
+   * Control table: tenants, key hashes, sources, deliveries, privacy requests. `purge` adds batch deletes (termination);
+   * `ingest` reads all of it but writes only delivery markers and privacy requests (R-SEC-5).
+   */
+  readonly control?: 'read' | 'ingest' | 'read-write' | 'purge';
   /** TenantData table and payload bucket. `erase` adds deleting every object version (R-DSR-2, R-TERM-3). */
   readonly tenantData?: 'write' | 'erase';
   /** R-SEC-4: tenant data read only through the tenant-scoped role (its names, and AssumeRole on that role). */
@@ -40,6 +43,8 @@ export interface FunctionUses {
   readonly ledger?: 'read-write';
   /** Per-tenant KMS keys: envelope encryption for `purposes`, creating a tenant's key, shredding it (R-TERM-4). */
   readonly tenantKeys?: { readonly purposes: readonly KeyPurpose[]; readonly create?: true; readonly shred?: true };
+  /** R-SEC-5: the explicit key policy a function that creates tenant keys gives each of them (with `tenantKeys.create`). */
+  readonly tenantKeyPolicy?: true;
   /** R-TERM-5: the asymmetric key that signs deletion records and certificates. */
   readonly signingKey?: 'sign';
   /** Privacy state machines the function starts. */
@@ -88,6 +93,7 @@ export const RESOURCE_ENVIRONMENT: Readonly<Record<FunctionResource, readonly st
   records: [ENV.recordsBucket],
   ledger: [ENV.ledgerTable],
   tenantKeys: [ENV.keyring, ENV.tenantKeyAliasPrefix, ENV.tenantKeyDeployment],
+  tenantKeyPolicy: [ENV.tenantKeyPolicy],
   signingKey: [ENV.keyring, ENV.signingKeyId],
   workflows: [ENV.stateMachines],
   deadLetters: [ENV.deadLetterQueueUrl],

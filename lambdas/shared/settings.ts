@@ -33,6 +33,8 @@ export const ENV = {
   tenantKeyAliasPrefix: 'TENANT_KEY_ALIAS_PREFIX',
   /** Value of the `lumiqo:deployment` tag on tenant keys (the stack prefix). */
   tenantKeyDeployment: 'TENANT_KEY_DEPLOYMENT',
+  /** R-SEC-5: the principals of the key policy tenant keys are created with (JSON, adapters/tenant-key-policy.ts). */
+  tenantKeyPolicy: 'TENANT_KEY_POLICY',
   /** The processor's dead-letter queue, for records that can never be stored (R-ING-7). */
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   /** Exports bucket: data-subject and termination exports, work lists (R-DSR-1, R-TERM-2). */

@@ -2,6 +2,7 @@ import * as cdk from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { fixKeyTags } from './grants';
 
 export interface DataKeyProps {
   /** Shown in the KMS console next to the key. */
@@ -12,7 +13,8 @@ export interface DataKeyProps {
  * The customer-managed key of the data stack (R-SEC-2): tables, buckets, the stream, the trail and its
  * log group, and the backup vault are all encrypted with it. Rotation is on, deletion is never automatic.
  * The key policy keeps CDK's default (the account decides through IAM) and lets the two services that
- * encrypt on their own behalf (CloudTrail, CloudWatch Logs) use it, each only for this account's resources.
+ * encrypt on their own behalf (CloudTrail, CloudWatch Logs) use it, each only for this account's resources. Its tags
+ * change only by the stack (R-SEC-5, fixKeyTags): tagged as a tenant key, it would fall under the tenant key grants.
  */
 export class DataKey extends Construct {
   readonly key: kms.Key;
@@ -26,6 +28,7 @@ export class DataKey extends Construct {
       removalPolicy: cdk.RemovalPolicy.RETAIN,
     });
 
+    fixKeyTags(this.key);
     // R-SEC-8: CloudTrail encrypts log files with this key; the encryption context names the trail.
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({

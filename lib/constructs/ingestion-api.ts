@@ -4,13 +4,15 @@
  */
 import * as cdk from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { ROUTES, type FunctionName } from '../../lambdas/shared/routes';
+import { ROUTES, type FunctionName, type Route } from '../../lambdas/shared/routes';
 import { acknowledge, CONTROL_PACKS } from '../nag';
+import { ADMIN_PATH_PREFIX, type OperatorAccess } from './operator-access';
 
 /** Path prefix of the per-tenant webhook endpoints (`/v1/hooks/{tenantId}/{sourceId}`). */
 const WEBHOOK_PATH = '/v1/hooks/';
@@ -46,6 +48,35 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   operator: '$context.identity.userArn',
 };
 
+/** A route's resource in the API's resource policy: `execute-api:/<stage>/<METHOD>/<path>`, path parameters as `*`. */
+const routeResource = (route: { method: string; path: string }) => `execute-api:/*/${route.method}${route.path.replace(/\{\w+\}/g, '*')}`;
+
+/**
+ * R-SEC-5: the API's resource policy. The public routes are open to everyone (they authenticate in the function: an
+ * API key or a webhook signature); the operator routes only to operators (OperatorAccess), every other principal is
+ * denied them, whatever its IAM policies allow. Operator routes are exactly the IAM-authorized ones, all under
+ * ADMIN_PATH_PREFIX, so a route added to the table cannot fall between the two.
+ */
+export function resourcePolicy(operators: OperatorAccess, routes: readonly Pick<Route, 'method' | 'path' | 'auth'>[] = ROUTES): iam.PolicyDocument {
+  for (const route of routes) {
+    if ((route.auth === 'iam') !== route.path.startsWith(ADMIN_PATH_PREFIX)) {
+      throw new Error(`Route ${route.method} ${route.path}: IAM-authorized routes are the operator routes, and all of them are under ${ADMIN_PATH_PREFIX}`);
+    }
+  }
+  const publicRoutes = routes.filter((route) => route.auth !== 'iam');
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'PublicRoutes',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: [...new Set(publicRoutes.map(routeResource))],
+      }),
+      ...operators.resourcePolicyStatements(),
+    ],
+  });
+}
+
 export interface RateLimits {
   readonly perIpPer5Min: number;
   readonly perTenantPer5Min: number;
@@ -65,6 +96,8 @@ export interface IngestionApiProps {
   readonly logRetentionDays: logs.RetentionDays;
   /** Metric and rule names in the web ACL are prefixed with this. @default 'Lumiqo' */
   readonly metricPrefix?: string;
+  /** R-SEC-5: who may call the operator routes; the API's resource policy admits no one else to them. */
+  readonly operators: OperatorAccess;
 }
 
 export class IngestionApi extends Construct {
@@ -82,8 +115,10 @@ export class IngestionApi extends Construct {
       removalPolicy: cdk.RemovalPolicy.RETAIN,
     });
 
+    const policy = resourcePolicy(props.operators);
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'Lumiqo ingestion, query and operator API',
+      policy,
       endpointTypes: [apigw.EndpointType.REGIONAL],
       // The account-wide API Gateway CloudWatch role is an account singleton; access logs do not need it.
       cloudWatchRole: false,
@@ -103,7 +138,11 @@ export class IngestionApi extends Construct {
     cfnApi.endpointAccessMode = API_ENDPOINT_ACCESS_MODE;
     this.stage = this.api.deploymentStage;
 
+    // A changed resource policy takes effect with the next deployment of the stage: make it one.
+    this.api.latestDeployment?.addToLogicalId({ policy: cdk.Stack.of(this).resolve(policy.toJSON()) });
+
     this.addRoutes(props.functions);
+    props.operators.allowOperatorRoutes(this.api, props.stageName);
     this.webAcl = this.addWebAcl(props.rateLimits, props.metricPrefix ?? 'Lumiqo');
     this.acknowledgeFindings();
   }
@@ -121,13 +160,13 @@ export class IngestionApi extends Construct {
     for (const [ids, reason] of stageFindings) for (const id of ids) acknowledge(this.stage, id, reason);
     for (const id of CONTROL_PACKS.map((p) => `${p}-WAFv2LoggingEnabled`)) {
       acknowledge(this.webAcl, id,
-        'R-SEC-7: server logs hold no IP addresses; WAF logs always contain the client IP (httpRequest.clientIp), so they are off. Blocked and counted requests are visible as CloudWatch metrics and sampled requests');
+        'R-SEC-7: server logs hold no IP addresses; WAF logs always contain the client IP (httpRequest.clientIp), so they are off, as are sampled requests (which keep client IPs and headers). Blocked and counted requests are visible as CloudWatch metrics per rule');
     }
     for (const route of ROUTES) {
       const method = this.api.root.resourceForPath(route.path).node.findChild(route.method);
       if (route.auth === 'iam') {
         acknowledge(method, 'AwsSolutions-COG4',
-          'Operator routes use IAM (SigV4) authorization, so MFA and least privilege are enforced by the operator\'s IAM identity (R-SEC-5); a Cognito user pool would be a second identity store for the same people');
+          'Operator routes use IAM (SigV4) authorization and the API resource policy admits only the operator role to them, which a person assumes with MFA (R-SEC-5, OperatorAccess); a Cognito user pool would be a second identity store for the same people');
       } else {
         const reason = route.auth === 'api-key'
           ? 'The function authenticates the tenant API key by its SHA-256 hash in the control table (R-SEC-3); an authorizer would add a second lookup and cache decisions across tenants'
@@ -165,9 +204,12 @@ export class IngestionApi extends Construct {
 
   /** R-ING-5: managed rule groups, a rate limit per source IP and one per tenant. */
   private addWebAcl(limits: RateLimits, metricPrefix: string): wafv2.CfnWebACL {
+    // R-SEC-7: no sampled requests. A sample keeps the whole request for three hours, client IP and headers
+    // included, and so live `Authorization: Bearer lq_…` keys, for anyone with wafv2:GetSampledRequests; the
+    // CloudWatch metrics of each rule still count what it blocked or counted.
     const visibility = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
-      sampledRequestsEnabled: true,
+      sampledRequestsEnabled: false,
       metricName: `${metricPrefix}-${name}`,
     });
     const managedGroup = (

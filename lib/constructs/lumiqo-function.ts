@@ -21,7 +21,7 @@ import { billingSettings, runtimeSettings, type LumiqoConfig } from '../config';
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
 import { BILLING_ENV, FUNCTION_METADATA_KEY, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
-import { acknowledge } from '../nag';
+import { acknowledgeWildcardActions } from '../nag';
 import type { BillingLedger } from './billing-ledger';
 import { allow } from './grants';
 import type { PrivacyDocuments } from './privacy-documents';
@@ -75,6 +75,7 @@ const RESOURCE_BINDINGS: Readonly<Record<FunctionResource, readonly (keyof Funct
   records: ['documents'],
   ledger: ['ledger'],
   tenantKeys: ['tenantKeys'],
+  tenantKeyPolicy: ['tenantKeys'],
   signingKey: ['signingKey'],
   workflows: ['workflows'],
   deadLetters: ['deadLetterQueue'],
@@ -91,6 +92,9 @@ export function pascalCase(name: string): string {
 export function functionConstructId(name: LumiqoFunctionName): string {
   return pascalCase(name);
 }
+
+/** What active tracing grants a function's role, on "*". */
+const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 
 /** CloudWatch namespace of the platform's own metrics (Powertools Metrics reads it from the environment). */
 export const METRICS_NAMESPACE = 'Lumiqo';
@@ -132,6 +136,9 @@ export class LumiqoFunction extends Construct {
     this.declaration = declaration;
     this.config = config;
     this.serviceName = `lumiqo-${name}`;
+    if (declaration.uses.tenantKeys?.create && !declaration.uses.tenantKeyPolicy) {
+      throw new Error(`${name} creates tenant keys: declare tenantKeyPolicy, so each is created with its explicit key policy (R-SEC-5)`);
+    }
     this.unbound = new Set(declaredResources(declaration));
     this.node.addValidation({
       validate: () => [...this.unbound].map((resource) => `${name} declares '${resource}' but it was never bound (LumiqoFunction.bind)`),
@@ -148,7 +155,8 @@ export class LumiqoFunction extends Construct {
     // R-SEC-5: instead of AWSLambdaBasicExecutionRole (logs:* on every log group), only this log group.
     this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
-    acknowledge(this.role, 'AwsSolutions-IAM5[Resource::*]',
+    // R-SEC-5: only the X-Ray actions may name "*" (with those a grant names, e.g. kms:CreateKey); any other fails synth.
+    acknowledgeWildcardActions(this.role, XRAY_ACTIONS,
       'Active tracing grants xray:PutTraceSegments and PutTelemetryRecords, which have no resource-level permissions and only accept "*"');
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
@@ -208,7 +216,12 @@ export class LumiqoFunction extends Construct {
     const uses = this.declaration.uses;
     switch (resource) {
       case 'control': {
-        const grants = { read: () => b.store.grantControlRead(fn), 'read-write': () => b.store.grantControlReadWrite(fn), purge: () => b.store.grantControlPurge(fn) };
+        const grants = {
+          read: () => b.store.grantControlRead(fn),
+          ingest: () => b.store.grantControlIngest(fn),
+          'read-write': () => b.store.grantControlReadWrite(fn),
+          purge: () => b.store.grantControlPurge(fn),
+        };
         grants[uses.control!]();
         return { [ENV.controlTable]: b.store.controlTable.tableName };
       }
@@ -254,6 +267,9 @@ export class LumiqoFunction extends Construct {
         if (keys.shred) b.tenantKeys.grantShred(fn);
         return { [ENV.keyring]: 'kms', [ENV.tenantKeyAliasPrefix]: b.tenantKeys.aliasPrefix, [ENV.tenantKeyDeployment]: b.tenantKeys.deploymentTagValue };
       }
+      case 'tenantKeyPolicy':
+        // R-SEC-5: no grant, the principals of the policy each tenant key is created with: the account and this role.
+        return { [ENV.tenantKeyPolicy]: cdk.Stack.of(this).toJsonString(b.tenantKeys.keyPolicyPrincipals(this.role)) };
       case 'signingKey':
         b.signingKey.grantSign(fn);
         return { [ENV.keyring]: 'kms', [ENV.signingKeyId]: b.signingKey.key.keyArn };

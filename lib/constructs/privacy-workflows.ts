@@ -27,7 +27,7 @@ import {
   type WorkflowName,
 } from '../../lambdas/domain/privacy';
 import { TENANT_CACHE_MS } from '../../lambdas/domain/processing';
-import { acknowledge, acknowledgeWildcardResources, nagResourceName } from '../nag';
+import { acknowledgeWildcardActions, acknowledgeWildcardResources, nagResourceName } from '../nag';
 import { pascalCase } from './lumiqo-function';
 
 /** R-TERM-2: the tenant's export stays available for EXPORT_WINDOW_DAYS (30 days, 2,592,000 s) before the purge. */
@@ -45,6 +45,13 @@ export const MAX_ERASURE_PASSES = 3;
 const RETRY: sfn.RetryProps = { errors: ['States.ALL'], interval: cdk.Duration.seconds(2), backoffRate: 2, maxAttempts: 4 };
 /** Template metadata key naming the workflow on its AWS::StepFunctions::StateMachine. */
 export const WORKFLOW_METADATA_KEY = 'lumiqo:workflow';
+
+/** What CDK grants a state machine's role on "*" for execution logging and X-Ray tracing: nothing else may be (R-SEC-5). */
+const STATE_MACHINE_STAR_ACTIONS = [
+  'logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 'logs:DescribeLogGroups', 'logs:DescribeResourcePolicies', 'logs:GetLogDelivery',
+  'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:UpdateLogDelivery',
+  'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+];
 
 export interface PrivacyWorkflowsProps {
   /** `privacy-tasks`: every task of the five data-subject machines. */
@@ -106,7 +113,7 @@ export class PrivacyWorkflows extends Construct {
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     (machine.node.defaultChild as sfn.CfnStateMachine).addMetadata(WORKFLOW_METADATA_KEY, name);
-    acknowledge(machine.role, 'AwsSolutions-IAM5[Resource::*]',
+    acknowledgeWildcardActions(machine.role, STATE_MACHINE_STAR_ACTIONS,
       'Granted by CDK for execution logging (logs:*LogDelivery*, DescribeLogGroups, DescribeResourcePolicies, PutResourcePolicy) and X-Ray tracing (PutTraceSegments, PutTelemetryRecords, GetSampling*): these actions have no resource-level permissions and only accept "*"');
     return machine;
   }

@@ -2,7 +2,7 @@ import * as cdk from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { allow } from './grants';
+import { allow, fixKeyTags } from './grants';
 
 /** The one algorithm deletion documents are signed with (lambdas/adapters/document-signers.ts). */
 export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
@@ -16,7 +16,7 @@ export interface SigningKeyProps {
  * R-DSR-2, R-TERM-5: the asymmetric KMS key (ECDSA P-256) that signs deletion records and certificates. The
  * private half never leaves KMS; anyone with the public key (GetPublicKey, or the README's OpenSSL recipe)
  * verifies a document without trusting the platform. Retained: certificates must stay verifiable after the
- * stack is gone.
+ * stack is gone. Its tags change only by the stack (R-SEC-5, fixKeyTags).
  */
 export class SigningKey extends Construct {
   readonly key: kms.Key;
@@ -29,6 +29,7 @@ export class SigningKey extends Construct {
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
       removalPolicy: cdk.RemovalPolicy.RETAIN,
     });
+    fixKeyTags(this.key);
     // No rotation: KMS rotates only symmetric encryption keys (cdk-nag's rotation rules skip asymmetric ones), and a
     // new signing key would leave auditors holding a public key that verifies none of the later documents.
   }

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { tenantObjectPattern, tenantPartitionPattern } from '../../lambdas/domain/keys';
+import { controlKeys, tenantObjectPattern, tenantPartitionPattern, tenantPrefix } from '../../lambdas/domain/keys';
 import { TABLES, type TableShape } from '../../lambdas/shared/tables';
 import { READ_KEY_ACTIONS, WRITE_KEY_ACTIONS, allow, allowKeyViaServices, type KeyUsingService } from './grants';
 import { secureBucket } from './secure-bucket';
@@ -24,8 +24,35 @@ export interface TenantDataStoreProps {
 /** The policy variable that holds the tenant of a tenant-scoped session (R-SEC-4). */
 const PRINCIPAL_TENANT = '${aws:PrincipalTag/tenantId}';
 
-/** The control table is operator data, not tenant-scoped: listing every tenant (billing, CLI) needs Scan. */
-const CONTROL_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'];
+/**
+ * The control table is operator data, not tenant-scoped. R-SEC-5: no Scan; no function lists the table, every read
+ * names its partition (a Scan would read every tenant's key hashes and sources at once).
+ */
+const CONTROL_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+const CONTROL_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+/**
+ * A control partition of any tenant as a `dynamodb:LeadingKeys` pattern, from its key builder (lambdas/shared/keys.ts
+ * `controlKeys`), so policy and code cannot drift: the builder's tenant prefix `T#<tenantId>#` becomes `T#*#`.
+ */
+function anyTenantPartition(build: (tenantId: string) => string): string {
+  const sample = 'sample-tenant';
+  const partition = build(sample);
+  if (!partition.startsWith(tenantPrefix(sample))) throw new Error(`Control partition '${partition}' does not start with the tenant prefix`);
+  return `${tenantPartitionPattern('*').slice(0, -1)}${partition.slice(tenantPrefix(sample).length)}`;
+}
+
+/**
+ * R-SEC-5: the only control partitions ingest, the internet-facing function, writes: webhook delivery markers
+ * (DynamoTenantDirectory.recordDelivery, forgetDelivery) and, for a Shopify GDPR webhook (R-DSR-6), the privacy
+ * request and its open-list entry (DynamoPrivacyRequestStore.create, update). Never an API key hash (`APIKEY#…`), a
+ * tenant record, its key list or its sources (`T#<id>#TENANT`), an erasure or a restriction.
+ */
+export const INGEST_CONTROL_PARTITIONS: readonly string[] = [
+  anyTenantPartition((tenantId) => controlKeys.delivery(tenantId, '*', '').pk),
+  anyTenantPartition((tenantId) => controlKeys.privacyRequest(tenantId, '').pk),
+  controlKeys.openRequest(new Date(0).toISOString(), 'sample-tenant', '').pk,
+];
 
 /**
  * The platform's tenant data: the control, tenant-data and audit tables (shapes from lambdas/shared/tables.ts)
@@ -59,10 +86,23 @@ export class TenantDataStore extends Construct {
     });
   }
 
-  /** Ingest and admin functions: tenants, API key hashes, webhook sources, delivery de-duplication. */
+  /** Admin and privacy functions: tenants, API key hashes, webhook sources, privacy requests. */
   grantControlReadWrite(grantee: iam.IGrantable): void {
-    this.allowTable(grantee, this.controlTable, TABLES.control, [
-      ...CONTROL_READ_ACTIONS, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+    this.allowTable(grantee, this.controlTable, TABLES.control, [...CONTROL_READ_ACTIONS, ...CONTROL_WRITE_ACTIONS]);
+    this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb']);
+  }
+
+  /**
+   * R-SEC-5: the ingest function reads what authenticates a request (API key hashes, tenants, webhook sources) and
+   * writes only INGEST_CONTROL_PARTITIONS, so a compromised ingest can neither mint an API key nor un-freeze a
+   * tenant. The `Null` guard refuses a write that names no key, which `ForAllValues` alone would let through.
+   */
+  grantControlIngest(grantee: iam.IGrantable): void {
+    this.allowTable(grantee, this.controlTable, TABLES.control, CONTROL_READ_ACTIONS);
+    this.allowTable(grantee, this.controlTable, TABLES.control, CONTROL_WRITE_ACTIONS, {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...INGEST_CONTROL_PARTITIONS] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
     this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb']);
   }
 

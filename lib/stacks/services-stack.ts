@@ -14,8 +14,10 @@ import { stackPrefix, type LumiqoConfig } from '../config';
 import { IngestionApi } from '../constructs/ingestion-api';
 import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';
 import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/operations-alarms';
+import { OperatorAccess } from '../constructs/operator-access';
 import { PrivacyWorkflows } from '../constructs/privacy-workflows';
 import { StreamProcessor } from '../constructs/stream-processor';
+import { fixKeyTags } from '../constructs/grants';
 import { TenantKeys } from '../constructs/tenant-keys';
 import { CONTROL_PACKS, acknowledge, acknowledgeWildcardResources } from '../nag';
 import type { DataStack } from './data-stack';
@@ -69,6 +71,8 @@ export class ServicesStack extends cdk.Stack {
   readonly tenantReadRole: iam.Role;
   /** R-DSR-1..3, R-TERM-1..5 */
   readonly workflows: PrivacyWorkflows;
+  /** R-SEC-5: the operator role and who else may call the operator routes. */
+  readonly operators: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
@@ -159,7 +163,10 @@ export class ServicesStack extends cdk.Stack {
     const late = { ...bindings, workflows: this.workflows, deadLetterQueue: this.processor.deadLetterQueue, tenantReadRole: this.tenantReadRole };
     for (const f of Object.values(this.functions)) f.bind(late);
 
+    // R-SEC-5: the operator, and the API that admits only it to the operator routes.
+    this.operators = new OperatorAccess(this, 'Operators', config.operator);
     this.api = new IngestionApi(this, 'IngestionApi', {
+      operators: this.operators,
       stageName: config.stage,
       functions: { ingest, query, admin, privacy, billing },
       rateLimits: config.rateLimits,
@@ -202,6 +209,8 @@ export class ServicesStack extends cdk.Stack {
       resources: ['*'],
       conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*` } },
     }));
+    // R-SEC-5: like the data stack's keys, its tags change only by the stack.
+    fixKeyTags(key);
     // Alarms publish to the encrypted topic; SNS uses the key on CloudWatch's behalf.
     key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'CloudWatchAlarmsPublishToTopic',
@@ -288,6 +297,7 @@ export class ServicesStack extends cdk.Stack {
       DlqArn: [this.processor.deadLetterQueue.queueArn, 'ARN of the stream processor DLQ'],
       AlarmTopicArn: [this.alarms.topic.topicArn, 'SNS topic of the operator alarms (R-OBS-1)'],
       TenantReadRoleArn: [this.tenantReadRole.roleArn, 'Tenant-scoped read role, assumed with a tenantId session tag (R-SEC-4)'],
+      OperatorRoleArn: [this.operators.role.roleArn, 'The operator role: assume it (with MFA unless operator.requireMfa is false) to call the operator routes /v1/admin/* (R-SEC-5)'],
       ServicesKeyArn: [this.servicesKey.keyArn, 'KMS key of the function and API logs, DLQ and alarm topic (R-SEC-2)'],
       ApiAccessLogGroupName: [this.api.accessLogGroup.logGroupName, 'API access logs, without IP addresses or user agents (R-SEC-7)'],
     };

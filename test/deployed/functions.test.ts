@@ -8,6 +8,8 @@ import { createHmac } from 'node:crypto';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createKinesisClient } from '../../lambdas/adapters/clients';
+import { TAG_CHANGE_ACTIONS, tenantKeyPolicy, tenantKeyPolicyPrincipals } from '../../lambdas/adapters/tenant-key-policy';
+import { ENV } from '../../lambdas/shared/settings';
 import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { declaredVariables } from '../../lambdas/shared/declarations';
 import { FUNCTION_DECLARATIONS, FUNCTION_NAMES } from '../../lambdas/shared/functions';
@@ -20,10 +22,8 @@ import { checkoutCompleted, signedWebhook, subscriptionEvent } from '../support/
 import { DEPLOYED_STRIPE_SECRET, startDeployedWorld, type DeployedWorld } from './world';
 
 /** See test/isolation/tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
-jest.mock('@cloud-copilot/iam-policy', () => {
-  const actual = jest.requireActual('@cloud-copilot/iam-policy');
-  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
-});
+/** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
+jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('../isolation/iam-policy-mock').namedResourcePolicies());
 
 let world: DeployedWorld;
 beforeAll(async () => {
@@ -72,7 +72,7 @@ const SHOPIFY_SECRET = 'shpss_deployed_shape_0123456789abcdef';
 let acmeKey = '';
 
 describe('each function, through its Lambda entry and synthesized environment', () => {
-  test('admin: creates tenants with their KMS keys, issues API keys and webhook sources (defect 1)', async () => {
+  test('admin: creates tenants with their KMS keys (explicit key policy, R-SEC-5), issues API keys and webhook sources (defect 1)', async () => {
     for (const tenantId of ['acme', 'globex']) {
       ok(201)(await world.http('admin', apiRequest('POST', '/v1/admin/tenants', { body: { tenantId, name: tenantId, plan: 'business' } })));
     }
@@ -89,6 +89,13 @@ describe('each function, through its Lambda entry and synthesized environment', 
     // R-SEC-2: each tenant's key exists in KMS, tagged for this deployment, rotating, behind its alias.
     const key = world.aws.kms.key(`${world.environment('admin').TENANT_KEY_ALIAS_PREFIX}acme`);
     expect(key).toMatchObject({ keyState: 'Enabled', rotationEnabled: true, tags: { 'lumiqo:tenant': 'acme' } });
+    // R-SEC-5: with the explicit key policy (the account decides through IAM; tags change only by the account root
+    // user and the admin role), built from the admin function's synthesized environment, not KMS's default.
+    const policy = JSON.parse(key!.policy);
+    expect(policy).toEqual(tenantKeyPolicy(tenantKeyPolicyPrincipals(JSON.parse(world.environment('admin')[ENV.tenantKeyPolicy]))));
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: TAG_CHANGE_ACTIONS, Condition: { ArnNotEquals: { 'aws:PrincipalArn': [expect.stringMatching(/:root$/), world.policies.roleArn(world.policies.functionRole('admin'))] } } }),
+    );
   });
 
   test('billing: a verified Stripe checkout and subscription link acme to its customer; a replay has no second effect (R-BILL-1, R-BILL-3)', async () => {

@@ -335,7 +335,8 @@ export function decide(policies: DeployedPolicies, principal: Principal, request
         action: request.action,
         principal: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${principal.roleLogicalId}/session`,
         resource: { accountId: LOCAL_ACCOUNT, resource: request.resource },
-        contextVariables: { ...sessionTags, ...request.context },
+        // What AWS puts in every request: key policies name principals by these (R-SEC-5, tenant-key-policy.ts).
+        contextVariables: { 'aws:PrincipalArn': policies.roleArn(principal), 'aws:PrincipalAccount': LOCAL_ACCOUNT, ...sessionTags, ...request.context },
       },
     },
     {},

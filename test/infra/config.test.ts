@@ -32,6 +32,8 @@ describe('parseConfig', () => {
     ['a log retention CloudWatch does not offer', { logRetentionDays: 45 }, /logRetentionDays/],
     ['a record age beyond the stream retention', { stream: { retentionHours: 24 }, processor: { maxRecordAgeHours: 48 } }, /processor\.maxRecordAgeHours: must not exceed stream\.retentionHours/],
     ['a bad tenant id', { tenancy: 'single', tenant: 'Acme Corp' }, /tenant:/],
+    ['an operator trusted principal that is not an IAM principal ARN (R-SEC-5)', { operator: { trustedPrincipals: ['ops-team'] } }, /operator\.trustedPrincipals\.0: an IAM principal ARN/],
+    ['an unknown operator key', { operator: { mfa: false } }, /operator: Unrecognized key.*mfa/],
   ])('rejects %s, naming the key', (_name, raw, message) => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
     expect(() => parseConfig(raw)).toThrow(message);
@@ -61,6 +63,12 @@ describe('parseConfig', () => {
     expect(stackPrefix(config)).toBe('Lumiqo-dev-acme');
   });
 
+  test('R-SEC-5 defaults: the operator role needs MFA, the account root decides who assumes it, tagged principals are not admitted', () => {
+    expect(parseConfig({}).operator).toEqual({ requireMfa: true, trustedPrincipals: [], admitTaggedPrincipals: false });
+    const chosen = { requireMfa: false, trustedPrincipals: ['arn:aws:iam::111111111111:role/ops/oncall', 'arn:aws:iam::222222222222:root'], admitTaggedPrincipals: true };
+    expect(parseConfig({ operator: chosen }).operator).toEqual(chosen);
+  });
+
   test('runtimeSettings hands the functions a value their own schema accepts', () => {
     const settings = runtimeSettings(parseConfig({ tenancy: 'single', tenant: 'acme', stage: 'prod' }));
     expect(runtimeSettingsSchema.parse(settings)).toEqual(settings);
@@ -83,6 +91,12 @@ describe('loadConfig', () => {
 
   test.each(['many', ''])('a context value %p that is not a number fails, naming the key', (value) => {
     expect(() => loadConfig(context({ 'rateLimits.stageBurst': value }), dir)).toThrow(/rateLimits\.stageBurst: expected a number/);
+  });
+
+  test('R-SEC-5: -c operator.requireMfa=false and operator.admitTaggedPrincipals=true are read as booleans; other words fail, naming the key', () => {
+    expect(loadConfig(context({ 'operator.requireMfa': 'false', 'operator.admitTaggedPrincipals': 'true' }), dir).operator)
+      .toMatchObject({ requireMfa: false, admitTaggedPrincipals: true });
+    expect(() => loadConfig(context({ 'operator.requireMfa': 'no' }), dir)).toThrow(/operator\.requireMfa: expected true or false/);
   });
 
   test('-c tenant=acme alone gives the single-tenant deployment (DESIGN.md)', () => {

@@ -6,6 +6,7 @@ import { TABLES } from '../../lambdas/shared/tables';
 import { addCompliancePacks } from '../../lib/nag';
 import { EXPORT_WINDOW_DAYS } from '../../lambdas/domain/privacy';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
+import { INGEST_CONTROL_PARTITIONS } from '../../lib/constructs/tenant-data-store';
 import type { DataStack } from '../../lib/stacks/data-stack';
 import { SINGLE_TENANT, nagFindings, synthDataStack, testApp, testConfig } from './helpers';
 
@@ -174,6 +175,19 @@ describe('stream, keys, trail, backups', () => {
     template.hasResource('AWS::KMS::Key', { Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain' });
   });
 
+  test('R-SEC-5: the data and signing keys deny tag changes to all but the account root user and CloudFormation\'s execution role', () => {
+    const keys = Object.values(template.findResources('AWS::KMS::Key'));
+    expect(keys).toHaveLength(2);
+    for (const key of keys) {
+      const deny = key.Properties.KeyPolicy.Statement.find((s: { Sid?: string }) => s.Sid === 'DenyTagChangesButByKeyAdministrators');
+      expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: ['kms:TagResource', 'kms:UntagResource'], Resource: '*' });
+      const exempt = JSON.stringify(deny.Condition.ArnNotEquals['aws:PrincipalArn']);
+      expect(exempt).toContain('":iam::",{"Ref":"AWS::AccountId"},":root"');
+      expect(exempt).toContain(':iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-eu-west-1');
+      expect(deny.Condition.ArnNotEquals['aws:PrincipalArn']).toHaveLength(2);
+    }
+  });
+
   test('data key: CloudTrail may use it only for trails of this account', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
@@ -335,6 +349,29 @@ describe('TenantDataStore grants', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['kms:GenerateDataKey', 'kms:Decrypt']) }));
     expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
   });
+  test('R-SEC-5: grantControlIngest: reads without Scan; writes only under the ingest partitions, with the Null guard', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.store.grantControlIngest(r));
+    const statements = statementsOf(grantStack, role).filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'] }),
+      expect.objectContaining({
+        Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#DELIVERY#*', 'T#*#PRIVACY', 'PRIVACY#OPEN'] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+    ]);
+    expect(statements[0].Condition).toBeUndefined();
+    expect(INGEST_CONTROL_PARTITIONS).toEqual(['T#*#DELIVERY#*', 'T#*#PRIVACY', 'PRIVACY#OPEN']);
+  });
+
+  test.each(['grantControlRead', 'grantControlReadWrite', 'grantControlPurge'] as const)('R-SEC-5: %s grants no Scan (no function lists the control table)', (grant) => {
+    const { grantStack, role } = grantedRole((data, r) => data.store[grant](r));
+    const statements = statementsOf(grantStack, role);
+    expect(JSON.stringify(statements)).toContain('dynamodb:Query');
+    expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
+  });
 });
 
 describe('TenantKeys grants', () => {
@@ -353,7 +390,23 @@ describe('TenantKeys grants', () => {
     expect(JSON.stringify(statements)).toContain(':alias/lumiqo/Lumiqo-dev/tenant/*');
   });
 
-  test('grantTenantDecrypt: own tenant key and own encryption context only (R-SEC-4)', () => {
+  test('R-SEC-5 grantCreate: TagResource only on a key with this deployment\'s tag and the same tenant, or none yet (CreateKey); no UntagResource', () => {
+    const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantCreate(r));
+    const statements = statementsOf(grantStack, role);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'kms:TagResource',
+        Condition: {
+          StringEquals: { 'aws:RequestTag/lumiqo:deployment': 'Lumiqo-dev' },
+          StringEqualsIfExists: { 'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev', 'aws:ResourceTag/lumiqo:tenant': '${aws:RequestTag/lumiqo:tenant}' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['lumiqo:deployment', 'lumiqo:tenant'] },
+        },
+      }),
+    );
+    expect(JSON.stringify(statements)).not.toContain('kms:UntagResource');
+  });
+
+  test('grantTenantDecrypt: own tenant key, own encryption context and events only (R-SEC-4)', () => {
     const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantTenantDecrypt(r));
     expect(statementsOf(grantStack, role)).toEqual([
       expect.objectContaining({
@@ -363,23 +416,32 @@ describe('TenantKeys grants', () => {
             'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev',
             'aws:ResourceTag/lumiqo:tenant': '${aws:PrincipalTag/tenantId}',
             'kms:EncryptionContext:tenantId': '${aws:PrincipalTag/tenantId}',
+            'kms:EncryptionContext:purpose': 'event',
           },
         },
       }),
     ]);
   });
 
-  test('grantUse: tenantId must be in the encryption context; purposes restrict it further', () => {
+  test('grantUse (R-SEC-4, R-SEC-5): the context\'s tenantId is the key\'s own tenant tag, its purpose one of those named', () => {
     const { grantStack, role } = grantedRole((data, r) => data.tenantKeys.grantUse(r, ['webhook-secret']));
     expect(statementsOf(grantStack, role)).toEqual([
       expect.objectContaining({
         Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
         Condition: {
-          StringEquals: { 'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev', 'kms:EncryptionContext:purpose': ['webhook-secret'] },
-          'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId'] },
+          StringEquals: {
+            'aws:ResourceTag/lumiqo:deployment': 'Lumiqo-dev',
+            'kms:EncryptionContext:tenantId': '${aws:ResourceTag/lumiqo:tenant}',
+            'kms:EncryptionContext:purpose': ['webhook-secret'],
+          },
         },
       }),
     ]);
+  });
+
+  test('grantUse without purposes fails synth, naming what to pass (R-SEC-5); with one it grants', () => {
+    expect(() => grantedRole((data, r) => data.tenantKeys.grantUse(r, []))).toThrow(/name the purposes/);
+    expect(() => grantedRole((data, r) => data.tenantKeys.grantUse(r, ['event']))).not.toThrow();
   });
 
   test('grantShred: disable, unalias and schedule deletion (7-day window only) of this deployment\'s keys only (R-TERM-4)', () => {
@@ -407,7 +469,7 @@ describe('TenantKeys grants', () => {
   test('the key/* and alias wildcards of TenantKeys grants are acknowledged on the grantee, nothing else is needed', () => {
     const { grantStack } = grantedRole((data, r) => {
       data.tenantKeys.grantCreate(r);
-      data.tenantKeys.grantUse(r);
+      data.tenantKeys.grantUse(r, ['event']);
       data.tenantKeys.grantTenantDecrypt(r);
       data.tenantKeys.grantShred(r);
     });

@@ -7,7 +7,7 @@ import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { ENV } from '../../lambdas/shared/settings';
 import { buildLumiqoApp } from '../../lib/app';
 import { stackPrefix, type LumiqoConfig } from '../../lib/config';
-import { ACCESS_LOG_FIELDS } from '../../lib/constructs/ingestion-api';
+import { ACCESS_LOG_FIELDS, resourcePolicy } from '../../lib/constructs/ingestion-api';
 import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { PROCESSOR_MEMORY_MB, ServicesStack } from '../../lib/stacks/services-stack';
@@ -92,6 +92,19 @@ describe('functions', () => {
 
   test('no function uses AWSLambdaBasicExecutionRole (R-SEC-5)', () => {
     expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain('AWSLambdaBasicExecutionRole');
+  });
+
+  test('R-SEC-5: only admin (it creates tenant keys) knows the tenant key policy\'s principals: the account root and its own role', () => {
+    const holders = ALL_FUNCTIONS.filter((name) => variablesOf(name)[ENV.tenantKeyPolicy] !== undefined);
+    expect(holders).toEqual(['admin']);
+    const value = JSON.stringify(variablesOf('admin')[ENV.tenantKeyPolicy]);
+    expect(value).toContain(':root');
+    expect(value).toContain(JSON.stringify(ref(stack.functions.admin.role)));
+  });
+
+  test('R-SEC-5: the services key denies tag changes but by the account root user and CloudFormation\'s execution role', () => {
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(expect.objectContaining({ Sid: 'DenyTagChangesButByKeyAdministrators', Effect: 'Deny', Action: ['kms:TagResource', 'kms:UntagResource'] }));
   });
 
   test('the services key rotates and lets CloudWatch Logs and alarms use it', () => {
@@ -288,8 +301,14 @@ describe('API (R-ING-5, R-SEC-1, R-SEC-7)', () => {
         },
       },
     });
-    for (const rule of acl.Properties.Rules) {
-      expect(rule.VisibilityConfig).toMatchObject({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true });
+  });
+
+  test('R-SEC-7: no rule and not the web ACL keeps sampled requests (client IPs, Authorization headers); every one keeps its metrics', () => {
+    const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
+    const configs = [acl.Properties.VisibilityConfig, ...acl.Properties.Rules.map((rule: { VisibilityConfig: unknown }) => rule.VisibilityConfig)];
+    expect(configs).toHaveLength(7);
+    for (const visibility of configs) {
+      expect(visibility).toMatchObject({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: false, MetricName: expect.stringMatching(/^Lumiqo-/) });
     }
   });
 
@@ -371,10 +390,67 @@ test('R-SEC-4: the tenant read role is trusted by the query role only, with a te
   });
 });
 
+describe('R-SEC-5: the operator', () => {
+  const operatorRole = () => template.toJSON().Resources[logicalIdOf(stack.operators.role)];
+  const apiPolicy = () => Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0].Properties.Policy;
+
+  test('the operator role is assumed by the account (its IAM policies decide who), only with MFA, for at most an hour', () => {
+    expect(operatorRole().Properties).toMatchObject({
+      MaxSessionDuration: 3600,
+      AssumeRolePolicyDocument: {
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } } }],
+      },
+    });
+    expect(template.findOutputs('OperatorRoleArn').OperatorRoleArn.Value).toEqual(ref(stack.operators.role));
+  });
+
+  test('with operator.requireMfa false and trusted principals, those principals assume it without the MFA condition', () => {
+    const configured = synthServicesStack(testConfig({ operator: { requireMfa: false, trustedPrincipals: ['arn:aws:iam::111111111111:role/a', 'arn:aws:iam::111111111111:role/b'] } }));
+    const role = Template.fromStack(configured).toJSON().Resources[configured.getLogicalId(configured.operators.role.node.defaultChild as cdk.CfnElement)];
+    const statements = role.Properties.AssumeRolePolicyDocument.Statement;
+    expect(statements.flatMap((st: { Principal: { AWS: string } }) => [st.Principal.AWS].flat())).toEqual(['arn:aws:iam::111111111111:role/a', 'arn:aws:iam::111111111111:role/b']);
+    expect(JSON.stringify(statements)).not.toContain('MultiFactorAuthPresent');
+  });
+
+  test('the API resource policy opens the public routes to everyone and denies /v1/admin/* to all but the operator role', () => {
+    const statements = apiPolicy().Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Sid: 'PublicRoutes', Effect: 'Allow', Principal: { AWS: '*' }, Resource: expect.arrayContaining(['execute-api:/*/POST/v1/events', 'execute-api:/*/POST/v1/hooks/*/*']) }));
+    expect(statements).toContainEqual(expect.objectContaining({
+      Sid: 'DenyNonOperatorsOperatorRoutes',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Resource: 'execute-api:/*/*/v1/admin/*',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': ref(stack.operators.role) } },
+    }));
+    expect(JSON.stringify(statements.find((st: { Sid: string }) => st.Sid === 'PublicRoutes').Resource)).not.toContain('/v1/admin/');
+  });
+
+  test('a changed resource policy redeploys the stage (a policy takes effect only with a new deployment)', () => {
+    const deploymentOf = (t: Template) => Object.keys(t.findResources('AWS::ApiGateway::Deployment'))[0];
+    const tagged = synthServicesStack(testConfig({ ...config, operator: { admitTaggedPrincipals: true } }));
+    expect(deploymentOf(Template.fromStack(tagged))).not.toEqual(deploymentOf(template));
+    expect(deploymentOf(Template.fromStack(synthServicesStack(config)))).toEqual(deploymentOf(template));
+  });
+
+  test('a route table whose IAM routes are not exactly those under /v1/admin/ fails synth; the real one passes', () => {
+    const operators = stack.operators;
+    expect(() => resourcePolicy(operators, [{ method: 'POST', path: '/v1/keys', auth: 'iam' }])).toThrow(/IAM-authorized routes are the operator routes/);
+    expect(() => resourcePolicy(operators, [{ method: 'GET', path: '/v1/admin/stats', auth: 'api-key' }])).toThrow(/IAM-authorized routes are the operator routes/);
+    expect(() => resourcePolicy(operators, ROUTES)).not.toThrow();
+  });
+
+  test('the operator role may invoke only the operator routes of this API\'s stage', () => {
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles[0].Ref === logicalIdOf(stack.operators.role));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:aws:execute-api:eu-west-1:111111111111:', { Ref: logicalIdOf(stack.api.api) }, `/${config.stage}/*/v1/admin/*`]] } },
+    ]);
+  });
+});
+
 test('R-DEP-3: outputs locate the API, WAF, DLQ, alarm topic, tenant read role and functions', () => {
   const outputs = Object.keys(template.findOutputs('*'));
   expect(outputs).toEqual(expect.arrayContaining([
-    'ApiUrl', 'WebAclArn', 'DlqUrl', 'DlqArn', 'AlarmTopicArn', 'TenantReadRoleArn',
+    'ApiUrl', 'WebAclArn', 'DlqUrl', 'DlqArn', 'AlarmTopicArn', 'TenantReadRoleArn', 'OperatorRoleArn',
     'IngestFunctionName', 'ProcessorFunctionName', 'QueryFunctionName', 'AdminFunctionName',
     'PrivacyFunctionName', 'PrivacyTasksFunctionName', 'TerminationTasksFunctionName',
     'AccessStateMachineArn', 'ErasureStateMachineArn', 'RectificationStateMachineArn', 'RestrictionStateMachineArn',
@@ -389,6 +465,19 @@ describe('cdk-nag: no unacknowledged finding of AwsSolutions, NIST 800-53 R5, HI
 
   test('single-tenant (R-DEP-2)', () => {
     expect(nagFindings(synthServicesStack(testConfig(SINGLE_TENANT)))).toEqual([]);
+  });
+
+  test.each([
+    ['query', 'a function role with only the X-Ray statement on "*"', 's3:GetObject'],
+    ['admin', 'a role whose grants justify kms:CreateKey on "*"', 'kms:Decrypt'],
+    ['termination-tasks', 'a role whose X-Ray and kms:ListAliases statements CDK merges', 'kms:ScheduleKeyDeletion'],
+  ] as const)('R-SEC-5: on %s (%s) a new action on "*" is a finding, not silenced; without it there is none', (name, _what, action) => {
+    const wildcardFindings = (services: ServicesStack) =>
+      nagFindings(services).filter((f) => f.ruleName === 'AwsSolutions-IAM5[Resource::*]' && f.resource.startsWith(`${services.functions[name].role.node.path}/`));
+    expect(wildcardFindings(synthServicesStack(config))).toEqual([]);
+    const widened = synthServicesStack(config);
+    widened.functions[name].role.addToPrincipalPolicy(new cdk.aws_iam.PolicyStatement({ actions: [action], resources: ['*'] }));
+    expect(wildcardFindings(widened)).not.toEqual([]);
   });
 
   test('every acknowledgement of the services stack silences a real finding (removing one would fail the tests above)', () => {

@@ -5,30 +5,18 @@
  * and each function starts only the workflows it should. Every "cannot" has its "can" twin: the same request by
  * the role meant to make it, or the same role on its own data, so a policy that denies everything fails here.
  */
-import * as cdk from 'aws-cdk-lib';
-import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
 import { stackPrefix } from '../../lib/config';
 import type { LumiqoFunctionName } from '../../lib/constructs/lumiqo-function';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
-import { ServicesStack } from '../../lib/stacks/services-stack';
-import { synthDataStack, testApp, testConfig } from '../infra/helpers';
-import { ACCOUNT, REGION, SynthesizedPolicies, fakeArn, type PolicyDocument } from './synthesized-policies';
+import { ACCOUNT, REGION, decideAs, fakeArn, logicalIdIn, synthesizedDeployment, type Context, type PolicyDocument } from './synthesized-policies';
 
-const config = testConfig();
-const app = testApp();
-const data = synthDataStack(config, app);
-const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
-const policies = new SynthesizedPolicies(services, [data]);
+const { config, data, services, policies } = synthesizedDeployment();
 
-/** See tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
-jest.mock('@cloud-copilot/iam-policy', () => {
-  const actual = jest.requireActual('@cloud-copilot/iam-policy');
-  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
-});
+/** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
+jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('./iam-policy-mock').namedResourcePolicies());
 
-const logicalId = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
-  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+const logicalId = logicalIdIn;
 
 type Principal = LumiqoFunctionName | 'TenantReadRole';
 const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks', 'billing'];
@@ -56,29 +44,9 @@ const defaultKeyPolicy: PolicyDocument = {
   Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
 };
 
-type Context = Record<string, string | string[]>;
-
-/**
- * The simulator's verdict on one request of `principal`. runUnsafeSimulation evaluates condition keys as given
- * (runSimulation drops some KMS keys, see tenant-read-role.test.ts).
- */
+/** The simulator's verdict on one request of `principal` (a tenant-a session where a tag matters). */
 function decide(principal: Principal, action: string, resource: string, context: Context = {}, resourcePolicy?: PolicyDocument): string {
-  const roleId = roleIdOf(principal);
-  return runUnsafeSimulation(
-    {
-      identityPolicies: policies.identityPolicies(roleId),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(resourcePolicy ? { resourcePolicy } : {}),
-      request: {
-        action,
-        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleId}/session`,
-        resource: { accountId: ACCOUNT, resource },
-        contextVariables: { 'aws:PrincipalTag/tenantId': 'tenant-a', ...context },
-      },
-    },
-    {},
-  );
+  return decideAs(policies, roleIdOf(principal), { action, resource, context: { 'aws:PrincipalTag/tenantId': 'tenant-a', ...context }, resourcePolicy });
 }
 
 const leadingKeys = (...keys: string[]): Context => ({ 'dynamodb:LeadingKeys': keys });

@@ -4,6 +4,11 @@
  */
 import type * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { stackPrefix, type LumiqoConfig } from '../../lib/config';
+import type { DataStack } from '../../lib/stacks/data-stack';
+import { ServicesStack } from '../../lib/stacks/services-stack';
+import { synthDataStack, testApp, testConfig } from '../infra/helpers';
 
 export const ACCOUNT = '111111111111';
 export const REGION = 'eu-west-1';
@@ -45,6 +50,9 @@ export function fakeArn(type: string, logicalId: string): string {
   }
 }
 
+/** An execute-api ARN of the REST API whose id `apiId` stands for: `<stage>/<METHOD>/<path>` after it. */
+export const executeApiArn = (apiId: string, path: string): string => `arn:aws:execute-api:${REGION}:${ACCOUNT}:${apiId}/${path}`;
+
 /** Resolves the intrinsics of `stack`'s template; cross-stack outputs are looked up in `producers`. */
 export class SynthesizedPolicies {
   private readonly templates = new Map<string, { Resources: Resources; Outputs?: Record<string, { Value: Json }> }>();
@@ -72,6 +80,21 @@ export class SynthesizedPolicies {
     return this.resolve(stackName, key.Properties!.KeyPolicy) as unknown as PolicyDocument;
   }
 
+  /** One environment variable of the AWS::Lambda::Function with this logical id, resolved. */
+  functionVariable(functionLogicalId: string, name: string): string {
+    const fn = this.template(this.stack.stackName).Resources[functionLogicalId];
+    const value = (fn.Properties!.Environment as { Variables: Record<string, Json> }).Variables[name];
+    if (value === undefined) throw new Error(`${functionLogicalId} has no ${name}`);
+    return String(this.resolve(this.stack.stackName, value));
+  }
+
+  /** The resource policy of a REST API, with API Gateway's `execute-api:/…` shorthand expanded to the API's ARNs. */
+  restApiPolicy(apiLogicalId: string): PolicyDocument {
+    const api = this.template(this.stack.stackName).Resources[apiLogicalId];
+    const text = JSON.stringify(this.resolve(this.stack.stackName, api.Properties!.Policy));
+    return JSON.parse(text.replaceAll('"execute-api:/', `"${executeApiArn(apiLogicalId, '')}`)) as PolicyDocument;
+  }
+
   roleArn(roleLogicalId: string): string {
     return fakeArn('AWS::IAM::Role', roleLogicalId);
   }
@@ -96,6 +119,8 @@ export class SynthesizedPolicies {
         if (resource?.Type === 'AWS::StepFunctions::StateMachine') return fakeArn(resource.Type, arg as string);
         // So is a secret's (the billing function's GetSecretValue grant names it so).
         if (resource?.Type === 'AWS::SecretsManager::Secret') return fakeArn(resource.Type, arg as string);
+        // A REST API's Ref is its id (execute-api ARNs name it); the logical id stands for it.
+        if (resource?.Type === 'AWS::ApiGateway::RestApi') return arg as string;
         // Other resources' Ref is a name or id, not an ARN; no policy of the roles under test uses one.
         throw new Error(`Ref ${arg}: only pseudo parameters and state machines are resolved`);
       }
@@ -119,3 +144,56 @@ export class SynthesizedPolicies {
     }
   }
 }
+
+export type Context = Record<string, string | string[]>;
+
+export interface SimulatedRequest {
+  readonly action: string;
+  readonly resource: string;
+  readonly context?: Context;
+  /** The resource's own policy, where it has one (a KMS key policy decides together with IAM). */
+  readonly resourcePolicy?: PolicyDocument;
+}
+
+/**
+ * The simulator's verdict on one request of `principalArn` (a role ARN: a session of it; an account root ARN: the
+ * root user), with the global keys AWS puts in every request (`aws:PrincipalArn`, `aws:PrincipalAccount`: key and
+ * resource policies name principals by them). runUnsafeSimulation evaluates condition keys as given (runSimulation
+ * drops `kms:EncryptionContext:<key>`, see tenant-read-role.test.ts); a test file that uses it mocks
+ * `@cloud-copilot/iam-policy` (iam-policy-mock.ts).
+ */
+export function simulate(identityPolicies: { name: string; policy: PolicyDocument }[], principalArn: string, request: SimulatedRequest): string {
+  const role = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(principalArn);
+  return runUnsafeSimulation(
+    {
+      identityPolicies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
+      request: {
+        action: request.action,
+        principal: role ? `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/session` : principalArn,
+        resource: { accountId: ACCOUNT, resource: request.resource },
+        contextVariables: { 'aws:PrincipalArn': principalArn, 'aws:PrincipalAccount': principalArn.split(':')[4], ...request.context },
+      },
+    },
+    {},
+  );
+}
+
+/** The simulator's verdict on one request of a session of the synthesized role `roleLogicalId`. */
+export function decideAs(policies: SynthesizedPolicies, roleLogicalId: string, request: SimulatedRequest): string {
+  return simulate(policies.identityPolicies(roleLogicalId), policies.roleArn(roleLogicalId), request);
+}
+
+/** A deployment's two stacks, synthesized in one test app as lib/app.ts names them, and the services stack's policies. */
+export function synthesizedDeployment(config: LumiqoConfig = testConfig()): { config: LumiqoConfig; data: DataStack; services: ServicesStack; policies: SynthesizedPolicies } {
+  const app = testApp();
+  const data = synthDataStack(config, app);
+  const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
+  return { config, data, services, policies: new SynthesizedPolicies(services, [data]) };
+}
+
+/** The logical id of a construct's CloudFormation resource in `stack`. */
+export const logicalIdIn = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
+  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);

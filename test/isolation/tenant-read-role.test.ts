@@ -5,29 +5,17 @@
  */
 import * as cdk from 'aws-cdk-lib';
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { KEY_PURPOSES } from '../../lambdas/shared/declarations';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { stackPrefix } from '../../lib/config';
-import { ServicesStack } from '../../lib/stacks/services-stack';
-import { synthDataStack, testApp, testConfig } from '../infra/helpers';
-import { ACCOUNT, REGION, SynthesizedPolicies, fakeArn } from './synthesized-policies';
+import { ACCOUNT, REGION, fakeArn, logicalIdIn, synthesizedDeployment } from './synthesized-policies';
 
-const config = testConfig();
-const app = testApp();
-const data = synthDataStack(config, app);
-const services = new ServicesStack(app, `${stackPrefix(config)}-Services`, { config, data, env: { account: ACCOUNT, region: REGION } });
-const policies = new SynthesizedPolicies(services, [data]);
+const { config, data, services, policies } = synthesizedDeployment();
 
-/**
- * runUnsafeSimulation (0.1.173) loads the resource policy without a name and then reads its name; give it
- * one. Evaluation is untouched.
- */
-jest.mock('@cloud-copilot/iam-policy', () => {
-  const actual = jest.requireActual('@cloud-copilot/iam-policy');
-  return { ...actual, loadPolicy: (policy: unknown, metadata?: unknown) => actual.loadPolicy(policy, metadata ?? { name: 'ResourcePolicy' }) };
-});
+/** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
+jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('./iam-policy-mock').namedResourcePolicies());
 
-const logicalId = (stack: cdk.Stack, construct: { node: { defaultChild?: unknown } }): string =>
-  stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement);
+const logicalId = logicalIdIn;
 const tenantReadRoleId = logicalId(services, services.tenantReadRole);
 const tenantReadPolicies = policies.identityPolicies(tenantReadRoleId);
 
@@ -127,7 +115,7 @@ describe('R-SEC-4 S3: only objects under tenants/<own tenant>/', () => {
   });
 });
 
-describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption context', () => {
+describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption context, only events', () => {
   const deployment = stackPrefix(config);
   /** What KMS gives a key created without a policy (the admin function creates tenant keys so): IAM decides. */
   const defaultKeyPolicy = {
@@ -158,12 +146,13 @@ describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption con
       {},
     );
   }
-  const tenantKey = (action: string, tenant: string, context: string, keyDeployment = deployment): string =>
+  const tenantKey = (action: string, tenant: string, context: string, keyDeployment = deployment, purpose = 'event'): string =>
     kmsAsTenantA(action, tenantKeyArn(`${tenant}-key`), defaultKeyPolicy, {
       [`aws:ResourceTag/${TenantKeys.TENANT_TAG}`]: tenant,
       [`aws:ResourceTag/${TenantKeys.DEPLOYMENT_TAG}`]: keyDeployment,
       'kms:EncryptionContext:tenantId': context,
-      'kms:EncryptionContextKeys': ['tenantId'],
+      'kms:EncryptionContext:purpose': purpose,
+      'kms:EncryptionContextKeys': ['tenantId', 'purpose'],
     });
 
   test('tenant A can Decrypt with a tenant-a key and tenantId=tenant-a context', () => {
@@ -175,6 +164,14 @@ describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption con
     expect(tenantKey('kms:Decrypt', 'tenant-b', 'tenant-a')).not.toBe('Allowed');
     expect(tenantKey('kms:Decrypt', 'tenant-a', 'tenant-a', 'Lumiqo-other')).not.toBe('Allowed');
   });
+
+  test.each(KEY_PURPOSES.filter((p) => p !== 'event'))(
+    "tenant A cannot Decrypt its own tenant's %s (only events are read back); it can Decrypt its events",
+    (purpose) => {
+      expect(tenantKey('kms:Decrypt', 'tenant-a', 'tenant-a', deployment, purpose)).not.toBe('Allowed');
+      expect(tenantKey('kms:Decrypt', 'tenant-a', 'tenant-a', deployment, 'event')).toBe('Allowed');
+    },
+  );
 
   test('tenant A cannot Encrypt or GenerateDataKey with its own key (read-only role)', () => {
     expect(tenantKey('kms:Encrypt', 'tenant-a', 'tenant-a')).not.toBe('Allowed');
