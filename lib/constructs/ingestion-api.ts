@@ -252,24 +252,36 @@ export class IngestionApi extends Construct {
       rules: [
         managedGroup(0, 'AWSManagedRulesAmazonIpReputationList'),
         rateRule(1, 'RatePerSourceIp', { limit: limits.perIpPer5Min, aggregateKeyType: 'IP' }),
-        // Per tenant on API-key routes: the Authorization header names one tenant's key.
+        // Per credential on API-key routes: the key names one tenant. WAF cannot verify a key, but a bucket is the key
+        // itself, so nobody who lacks a tenant's key can use up that tenant's quota. The functions take the key from
+        // either header, so each has its rule: a request that names its key in x-api-key alone is counted by the
+        // second (WAF skips a request that lacks a custom key's header), and cannot slip past both.
         rateRule(2, 'RatePerTenantApiKey', {
           limit: limits.perTenantPer5Min,
           aggregateKeyType: 'CUSTOM_KEYS',
           customKeys: [{ header: { name: 'authorization', textTransformations: noTransform } }],
           scopeDownStatement: { notStatement: { statement: isWebhookPath } },
         }),
-        // Per tenant on webhook routes: the tenant (and source) are in the path.
-        rateRule(3, 'RatePerTenantWebhook', {
+        rateRule(3, 'RatePerTenantApiKeyHeader', {
           limit: limits.perTenantPer5Min,
           aggregateKeyType: 'CUSTOM_KEYS',
-          customKeys: [{ uriPath: { textTransformations: noTransform } }],
+          customKeys: [{ header: { name: 'x-api-key', textTransformations: noTransform } }],
+          scopeDownStatement: { notStatement: { statement: isWebhookPath } },
+        }),
+        // Per webhook source and sender address: the path is not authenticated (the signature is checked in the
+        // function), so a bucket per path alone would let anyone use up a tenant's quota and block its real
+        // deliveries (issue 10). Keyed on path and source IP, a flood uses up only its own senders' buckets; the
+        // per-IP rule above and the stage throttling still bound it.
+        rateRule(4, 'RatePerWebhookSender', {
+          limit: limits.perTenantPer5Min,
+          aggregateKeyType: 'CUSTOM_KEYS',
+          customKeys: [{ uriPath: { textTransformations: noTransform } }, { ip: {} }],
           scopeDownStatement: isWebhookPath,
         }),
         // SizeRestrictions_BODY blocks bodies over 8 KB, far below limits.maxBodyBytes: count it only and let
         // the functions enforce the configured limit.
-        managedGroup(4, 'AWSManagedRulesCommonRuleSet', [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
-        managedGroup(5, 'AWSManagedRulesKnownBadInputsRuleSet'),
+        managedGroup(5, 'AWSManagedRulesCommonRuleSet', [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
+        managedGroup(6, 'AWSManagedRulesKnownBadInputsRuleSet'),
       ],
     });
 

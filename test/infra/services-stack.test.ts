@@ -290,23 +290,32 @@ describe('API (R-ING-5, R-SEC-1, R-SEC-7)', () => {
         },
       },
     });
-    expect(rate('RatePerTenantWebhook')).toMatchObject({
+    // Issue 10: the key in x-api-key (which the functions also accept) has its own bucket, so it cannot escape.
+    expect(rate('RatePerTenantApiKeyHeader')).toMatchObject({
+      Action: { Block: {} },
+      Statement: { RateBasedStatement: { Limit: 56789, AggregateKeyType: 'CUSTOM_KEYS', CustomKeys: [{ Header: { Name: 'x-api-key' } }] } },
+    });
+    // Issue 10: webhook paths are not authenticated at the WAF, so no bucket is the path alone: a flood of one source's
+    // path uses up only its senders' buckets, never the tenant's real deliveries.
+    expect(rate('RatePerWebhookSender')).toMatchObject({
       Action: { Block: {} },
       Statement: {
         RateBasedStatement: {
           Limit: 56789,
           AggregateKeyType: 'CUSTOM_KEYS',
-          CustomKeys: [{ UriPath: {} }],
+          CustomKeys: [{ UriPath: {} }, { IP: {} }],
           ScopeDownStatement: { ByteMatchStatement: { SearchString: '/v1/hooks/' } },
         },
       },
     });
+    const rules = acl.Properties.Rules as { Name: string; Statement: { RateBasedStatement?: { CustomKeys?: unknown[] } } }[];
+    expect(rules.filter((r) => JSON.stringify(r.Statement.RateBasedStatement?.CustomKeys) === '[{"UriPath":{"TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]')).toEqual([]);
   });
 
   test('R-SEC-7: no rule and not the web ACL keeps sampled requests (client IPs, Authorization headers); every one keeps its metrics', () => {
     const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
     const configs = [acl.Properties.VisibilityConfig, ...acl.Properties.Rules.map((rule: { VisibilityConfig: unknown }) => rule.VisibilityConfig)];
-    expect(configs).toHaveLength(7);
+    expect(configs).toHaveLength(8); // the web ACL and its seven rules
     for (const visibility of configs) {
       expect(visibility).toMatchObject({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: false, MetricName: expect.stringMatching(/^Lumiqo-/) });
     }
