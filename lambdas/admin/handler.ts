@@ -23,7 +23,7 @@ export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEven
       case 'GET /v1/admin/tenants/{tenantId}':
         return json(200, await admin.getTenant(tenantId));
       case 'POST /v1/admin/tenants/{tenantId}/api-keys':
-        return json(201, await admin.issueApiKey(actor, tenantId));
+        return json(201, await admin.issueApiKey(actor, tenantId, jsonBody(event)));
       case 'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}':
         await admin.revokeApiKey(actor, tenantId, keyId);
         return json(200, { revoked: keyId });

@@ -8,11 +8,11 @@ import * as z from './zod';
 import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from './keys';
 import type { RuntimeSettings } from './settings';
 import { requireTenant } from './tenants';
-import { issueApiKey } from './api-keys';
+import { DEFAULT_API_KEY_SCOPES, issueApiKey, issueKeySchema } from './api-keys';
 import { newId } from './ids';
 import { parseJsonPath } from './json-paths';
 import { WEBHOOK_SECRET_PURPOSE } from './ingestion';
-import { DomainError, type Tenant } from './model';
+import { DomainError, type ApiKeyScope, type Tenant } from './model';
 import type { ApiKeyRecord, AuditLog, Clock, TenantCrypto, TenantDirectory, TenantKeyManager, WebhookSource } from './ports';
 import { SUBJECT_KEY_PURPOSE } from './processing';
 import { validateRetentionOverride } from './retention';
@@ -105,14 +105,19 @@ export class Administration {
     return { ...view(tenant), apiKeys: await this.deps.directory.listApiKeys(tenantId) };
   }
 
-  /** The key is in the answer once; only its SHA-256 is stored. */
-  async issueApiKey(actor: string, tenantId: string): Promise<{ keyId: string; apiKey: string }> {
+  /**
+   * The key is in the answer once; only its SHA-256 is stored. R-SEC-5: `{ scopes }` chooses what it may do,
+   * `ingest` only by default.
+   */
+  async issueApiKey(actor: string, tenantId: string, input: unknown = {}): Promise<{ keyId: string; apiKey: string; scopes: readonly ApiKeyScope[] }> {
     return this.audited(actor, 'api-key.issue', tenantId, async () => {
+      const request = parse(issueKeySchema, input ?? {});
+      const scopes = request.scopes ?? DEFAULT_API_KEY_SCOPES;
       await requireTenant(this.deps.directory, tenantId);
       const now = this.deps.clock.now();
       const issued = issueApiKey(now);
-      await this.deps.directory.putApiKey(issued.keyHash, { tenantId, keyId: issued.keyId, status: 'active', createdAt: now.toISOString() });
-      return { keyId: issued.keyId, apiKey: issued.apiKey };
+      await this.deps.directory.putApiKey(issued.keyHash, { tenantId, keyId: issued.keyId, status: 'active', scopes, createdAt: now.toISOString() });
+      return { keyId: issued.keyId, apiKey: issued.apiKey, scopes };
     });
   }
 

@@ -11,6 +11,7 @@ import { Termination, type TerminationDeps } from '../domain/termination';
 import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
 import { requireTenant } from '../domain/tenants';
+import { scopeOfRoute } from '../shared/routes';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
 import { composePrivacy } from './composition';
 
@@ -31,12 +32,12 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
     switch (`${event.httpMethod} ${event.resource}`) {
       case 'POST /v1/privacy/requests': {
         // R-SEC-4, R-TERM-1: the key's own tenant, and only while it is active.
-        const { tenant, context } = await auth.authenticate(lowerCaseHeaders(event));
+        const { tenant, context } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute('POST', '/v1/privacy/requests'));
         const view = await privacy.open(`api-key:${context.credential.id}`, 'api', tenant, jsonBody(event));
         return accepted(view, `/v1/privacy/requests/${view.requestId}`);
       }
       case 'GET /v1/privacy/requests/{requestId}': {
-        const { tenant } = await auth.authenticate(lowerCaseHeaders(event));
+        const { tenant } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute('GET', '/v1/privacy/requests/{requestId}'));
         return json(200, await privacy.view(tenant.tenantId, requestId));
       }
       case 'POST /v1/admin/tenants/{tenantId}/privacy/requests': {

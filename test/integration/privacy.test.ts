@@ -54,7 +54,8 @@ async function listAll(tenantId: string): Promise<{ eventId: string; event: unkn
 
 async function seedTenant(tenantId: string): Promise<void> {
   expect((await admin('/tenants', { tenantId, name: `Tenant ${tenantId}` })).status).toBe(201);
-  const apiKey = String((await admin(`/tenants/${tenantId}/api-keys`, {})).body.apiKey);
+  // R-SEC-5: one key sends, reads and opens requests here, so it carries every scope.
+  const apiKey = String((await admin(`/tenants/${tenantId}/api-keys`, { scopes: ['ingest', 'read', 'privacy'] })).body.apiKey);
   const source = await admin(`/tenants/${tenantId}/webhook-sources`, { scheme: 'standard', sourceId: 'crm' });
   const bySubject: Record<string, string[]> = Object.fromEntries(SUBJECTS.map((s) => [s, []]));
   const inS3: string[] = [];
