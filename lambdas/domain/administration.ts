@@ -8,7 +8,7 @@ import * as z from './zod';
 import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from './keys';
 import type { RuntimeSettings } from './settings';
 import { requireTenant } from './tenants';
-import { DEFAULT_API_KEY_SCOPES, issueApiKey, issueKeySchema } from './api-keys';
+import { API_KEY_ID_PATTERN, DEFAULT_API_KEY_SCOPES, issueApiKey, issueKeySchema } from './api-keys';
 import { newId } from './ids';
 import { parseJsonPath } from './json-paths';
 import { WEBHOOK_SECRET_PURPOSE } from './ingestion';
@@ -123,8 +123,9 @@ export class Administration {
 
   async revokeApiKey(actor: string, tenantId: string, keyId: string): Promise<void> {
     await this.audited(actor, 'api-key.revoke', tenantId, async () => {
-      const revoked = await this.deps.directory.revokeApiKey(tenantId, keyId, this.deps.clock.now().toISOString());
-      if (!revoked) throw new DomainError('not_found', `No API key '${keyId}' for tenant '${tenantId}'`, 404);
+      // Issue 10: an id no key can have is not looked up (DynamoDB refuses an oversized key with a 500).
+      const revoked = API_KEY_ID_PATTERN.test(keyId) && (await this.deps.directory.revokeApiKey(tenantId, keyId, this.deps.clock.now().toISOString()));
+      if (!revoked) throw new DomainError('not_found', 'No such API key for this tenant', 404);
     }, { keyId });
   }
 
@@ -154,8 +155,9 @@ export class Administration {
     return this.audited(actor, 'webhook-source.rotate', tenantId, async () => {
       const request = parse(rotateSourceSchema, input ?? {});
       const tenant = await requireTenant(this.deps.directory, tenantId);
-      const source = await this.deps.directory.getWebhookSource(tenantId, sourceId);
-      if (!source) throw new DomainError('not_found', `No webhook source '${sourceId}'`, 404);
+      // Issue 10: an id no source can have is not looked up (DynamoDB refuses an oversized key with a 500).
+      const source = CLIENT_ID_PATTERN.test(sourceId) ? await this.deps.directory.getWebhookSource(tenantId, sourceId) : undefined;
+      if (!source) throw new DomainError('not_found', 'No such webhook source', 404);
       const secret = request.secret ?? generateWebhookSecret(source.scheme);
       const secretCiphertexts = [await this.encryptSecret(tenant, secret), ...source.secretCiphertexts].slice(0, ACTIVE_SECRETS);
       await this.deps.directory.putWebhookSource({ ...source, secretCiphertexts, rotatedAt: this.deps.clock.now().toISOString() });

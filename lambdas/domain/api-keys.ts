@@ -9,6 +9,8 @@ import { newId } from './ids';
  * is stored. The secret carries 256 random bits, so a fast hash is enough: no dictionary can reach it.
  */
 const API_KEY_PATTERN = /^lq_(key_[0-9A-Z]{26})_([A-Za-z0-9_-]{43})$/;
+/** The id part of a key, as revoke takes it. */
+export const API_KEY_ID_PATTERN = /^key_[0-9A-Z]{26}$/;
 
 export interface IssuedApiKey {
   readonly keyId: string;

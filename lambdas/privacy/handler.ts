@@ -8,7 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DomainError } from '../domain/model';
 import { PrivacyRequests, type PrivacyRequestsDeps, type PrivacyRequestView } from '../domain/privacy-requests';
 import { Termination, type TerminationDeps } from '../domain/termination';
-import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf } from '../shared/http';
+import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf, tenantIdParam } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
 import { requireTenant } from '../domain/tenants';
 import { scopeOfRoute } from '../shared/routes';
@@ -28,7 +28,8 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
   const accepted = (view: PrivacyRequestView, location: string) => json(202, view, { location });
 
   return httpHandler(async (event) => {
-    const { tenantId = '', requestId = '' } = event.pathParameters ?? {};
+    const tenantId = tenantIdParam(event);
+    const { requestId = '' } = event.pathParameters ?? {};
     switch (`${event.httpMethod} ${event.resource}`) {
       case 'POST /v1/privacy/requests': {
         // R-SEC-4, R-TERM-1: the key's own tenant, and only while it is active.

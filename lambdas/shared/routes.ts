@@ -57,7 +57,11 @@ export function scopeOfRoute(method: string, resource: string): ApiKeyScope {
   return route.scope;
 }
 
-/** Matches a concrete path against a route template; returns the path parameters or undefined. */
+/**
+ * Matches a concrete path against a route template; returns the path parameters or undefined. Issue 10: a
+ * parameter with malformed percent-encoding (`%ZZ`, a cut UTF-8 sequence) is the client's error: 400
+ * invalid_request, not an exception.
+ */
 export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
   const segments = path.split('/').filter(Boolean);
   for (const route of ROUTES) {
@@ -67,7 +71,7 @@ export function matchRoute(method: string, path: string): { route: Route; params
     const params: Record<string, string> = {};
     const ok = template.every((part, i) => {
       if (part.startsWith('{') && part.endsWith('}')) {
-        params[part.slice(1, -1)] = decodeURIComponent(segments[i]);
+        params[part.slice(1, -1)] = decodePathSegment(segments[i]);
         return true;
       }
       return part === segments[i];
@@ -75,4 +79,12 @@ export function matchRoute(method: string, path: string): { route: Route; params
     if (ok) return { route, params };
   }
   return undefined;
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new DomainError('invalid_request', 'The path has malformed percent-encoding', 400);
+  }
 }
