@@ -47,12 +47,16 @@ export class Ingestion {
 
   constructor(private readonly deps: IngestionDeps) {}
 
-  /** POST /v1/events: one envelope per event. A client-chosen `id` makes retries of the request idempotent (R-ING-7). */
-  async acceptEvents(context: TenantContext, events: readonly ParsedEvent[], receivedAt: Date): Promise<{ eventIds: string[] }> {
-    const envelopes: StreamEnvelope[] = events.map(({ clientId, event }) => ({
+  /**
+   * POST /v1/events: one envelope per event. A client-chosen `id` makes retries of the request idempotent (R-ING-7);
+   * so does an `Idempotency-Key` header: the ids of the events without their own `id` then derive from the
+   * tenant, the key and the event's position, so a retried request carries the same ids and is stored once.
+   */
+  async acceptEvents(context: TenantContext, events: readonly ParsedEvent[], receivedAt: Date, idempotencyKey?: string): Promise<{ eventIds: string[] }> {
+    const envelopes: StreamEnvelope[] = events.map(({ clientId, event }, i) => ({
       v: 1,
       tenantId: context.tenantId,
-      eventId: clientId ? clientEventId(clientId) : newId('ev', receivedAt),
+      eventId: clientId ? clientEventId(clientId) : idempotencyKey !== undefined ? idempotentEventId(context.tenantId, idempotencyKey, i) : newId('ev', receivedAt),
       receivedAt: receivedAt.toISOString(),
       event,
     }));
@@ -202,4 +206,21 @@ function parsePayload(rawBody: Buffer): unknown {
   } catch {
     return text;
   }
+}
+
+/** R-ING-7: `Idempotency-Key` as Stripe's API takes it: 1-255 printable ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The `Idempotency-Key` header of POST /v1/events, checked; absent → undefined, malformed → 400 invalid_request. */
+export function idempotencyKeyOf(headers: Readonly<Record<string, string | undefined>>): string | undefined {
+  const key = headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) throw new DomainError('invalid_request', 'Idempotency-Key: 1-255 printable ASCII characters, no spaces', 400);
+  return key;
+}
+
+/** R-ING-7: `ik_` + 128 bits of SHA-256 over tenant, key and position: the same request → the same ids, per tenant. */
+export function idempotentEventId(tenantId: string, idempotencyKey: string, index: number): string {
+  const digest = createHash('sha256').update(`${tenantId}\0${idempotencyKey}\0${index}`, 'utf8').digest('hex');
+  return `ik_${digest.slice(0, 32)}`;
 }

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { parseIngestBody } from '../domain/events';
-import { Ingestion, type IngestionDeps } from '../domain/ingestion';
+import { idempotencyKeyOf, Ingestion, type IngestionDeps } from '../domain/ingestion';
 import { DomainError } from '../domain/model';
 import { httpHandler, json, lowerCaseHeaders, rawBody } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
@@ -24,7 +24,7 @@ export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEv
       const { context } = await auth.authenticate(headers, scopeOfRoute('POST', '/v1/events'));
       const receivedAt = deps.clock.now();
       const events = parseIngestBody({ rawBody: rawBody(event), contentType: headers['content-type'], receivedAt, limits: deps.settings.limits });
-      const { eventIds } = await ingestion.acceptEvents(context, events, receivedAt);
+      const { eventIds } = await ingestion.acceptEvents(context, events, receivedAt, idempotencyKeyOf(headers));
       return json(202, { accepted: eventIds.length, eventIds });
     }
     if (event.resource === '/v1/hooks/{tenantId}/{sourceId}') {
