@@ -71,8 +71,9 @@ export class Ingestion {
    */
   async acceptWebhook(tenantId: string, sourceId: string, request: WebhookRequest): Promise<WebhookOutcome> {
     const { directory, settings, clock } = this.deps;
-    // Unknown tenant and unknown source answer alike, so the route cannot be used to enumerate tenants.
-    const unknown = new DomainError('unknown_source', 'No webhook source at this address', 404);
+    // Issue 10: an unknown tenant or source answers exactly as a bad signature does (status, code, body), so the
+    // route can be used to enumerate neither tenants nor sources.
+    const unknown = new DomainError('invalid_signature', 'the webhook signature does not match', 401);
     if (!TENANT_ID_PATTERN.test(tenantId) || !CLIENT_ID_PATTERN.test(sourceId)) throw unknown;
     if (request.rawBody.length > settings.limits.maxBodyBytes) {
       throw new DomainError('body_too_large', `Body exceeds ${settings.limits.maxBodyBytes} bytes`, 413);

@@ -81,12 +81,12 @@ describe('Ingestion.acceptWebhook', () => {
     ['an unknown source', 'acme', 'nope'],
     ['a malformed tenant id', 'ACME/..', 'gh'],
     ['a malformed source id', 'acme', '../gh'],
-  ])('R-SEC-4: %s → unknown_source (404), the same answer for each, so tenants cannot be enumerated', async (_, tenantId, sourceId) => {
-    await expect(ingestion.acceptWebhook(tenantId, sourceId, signed('d-1'))).rejects.toMatchObject({
-      code: 'unknown_source',
-      status: 404,
-      message: 'No webhook source at this address',
-    });
+  ])('R-SEC-4, issue 10: %s → the answer of a bad signature (401 invalid_signature), so tenants and sources cannot be enumerated', async (_, tenantId, sourceId) => {
+    const badSignature = await ingestion.acceptWebhook('acme', 'gh', { ...signed('d-1'), rawBody: Buffer.from('{"tampered":true}') }).catch((error: unknown) => error);
+    const unknown = await ingestion.acceptWebhook(tenantId, sourceId, signed('d-1')).catch((error: unknown) => error);
+
+    expect(badSignature).toMatchObject({ code: 'invalid_signature', status: 401 });
+    expect(unknown).toMatchObject({ code: 'invalid_signature', status: 401, message: (badSignature as Error).message });
   });
 
   it('a body over the limit → body_too_large (413) before any lookup', async () => {

@@ -198,7 +198,7 @@ describe('webhook deliveries', () => {
     expect(platform.publisher.published).toHaveLength(1);
   });
 
-  it('R-SEC-4: tenant B’s id in the path with a valid signature of tenant A’s source → 404 unknown_source', async () => {
+  it('R-SEC-4, issue 10: tenant B’s id in the path with a valid signature of tenant A’s source → 401 invalid_signature, as a bad signature', async () => {
     // Prepare
     await createTenant(platform, 'globex');
     const source = await createSource(platform, 'acme', 'standard');
@@ -207,7 +207,9 @@ describe('webhook deliveries', () => {
     const answer = await deliver(platform, source, { pathTenant: 'globex' });
 
     // Assess
-    expectErrorAnswer(answer, 404, 'unknown_source');
+    expectErrorAnswer(answer, 401, 'invalid_signature');
+    const badSignature = await deliver(platform, source, { pathTenant: 'acme', secret: 'whsec_' + Buffer.alloc(32, 7).toString('base64') });
+    expect(answer.body).toBe(badSignature.body);
     expect(platform.publisher.published).toEqual([]);
   });
 
@@ -221,7 +223,7 @@ describe('webhook deliveries', () => {
     expect(platform.publisher.published.map((e) => e.tenantId)).toEqual(['acme']);
   });
 
-  it('R-SEC-4: B’s source of the same id does not accept A’s signature (401), nor an unknown tenant (404)', async () => {
+  it('R-SEC-4: B’s source of the same id does not accept A’s signature (401), nor an unknown tenant (401 too, issue 10)', async () => {
     await createTenant(platform, 'globex');
     const source = await createSource(platform, 'acme', 'github', 'shared-id');
     await createSource(platform, 'globex', 'github', 'shared-id');
@@ -230,7 +232,8 @@ describe('webhook deliveries', () => {
     const noTenant = await deliver(platform, source, { pathTenant: 'initech' });
 
     expectErrorAnswer(crossTenant, 401, 'invalid_signature');
-    expectErrorAnswer(noTenant, 404, 'unknown_source');
+    expectErrorAnswer(noTenant, 401, 'invalid_signature');
+    expect(noTenant.body).toBe(crossTenant.body);
   });
 
   it('R-ING-2: after a rotation both the old and the new secret are accepted; after the next, the oldest is not', async () => {
