@@ -10,6 +10,7 @@ import type { WebhookScheme } from '../../lambdas/domain/model';
 import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import {
   apiRequest,
+  deliverPublished,
   bodyOf,
   createTenant,
   expectErrorAnswer,
@@ -85,6 +86,16 @@ function deliver(
   );
 }
 
+/**
+ * Issue 10: a delivery is published before its marker is written, so a repeat can reach the stream again, always
+ * under the same event id; the processor's event-id gate stores it once.
+ */
+async function expectStoredOnce(platform: TestPlatform): Promise<void> {
+  expect(new Set(platform.publisher.published.map((e) => e.eventId)).size).toBe(1);
+  await deliverPublished(platform);
+  expect((await platform.store.queryEvents({ tenantId: 'acme', kind: 'webhook', limit: 10 })).items).toHaveLength(1);
+}
+
 const SCHEMES: readonly WebhookScheme[] = ['standard', 'stripe', 'shopify', 'github'];
 const TIMESTAMPED: readonly WebhookScheme[] = ['standard', 'stripe'];
 
@@ -156,7 +167,7 @@ describe('webhook deliveries', () => {
     expectErrorAnswer(answer, 401, 'timestamp_out_of_tolerance');
   });
 
-  it.each(TIMESTAMPED)('R-ING-7: the exact replay of a %s delivery → 409 replayed_delivery, published once', async (scheme) => {
+  it.each(TIMESTAMPED)('R-ING-7: the exact replay of a %s delivery → 409 replayed_delivery, stored once', async (scheme) => {
     // Prepare
     const source = await createSource(platform, 'acme', scheme);
     const sentAt = platform.clock.now();
@@ -168,10 +179,10 @@ describe('webhook deliveries', () => {
 
     // Assess
     expectErrorAnswer(replay, 409, 'replayed_delivery');
-    expect(platform.publisher.published).toHaveLength(1);
+    await expectStoredOnce(platform);
   });
 
-  it.each(TIMESTAMPED)('R-ING-7: a re-signed retry of a %s delivery → 200 duplicate, not published twice', async (scheme) => {
+  it.each(TIMESTAMPED)('R-ING-7: a re-signed retry of a %s delivery → 200 duplicate, not stored twice', async (scheme) => {
     // Prepare
     const source = await createSource(platform, 'acme', scheme);
     const first = await deliver(platform, source);
@@ -183,10 +194,10 @@ describe('webhook deliveries', () => {
     // Assess
     expect(retry.statusCode).toBe(200);
     expect(bodyOf(retry)).toMatchObject({ accepted: 0, duplicate: true, eventId: bodyOf(first).eventId });
-    expect(platform.publisher.published).toHaveLength(1);
+    await expectStoredOnce(platform);
   });
 
-  it.each(['shopify', 'github'] as const)('R-ING-7: an identical repeat of a %s delivery → 200 duplicate, published once', async (scheme) => {
+  it.each(['shopify', 'github'] as const)('R-ING-7: an identical repeat of a %s delivery → 200 duplicate, stored once', async (scheme) => {
     const source = await createSource(platform, 'acme', scheme);
     const sentAt = platform.clock.now();
     await deliver(platform, source, { sentAt });
@@ -195,7 +206,7 @@ describe('webhook deliveries', () => {
 
     expect(repeat.statusCode).toBe(200);
     expect(bodyOf(repeat)).toMatchObject({ duplicate: true });
-    expect(platform.publisher.published).toHaveLength(1);
+    await expectStoredOnce(platform);
   });
 
   it('R-SEC-4, issue 10: tenant B’s id in the path with a valid signature of tenant A’s source → 401 invalid_signature, as a bad signature', async () => {
@@ -275,6 +286,27 @@ describe('webhook deliveries', () => {
       expectErrorAnswer(failed, 500, 'internal_error');
       expect(retry.statusCode).toBe(202);
       expect(platform.publisher.published).toHaveLength(1);
+    },
+  );
+
+  it.each(SCHEMES)(
+    'issue 10, R-ING-7: a %s delivery whose function dies between the publish attempt and any clean-up: the retry is stored, not answered duplicate',
+    async (scheme) => {
+      // Prepare: the publish fails once, and nothing after it runs (a timeout or a crash: no clean-up either).
+      const source = await createSource(platform, 'acme', scheme);
+      platform.publisher.failures = 1;
+      jest.spyOn(platform.directory, 'forgetDelivery').mockRejectedValue(new Error('Task timed out after 10.00 seconds'));
+      const sentAt = platform.clock.now();
+
+      // Act: the sender sees a 5xx and retries; a timestamped scheme re-signs the retry.
+      const failed = await deliver(platform, source, { sentAt });
+      platform.clock.advance(1_000);
+      const retry = await deliver(platform, source, { sentAt: scheme === 'standard' || scheme === 'stripe' ? platform.clock.now() : sentAt });
+
+      // Assess
+      expect(failed.statusCode).toBeGreaterThanOrEqual(500);
+      expect(retry.statusCode).toBe(202);
+      await expectStoredOnce(platform);
     },
   );
 
