@@ -336,6 +336,17 @@ describe('R-ING-7: deliveries whose keys or stream record AWS would refuse', () 
     expect(platform.publisher.published).toHaveLength(1);
   });
 
+  it('issue 10: every header value that is stored is bounded: an event name past KEY_BYTE_BOUNDS.webhookName → 400; a shop domain past a host name is not stored', async () => {
+    const longName = await deliver(platform, source, { headers: { 'X-GitHub-Event': 'e'.repeat(KEY_BYTE_BOUNDS.webhookName + 1) } });
+    expectErrorAnswer(longName, 400, 'invalid_request');
+
+    const shop = await createSource(platform, 'acme', 'shopify');
+    const answer = await deliver(platform, shop, { id: 'shop-1', headers: { 'X-Shopify-Shop-Domain': `${'a'.repeat(1000)}.myshopify.com` } });
+    expect(answer.statusCode).toBe(202);
+    expect(platform.publisher.published.at(-1)?.event).not.toHaveProperty('shopDomain');
+    expect(JSON.stringify(platform.publisher.published.at(-1))).not.toContain('a'.repeat(300));
+  });
+
   it('a delivery within the body limit whose stream record would pass 1 MiB → 413 body_too_large, and no marker stops its smaller retry', async () => {
     const big = JSON.stringify({ id: 'evt_big', pad: 'p'.repeat(platform.settings.limits.maxBodyBytes - 40) });
     expect(Buffer.byteLength(big)).toBeLessThanOrEqual(platform.settings.limits.maxBodyBytes);
