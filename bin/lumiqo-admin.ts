@@ -28,7 +28,8 @@ Target (default: the local runtime):
 Commands:
   create-tenant <tenantId> --name <name> [--plan starter|business|enterprise] [--retention-days <n>]
   get-tenant <tenantId>
-  issue-key <tenantId>
+  issue-key <tenantId> [--scopes ingest,read,privacy]   (default: ingest only; R-SEC-5: an ingest key for
+                       senders, a read key for dashboards, a privacy key for the back office)
   revoke-key <tenantId> <keyId>
   create-source <tenantId> --scheme standard|stripe|shopify|github [--source-id <id>] [--secret <secret>]
   rotate-source <tenantId> <sourceId> [--secret <secret>]
@@ -56,6 +57,7 @@ const OPTIONS = {
   scheme: { type: 'string' },
   'source-id': { type: 'string' },
   secret: { type: 'string' },
+  scopes: { type: 'string' },
   month: { type: 'string' },
   type: { type: 'string' },
   'subject-kind': { type: 'string' },
@@ -95,7 +97,7 @@ export function commandRequest(command: string, args: readonly string[], values:
     case 'get-tenant':
       return { method: 'GET', path: `/v1/admin/tenants/${need(1)[0]}` };
     case 'issue-key':
-      return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/api-keys`, body: {} };
+      return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/api-keys`, body: optional({ scopes: values.scopes?.split(',').map((scope) => scope.trim()).filter(Boolean) }) };
     case 'revoke-key': {
       const [tenantId, keyId] = need(2);
       return { method: 'DELETE', path: `/v1/admin/tenants/${tenantId}/api-keys/${keyId}` };

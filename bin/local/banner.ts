@@ -23,18 +23,20 @@ export function banner(local: LocalPlatform): string {
     lines.push(
       '',
       `Demo tenant '${demo.tenantId}'`,
-      `  API key         ${demo.apiKey}`,
+      `  ingest key      ${demo.apiKey}   (scope ingest: for senders, safe to ship in a client app)`,
+      `  read key        ${demo.readApiKey}   (scope read: for dashboards; cannot send)`,
+      `  privacy key     ${demo.privacyApiKey}   (scope privacy: data-subject requests)`,
       `  webhook source  ${demo.sourceId} (${demo.sourceScheme === 'standard' ? 'Standard Webhooks' : demo.sourceScheme}) at ${local.url}${demo.webhookPath}`,
       `  webhook secret  ${demo.webhookSecret}`,
       '',
-      'Ingest an event:',
+      'Ingest an event (ingest key):',
       `  curl -sS -X POST ${local.url}/v1/events -H ${sh(`Authorization: Bearer ${demo.apiKey}`)} -H 'Content-Type: application/json' -d ${sh(event)}`,
-      'Read it back (stored within about a second):',
-      `  curl -sS ${sh(`${local.url}/v1/events?kind=event`)} -H ${sh(`Authorization: Bearer ${demo.apiKey}`)}`,
+      'Read it back with the read key (stored within about a second):',
+      `  curl -sS ${sh(`${local.url}/v1/events?kind=event`)} -H ${sh(`Authorization: Bearer ${demo.readApiKey}`)}`,
       'Rollups of the last hour:',
-      `  curl -sS ${local.url}/v1/rollups -H ${sh(`Authorization: Bearer ${demo.apiKey}`)}`,
+      `  curl -sS ${local.url}/v1/rollups -H ${sh(`Authorization: Bearer ${demo.readApiKey}`)}`,
       'Everything about ann@example.com (a data-subject access request; GET its Location for the export links):',
-      `  curl -sS -X POST ${local.url}/v1/privacy/requests -H ${sh(`Authorization: Bearer ${demo.apiKey}`)} -H 'Content-Type: application/json' -d ${sh(access)}`,
+      `  curl -sS -X POST ${local.url}/v1/privacy/requests -H ${sh(`Authorization: Bearer ${demo.privacyApiKey}`)} -H 'Content-Type: application/json' -d ${sh(access)}`,
     );
   }
   lines.push('', 'Ctrl-C stops.', '');

@@ -1,6 +1,6 @@
 /**
  * What a first start creates, so that a new user has something to send data with: the local admin token, a
- * demo tenant with an API key, and a Standard Webhooks source with its secret. All of it is created through
+ * demo tenant with scoped API keys (R-SEC-5: an ingest key for senders, a read key for dashboards, a privacy key), and a Standard Webhooks source with its secret. All of it is created through
  * the operator routes, as an operator would, and kept in `<dataDir>/local-state.json` so a restart prints the
  * same credentials (the secrets exist nowhere else in clear: only their hash or ciphertext is stored).
  */
@@ -10,8 +10,13 @@ import { join } from 'node:path';
 
 export interface DemoCredentials {
   readonly tenantId: string;
+  /** R-SEC-5: the sender's key, `ingest` only: the one to ship inside a client app. */
   readonly apiKey: string;
   readonly keyId: string;
+  /** R-SEC-5: the dashboard's key, `read` only: reads events and rollups back, cannot send. */
+  readonly readApiKey: string;
+  /** R-SEC-5: the back office's key, `privacy` only: opens and follows data-subject requests. */
+  readonly privacyApiKey: string;
   readonly sourceId: string;
   readonly sourceScheme: string;
   readonly webhookSecret: string;
@@ -31,7 +36,11 @@ const STATE_FILE = 'local-state.json';
 
 export function loadState(dataDir: string | undefined): LocalState {
   const file = dataDir && join(dataDir, STATE_FILE);
-  if (file && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  if (file && existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as LocalState;
+    // R-SEC-5: a state file from before scoped keys has one all-purpose demo key; create the scoped ones anew.
+    return stored.demo && !stored.demo.readApiKey ? { adminToken: stored.adminToken } : stored;
+  }
   const state = { adminToken: randomBytes(24).toString('base64url') };
   saveState(dataDir, state);
   return state;
@@ -63,13 +72,18 @@ export async function createDemo(baseUrl: string, adminToken: string): Promise<D
     return { status: response.status, json };
   };
   await call('POST', '/v1/admin/tenants', { tenantId: DEMO_TENANT, name: 'Demo tenant', plan: 'starter' });
-  const key = (await call('POST', `/v1/admin/tenants/${DEMO_TENANT}/api-keys`)).json;
+  const issue = async (scope: string) => (await call('POST', `/v1/admin/tenants/${DEMO_TENANT}/api-keys`, { scopes: [scope] })).json;
+  const key = await issue('ingest');
+  const readKey = await issue('read');
+  const privacyKey = await issue('privacy');
   let source = await call('POST', `/v1/admin/tenants/${DEMO_TENANT}/webhook-sources`, { sourceId: DEMO_SOURCE, scheme: 'standard' });
   if (source.status === 409) source = await call('POST', `/v1/admin/tenants/${DEMO_TENANT}/webhook-sources/${DEMO_SOURCE}/rotate`, {});
   return {
     tenantId: DEMO_TENANT,
     apiKey: String(key.apiKey),
     keyId: String(key.keyId),
+    readApiKey: String(readKey.apiKey),
+    privacyApiKey: String(privacyKey.apiKey),
     sourceId: DEMO_SOURCE,
     sourceScheme: 'standard',
     webhookSecret: String(source.json.secret),

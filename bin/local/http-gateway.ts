@@ -9,6 +9,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DomainError } from '../../lambdas/domain/model';
 import { matchRoute, type FunctionName } from '../../lambdas/shared/routes';
 import { LOCAL_ACCOUNT } from './emulators';
 
@@ -64,7 +65,14 @@ async function serve(options: GatewayOptions, req: IncomingMessage, res: ServerR
     return reply(res, 200, local());
   }
 
-  const match = matchRoute(method, path);
+  let match: ReturnType<typeof matchRoute>;
+  try {
+    match = matchRoute(method, path);
+  } catch (error) {
+    // Issue 10: malformed percent-encoding is the client's error (API Gateway answers it with a 4xx too).
+    if (error instanceof DomainError) return reply(res, error.status, { error: { code: error.code, message: error.message } });
+    throw error;
+  }
   if (!match) return reply(res, 404, { error: { code: 'not_found', message: `No route ${method} ${path}` } });
   // API Gateway answers an unsigned request to an IAM route with this 403, before any function runs.
   if (match.route.auth === 'iam' && !hasAdminToken(req, options.adminToken)) return reply(res, 403, { message: 'Missing Authentication Token' });

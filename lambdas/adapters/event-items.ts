@@ -167,6 +167,9 @@ export function streamsFor(query: EventQuery): EventStream[] {
 /** Where each stream resumes: a key, `undefined` to start at the top, `null` when it is exhausted. */
 type Positions = Partial<Record<EventKind, ItemKey | null>>;
 
+const inRange = (sortKey: string | undefined, range: { readonly low: string; readonly high: string }) =>
+  typeof sortKey === 'string' && sortKey !== '' && sortKey >= range.low && sortKey <= range.high;
+
 const invalidCursor = () => new DomainError('invalid_request', 'Invalid cursor', 400);
 
 export function encodeCursor(positions: Positions): string {
@@ -177,7 +180,12 @@ export function encodeCursor(positions: Positions): string {
  * Decodes a cursor and checks that every key in it lies in this query's own partitions (R-SEC-4): a cursor
  * forged or copied from another tenant or another query is refused, never used as an ExclusiveStartKey.
  */
-export function decodeCursor(cursor: string, tenantId: string, streams: readonly EventStream[]): Positions {
+export function decodeCursor(
+  cursor: string,
+  tenantId: string,
+  streams: readonly EventStream[],
+  range: { readonly low: string; readonly high: string } = sortKeyRange(undefined, undefined),
+): Positions {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -199,7 +207,11 @@ export function decodeCursor(cursor: string, tenantId: string, streams: readonly
       Object.keys(key).length === expected.length &&
       expected.every((name) => typeof (key as Item)[name] === 'string') &&
       (key as ItemKey)[stream.partitionKeyName] === stream.partitionKey &&
-      (key as ItemKey).pk.startsWith(tenantPrefix(tenantId));
+      (key as ItemKey).pk.startsWith(tenantPrefix(tenantId)) &&
+      // Issue 10: bound to this query's range, and never an empty key attribute (DynamoDB answers that with a
+      // ValidationException, a 500): a cursor of another query, or a forged one, is refused here.
+      (key as ItemKey).sk !== '' &&
+      inRange((key as ItemKey)[stream.sortKeyName], range);
     if (!valid) throw invalidCursor();
     positions[stream.kind] = key as ItemKey;
   }
@@ -218,8 +230,8 @@ export type ReadStream = (
 export async function pageEvents(query: EventQuery, read: ReadStream): Promise<Page<StoredEvent>> {
   if (!Number.isInteger(query.limit) || query.limit < 1) throw new DomainError('invalid_request', 'limit must be a positive integer', 400);
   const streams = streamsFor(query);
-  const positions = query.cursor ? decodeCursor(query.cursor, query.tenantId, streams) : {};
   const range = sortKeyRange(query.from, query.to);
+  const positions = query.cursor ? decodeCursor(query.cursor, query.tenantId, streams, range) : {};
   const pages = await Promise.all(
     streams.map(async (stream) => {
       const start = positions[stream.kind];

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Administration, type AdministrationDeps } from '../domain/administration';
 import { DomainError } from '../domain/model';
-import { httpHandler, json, jsonBody, operatorOf } from '../shared/http';
+import { httpHandler, json, jsonBody, operatorOf, tenantIdParam } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
 import { composeAdmin } from './composition';
 
@@ -15,7 +15,8 @@ export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEven
   const admin = new Administration(deps);
   return httpHandler(async (event) => {
     const actor = operatorOf(event);
-    const { tenantId = '', keyId = '', sourceId = '' } = event.pathParameters ?? {};
+    const tenantId = tenantIdParam(event);
+    const { keyId = '', sourceId = '' } = event.pathParameters ?? {};
     const route = `${event.httpMethod} ${event.resource}`;
     switch (route) {
       case 'POST /v1/admin/tenants':
@@ -23,7 +24,7 @@ export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEven
       case 'GET /v1/admin/tenants/{tenantId}':
         return json(200, await admin.getTenant(tenantId));
       case 'POST /v1/admin/tenants/{tenantId}/api-keys':
-        return json(201, await admin.issueApiKey(actor, tenantId));
+        return json(201, await admin.issueApiKey(actor, tenantId, jsonBody(event)));
       case 'DELETE /v1/admin/tenants/{tenantId}/api-keys/{keyId}':
         await admin.revokeApiKey(actor, tenantId, keyId);
         return json(200, { revoked: keyId });

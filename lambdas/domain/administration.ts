@@ -8,11 +8,11 @@ import * as z from './zod';
 import { CLIENT_ID_PATTERN, TENANT_ID_PATTERN } from './keys';
 import type { RuntimeSettings } from './settings';
 import { requireTenant } from './tenants';
-import { issueApiKey } from './api-keys';
+import { API_KEY_ID_PATTERN, DEFAULT_API_KEY_SCOPES, issueApiKey, issueKeySchema } from './api-keys';
 import { newId } from './ids';
 import { parseJsonPath } from './json-paths';
 import { WEBHOOK_SECRET_PURPOSE } from './ingestion';
-import { DomainError, type Tenant } from './model';
+import { DomainError, type ApiKeyScope, type Tenant } from './model';
 import type { ApiKeyRecord, AuditLog, Clock, TenantCrypto, TenantDirectory, TenantKeyManager, WebhookSource } from './ports';
 import { SUBJECT_KEY_PURPOSE } from './processing';
 import { validateRetentionOverride } from './retention';
@@ -31,8 +31,8 @@ export const createTenantSchema = z.strictObject({
   ),
 });
 
-/** A webhook secret the tenant brings (Stripe's, Shopify's) or rotates to. */
-const webhookSecret = z.string().check(z.minLength(16), z.maxLength(512));
+/** A webhook secret the tenant brings (Stripe's, Shopify's) or rotates to; its strength is checked per scheme (assertSecretStrength). */
+const webhookSecret = z.string().check(z.minLength(1), z.maxLength(512));
 
 export const createSourceSchema = z.strictObject({
   sourceId: z.optional(z.string().check(z.regex(CLIENT_ID_PATTERN, 'sourceId: letters, digits and . _ : -'))),
@@ -41,7 +41,11 @@ export const createSourceSchema = z.strictObject({
   secret: z.optional(webhookSecret),
 });
 
-export const rotateSourceSchema = z.strictObject({ secret: z.optional(webhookSecret) });
+export const rotateSourceSchema = z.strictObject({
+  secret: z.optional(webhookSecret),
+  /** Issue 10: a leaked secret is revoked at once: only the new one stays valid. @default false */
+  revokePrevious: z.optional(z.boolean()),
+});
 
 /** A tenant as operators see it: no ciphertexts. */
 export type TenantView = Omit<Tenant, 'subjectKeyCiphertext'>;
@@ -105,21 +109,27 @@ export class Administration {
     return { ...view(tenant), apiKeys: await this.deps.directory.listApiKeys(tenantId) };
   }
 
-  /** The key is in the answer once; only its SHA-256 is stored. */
-  async issueApiKey(actor: string, tenantId: string): Promise<{ keyId: string; apiKey: string }> {
+  /**
+   * The key is in the answer once; only its SHA-256 is stored. R-SEC-5: `{ scopes }` chooses what it may do,
+   * `ingest` only by default.
+   */
+  async issueApiKey(actor: string, tenantId: string, input: unknown = {}): Promise<{ keyId: string; apiKey: string; scopes: readonly ApiKeyScope[] }> {
     return this.audited(actor, 'api-key.issue', tenantId, async () => {
+      const request = parse(issueKeySchema, input ?? {});
+      const scopes = request.scopes ?? DEFAULT_API_KEY_SCOPES;
       await requireTenant(this.deps.directory, tenantId);
       const now = this.deps.clock.now();
       const issued = issueApiKey(now);
-      await this.deps.directory.putApiKey(issued.keyHash, { tenantId, keyId: issued.keyId, status: 'active', createdAt: now.toISOString() });
-      return { keyId: issued.keyId, apiKey: issued.apiKey };
+      await this.deps.directory.putApiKey(issued.keyHash, { tenantId, keyId: issued.keyId, status: 'active', scopes, createdAt: now.toISOString() });
+      return { keyId: issued.keyId, apiKey: issued.apiKey, scopes };
     });
   }
 
   async revokeApiKey(actor: string, tenantId: string, keyId: string): Promise<void> {
     await this.audited(actor, 'api-key.revoke', tenantId, async () => {
-      const revoked = await this.deps.directory.revokeApiKey(tenantId, keyId, this.deps.clock.now().toISOString());
-      if (!revoked) throw new DomainError('not_found', `No API key '${keyId}' for tenant '${tenantId}'`, 404);
+      // Issue 10: an id no key can have is not looked up (DynamoDB refuses an oversized key with a 500).
+      const revoked = API_KEY_ID_PATTERN.test(keyId) && (await this.deps.directory.revokeApiKey(tenantId, keyId, this.deps.clock.now().toISOString()));
+      if (!revoked) throw new DomainError('not_found', 'No such API key for this tenant', 404);
     }, { keyId });
   }
 
@@ -131,6 +141,7 @@ export class Administration {
       if (await this.deps.directory.getWebhookSource(tenantId, sourceId)) {
         throw new DomainError('conflict', `Webhook source '${sourceId}' already exists`, 409);
       }
+      if (request.secret !== undefined) assertSecretStrength(request.scheme, request.secret);
       const secret = request.secret ?? generateWebhookSecret(request.scheme);
       const source: WebhookSource = {
         tenantId,
@@ -144,15 +155,18 @@ export class Administration {
     });
   }
 
-  /** The new secret signs from now on; the previous one stays valid until the next rotation. */
+  /** The new secret signs from now on; the previous one stays valid until the next rotation, unless `revokePrevious`. */
   async rotateWebhookSource(actor: string, tenantId: string, sourceId: string, input: unknown): Promise<{ sourceId: string; secret: string; activeSecrets: number }> {
     return this.audited(actor, 'webhook-source.rotate', tenantId, async () => {
       const request = parse(rotateSourceSchema, input ?? {});
       const tenant = await requireTenant(this.deps.directory, tenantId);
-      const source = await this.deps.directory.getWebhookSource(tenantId, sourceId);
-      if (!source) throw new DomainError('not_found', `No webhook source '${sourceId}'`, 404);
+      // Issue 10: an id no source can have is not looked up (DynamoDB refuses an oversized key with a 500).
+      const source = CLIENT_ID_PATTERN.test(sourceId) ? await this.deps.directory.getWebhookSource(tenantId, sourceId) : undefined;
+      if (!source) throw new DomainError('not_found', 'No such webhook source', 404);
+      if (request.secret !== undefined) assertSecretStrength(source.scheme, request.secret);
       const secret = request.secret ?? generateWebhookSecret(source.scheme);
-      const secretCiphertexts = [await this.encryptSecret(tenant, secret), ...source.secretCiphertexts].slice(0, ACTIVE_SECRETS);
+      const kept = request.revokePrevious ? [] : source.secretCiphertexts;
+      const secretCiphertexts = [await this.encryptSecret(tenant, secret), ...kept].slice(0, ACTIVE_SECRETS);
       await this.deps.directory.putWebhookSource({ ...source, secretCiphertexts, rotatedAt: this.deps.clock.now().toISOString() });
       return { sourceId, secret, activeSecrets: secretCiphertexts.length };
     }, { sourceId });
@@ -181,6 +195,35 @@ export class Administration {
       await record('failure', { error: error instanceof DomainError ? error.code : 'internal_error' });
       throw error;
     }
+  }
+}
+
+/** Issue 10: every secret carries at least 24 bytes (192 bits) of key material. */
+export const MIN_SECRET_BYTES = 24;
+const STANDARD_SECRET = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
+
+/**
+ * Issue 10: a Standard Webhooks secret is `whsec_` + base64 of at least 24 bytes (one of non-base64 characters
+ * decoded to zero bytes, an empty HMAC key); Stripe's is `whsec_` + at least 24 characters; Shopify's and GitHub's
+ * at least 24 characters. A weak secret → 400 invalid_request.
+ */
+export function assertSecretStrength(scheme: WebhookSource['scheme'], secret: string): void {
+  const weak = (rule: string) => new DomainError('invalid_request', `secret: ${rule}`, 400);
+  switch (scheme) {
+    case 'standard': {
+      const base64 = STANDARD_SECRET.exec(secret)?.[1];
+      if (!base64 || base64.length % 4 !== 0 || Buffer.from(base64, 'base64').length < MIN_SECRET_BYTES) {
+        throw weak(`whsec_ followed by the base64 of at least ${MIN_SECRET_BYTES} random bytes`);
+      }
+      return;
+    }
+    case 'stripe':
+      if (!secret.startsWith('whsec_') || secret.length - 'whsec_'.length < MIN_SECRET_BYTES) throw weak(`whsec_ followed by at least ${MIN_SECRET_BYTES} characters`);
+      return;
+    case 'shopify':
+    case 'github':
+      if (secret.length < MIN_SECRET_BYTES || new Set(secret).size < 8) throw weak(`at least ${MIN_SECRET_BYTES} characters, not a repeated few`);
+      return;
   }
 }
 

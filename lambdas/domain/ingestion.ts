@@ -47,12 +47,16 @@ export class Ingestion {
 
   constructor(private readonly deps: IngestionDeps) {}
 
-  /** POST /v1/events: one envelope per event. A client-chosen `id` makes retries of the request idempotent (R-ING-7). */
-  async acceptEvents(context: TenantContext, events: readonly ParsedEvent[], receivedAt: Date): Promise<{ eventIds: string[] }> {
-    const envelopes: StreamEnvelope[] = events.map(({ clientId, event }) => ({
+  /**
+   * POST /v1/events: one envelope per event. A client-chosen `id` makes retries of the request idempotent (R-ING-7);
+   * so does an `Idempotency-Key` header: the ids of the events without their own `id` then derive from the
+   * tenant, the key and the event's position, so a retried request carries the same ids and is stored once.
+   */
+  async acceptEvents(context: TenantContext, events: readonly ParsedEvent[], receivedAt: Date, idempotencyKey?: string): Promise<{ eventIds: string[] }> {
+    const envelopes: StreamEnvelope[] = events.map(({ clientId, event }, i) => ({
       v: 1,
       tenantId: context.tenantId,
-      eventId: clientId ? clientEventId(clientId) : newId('ev', receivedAt),
+      eventId: clientId ? clientEventId(clientId) : idempotencyKey !== undefined ? idempotentEventId(context.tenantId, idempotencyKey, i) : newId('ev', receivedAt),
       receivedAt: receivedAt.toISOString(),
       event,
     }));
@@ -67,8 +71,9 @@ export class Ingestion {
    */
   async acceptWebhook(tenantId: string, sourceId: string, request: WebhookRequest): Promise<WebhookOutcome> {
     const { directory, settings, clock } = this.deps;
-    // Unknown tenant and unknown source answer alike, so the route cannot be used to enumerate tenants.
-    const unknown = new DomainError('unknown_source', 'No webhook source at this address', 404);
+    // Issue 10: an unknown tenant or source answers exactly as a bad signature does (status, code, body), so the
+    // route can be used to enumerate neither tenants nor sources.
+    const unknown = new DomainError('invalid_signature', 'the webhook signature does not match', 401);
     if (!TENANT_ID_PATTERN.test(tenantId) || !CLIENT_ID_PATTERN.test(sourceId)) throw unknown;
     if (request.rawBody.length > settings.limits.maxBodyBytes) {
       throw new DomainError('body_too_large', `Body exceeds ${settings.limits.maxBodyBytes} bytes`, 413);
@@ -81,13 +86,26 @@ export class Ingestion {
     const now = clock.now();
     const verified = verifyWebhook(source.scheme, request, { secrets, toleranceSeconds: settings.webhookToleranceSeconds, now });
     assertFitsKeys(verified);
-    const eventId = webhookEventId(sourceId, verified.deliveryId);
+    // Issue 10: Shopify and GitHub sign the body only; their delivery-id header is not signed. What identifies such
+    // a delivery is the digest of its body: the event id (and a Shopify request id) derive from it, so a captured
+    // delivery replayed under fresh delivery ids is the same event, stored once, and is refused below.
+    const bodyOnly = !WEBHOOK_SCHEMES[source.scheme].signsTimestamp;
+    const bodyMarker = `body:${createHash('sha256').update(request.rawBody).digest('base64url')}`;
+    const eventId = webhookEventId(sourceId, bodyOnly ? bodyMarker : verified.deliveryId);
+    const payload = parsePayload(request.rawBody);
 
-    if (source.scheme === 'shopify' && Object.hasOwn(SHOPIFY_TOPICS, verified.eventName)) {
-      // R-DSR-6: verified like any delivery; the request id derives from the delivery id, so a redelivery is the same request.
-      if (!this.deps.privacy) throw new DomainError('invalid_request', 'Privacy requests are not available on this deployment', 400);
-      const { requestId } = await this.deps.privacy.openFromShopify(tenant, sourceId, verified.deliveryId, verified.eventName, parsePayload(request.rawBody));
-      return { status: 'privacy-request', requestId, deliveryId: verified.deliveryId };
+    if (source.scheme === 'shopify') {
+      // Issue 10, R-DSR-6: the compliance action comes from the signed body's shape, never from `x-shopify-topic`.
+      const topic = shopifyComplianceTopic(payload);
+      if (topic === undefined && Object.hasOwn(SHOPIFY_TOPICS, verified.eventName)) {
+        throw new DomainError('invalid_request', 'x-shopify-topic names a compliance topic the signed body does not have', 400);
+      }
+      if (topic !== undefined) {
+        if (!this.deps.privacy) throw new DomainError('invalid_request', 'Privacy requests are not available on this deployment', 400);
+        // The request id derives from the body digest: a redelivery, or a replay under a fresh id, is the same request.
+        const { requestId } = await this.deps.privacy.openFromShopify(tenant, sourceId, bodyMarker, topic, payload);
+        return { status: 'privacy-request', requestId, deliveryId: verified.deliveryId };
+      }
     }
 
     const event: WebhookEvent = {
@@ -97,34 +115,41 @@ export class Ingestion {
       sourceId,
       scheme: source.scheme,
       deliveryId: verified.deliveryId,
-      ...shopDomainOf(source.scheme, request.headers),
-      payload: parsePayload(request.rawBody),
+      ...shopDomainOf(source.scheme, payload, request.headers),
+      payload,
     };
     const envelope: StreamEnvelope = { v: 1, tenantId, eventId, receivedAt: now.toISOString(), event };
-    // Checked before the delivery is remembered, so a refused delivery leaves no marker behind.
     assertFitsStreamRecord(envelope, 'The delivery');
 
+    // Issue 10: published before any marker is written. The event id is deterministic, so publishing a retry or a
+    // replay again stores nothing twice (the processor's event-id gate), while a crash between the publish and the
+    // marker leaves the sender's retry accepted and stored, never answered `duplicate` for an event that is lost.
+    await this.deps.publisher.publish([envelope]);
+
+    // R-ING-2: remembered for twice the tolerance, so a replay cannot outlive its marker and still pass the clock.
+    const expiresAtEpochSeconds = Math.ceil(now.getTime() / 1000) + 2 * settings.webhookToleranceSeconds + DELIVERY_MEMORY_EXTRA_SECONDS;
     const seen = await directory.recordDelivery({
       tenantId,
       sourceId,
       deliveryId: verified.deliveryId,
       fingerprint: signatureFingerprint(source.scheme, request.headers),
-      // R-ING-2: remembered for twice the tolerance, so a replay cannot outlive its marker and still pass the clock.
-      expiresAtEpochSeconds: Math.ceil(now.getTime() / 1000) + 2 * settings.webhookToleranceSeconds + DELIVERY_MEMORY_EXTRA_SECONDS,
+      expiresAtEpochSeconds,
     });
-    // A repeat of a body-only signature (Shopify, GitHub) is a sender's retry: acknowledged, never stored twice.
-    if (seen === 'replay' && WEBHOOK_SCHEMES[source.scheme].signsTimestamp) {
-      throw new DomainError('replayed_delivery', 'This signed delivery was already received; it is not accepted twice', 409);
+    if (bodyOnly) {
+      // The body's marker remembers which delivery id first brought it: the same id again is the sender's retry
+      // (duplicate); another id with the same signed body is a captured delivery replayed (409).
+      const body = await directory.recordDelivery({
+        tenantId,
+        sourceId,
+        deliveryId: bodyMarker,
+        fingerprint: createHash('sha256').update(verified.deliveryId).digest('base64url'),
+        expiresAtEpochSeconds,
+      });
+      if (body === 'retry') throw new DomainError('replayed_delivery', 'This signed body was already received under another delivery id; it is not accepted twice', 409);
+      return body === 'new' && seen === 'new' ? { status: 'accepted', eventId, deliveryId: verified.deliveryId } : { status: 'duplicate', eventId, deliveryId: verified.deliveryId };
     }
-    if (seen !== 'new') return { status: 'duplicate', eventId, deliveryId: verified.deliveryId };
-
-    try {
-      await this.deps.publisher.publish([envelope]);
-    } catch (error) {
-      // Nothing valid is lost: forget the delivery so that the sender's retry is accepted.
-      await directory.forgetDelivery(tenantId, sourceId, verified.deliveryId);
-      throw error;
-    }
+    if (seen === 'replay') throw new DomainError('replayed_delivery', 'This signed delivery was already received; it is not accepted twice', 409);
+    if (seen === 'retry') return { status: 'duplicate', eventId, deliveryId: verified.deliveryId };
     return { status: 'accepted', eventId, deliveryId: verified.deliveryId };
   }
 
@@ -189,10 +214,34 @@ function signatureFingerprint(scheme: WebhookScheme, headers: WebhookRequest['he
   return createHash('sha256').update(headers[WEBHOOK_SCHEMES[scheme].signatureHeader] ?? '').digest('base64url');
 }
 
-/** R-DSR-6: Shopify names the shop a delivery is about; it is indexed as a subject so `shop/redact` can find it. */
-function shopDomainOf(scheme: WebhookScheme, headers: WebhookRequest['headers']): { shopDomain?: string } {
-  const domain = scheme === 'shopify' ? headers['x-shopify-shop-domain']?.trim().toLowerCase() : undefined;
+/**
+ * R-DSR-6: the shop a Shopify delivery is about, indexed as a subject so `shop/redact` can find it. Issue 10: the
+ * signed body's `shop_domain` when it has one; else the header (ordinary topics carry the shop only there), bounded
+ * to a host name, and harmless to forge: a replayed body is refused, and its event id is the original's.
+ */
+function shopDomainOf(scheme: WebhookScheme, payload: unknown, headers: WebhookRequest['headers']): { shopDomain?: string } {
+  if (scheme !== 'shopify') return {};
+  const signed = isObject(payload) && typeof payload['shop_domain'] === 'string' ? payload['shop_domain'] : undefined;
+  const domain = (signed ?? headers['x-shopify-shop-domain'])?.trim().toLowerCase();
   return domain && domain.length <= 253 && SHOP_DOMAIN.test(domain) ? { shopDomain: domain } : {};
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Issue 10, R-DSR-6: which mandatory compliance webhook a signed Shopify body is, by its documented shape (never
+ * by the unsigned `x-shopify-topic`):
+ * - customers/data_request: `shop_id`, `shop_domain`, `customer`, `data_request` (and `orders_requested`);
+ * - customers/redact: `shop_id`, `shop_domain`, `customer`, `orders_to_redact`;
+ * - shop/redact: `shop_id` and `shop_domain` only.
+ */
+export function shopifyComplianceTopic(payload: unknown): keyof typeof SHOPIFY_TOPICS | undefined {
+  if (!isObject(payload) || !('shop_id' in payload) || typeof payload['shop_domain'] !== 'string') return undefined;
+  const keys = Object.keys(payload);
+  if (isObject(payload['customer']) && isObject(payload['data_request'])) return 'customers/data_request';
+  if (isObject(payload['customer']) && Array.isArray(payload['orders_to_redact'])) return 'customers/redact';
+  if (keys.length === 2) return 'shop/redact';
+  return undefined;
 }
 
 function parsePayload(rawBody: Buffer): unknown {
@@ -202,4 +251,21 @@ function parsePayload(rawBody: Buffer): unknown {
   } catch {
     return text;
   }
+}
+
+/** R-ING-7: `Idempotency-Key` as Stripe's API takes it: 1-255 printable ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The `Idempotency-Key` header of POST /v1/events, checked; absent → undefined, malformed → 400 invalid_request. */
+export function idempotencyKeyOf(headers: Readonly<Record<string, string | undefined>>): string | undefined {
+  const key = headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) throw new DomainError('invalid_request', 'Idempotency-Key: 1-255 printable ASCII characters, no spaces', 400);
+  return key;
+}
+
+/** R-ING-7: `ik_` + 128 bits of SHA-256 over tenant, key and position: the same request → the same ids, per tenant. */
+export function idempotentEventId(tenantId: string, idempotencyKey: string, index: number): string {
+  const digest = createHash('sha256').update(`${tenantId}\0${idempotencyKey}\0${index}`, 'utf8').digest('hex');
+  return `ik_${digest.slice(0, 32)}`;
 }

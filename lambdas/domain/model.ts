@@ -2,6 +2,14 @@
  * The domain's vocabulary. Plain TypeScript: no AWS SDK here (see DESIGN.md "Shape of the code").
  */
 
+/**
+ * R-SEC-5: what an API key may do. `ingest` sends events (the key often ships inside client apps), `read` reads
+ * events and rollups back decrypted (dashboards), `privacy` opens and reads data-subject requests. New scopes
+ * (e.g. `ai`) are added here and to the routes that need them.
+ */
+export const API_KEY_SCOPES = ['ingest', 'read', 'privacy'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
 export type PlanName = 'starter' | 'business' | 'enterprise';
 export type TenantStatus = 'active' | 'frozen' | 'terminated';
 
@@ -139,6 +147,7 @@ export type ErrorCode =
   | 'unknown_source'
   | 'missing_api_key'
   | 'invalid_api_key'
+  | 'insufficient_scope'
   | 'tenant_frozen'
   | 'not_found'
   | 'conflict'

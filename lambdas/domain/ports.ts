@@ -3,13 +3,18 @@
  * them over DynamoDB, S3, Kinesis and KMS (or the AWS Encryption SDK's raw AES keyring locally);
  * in-memory versions serve unit tests and the benchmark.
  */
-import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant, WebhookScheme } from './model';
+import type { ApiKeyScope, PlatformEvent, StoredEvent, StreamEnvelope, Tenant, WebhookScheme } from './model';
 import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord, WorkflowName } from './privacy';
 
 export interface ApiKeyRecord {
   readonly tenantId: string;
   readonly keyId: string;
   readonly status: 'active' | 'revoked';
+  /**
+   * R-SEC-5: what the key may do. Keys issued before scopes existed have none stored and read as `ingest` only
+   * (scopesOf): the safe reading, since such a key may be shipped inside a client app.
+   */
+  readonly scopes?: readonly ApiKeyScope[];
   readonly createdAt: string;
   readonly revokedAt?: string;
 }

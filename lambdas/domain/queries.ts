@@ -3,6 +3,7 @@
  * credentials come from a role session tagged with the tenant, so IAM refuses any other tenant's keys even if
  * this code asked for them.
  */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from './zod';
 import { utf8Bytes } from './aws-limits';
 import { KEY_BYTE_BOUNDS } from './keys';
@@ -53,18 +54,49 @@ export const rollupQuerySchema = z.strictObject({
   series: z.optional(z.string().check(z.minLength(1), z.maxLength(1200))),
 });
 
+/**
+ * Issue 10, R-SEC-4: a cursor is bound to its query (kind, name, from, to) and signed, so a cursor of another
+ * query, another tenant, or a forged one is refused (400 invalid_request) before the store sees it. The HMAC key
+ * derives from the tenant's subject-key ciphertext: tenant key material the query function already holds (no KMS
+ * call), never shown to the tenant (no view carries it), and different for every tenant and deployment.
+ */
+type CursorQuery = { readonly kind?: string; readonly name?: string; readonly from?: string; readonly to?: string };
+
+function cursorMac(tenant: Pick<Tenant, 'tenantId' | 'subjectKeyCiphertext'>, query: CursorQuery, position: string): Buffer {
+  const key = createHash('sha256').update(`lumiqo-cursor\0${tenant.tenantId}\0${tenant.subjectKeyCiphertext}`).digest();
+  const bound = JSON.stringify([query.kind ?? null, query.name ?? null, query.from ?? null, query.to ?? null, position]);
+  return createHmac('sha256', key).update(bound).digest();
+}
+
+export function sealCursor(tenant: Pick<Tenant, 'tenantId' | 'subjectKeyCiphertext'>, query: CursorQuery, position: string): string {
+  return `${position}.${cursorMac(tenant, query, position).toString('base64url')}`;
+}
+
+export function openCursor(tenant: Pick<Tenant, 'tenantId' | 'subjectKeyCiphertext'>, query: CursorQuery, cursor: string): string {
+  const at = cursor.lastIndexOf('.');
+  const position = at > 0 ? cursor.slice(0, at) : '';
+  const mac = Buffer.from(at > 0 ? cursor.slice(at + 1) : '', 'base64url');
+  const expected = cursorMac(tenant, query, position);
+  if (position === '' || mac.length !== expected.length || !timingSafeEqual(mac, expected)) {
+    throw new DomainError('invalid_request', 'Invalid cursor: it belongs to another query, or was altered', 400);
+  }
+  return position;
+}
+
 /** Longest rollup window one request may read. */
 const MAX_ROLLUP_WINDOW_MS = 7 * 24 * 3600 * 1000;
 
 export class TenantQueries {
   constructor(
-    private readonly tenant: Pick<Tenant, 'tenantId' | 'keyRef'>,
+    private readonly tenant: Pick<Tenant, 'tenantId' | 'keyRef' | 'subjectKeyCiphertext'>,
     private readonly deps: TenantReadDeps,
   ) {}
 
   async listEvents(params: unknown): Promise<{ items: EventView[]; cursor?: string }> {
     const q = parse(listEventsSchema, params);
     if (q.name && !q.kind) throw new DomainError('invalid_request', 'name needs kind', 400);
+    const query = { kind: q.kind, name: q.name, from: q.from && new Date(q.from).toISOString(), to: q.to && new Date(q.to).toISOString() };
+    const cursor = q.cursor === undefined ? undefined : openCursor(this.tenant, query, q.cursor);
     const page = await this.deps.store.queryEvents({
       tenantId: this.tenant.tenantId,
       ...(q.kind ? { kind: q.kind } : {}),
@@ -72,10 +104,10 @@ export class TenantQueries {
       ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
       ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
       limit: q.limit,
-      ...(q.cursor ? { cursor: q.cursor } : {}),
+      ...(cursor ? { cursor } : {}),
     });
     const items = await Promise.all(page.items.map((e) => this.view(e)));
-    return { items, ...(page.cursor ? { cursor: page.cursor } : {}) };
+    return { items, ...(page.cursor ? { cursor: sealCursor(this.tenant, query, page.cursor) } : {}) };
   }
 
   async getEvent(eventId: string): Promise<EventView> {

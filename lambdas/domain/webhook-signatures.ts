@@ -111,7 +111,8 @@ export function verifyStripeSignature(req: WebhookRequest, opts: VerifyOptions):
 
 /**
  * Shopify: `x-shopify-hmac-sha256` is the base64 HMAC-SHA256 of the raw body. The body alone is signed,
- * so `x-shopify-triggered-at` is only a freshness hint; replay protection rests on the delivery id (R-ING-7).
+ * so `x-shopify-triggered-at` is only a freshness check; replay protection rests on the body's digest and the
+ * delivery id (R-ING-7, issue 10).
  */
 export function verifyShopifyHmac(req: WebhookRequest, opts: VerifyOptions): VerifiedDelivery {
   const signature = header(req, WEBHOOK_SCHEMES.shopify.signatureHeader);
@@ -122,12 +123,12 @@ export function verifyShopifyHmac(req: WebhookRequest, opts: VerifyOptions): Ver
 
   const deliveryId = header(req, 'x-shopify-webhook-id') ?? header(req, 'x-shopify-event-id');
   if (deliveryId === undefined) throw new DomainError('invalid_request', 'x-shopify-webhook-id is required', 400);
+  // Issue 10: required, and within the tolerance (unsigned, so a freshness check only; replays are caught by the
+  // body's digest, see ingestion.ts).
   const triggeredAt = header(req, 'x-shopify-triggered-at');
-  let timestamp = opts.now.toISOString();
-  if (triggeredAt !== undefined) {
-    if (!ISO_TIME.test(triggeredAt)) throw new DomainError('invalid_request', 'x-shopify-triggered-at must be an ISO time', 400);
-    timestamp = requireWithinTolerance(Date.parse(triggeredAt), opts);
-  }
+  if (triggeredAt === undefined) throw new DomainError('invalid_request', 'x-shopify-triggered-at is required', 400);
+  if (!ISO_TIME.test(triggeredAt)) throw new DomainError('invalid_request', 'x-shopify-triggered-at must be an ISO time', 400);
+  const timestamp = requireWithinTolerance(Date.parse(triggeredAt), opts);
   return { deliveryId, timestamp, eventName: header(req, 'x-shopify-topic') ?? DEFAULT_EVENT_NAME };
 }
 

@@ -4,10 +4,11 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { parseIngestBody } from '../domain/events';
-import { Ingestion, type IngestionDeps } from '../domain/ingestion';
+import { idempotencyKeyOf, Ingestion, type IngestionDeps } from '../domain/ingestion';
 import { DomainError } from '../domain/model';
 import { httpHandler, json, lowerCaseHeaders, rawBody } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
+import { scopeOfRoute } from '../shared/routes';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
 import { composeIngest } from './composition';
 
@@ -20,10 +21,10 @@ export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEv
   return httpHandler(async (event) => {
     const headers = lowerCaseHeaders(event);
     if (event.resource === '/v1/events') {
-      const { context } = await auth.authenticate(headers);
+      const { context } = await auth.authenticate(headers, scopeOfRoute('POST', '/v1/events'));
       const receivedAt = deps.clock.now();
       const events = parseIngestBody({ rawBody: rawBody(event), contentType: headers['content-type'], receivedAt, limits: deps.settings.limits });
-      const { eventIds } = await ingestion.acceptEvents(context, events, receivedAt);
+      const { eventIds } = await ingestion.acceptEvents(context, events, receivedAt, idempotencyKeyOf(headers));
       return json(202, { accepted: eventIds.length, eventIds });
     }
     if (event.resource === '/v1/hooks/{tenantId}/{sourceId}') {

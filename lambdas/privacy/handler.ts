@@ -8,9 +8,10 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DomainError } from '../domain/model';
 import { PrivacyRequests, type PrivacyRequestsDeps, type PrivacyRequestView } from '../domain/privacy-requests';
 import { Termination, type TerminationDeps } from '../domain/termination';
-import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf } from '../shared/http';
+import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf, tenantIdParam } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
 import { requireTenant } from '../domain/tenants';
+import { scopeOfRoute } from '../shared/routes';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
 import { composePrivacy } from './composition';
 
@@ -27,16 +28,17 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
   const accepted = (view: PrivacyRequestView, location: string) => json(202, view, { location });
 
   return httpHandler(async (event) => {
-    const { tenantId = '', requestId = '' } = event.pathParameters ?? {};
+    const tenantId = tenantIdParam(event);
+    const { requestId = '' } = event.pathParameters ?? {};
     switch (`${event.httpMethod} ${event.resource}`) {
       case 'POST /v1/privacy/requests': {
         // R-SEC-4, R-TERM-1: the key's own tenant, and only while it is active.
-        const { tenant, context } = await auth.authenticate(lowerCaseHeaders(event));
+        const { tenant, context } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute('POST', '/v1/privacy/requests'));
         const view = await privacy.open(`api-key:${context.credential.id}`, 'api', tenant, jsonBody(event));
         return accepted(view, `/v1/privacy/requests/${view.requestId}`);
       }
       case 'GET /v1/privacy/requests/{requestId}': {
-        const { tenant } = await auth.authenticate(lowerCaseHeaders(event));
+        const { tenant } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute('GET', '/v1/privacy/requests/{requestId}'));
         return json(200, await privacy.view(tenant.tenantId, requestId));
       }
       case 'POST /v1/admin/tenants/{tenantId}/privacy/requests': {

@@ -8,6 +8,7 @@ import type { Clock, TenantDirectory } from '../domain/ports';
 import { TenantQueries, type TenantReadDeps } from '../domain/queries';
 import { httpHandler, json, lowerCaseHeaders } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
+import { scopeOfRoute } from '../shared/routes';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
 import { composeQuery } from './composition';
 
@@ -22,7 +23,7 @@ export function createQueryHandler(deps: QueryDeps): (event: APIGatewayProxyEven
   // The key cache runs on the platform clock, so a revocation's delay is testable and bounded (API_KEY_CACHE_MS).
   const auth = new ApiKeyAuthenticator(deps.directory, () => deps.clock.now().getTime());
   return httpHandler(async (event) => {
-    const { tenant } = await auth.authenticate(lowerCaseHeaders(event));
+    const { tenant } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute(event.httpMethod, event.resource));
     const queries = new TenantQueries(tenant, await deps.tenantScoped(tenant));
     const params = event.queryStringParameters ?? {};
     switch (event.resource) {

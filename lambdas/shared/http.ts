@@ -3,6 +3,7 @@
  * every failure to `{ error: { code, message } }` with a stable code and no stack trace (issue 2).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { TENANT_ID_PATTERN } from '../domain/keys';
 import { DomainError } from '../domain/model';
 import { logger } from './logger';
 
@@ -60,6 +61,18 @@ export function operatorOf(event: Pick<APIGatewayProxyEvent, 'requestContext'>):
   return `operator:${principal}`;
 }
 
+/**
+ * Issue 10: the `{tenantId}` path parameter of an operator route, checked before any key is built from it (a
+ * malformed id made the key builders throw, a 500). No tenant can have such an id: 404 not_found, as for an
+ * unknown tenant. Absent → ''.
+ */
+export function tenantIdParam(event: Pick<APIGatewayProxyEvent, 'pathParameters'>): string {
+  const tenantId = event.pathParameters?.tenantId;
+  if (tenantId === undefined) return '';
+  if (!TENANT_ID_PATTERN.test(tenantId)) throw new DomainError('not_found', 'No such tenant (a tenant id is 2-63 of a-z, 0-9 and -)', 404);
+  return tenantId;
+}
+
 export function errorResponse(error: unknown): APIGatewayProxyResult {
   if (error instanceof DomainError) {
     const body = { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
@@ -70,8 +83,10 @@ export function errorResponse(error: unknown): APIGatewayProxyResult {
     logger.warn('throttled by AWS after retries', { errorName: name });
     return json(503, { error: { code: 'throttled', message: 'The service is busy; retry shortly' } }, { 'retry-after': '1' });
   }
-  // R-SEC-7: the error's name and message only, no request data; the caller sees no internals.
-  logger.error('unhandled error', { errorName: name, errorMessage: (error as Error)?.message });
+  // R-SEC-7, issue 10: the error's name and code only. Messages echo request strings (ids, keys, values), so
+  // they are never logged; the caller sees no internals.
+  const code = (error as { code?: unknown })?.code;
+  logger.error('unhandled error', { errorName: name, ...(typeof code === 'string' || typeof code === 'number' ? { errorCode: String(code) } : {}) });
   return json(500, { error: { code: 'internal_error', message: 'Internal error' } });
 }
 

@@ -2,6 +2,9 @@
  * The one route table. The ingestion API construct creates these API Gateway resources from it and the
  * local runtime serves the same table, so both expose the same API.
  */
+import type { ApiKeyScope } from '../domain/model';
+import { DomainError } from '../domain/model';
+
 export type FunctionName = 'ingest' | 'query' | 'admin' | 'privacy' | 'billing';
 export type RouteAuth = 'api-key' | 'signature' | 'iam';
 
@@ -16,14 +19,16 @@ export interface Route {
    * iam: API Gateway requires SigV4 (operators), the local runtime requires the local admin token.
    */
   readonly auth: RouteAuth;
+  /** R-SEC-5: the scope an API key needs on this route; every api-key route has one (test/handler/scopes.test.ts). */
+  readonly scope?: ApiKeyScope;
 }
 
 export const ROUTES: readonly Route[] = [
-  { method: 'POST', path: '/v1/events', fn: 'ingest', auth: 'api-key' },
+  { method: 'POST', path: '/v1/events', fn: 'ingest', auth: 'api-key', scope: 'ingest' },
   { method: 'POST', path: '/v1/hooks/{tenantId}/{sourceId}', fn: 'ingest', auth: 'signature' },
-  { method: 'GET', path: '/v1/events', fn: 'query', auth: 'api-key' },
-  { method: 'GET', path: '/v1/events/{eventId}', fn: 'query', auth: 'api-key' },
-  { method: 'GET', path: '/v1/rollups', fn: 'query', auth: 'api-key' },
+  { method: 'GET', path: '/v1/events', fn: 'query', auth: 'api-key', scope: 'read' },
+  { method: 'GET', path: '/v1/events/{eventId}', fn: 'query', auth: 'api-key', scope: 'read' },
+  { method: 'GET', path: '/v1/rollups', fn: 'query', auth: 'api-key', scope: 'read' },
   { method: 'POST', path: '/v1/admin/tenants', fn: 'admin', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}', fn: 'admin', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/api-keys', fn: 'admin', auth: 'iam' },
@@ -32,8 +37,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/webhook-sources/{sourceId}/rotate', fn: 'admin', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/audit', fn: 'admin', auth: 'iam' },
   // Data-subject requests (R-DSR-1..5): by the tenant's API key, or by an operator for any tenant.
-  { method: 'POST', path: '/v1/privacy/requests', fn: 'privacy', auth: 'api-key' },
-  { method: 'GET', path: '/v1/privacy/requests/{requestId}', fn: 'privacy', auth: 'api-key' },
+  { method: 'POST', path: '/v1/privacy/requests', fn: 'privacy', auth: 'api-key', scope: 'privacy' },
+  { method: 'GET', path: '/v1/privacy/requests/{requestId}', fn: 'privacy', auth: 'api-key', scope: 'privacy' },
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/privacy/requests', fn: 'privacy', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/privacy/requests/{requestId}', fn: 'privacy', auth: 'iam' },
   // Tenant termination (R-TERM-1..5): operators only; the status carries the export links and the certificate.
@@ -43,7 +48,22 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/billing/stripe/webhook', fn: 'billing', auth: 'signature' },
 ];
 
-/** Matches a concrete path against a route template; returns the path parameters or undefined. */
+/**
+ * R-SEC-5: the scope an API key needs for `method resource` (API Gateway's resource template). A route of an API
+ * key without a scope is a programming error: it throws, and the caller answers 500 rather than letting any key in.
+ */
+export function scopeOfRoute(method: string, resource: string): ApiKeyScope {
+  const route = ROUTES.find((r) => r.method === method && r.path === resource && r.auth === 'api-key');
+  if (!route) throw new DomainError('not_found', 'No such route', 404);
+  if (!route.scope) throw new Error(`Route ${method} ${resource} has no API key scope`);
+  return route.scope;
+}
+
+/**
+ * Matches a concrete path against a route template; returns the path parameters or undefined. Issue 10: a
+ * parameter with malformed percent-encoding (`%ZZ`, a cut UTF-8 sequence) is the client's error: 400
+ * invalid_request, not an exception.
+ */
 export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
   const segments = path.split('/').filter(Boolean);
   for (const route of ROUTES) {
@@ -53,7 +73,7 @@ export function matchRoute(method: string, path: string): { route: Route; params
     const params: Record<string, string> = {};
     const ok = template.every((part, i) => {
       if (part.startsWith('{') && part.endsWith('}')) {
-        params[part.slice(1, -1)] = decodeURIComponent(segments[i]);
+        params[part.slice(1, -1)] = decodePathSegment(segments[i]);
         return true;
       }
       return part === segments[i];
@@ -61,4 +81,12 @@ export function matchRoute(method: string, path: string): { route: Route; params
     if (ok) return { route, params };
   }
   return undefined;
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new DomainError('invalid_request', 'The path has malformed percent-encoding', 400);
+  }
 }

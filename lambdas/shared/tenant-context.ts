@@ -3,8 +3,8 @@
  * verified credential (API key hash, webhook signature, operator IAM identity), never from a body or a query
  * string: no route of an API key takes a tenant id at all.
  */
-import { apiKeyFromHeaders, hashApiKey } from '../domain/api-keys';
-import { DomainError, type Tenant, type TenantContext } from '../domain/model';
+import { apiKeyFromHeaders, assertScope, hashApiKey } from '../domain/api-keys';
+import { DomainError, type ApiKeyScope, type Tenant, type TenantContext } from '../domain/model';
 import type { ApiKeyRecord, TenantDirectory } from '../domain/ports';
 import { assertTenantActive } from '../domain/tenants';
 
@@ -27,10 +27,15 @@ export class ApiKeyAuthenticator {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<AuthenticatedTenant> {
+  /**
+   * R-SEC-5: `scope` is what the route needs (its `scope` in lambdas/shared/routes.ts); a valid key without it
+   * answers 403 insufficient_scope, before the tenant is even read.
+   */
+  async authenticate(headers: Readonly<Record<string, string | undefined>>, scope: ApiKeyScope): Promise<AuthenticatedTenant> {
     const keyHash = hashApiKey(apiKeyFromHeaders(headers));
     const record = await this.lookup(keyHash);
     if (!record || record.status !== 'active') throw new DomainError('invalid_api_key', 'Unknown or revoked API key', 401);
+    assertScope(record, scope);
     const tenant = await this.directory.getTenant(record.tenantId);
     if (!tenant) throw new DomainError('invalid_api_key', 'Unknown or revoked API key', 401);
     assertTenantActive(tenant);

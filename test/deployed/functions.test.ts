@@ -76,7 +76,7 @@ describe('each function, through its Lambda entry and synthesized environment', 
     for (const tenantId of ['acme', 'globex']) {
       ok(201)(await world.http('admin', apiRequest('POST', '/v1/admin/tenants', { body: { tenantId, name: tenantId, plan: 'business' } })));
     }
-    acmeKey = String(ok(201)(await world.http('admin', apiRequest('POST', '/v1/admin/tenants/{tenantId}/api-keys', { pathParameters: { tenantId: 'acme' } }))).apiKey);
+    acmeKey = String(ok(201)(await world.http('admin', apiRequest('POST', '/v1/admin/tenants/{tenantId}/api-keys', { pathParameters: { tenantId: 'acme' }, body: { scopes: ['ingest', 'read', 'privacy'] } }))).apiKey);
     ok(201)(
       await world.http(
         'admin',

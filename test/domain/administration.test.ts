@@ -93,6 +93,44 @@ describe('Administration', () => {
     expect(third.activeSecrets).toBe(2);
   });
 
+  it.each([
+    ['standard', 'whsec_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!', 'non-base64 characters (zero key bytes)'],
+    ['standard', `whsec_${Buffer.alloc(16, 1).toString('base64')}`, '16 bytes'],
+    ['standard', Buffer.alloc(32, 1).toString('base64'), 'no whsec_ prefix'],
+    ['stripe', 'whsec_short', 'a short Stripe secret'],
+    ['github', 'abcabcabcabcabcabcabcabc', 'a repeated few characters'],
+    ['shopify', 'shpss_0123456789', 'under 24 characters'],
+  ] as const)('issue 10: a weak %s secret (%s: %s) → 400 invalid_request, on create and on rotate', async (scheme, secret, _why) => {
+    await admin.createTenant(ACTOR, { tenantId: 'acme', name: 'Acme' });
+    await expect(admin.createWebhookSource(ACTOR, 'acme', { scheme, sourceId: 'weak', secret })).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
+    await admin.createWebhookSource(ACTOR, 'acme', { scheme, sourceId: 'strong' });
+    await expect(admin.rotateWebhookSource(ACTOR, 'acme', 'strong', { secret })).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
+  });
+
+  it('issue 10 twin: strong secrets of each scheme are accepted', async () => {
+    await admin.createTenant(ACTOR, { tenantId: 'acme', name: 'Acme' });
+    const strong = { standard: `whsec_${Buffer.alloc(24, 9).toString('base64')}`, stripe: 'whsec_0123456789abcdefghijklmn', shopify: 'shpss_0123456789abcdef0123', github: '0123456789abcdef01234567' };
+    for (const [scheme, secret] of Object.entries(strong)) {
+      await expect(admin.createWebhookSource(ACTOR, 'acme', { scheme, sourceId: scheme, secret })).resolves.toMatchObject({ secret });
+    }
+  });
+
+  it('issue 10: a rotation with revokePrevious leaves only the new secret valid', async () => {
+    await admin.createTenant(ACTOR, { tenantId: 'acme', name: 'Acme' });
+    await admin.createWebhookSource(ACTOR, 'acme', { scheme: 'github', sourceId: 'gh' });
+
+    const kept = await admin.rotateWebhookSource(ACTOR, 'acme', 'gh', {});
+    const revoked = await admin.rotateWebhookSource(ACTOR, 'acme', 'gh', { revokePrevious: true });
+
+    expect(kept.activeSecrets).toBe(2);
+    expect(revoked.activeSecrets).toBe(1);
+    const source = (await platform.directory.getWebhookSource('acme', 'gh'))!;
+    const tenant = (await platform.directory.getTenant('acme'))!;
+    const [only] = source.secretCiphertexts;
+    expect(source.secretCiphertexts).toHaveLength(1);
+    expect(Buffer.from(await platform.crypto.decrypt(tenant, Buffer.from(only, 'base64'), WEBHOOK_SECRET_PURPOSE)).toString()).toBe(revoked.secret);
+  });
+
   it('R-SEC-6: a refused request is audited, with the error code, under the tenant it named', async () => {
     await admin.createTenant(ACTOR, { tenantId: 'acme', name: 'Acme' });
 

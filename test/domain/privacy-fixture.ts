@@ -139,9 +139,9 @@ export async function createTenant(world: PrivacyWorld, tenantId: string, extra:
   await new Administration(world).createTenant(`operator:${OPERATOR_ARN}`, { tenantId, name: `Tenant ${tenantId}`, plan: 'business', ...extra });
 }
 
-/** An active API key for the tenant, as the admin function issues it. */
-export async function apiKeyFor(world: PrivacyWorld, tenantId: string): Promise<{ keyId: string; apiKey: string }> {
-  return new Administration(world).issueApiKey(`operator:${OPERATOR_ARN}`, tenantId);
+/** An active API key for the tenant, as the admin function issues it; R-SEC-5: every scope unless named. */
+export async function apiKeyFor(world: PrivacyWorld, tenantId: string, scopes: readonly string[] = ['ingest', 'read', 'privacy']): Promise<{ keyId: string; apiKey: string }> {
+  return new Administration(world).issueApiKey(`operator:${OPERATOR_ARN}`, tenantId, { scopes });
 }
 
 let sequence = 0;

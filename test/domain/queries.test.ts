@@ -50,6 +50,31 @@ describe('TenantQueries', () => {
     queryEvents.mockRestore();
   });
 
+  it('issue 10, R-SEC-4: a cursor is signed and bound to its query: altered, of another query or of another tenant → 400 before the store is asked; its twin resumes', async () => {
+    const acme = await queriesFor('acme');
+    const first = await acme.listEvents({ kind: 'api_call', limit: 1 });
+    const cursor = first.cursor!;
+    expect(cursor).toBeDefined();
+    const queryEvents = jest.spyOn(platform.store, 'queryEvents');
+    const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+
+    for (const [params, queries] of [
+      [{ kind: 'api_call', limit: 1, cursor: flip(cursor, 2) }, acme],
+      [{ kind: 'api_call', limit: 1, cursor: flip(cursor, cursor.length - 2) }, acme],
+      [{ kind: 'api_call', limit: 1, cursor: cursor.slice(0, cursor.lastIndexOf('.')) }, acme],
+      [{ kind: 'api_call', limit: 1, from: '2026-01-01T00:00:00Z', cursor }, acme],
+      [{ kind: 'api_call', name: 'GET /a', limit: 1, cursor }, acme],
+      [{ kind: 'api_call', limit: 1, cursor }, await queriesFor('globex')],
+    ] as const) {
+      await expect(queries.listEvents(params)).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
+    }
+    expect(queryEvents).not.toHaveBeenCalled();
+    queryEvents.mockRestore();
+
+    const next = await acme.listEvents({ kind: 'api_call', limit: 1, cursor });
+    expect([...first.items, ...next.items].map((e) => e.eventId)).toEqual(['ev_a1', 'ev_a2']);
+  });
+
   it('R-SEC-4: getEvent of another tenant’s id → not_found, and its "own id" twin works', async () => {
     const globex = await queriesFor('globex');
 

@@ -43,23 +43,39 @@ describe('ApiKeyAuthenticator', () => {
   it('R-SEC-4: the context’s tenant is the key record’s tenant, with the key id as credential', async () => {
     const { keyId, apiKey } = await keyFor('globex');
 
-    const { context, tenant: resolved } = await auth.authenticate(withKey(apiKey));
+    const { context, tenant: resolved } = await auth.authenticate(withKey(apiKey), 'ingest');
 
     expect(context).toEqual({ tenantId: 'globex', credential: { type: 'api-key', id: keyId } });
     expect(resolved.tenantId).toBe('globex');
   });
 
+  it('R-SEC-5: a key stored before scopes existed reads as ingest-only: it ingests, and reading answers 403 insufficient_scope', async () => {
+    const { apiKey } = await keyFor('acme');
+
+    await expect(auth.authenticate(withKey(apiKey), 'ingest')).resolves.toMatchObject({ context: { tenantId: 'acme' } });
+    await expect(auth.authenticate(withKey(apiKey), 'read')).rejects.toMatchObject({ code: 'insufficient_scope', status: 403 });
+    await expect(auth.authenticate(withKey(apiKey), 'privacy')).rejects.toMatchObject({ code: 'insufficient_scope', status: 403 });
+  });
+
+  it('R-SEC-5: a read key reads and cannot ingest', async () => {
+    const issued = issueApiKey(NOW);
+    await directory.putApiKey(issued.keyHash, { tenantId: 'acme', keyId: issued.keyId, status: 'active', scopes: ['read'], createdAt: NOW.toISOString() });
+
+    await expect(auth.authenticate(withKey(issued.apiKey), 'read')).resolves.toMatchObject({ context: { tenantId: 'acme' } });
+    await expect(auth.authenticate(withKey(issued.apiKey), 'ingest')).rejects.toMatchObject({ code: 'insufficient_scope', status: 403 });
+  });
+
   it('R-SEC-4: a well-formed key that was never issued → invalid_api_key', async () => {
     const { apiKey } = issueApiKey(NOW);
 
-    await expect(auth.authenticate(withKey(apiKey))).rejects.toMatchObject({ code: 'invalid_api_key', status: 401 });
+    await expect(auth.authenticate(withKey(apiKey), 'ingest')).rejects.toMatchObject({ code: 'invalid_api_key', status: 401 });
   });
 
   it('caches a positive lookup: a burst of requests costs one directory read', async () => {
     const { apiKey } = await keyFor('acme');
     const reads = jest.spyOn(directory, 'findApiKeyByHash');
 
-    for (let i = 0; i < 5; i++) await auth.authenticate(withKey(apiKey));
+    for (let i = 0; i < 5; i++) await auth.authenticate(withKey(apiKey), 'ingest');
 
     expect(reads).toHaveBeenCalledTimes(1);
   });
@@ -67,14 +83,14 @@ describe('ApiKeyAuthenticator', () => {
   it('R-SEC-3: a revoked key keeps working at most API_KEY_CACHE_MS, then is refused', async () => {
     // Prepare
     const { keyId, apiKey } = await keyFor('acme');
-    await auth.authenticate(withKey(apiKey));
+    await auth.authenticate(withKey(apiKey), 'ingest');
     await directory.revokeApiKey('acme', keyId, NOW.toISOString());
 
     // Act
     now += API_KEY_CACHE_MS - 1;
-    const withinCache = await auth.authenticate(withKey(apiKey));
+    const withinCache = await auth.authenticate(withKey(apiKey), 'ingest');
     now += 2;
-    const afterCache = auth.authenticate(withKey(apiKey));
+    const afterCache = auth.authenticate(withKey(apiKey), 'ingest');
 
     // Assess
     expect(withinCache.context.tenantId).toBe('acme');
@@ -83,27 +99,27 @@ describe('ApiKeyAuthenticator', () => {
 
   it('does not cache a miss: a key issued just after a failed attempt works at once', async () => {
     const issued = issueApiKey(NOW);
-    await expect(auth.authenticate(withKey(issued.apiKey))).rejects.toMatchObject({ code: 'invalid_api_key' });
+    await expect(auth.authenticate(withKey(issued.apiKey), 'ingest')).rejects.toMatchObject({ code: 'invalid_api_key' });
 
     await directory.putApiKey(issued.keyHash, { tenantId: 'acme', keyId: issued.keyId, status: 'active', createdAt: NOW.toISOString() });
 
-    await expect(auth.authenticate(withKey(issued.apiKey))).resolves.toMatchObject({ context: { tenantId: 'acme' } });
+    await expect(auth.authenticate(withKey(issued.apiKey), 'ingest')).resolves.toMatchObject({ context: { tenantId: 'acme' } });
   });
 
   it('R-TERM-1: a frozen tenant’s key → tenant_frozen (403), at once, even while the key is cached', async () => {
     const { apiKey } = await keyFor('acme');
-    await auth.authenticate(withKey(apiKey));
+    await auth.authenticate(withKey(apiKey), 'ingest');
 
     await directory.setTenantStatus('acme', 'frozen');
 
-    await expect(auth.authenticate(withKey(apiKey))).rejects.toMatchObject({ code: 'tenant_frozen', status: 403 });
+    await expect(auth.authenticate(withKey(apiKey), 'ingest')).rejects.toMatchObject({ code: 'tenant_frozen', status: 403 });
   });
 
   it('a key whose tenant no longer exists → invalid_api_key', async () => {
     const issued = issueApiKey(NOW);
     await directory.putApiKey(issued.keyHash, { tenantId: 'initech', keyId: issued.keyId, status: 'active', createdAt: NOW.toISOString() });
 
-    await expect(auth.authenticate(withKey(issued.apiKey))).rejects.toMatchObject({ code: 'invalid_api_key' });
+    await expect(auth.authenticate(withKey(issued.apiKey), 'ingest')).rejects.toMatchObject({ code: 'invalid_api_key' });
   });
 });
 

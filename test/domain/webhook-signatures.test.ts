@@ -321,8 +321,8 @@ describe('R-ING-2: Shopify details', () => {
     expect(() => verify({ ...signed(), 'x-shopify-webhook-id': undefined })).toThrow(domainError('invalid_request', 400));
   });
 
-  it('dates a delivery without x-shopify-triggered-at now', () => {
-    expect(verify({ ...signed(), 'x-shopify-triggered-at': undefined }).timestamp).toBe(NOW.toISOString());
+  it('issue 10: requires x-shopify-triggered-at (400 invalid_request)', () => {
+    expect(() => verify({ ...signed(), 'x-shopify-triggered-at': undefined })).toThrow(domainError('invalid_request', 400));
   });
 
   it('reads the nanosecond times Shopify sends', () => {

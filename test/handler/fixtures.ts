@@ -17,7 +17,7 @@ import {
   MemoryTenantDirectory,
 } from '../../lambdas/adapters/memory';
 import { createAdminHandler } from '../../lambdas/admin/handler';
-import type { ErrorCode, StreamEnvelope } from '../../lambdas/domain/model';
+import { API_KEY_SCOPES, type ErrorCode, type StreamEnvelope } from '../../lambdas/domain/model';
 import type { DeadLetter, DeadLetterSink, EventPublisher, EventStore, TenantCrypto } from '../../lambdas/domain/ports';
 import { createIngestHandler } from '../../lambdas/ingest/handler';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
@@ -186,8 +186,9 @@ export async function createTenant(platform: TestPlatform, tenantId: string, ext
   if (answer.statusCode !== 201) throw new Error(`tenant ${tenantId}: ${answer.statusCode} ${answer.body}`);
 }
 
-export async function issueKey(platform: TestPlatform, tenantId: string): Promise<{ keyId: string; apiKey: string }> {
-  const answer = await platform.admin(apiRequest('POST', '/v1/admin/tenants/{tenantId}/api-keys', { pathParameters: { tenantId } }));
+/** R-SEC-5: a key with every scope unless the test names fewer (the platform's own default is ingest only). */
+export async function issueKey(platform: TestPlatform, tenantId: string, scopes: readonly string[] = API_KEY_SCOPES): Promise<{ keyId: string; apiKey: string }> {
+  const answer = await platform.admin(apiRequest('POST', '/v1/admin/tenants/{tenantId}/api-keys', { pathParameters: { tenantId }, body: { scopes } }));
   if (answer.statusCode !== 201) throw new Error(`api key for ${tenantId}: ${answer.statusCode} ${answer.body}`);
   return JSON.parse(answer.body) as { keyId: string; apiKey: string };
 }

@@ -7,6 +7,7 @@ import { API_KEY_CACHE_MS } from '../../lambdas/shared/tenant-context';
 import {
   apiRequest,
   bodyOf,
+  deliverPublished,
   expectErrorAnswer,
   postEvents,
   removeKeyDirectories,
@@ -75,6 +76,41 @@ describe('POST /v1/events: accepted events', () => {
     const second = bodyOf<{ eventIds: string[] }>(await postEvents(platform, apiKey, signup));
 
     expect(first.eventIds[0]).not.toBe(second.eventIds[0]);
+  });
+
+  it('R-ING-7: an Idempotency-Key header makes a retried request without ids produce the same event ids, and store them once', async () => {
+    // Prepare
+    const headers = { 'Idempotency-Key': 'retry-7f3a' };
+    const body = { events: [signup, apiCall, { ...metric, id: 'own-id' }] };
+
+    // Act
+    const first = bodyOf<{ eventIds: string[] }>(await postEvents(platform, apiKey, body, headers));
+    const second = bodyOf<{ eventIds: string[] }>(await postEvents(platform, apiKey, body, headers));
+    const otherKey = bodyOf<{ eventIds: string[] }>(await postEvents(platform, apiKey, body, { 'Idempotency-Key': 'retry-other' }));
+    await deliverPublished(platform);
+
+    // Assess
+    expect(second.eventIds).toEqual(first.eventIds);
+    expect(new Set(first.eventIds).size).toBe(3);
+    expect(first.eventIds[2]).toBe('c_own-id');
+    expect(otherKey.eventIds.slice(0, 2)).not.toEqual(first.eventIds.slice(0, 2));
+    const stored = await platform.store.queryEvents({ tenantId: 'acme', limit: 100 });
+    expect(stored.items).toHaveLength(5);
+  });
+
+  it('R-ING-7: the same Idempotency-Key under another tenant derives other ids', async () => {
+    const globexKey = await tenantWithKey(platform, 'globex');
+    const headers = { 'Idempotency-Key': 'shared-key' };
+
+    const acme = bodyOf<{ eventIds: string[] }>(await postEvents(platform, apiKey, signup, headers));
+    const globex = bodyOf<{ eventIds: string[] }>(await postEvents(platform, globexKey, signup, headers));
+
+    expect(acme.eventIds[0]).not.toBe(globex.eventIds[0]);
+  });
+
+  it.each([['a'.repeat(256)], ['with space'], ['nön-ascii']])('R-ING-7: a malformed Idempotency-Key (%s) → 400 invalid_request, nothing published', async (key) => {
+    expectErrorAnswer(await postEvents(platform, apiKey, signup, { 'Idempotency-Key': key }), 400, 'invalid_request');
+    expect(platform.publisher.published).toEqual([]);
   });
 
   it('accepts a base64-encoded body, as API Gateway passes binary media types', async () => {

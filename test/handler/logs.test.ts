@@ -4,6 +4,7 @@
  * ingest and processing, on the happy paths and on the error paths that do log.
  */
 import { createHmac } from 'node:crypto';
+import { errorResponse } from '../../lambdas/shared/http';
 import { logger } from '../../lambdas/shared/logger';
 import { apiRequest, createTenant, deliverPublished, expectErrorAnswer, kinesisEvent, postEvents, removeKeyDirectories, tenantWithKey, testPlatform } from './fixtures';
 
@@ -111,5 +112,23 @@ describe('R-SEC-7: what the functions log', () => {
     // Assess
     expect(lines.length).toBeGreaterThan(0);
     for (const value of PERSONAL) expect(lines.filter((line) => line.includes(value))).toEqual([]);
+  });
+});
+
+describe('issue 10, R-SEC-7: an unexpected error is logged by its name and code only', () => {
+  it('never logs the message, which can echo request strings', async () => {
+    const secret = `Invalid tenant id '${EMAIL}' from ${IP}`;
+    const failure = Object.assign(new Error(secret), { name: 'ValidationException', code: 'E_KEY' });
+    let status = 0;
+    const lines = await captureLogs(async () => {
+      status = errorResponse(failure).statusCode;
+    });
+    expect(status).toBe(500);
+    const text = lines.join('\n');
+    expect(text).toContain('ValidationException');
+    expect(text).toContain('E_KEY');
+    expect(text).not.toContain(EMAIL);
+    expect(text).not.toContain(IP);
+    expect(text).not.toContain('Invalid tenant id');
   });
 });

@@ -10,6 +10,7 @@ import type { WebhookScheme } from '../../lambdas/domain/model';
 import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import {
   apiRequest,
+  deliverPublished,
   bodyOf,
   createTenant,
   expectErrorAnswer,
@@ -85,6 +86,16 @@ function deliver(
   );
 }
 
+/**
+ * Issue 10: a delivery is published before its marker is written, so a repeat can reach the stream again, always
+ * under the same event id; the processor's event-id gate stores it once.
+ */
+async function expectStoredOnce(platform: TestPlatform): Promise<void> {
+  expect(new Set(platform.publisher.published.map((e) => e.eventId)).size).toBe(1);
+  await deliverPublished(platform);
+  expect((await platform.store.queryEvents({ tenantId: 'acme', kind: 'webhook', limit: 10 })).items).toHaveLength(1);
+}
+
 const SCHEMES: readonly WebhookScheme[] = ['standard', 'stripe', 'shopify', 'github'];
 const TIMESTAMPED: readonly WebhookScheme[] = ['standard', 'stripe'];
 
@@ -156,7 +167,7 @@ describe('webhook deliveries', () => {
     expectErrorAnswer(answer, 401, 'timestamp_out_of_tolerance');
   });
 
-  it.each(TIMESTAMPED)('R-ING-7: the exact replay of a %s delivery → 409 replayed_delivery, published once', async (scheme) => {
+  it.each(TIMESTAMPED)('R-ING-7: the exact replay of a %s delivery → 409 replayed_delivery, stored once', async (scheme) => {
     // Prepare
     const source = await createSource(platform, 'acme', scheme);
     const sentAt = platform.clock.now();
@@ -168,10 +179,10 @@ describe('webhook deliveries', () => {
 
     // Assess
     expectErrorAnswer(replay, 409, 'replayed_delivery');
-    expect(platform.publisher.published).toHaveLength(1);
+    await expectStoredOnce(platform);
   });
 
-  it.each(TIMESTAMPED)('R-ING-7: a re-signed retry of a %s delivery → 200 duplicate, not published twice', async (scheme) => {
+  it.each(TIMESTAMPED)('R-ING-7: a re-signed retry of a %s delivery → 200 duplicate, not stored twice', async (scheme) => {
     // Prepare
     const source = await createSource(platform, 'acme', scheme);
     const first = await deliver(platform, source);
@@ -183,10 +194,10 @@ describe('webhook deliveries', () => {
     // Assess
     expect(retry.statusCode).toBe(200);
     expect(bodyOf(retry)).toMatchObject({ accepted: 0, duplicate: true, eventId: bodyOf(first).eventId });
-    expect(platform.publisher.published).toHaveLength(1);
+    await expectStoredOnce(platform);
   });
 
-  it.each(['shopify', 'github'] as const)('R-ING-7: an identical repeat of a %s delivery → 200 duplicate, published once', async (scheme) => {
+  it.each(['shopify', 'github'] as const)('R-ING-7: an identical repeat of a %s delivery → 200 duplicate, stored once', async (scheme) => {
     const source = await createSource(platform, 'acme', scheme);
     const sentAt = platform.clock.now();
     await deliver(platform, source, { sentAt });
@@ -195,10 +206,10 @@ describe('webhook deliveries', () => {
 
     expect(repeat.statusCode).toBe(200);
     expect(bodyOf(repeat)).toMatchObject({ duplicate: true });
-    expect(platform.publisher.published).toHaveLength(1);
+    await expectStoredOnce(platform);
   });
 
-  it('R-SEC-4: tenant B’s id in the path with a valid signature of tenant A’s source → 404 unknown_source', async () => {
+  it('R-SEC-4, issue 10: tenant B’s id in the path with a valid signature of tenant A’s source → 401 invalid_signature, as a bad signature', async () => {
     // Prepare
     await createTenant(platform, 'globex');
     const source = await createSource(platform, 'acme', 'standard');
@@ -207,7 +218,9 @@ describe('webhook deliveries', () => {
     const answer = await deliver(platform, source, { pathTenant: 'globex' });
 
     // Assess
-    expectErrorAnswer(answer, 404, 'unknown_source');
+    expectErrorAnswer(answer, 401, 'invalid_signature');
+    const badSignature = await deliver(platform, source, { pathTenant: 'acme', secret: 'whsec_' + Buffer.alloc(32, 7).toString('base64') });
+    expect(answer.body).toBe(badSignature.body);
     expect(platform.publisher.published).toEqual([]);
   });
 
@@ -221,7 +234,7 @@ describe('webhook deliveries', () => {
     expect(platform.publisher.published.map((e) => e.tenantId)).toEqual(['acme']);
   });
 
-  it('R-SEC-4: B’s source of the same id does not accept A’s signature (401), nor an unknown tenant (404)', async () => {
+  it('R-SEC-4: B’s source of the same id does not accept A’s signature (401), nor an unknown tenant (401 too, issue 10)', async () => {
     await createTenant(platform, 'globex');
     const source = await createSource(platform, 'acme', 'github', 'shared-id');
     await createSource(platform, 'globex', 'github', 'shared-id');
@@ -230,7 +243,8 @@ describe('webhook deliveries', () => {
     const noTenant = await deliver(platform, source, { pathTenant: 'initech' });
 
     expectErrorAnswer(crossTenant, 401, 'invalid_signature');
-    expectErrorAnswer(noTenant, 404, 'unknown_source');
+    expectErrorAnswer(noTenant, 401, 'invalid_signature');
+    expect(noTenant.body).toBe(crossTenant.body);
   });
 
   it('R-ING-2: after a rotation both the old and the new secret are accepted; after the next, the oldest is not', async () => {
@@ -275,6 +289,27 @@ describe('webhook deliveries', () => {
     },
   );
 
+  it.each(SCHEMES)(
+    'issue 10, R-ING-7: a %s delivery whose function dies between the publish attempt and any clean-up: the retry is stored, not answered duplicate',
+    async (scheme) => {
+      // Prepare: the publish fails once, and nothing after it runs (a timeout or a crash: no clean-up either).
+      const source = await createSource(platform, 'acme', scheme);
+      platform.publisher.failures = 1;
+      jest.spyOn(platform.directory, 'forgetDelivery').mockRejectedValue(new Error('Task timed out after 10.00 seconds'));
+      const sentAt = platform.clock.now();
+
+      // Act: the sender sees a 5xx and retries; a timestamped scheme re-signs the retry.
+      const failed = await deliver(platform, source, { sentAt });
+      platform.clock.advance(1_000);
+      const retry = await deliver(platform, source, { sentAt: scheme === 'standard' || scheme === 'stripe' ? platform.clock.now() : sentAt });
+
+      // Assess
+      expect(failed.statusCode).toBeGreaterThanOrEqual(500);
+      expect(retry.statusCode).toBe(202);
+      await expectStoredOnce(platform);
+    },
+  );
+
   it('R-TERM-1: a frozen tenant’s source → 403 tenant_frozen', async () => {
     const source = await createSource(platform, 'acme', 'github');
     await platform.directory.setTenantStatus('acme', 'frozen');
@@ -299,6 +334,17 @@ describe('R-ING-7: deliveries whose keys or stream record AWS would refuse', () 
     expect(expectErrorAnswer(over, 400, 'invalid_request').message).toContain(`at most ${KEY_BYTE_BOUNDS.deliveryId} bytes`);
     expect(atLimit.statusCode).toBe(202);
     expect(platform.publisher.published).toHaveLength(1);
+  });
+
+  it('issue 10: every header value that is stored is bounded: an event name past KEY_BYTE_BOUNDS.webhookName → 400; a shop domain past a host name is not stored', async () => {
+    const longName = await deliver(platform, source, { headers: { 'X-GitHub-Event': 'e'.repeat(KEY_BYTE_BOUNDS.webhookName + 1) } });
+    expectErrorAnswer(longName, 400, 'invalid_request');
+
+    const shop = await createSource(platform, 'acme', 'shopify');
+    const answer = await deliver(platform, shop, { id: 'shop-1', headers: { 'X-Shopify-Shop-Domain': `${'a'.repeat(1000)}.myshopify.com` } });
+    expect(answer.statusCode).toBe(202);
+    expect(platform.publisher.published.at(-1)?.event).not.toHaveProperty('shopDomain');
+    expect(JSON.stringify(platform.publisher.published.at(-1))).not.toContain('a'.repeat(300));
   });
 
   it('a delivery within the body limit whose stream record would pass 1 MiB → 413 body_too_large, and no marker stops its smaller retry', async () => {

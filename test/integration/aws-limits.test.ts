@@ -29,7 +29,8 @@ beforeAll(async () => {
     log: () => undefined,
   });
   aws = createAwsClients(local.clients);
-  const admin = (path: string) => request(`${local.url}/v1/admin${path}`, { token: local.adminToken, method: 'POST', body: path === '/tenants' ? { tenantId: TENANT, name: 'Limits' } : {} });
+  // R-SEC-5: the tests send and read with one key, so it carries both scopes.
+  const admin = (path: string) => request(`${local.url}/v1/admin${path}`, { token: local.adminToken, method: 'POST', body: path === '/tenants' ? { tenantId: TENANT, name: 'Limits' } : { scopes: ['ingest', 'read'] } });
   expect((await admin('/tenants')).status).toBe(201);
   apiKey = String((await admin(`/tenants/${TENANT}/api-keys`)).body.apiKey);
 }, 60_000);

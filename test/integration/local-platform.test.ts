@@ -52,7 +52,8 @@ const stored = (tenant: string, eventId: string) =>
 
 async function createTenant(tenantId: string): Promise<void> {
   expect((await admin('/tenants', { tenantId, name: `Tenant ${tenantId}` })).status).toBe(201);
-  const key = await admin(`/tenants/${tenantId}/api-keys`);
+  // R-SEC-5: these tests send and read with one key, so it carries every scope.
+  const key = await admin(`/tenants/${tenantId}/api-keys`, { scopes: ['ingest', 'read', 'privacy'] });
   keys[tenantId] = String(key.body.apiKey);
 }
 
@@ -76,12 +77,16 @@ afterAll(async () => {
 });
 
 describe('first start', () => {
-  it('creates a demo tenant whose printed API key ingests and reads back', async () => {
+  it('R-SEC-5: creates a demo tenant whose printed ingest key sends and whose read key reads back, not the other way round', async () => {
     expect(local.demo?.tenantId).toBe('demo');
     keys.demo = local.demo!.apiKey;
     const answer = await ingest('demo', { type: 'event', name: 'signup', properties: { plan: 'starter' } });
     expect(answer.status).toBe(202);
+    keys.demo = local.demo!.readApiKey;
     expect((await stored('demo', answer.body.eventIds[0])).name).toBe('signup');
+    expect((await ingest('demo', { type: 'event', name: 'signup', properties: {} })).status).toBe(403);
+    const ingestKeyReads = await request<{ error: { code: string } }>(`${local.url}/v1/events`, { token: local.demo!.apiKey });
+    expect([ingestKeyReads.status, ingestKeyReads.body.error.code]).toEqual([403, 'insufficient_scope']);
   });
 
   it('refuses operator routes without the admin token, as API Gateway refuses unsigned IAM routes', async () => {

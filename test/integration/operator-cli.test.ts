@@ -37,13 +37,18 @@ async function cli(...argv: string[]): Promise<{ code: number; output: unknown }
 
 it('creates a tenant, issues and revokes a key, creates and rotates a source, and reads the audit log', async () => {
   expect(await cli('create-tenant', 'cli-co', '--name', 'CLI Co', '--plan', 'business')).toMatchObject({ code: 0, output: { tenantId: 'cli-co', plan: 'business' } });
-  const issue = async () => (await cli('issue-key', 'cli-co')).output as { keyId: string; apiKey: string };
+  // R-SEC-5: --scopes chooses what the key may do (a read key for this dashboard check); the default is ingest only.
+  const issue = async () => (await cli('issue-key', 'cli-co', '--scopes', 'read')).output as { keyId: string; apiKey: string; scopes: string[] };
   const [kept, revoked] = [await issue(), await issue()];
   const status = async (apiKey: string) => (await fetch(`${local.url}/v1/events`, { headers: { authorization: `Bearer ${apiKey}` } })).status;
   expect(await cli('revoke-key', 'cli-co', revoked.keyId)).toMatchObject({ code: 0, output: { revoked: revoked.keyId } });
   // (A key used before its revocation keeps working for up to API_KEY_CACHE_MS, as in Lambda; this one was never used.)
   expect(await status(revoked.apiKey)).toBe(401);
   expect(await status(kept.apiKey)).toBe(200);
+  expect(kept.scopes).toEqual(['read']);
+  const ingestOnly = (await cli('issue-key', 'cli-co')).output as { apiKey: string; scopes: string[] };
+  expect(ingestOnly.scopes).toEqual(['ingest']);
+  expect(await status(ingestOnly.apiKey)).toBe(403);
 
   expect(await cli('create-source', 'cli-co', '--scheme', 'github', '--source-id', 'gh')).toMatchObject({ code: 0, output: { sourceId: 'gh', scheme: 'github' } });
   expect(await cli('rotate-source', 'cli-co', 'gh')).toMatchObject({ code: 0, output: { sourceId: 'gh', activeSecrets: 2 } });

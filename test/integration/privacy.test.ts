@@ -54,7 +54,8 @@ async function listAll(tenantId: string): Promise<{ eventId: string; event: unkn
 
 async function seedTenant(tenantId: string): Promise<void> {
   expect((await admin('/tenants', { tenantId, name: `Tenant ${tenantId}` })).status).toBe(201);
-  const apiKey = String((await admin(`/tenants/${tenantId}/api-keys`, {})).body.apiKey);
+  // R-SEC-5: one key sends, reads and opens requests here, so it carries every scope.
+  const apiKey = String((await admin(`/tenants/${tenantId}/api-keys`, { scopes: ['ingest', 'read', 'privacy'] })).body.apiKey);
   const source = await admin(`/tenants/${tenantId}/webhook-sources`, { scheme: 'standard', sourceId: 'crm' });
   const bySubject: Record<string, string[]> = Object.fromEntries(SUBJECTS.map((s) => [s, []]));
   const inS3: string[] = [];
@@ -260,7 +261,8 @@ describe('tenant termination over HTTP (R-TERM-1..6)', () => {
 
   it('a Shopify customers/redact webhook, HMAC-verified, runs an erasure for the tenant that connected the shop (R-DSR-6)', async () => {
     const source = await admin('/tenants/globex/webhook-sources', { scheme: 'shopify', sourceId: 'shop' });
-    const payload = JSON.stringify({ shop_domain: 'globex.myshopify.com', customer: { id: 1, email: 'zara@example.com' } });
+    // Shopify's documented customers/redact payload: the action is taken from this shape (issue 10), not the topic header.
+    const payload = JSON.stringify({ shop_id: 954889, shop_domain: 'globex.myshopify.com', customer: { id: 1, email: 'zara@example.com' }, orders_to_redact: [] });
     const post = (secret: string) =>
       request<{ privacyRequestId?: string }>(`${local.url}${source.body.path}`, {
         body: payload,
@@ -269,6 +271,7 @@ describe('tenant termination over HTTP (R-TERM-1..6)', () => {
           'x-shopify-webhook-id': 'redact-1',
           'x-shopify-topic': 'customers/redact',
           'x-shopify-shop-domain': 'globex.myshopify.com',
+          'x-shopify-triggered-at': new Date().toISOString(),
         },
       });
     expect((await post('not-the-secret')).status).toBe(401);

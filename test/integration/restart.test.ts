@@ -27,7 +27,9 @@ it('keeps every stored record, and the demo credentials, across a restart with a
   const apiKey = first.demo!.apiKey;
   const events = Array.from({ length: 25 }, (_, i) => ({ type: 'event', name: 'kept', properties: { i } }));
   const { body } = await request<{ eventIds: string[] }>(`${first.url}/v1/events`, { token: apiKey, body: { events } });
-  const list = (url: string) => request<{ items: { eventId: string }[] }>(`${url}/v1/events?kind=event&name=kept&limit=100`, { token: apiKey });
+  // R-SEC-5: the demo's ingest key sends, its read key reads.
+  const readKey = first.demo!.readApiKey;
+  const list = (url: string) => request<{ items: { eventId: string }[] }>(`${url}/v1/events?kind=event&name=kept&limit=100`, { token: readKey });
   await eventually(async () => ((await list(first.url)).body.items.length === 25 ? true : undefined), 'the events stored before the restart');
   await first.stop();
   local = undefined;
@@ -38,7 +40,7 @@ it('keeps every stored record, and the demo credentials, across a restart with a
   const after = await list(local.url);
   expect(after.body.items.map((e) => e.eventId).sort()).toEqual([...body.eventIds].sort());
   // Nothing was stored or counted twice after the restart.
-  const rollups = await request<{ items: { series: string; count: number }[] }>(`${local.url}/v1/rollups?series=event:kept`, { token: apiKey });
+  const rollups = await request<{ items: { series: string; count: number }[] }>(`${local.url}/v1/rollups?series=event:kept`, { token: readKey });
   expect(rollups.body.items.reduce((sum, r) => sum + r.count, 0)).toBe(25);
 });
 

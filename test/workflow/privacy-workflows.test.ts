@@ -29,7 +29,8 @@ const admin = (path: string, body?: object, method?: string) =>
 
 async function createTenant(tenantId: string): Promise<void> {
   expect((await admin('/tenants', { tenantId, name: `Tenant ${tenantId}` })).status).toBe(201);
-  apiKeys[tenantId] = String((await admin(`/tenants/${tenantId}/api-keys`, {})).body.apiKey);
+  // R-SEC-5: one key sends, reads and opens requests here, so it carries every scope.
+  apiKeys[tenantId] = String((await admin(`/tenants/${tenantId}/api-keys`, { scopes: ['ingest', 'read', 'privacy'] })).body.apiKey);
 }
 
 /** Ingests events and waits until the processor has stored each (readable by id). */
