@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 // Type only: the module's runtime imports (canonicalize, ESM) have no place in the CDK app.
@@ -129,28 +130,10 @@ export class ServicesStack extends cdk.Stack {
     });
 
     // R-DSR-5: hourly, the open requests past their one-month deadline are counted into OverduePrivacyRequests.
-    new events.Rule(this, 'PrivacyDeadlineCheck', {
-      description: 'Counts data-subject requests past their one-month deadline (R-DSR-5)',
-      schedule: events.Schedule.rate(DEADLINE_CHECK_INTERVAL),
-      targets: [new targets.LambdaFunction(subjectTasks, {
-        event: events.RuleTargetInput.fromObject({ task: 'check-deadlines' }),
-        // A missed check is made up by the next one within the hour.
-        retryAttempts: 2,
-        maxEventAge: DEADLINE_CHECK_INTERVAL,
-      })],
-    });
-
+    this.hourlyTask('PrivacyDeadlineCheck', 'Counts data-subject requests past their one-month deadline (R-DSR-5)', subjectTasks, 'check-deadlines');
     // R-TERM-1: hourly, tenants whose subscriptions ended more than billing.terminationGraceDays ago are terminated.
-    new events.Rule(this, 'BillingDueTerminations', {
-      description: 'Starts the termination of tenants whose Stripe subscription ended before the grace period (R-TERM-1)',
-      schedule: events.Schedule.rate(DEADLINE_CHECK_INTERVAL),
-      targets: [new targets.LambdaFunction(billing, {
-        event: events.RuleTargetInput.fromObject({ task: 'start-due-terminations' }),
-        // A missed check is made up by the next one within the hour.
-        retryAttempts: 2,
-        maxEventAge: DEADLINE_CHECK_INTERVAL,
-      })],
-    });
+    this.hourlyTask('BillingDueTerminations', 'Starts the termination of tenants whose Stripe subscription ended before the grace period (R-TERM-1)',
+      billing, 'start-due-terminations');
 
     this.processor = new StreamProcessor(this, 'StreamProcessor', {
       fn: processor,
@@ -187,6 +170,19 @@ export class ServicesStack extends cdk.Stack {
 
     this.acknowledgeFindings();
     this.addOutputs();
+  }
+
+  /** An EventBridge rule that invokes `fn` with `{ task }` every hour; a missed run is made up by the next one. */
+  private hourlyTask(id: string, description: string, fn: lambda.IFunction, task: string): void {
+    new events.Rule(this, id, {
+      description,
+      schedule: events.Schedule.rate(DEADLINE_CHECK_INTERVAL),
+      targets: [new targets.LambdaFunction(fn, {
+        event: events.RuleTargetInput.fromObject({ task }),
+        retryAttempts: 2,
+        maxEventAge: DEADLINE_CHECK_INTERVAL,
+      })],
+    });
   }
 
   private mapFunctions<T>(pick: (f: LumiqoFunction) => T): Record<LumiqoFunctionName, T> {
