@@ -5,8 +5,9 @@ export const BILLING = declareFunction({
   name: 'billing',
   description: 'Verifies Stripe webhooks and applies subscriptions to tenant plans; billing records apart from tenant data',
   uses: {
-    // The tenant's plan (UpdateItem, versioned) and whether the tenant exists.
-    control: 'read-write',
+    // The tenant's plan (UpdateItem, versioned), whether the tenant exists, and its termination record: the tenant's
+    // own partition only, never an API key hash (R-SEC-5).
+    control: 'billing',
     // R-RET-3, R-TERM-6: processed events, customer links, subscription states, invoices, pending terminations (append-only).
     ledger: 'read-write',
     stripeWebhook: 'verify',

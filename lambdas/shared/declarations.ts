@@ -26,7 +26,7 @@ export interface FunctionUses {
    * Control table: tenants, key hashes, sources, deliveries, privacy requests. `purge` adds batch deletes (termination);
    * `ingest` reads all of it but writes only delivery markers and privacy requests (R-SEC-5).
    */
-  readonly control?: 'read' | 'ingest' | 'read-write' | 'purge';
+  readonly control?: 'read' | 'ingest' | 'billing' | 'read-write' | 'purge';
   /** TenantData table and payload bucket. `erase` adds deleting every object version (R-DSR-2, R-TERM-3). */
   readonly tenantData?: 'write' | 'erase';
   /** R-SEC-4: tenant data read only through the tenant-scoped role (its names, and AssumeRole on that role). */

@@ -219,6 +219,7 @@ export class LumiqoFunction extends Construct {
         const grants = {
           read: () => b.store.grantControlRead(fn),
           ingest: () => b.store.grantControlIngest(fn),
+          billing: () => b.store.grantControlBilling(fn),
           'read-write': () => b.store.grantControlReadWrite(fn),
           purge: () => b.store.grantControlPurge(fn),
         };

@@ -55,6 +55,13 @@ export const INGEST_CONTROL_PARTITIONS: readonly string[] = [
 ];
 
 /**
+ * R-SEC-5: the only control partition billing, internet-facing too, writes: the tenant's own partition, for its plan
+ * (DynamoTenantPlans) and, when a subscription's grace period is over, its termination record (R-TERM-1). Never an
+ * API key hash (`APIKEY#…`), a delivery marker, a privacy request, an erasure or a restriction.
+ */
+export const BILLING_CONTROL_PARTITIONS: readonly string[] = [anyTenantPartition((tenantId) => controlKeys.tenant(tenantId).pk)];
+
+/**
  * The platform's tenant data: the control, tenant-data and audit tables (shapes from lambdas/shared/tables.ts)
  * and the payload bucket (`tenants/<id>/…`). Every grant also grants the KMS actions it needs on the data key,
  * limited to use through DynamoDB or S3, so a caller never writes a policy by hand.
@@ -98,9 +105,19 @@ export class TenantDataStore extends Construct {
    * tenant. The `Null` guard refuses a write that names no key, which `ForAllValues` alone would let through.
    */
   grantControlIngest(grantee: iam.IGrantable): void {
+    this.grantControlWritesTo(grantee, INGEST_CONTROL_PARTITIONS);
+  }
+
+  /** R-SEC-5: billing reads the control table and writes only BILLING_CONTROL_PARTITIONS. */
+  grantControlBilling(grantee: iam.IGrantable): void {
+    this.grantControlWritesTo(grantee, BILLING_CONTROL_PARTITIONS);
+  }
+
+  /** Reads of the whole control table, writes only under `partitions` (`dynamodb:LeadingKeys`, with its Null guard). */
+  private grantControlWritesTo(grantee: iam.IGrantable, partitions: readonly string[]): void {
     this.allowTable(grantee, this.controlTable, TABLES.control, CONTROL_READ_ACTIONS);
     this.allowTable(grantee, this.controlTable, TABLES.control, CONTROL_WRITE_ACTIONS, {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...INGEST_CONTROL_PARTITIONS] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] },
       Null: { 'dynamodb:LeadingKeys': 'false' },
     });
     this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb']);

@@ -106,6 +106,30 @@ describe('R-SEC-5: ingest, internet-facing, writes only delivery markers and pri
   });
 });
 
+describe('R-SEC-5: billing, internet-facing too, writes only the tenant\'s own partition of the control table', () => {
+  const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+  const forbidden: [string, string, LumiqoFunctionName][] = [
+    ['an API key hash', 'APIKEY#9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', 'admin'],
+    ['a webhook delivery marker', 'T#tenant-a#DELIVERY#shop', 'ingest'],
+    ['an erasure marker', 'T#tenant-a#ERASED', 'privacy-tasks'],
+    ['a restriction', 'T#tenant-a#RESTRICTED', 'privacy-tasks'],
+  ];
+
+  test.each(forbidden)('billing cannot put, update or delete %s (%s); %s can', (_what, partition, writer) => {
+    for (const action of WRITES) {
+      expect([action, decide('billing', action, controlTable, leadingKeys(partition))]).not.toEqual([action, 'Allowed']);
+    }
+    expect(decide(writer, 'dynamodb:PutItem', controlTable, leadingKeys(partition))).toBe('Allowed');
+  });
+
+  test('billing can update the tenant record (its plan) and put its termination record; it can read any control item', () => {
+    expect(decide('billing', 'dynamodb:UpdateItem', controlTable, leadingKeys('T#tenant-a#TENANT'))).toBe('Allowed');
+    expect(decide('billing', 'dynamodb:PutItem', controlTable, leadingKeys('T#tenant-a#TENANT'))).toBe('Allowed');
+    expect(decide('billing', 'dynamodb:GetItem', controlTable, leadingKeys('T#tenant-a#PRIVACY'))).toBe('Allowed');
+    expect(decide('billing', 'dynamodb:PutItem', controlTable)).not.toBe('Allowed');
+  });
+});
+
 describe('R-SEC-4, R-SEC-5: tenant keys open only their own tenant\'s ciphertexts, and only for the purposes a function declares', () => {
   const deployment = stackPrefix(config);
   const tenantKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/tenant-a-key`;
