@@ -12,7 +12,6 @@ import { asFunction, installCallRecorder, recordedCalls, type RecordedCall } fro
 export interface CallCheck {
   /** Attributes each function's calls to it: pass as LocalPlatformOptions.aroundInvocation. */
   readonly aroundInvocation: <T>(fn: LumiqoFunctionName, invocation: () => Promise<T>) => Promise<T>;
-  readonly policies: DeployedPolicies;
   /** Every distinct refused request so far, described; empty when every call was allowed. */
   denied(): string[];
   /** The functions that made calls so far. */
@@ -82,7 +81,6 @@ export function localCallCheck(): CallCheck {
   };
   return {
     aroundInvocation: asFunction,
-    policies,
     denied: () => deniedRequests(recordedCalls(), policies, NO_KMS, principalFor),
     functions: () => [...new Set(recordedCalls().map((c) => c.fn))],
   };

@@ -7,8 +7,8 @@
  * task functions' Lambda entries. Every AWS call made is recorded per function (recorder.ts).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { LOCAL_ACCOUNT, LOCAL_REGION, provision, startEmulators, type RunningEmulators } from '../../bin/local/emulators';
-import { deploymentFromAssembly, readTemplates, synthesizedAssembly, type LocalDeployment, type Templates } from '../../bin/local/schema';
+import { LOCAL_REGION, provision, startEmulators, type RunningEmulators } from '../../bin/local/emulators';
+import { deploymentFromAssembly, readTemplates, synthesizedAssembly, type LocalDeployment } from '../../bin/local/schema';
 import { LocalWorkflows } from '../../bin/local/workflows';
 import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
 import { BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
@@ -41,11 +41,9 @@ const SHORT_WAITS = { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 
 
 export interface DeployedWorld {
   readonly deployment: LocalDeployment;
-  readonly templates: Templates;
   readonly policies: DeployedPolicies;
   readonly emulators: RunningEmulators;
   readonly aws: FakeAws;
-  readonly workflows: LocalWorkflows;
   /** Each function's environment as Lambda gets it: the synthesized one, endpoints aside. */
   environment(fn: LumiqoFunctionName): Readonly<Record<string, string>>;
   /** Invokes a function through its Lambda entry, as `fn`, with its own environment. */
@@ -152,11 +150,9 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
 
   return {
     deployment,
-    templates,
     policies,
     emulators,
     aws,
-    workflows,
     environment,
     invoke,
     http: (fn, event) => invoke(fn, event),
@@ -169,5 +165,3 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     },
   };
 }
-
-export { LOCAL_ACCOUNT, LOCAL_REGION };

@@ -11,6 +11,7 @@ import type { StreamEnvelope } from '../../lambdas/domain/model';
 import { RELATIVE_ACCURACY } from '../../lambdas/domain/rollups';
 import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { TEST_PLATFORM } from '../support/local-platform';
 import { eventually, request } from './http';
 
 let local: LocalPlatform;
@@ -20,13 +21,10 @@ const TENANT = 'limits';
 
 beforeAll(async () => {
   local = await startLocalPlatform({
-    port: 0,
+    ...TEST_PLATFORM,
     demo: false,
-    pollIntervalMs: 20,
-    ttlSweepIntervalMs: 3_600_000,
     // Few, fast retries: a record that keeps failing reaches its outcome within the test's deadline.
-    eventSource: { maxBatchingWindowMs: 50, retryAttempts: 2 },
-    log: () => undefined,
+    eventSource: { ...TEST_PLATFORM.eventSource, retryAttempts: 2 },
   });
   aws = createAwsClients(local.clients);
   // R-SEC-5: the tests send and read with one key, so it carries both scopes.

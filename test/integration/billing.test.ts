@@ -6,6 +6,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import Stripe from 'stripe';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { TEST_PLATFORM } from '../support/local-platform';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
 import { DEFAULT_RUNTIME_SETTINGS } from '../../lambdas/domain/settings';
 import { localCallCheck } from '../deployed/allowed-calls';
@@ -20,18 +21,14 @@ const DAY = 86_400;
 
 beforeAll(async () => {
   local = await startLocalPlatform({
-    port: 0,
+    ...TEST_PLATFORM,
     demo: false,
     aroundInvocation: calls.aroundInvocation,
-    pollIntervalMs: 20,
-    ttlSweepIntervalMs: 3_600_000,
-    eventSource: { maxBatchingWindowMs: 50 },
     // Each batch reads the tenant's plan afresh (in AWS the cache bounds the delay to a minute).
     processorCacheMs: 0,
     // R-TERM-1: no grace, and the termination's waits shortened, so a deleted subscription terminates within the test.
     billing: { prices: { price_Business1: 'business' }, terminationGraceDays: 0 },
     workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 }, retryIntervalMs: 0 },
-    log: () => undefined,
   });
   aws = createAwsClients(local.clients);
   const admin = (path: string, body: object = {}) => request(`${local.url}/v1/admin${path}`, { token: local.adminToken, method: 'POST', body });

@@ -13,6 +13,7 @@ import { createAwsClients, type AwsClients } from '../../lambdas/adapters/client
 import { EnvelopeTenantCrypto, LocalKeyringProvider } from '../../lambdas/adapters/envelope-crypto';
 import { controlKeys, dataKeys, objectKeys } from '../../lambdas/domain/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { TEST_PLATFORM } from '../support/local-platform';
 import { localCallCheck } from '../deployed/allowed-calls';
 import { eventually, request } from './http';
 
@@ -61,12 +62,8 @@ const calls = localCallCheck();
 
 beforeAll(async () => {
   local = await startLocalPlatform({
-    port: 0,
+    ...TEST_PLATFORM,
     aroundInvocation: calls.aroundInvocation,
-    pollIntervalMs: 20,
-    ttlSweepIntervalMs: 3_600_000,
-    eventSource: { maxBatchingWindowMs: 50 },
-    log: () => undefined,
   });
   aws = createAwsClients(local.clients);
   await Promise.all([createTenant('alpha'), createTenant('bravo')]);

@@ -14,6 +14,7 @@ import type { PrivacyRequestView } from '../../lambdas/domain/privacy-requests';
 import type { TerminationView } from '../../lambdas/domain/termination';
 import { dataKeys, INDEX, tenantObjectPrefix } from '../../lambdas/domain/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { TEST_PLATFORM } from '../support/local-platform';
 import { localCallCheck } from '../deployed/allowed-calls';
 import { eventually, request } from './http';
 
@@ -120,15 +121,11 @@ const calls = localCallCheck();
 
 beforeAll(async () => {
   local = await startLocalPlatform({
-    port: 0,
+    ...TEST_PLATFORM,
     demo: false,
     aroundInvocation: calls.aroundInvocation,
-    pollIntervalMs: 20,
-    ttlSweepIntervalMs: 3_600_000,
-    eventSource: { maxBatchingWindowMs: 50 },
     // Shortened: propagation and drain waits; the 30-day export window lasts 4 s so the test can use it.
     workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 4_000 }, retryIntervalMs: 0 },
-    log: () => undefined,
   });
   aws = createAwsClients(local.clients);
   await seedTenant('acme');

@@ -13,6 +13,7 @@ import type { TerminationView } from '../../lambdas/domain/termination';
 import { PermanentTaskError, type WorkflowName } from '../../lambdas/domain/privacy';
 import { dataKeys, INDEX, tenantObjectPrefix } from '../../lambdas/domain/keys';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
+import { TEST_PLATFORM } from '../support/local-platform';
 import { localCallCheck } from '../deployed/allowed-calls';
 import type { LocalExecution } from '../../bin/local/workflows';
 import { eventually, request } from '../integration/http';
@@ -84,12 +85,9 @@ const calls = localCallCheck();
 
 beforeAll(async () => {
   local = await startLocalPlatform({
-    port: 0,
+    ...TEST_PLATFORM,
     demo: false,
     aroundInvocation: calls.aroundInvocation,
-    pollIntervalMs: 20,
-    ttlSweepIntervalMs: 3_600_000,
-    eventSource: { maxBatchingWindowMs: 50 },
     // The processor's tenant cache and the workflows' AwaitPropagation, scaled down together (60 s / 90 s in AWS).
     processorCacheMs: 500,
     workflows: {
@@ -105,7 +103,6 @@ beforeAll(async () => {
         return call();
       },
     },
-    log: () => undefined,
   });
   aws = createAwsClients(local.clients);
   await Promise.all(['alpha', 'bravo'].map(createTenant));
