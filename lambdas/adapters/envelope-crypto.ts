@@ -1,32 +1,39 @@
 /**
- * Envelope encryption per tenant with the AWS Encryption SDK (R-SEC-2, R-SEC-3, R-TERM-4).
+ * Envelope encryption per tenant (R-SEC-2, R-SEC-3, R-SEC-4, R-TERM-4), issue 12's record format, node:crypto only.
  *
- * Each tenant has its own key material: a KMS key in AWS, a 256-bit key file locally. Data keys are cached per
- * tenant (a caching materials manager per tenant), so KMS sees about one GenerateDataKey per tenant per cache
- * period instead of one per record. Destroying a tenant's key (crypto-shredding) makes every ciphertext made
- * under it unreadable, backups included.
+ * - Data keys: 256-bit, from the tenant's own key (KMS GenerateDataKey with the encryption context
+ *   { tenantId, purpose }; locally, random and wrapped with AES-256-GCM under the tenant's key file). A process keeps
+ *   one per (tenant, purpose) for at most `maxAgeMs` and `maxMessagesEncrypted` records, in memory only; at rest a
+ *   data key exists wrapped only, inline in every record it protects (self-contained: no key store that would have
+ *   to outlive the records and be shredded with the tenant).
+ * - Per record: AES-256-GCM under HKDF-SHA512(data key, "…/key"), a 96-bit IV that is a random 32-bit field per
+ *   data key followed by a 64-bit counter (NIST SP 800-38D's deterministic construction: unique by construction,
+ *   at most MAX_MESSAGES_PER_DATA_KEY records per key), a 128-bit tag.
+ * - Bound as additional authenticated data and checked on decrypt: the whole header (version, wrapped key,
+ *   commitment, IV) and the tenant id, the purpose and the record id. The wrapped key is bound by KMS to the tenant
+ *   and the purpose as well.
+ * - Key commitment: HKDF-SHA512(data key, "…/commit"), 256 bits, stored in the header and compared (constant time)
+ *   before decrypting, as the ESDK's committing suite does: a ciphertext opens under one data key only.
+ * - Format version: the first byte, FORMAT_V1. The old format (ESDK messages, first byte 1 or 2) still decrypts
+ *   through envelope-legacy.ts, loaded on first use.
+ *
+ * Crypto-shredding: every data key is wrapped under the tenant's key, so destroying that key makes every record
+ * unreadable, backups included; `forgetKey` drops this process's cached data keys at once, other processes lose
+ * theirs within `maxAgeMs`.
+ *
+ * Record layout: [0x81][wrapped length u16 BE][wrapped data key][commitment 32][IV 12][ciphertext][tag 16].
  */
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  AlgorithmSuiteIdentifier,
-  buildClient,
-  CommitmentPolicy,
-  getLocalCryptographicMaterialsCache,
-  KmsKeyringNode,
-  NodeCachingMaterialsManager,
-  RawAesKeyringNode,
-  RawAesWrappingSuiteIdentifier,
-  type KeyringNode,
-  type NodeAlgorithmSuite,
-} from '@aws-crypto/client-node';
-import {
   CreateAliasCommand,
   CreateKeyCommand,
+  DecryptCommand,
   DeleteAliasCommand,
   DescribeKeyCommand,
   EnableKeyRotationCommand,
+  GenerateDataKeyCommand,
   ListAliasesCommand,
   ScheduleKeyDeletionCommand,
   type KMS,
@@ -38,28 +45,66 @@ import type { Tenant } from '../domain/model';
 import type { TenantCrypto, TenantKeyManager } from '../domain/ports';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
+import type { LegacyEnvelopeDecryptor, LegacyKeyring } from './envelope-legacy';
 import { kmsOf } from './kms-client';
 import { tenantKeyPolicy, tenantKeyPolicyPrincipals } from './tenant-key-policy';
 import { KEY_DELETION_WINDOW_DAYS } from '../domain/privacy';
 
 type TenantKey = Pick<Tenant, 'tenantId' | 'keyRef'>;
 
-/** Turns a tenant's keyRef into the keyring that wraps and unwraps its data keys. */
-export interface KeyringProvider {
-  keyringFor(tenant: TenantKey): Promise<KeyringNode>;
+/** The first byte of every record written in this format. ESDK messages begin with 1 or 2. */
+export const FORMAT_V1 = 0x81;
+/** Byte lengths of the format's parts. */
+const DATA_KEY_BYTES = 32, COMMITMENT_BYTES = 32, IV_BYTES = 12, TAG_BYTES = 16;
+/** HKDF (node:crypto) with these infos turns a data key into the record key and the commitment. */
+const HKDF = { hash: 'sha512', key: 'lumiqo/record/v1/key', commit: 'lumiqo/record/v1/commit' } as const;
+/**
+ * The stated bound on records per data key. The counter IV allows 2^64; NIST's limit on invocations of one GCM
+ * key is 2^32. The cache renews keys far sooner (`maxMessagesEncrypted`, 100,000 by default).
+ */
+export const MAX_MESSAGES_PER_DATA_KEY = 2 ** 32;
+
+/** A data key in the clear, and the same key wrapped under the tenant's key. */
+export interface DataKey {
+  readonly plaintext: Uint8Array;
+  readonly wrapped: Uint8Array;
 }
+
+/** Makes and unwraps a tenant's data keys; `legacyKeyring` opens its old ESDK messages. */
+export interface KeyringProvider {
+  generateDataKey(tenant: TenantKey, purpose: string): Promise<DataKey>;
+  decryptDataKey(tenant: TenantKey, purpose: string, wrapped: Uint8Array): Promise<Uint8Array>;
+  legacyKeyring(tenant: TenantKey): Promise<LegacyKeyring>;
+}
+
+/** KMS's encryption context for a data key: what IAM conditions check (lib/constructs/tenant-keys.ts). */
+const keyContext = (tenant: TenantKey, purpose: string) => ({ tenantId: tenant.tenantId, purpose });
 
 /** AWS: keyRef is the tenant's KMS key ARN. */
 export class KmsKeyringProvider implements KeyringProvider {
-  constructor(private readonly kms: KMS) {}
+  constructor(private readonly kms: Pick<KMS, 'send'>) {}
 
-  async keyringFor(tenant: TenantKey): Promise<KeyringNode> {
-    return new KmsKeyringNode({ generatorKeyId: tenant.keyRef, clientProvider: () => this.kms });
+  async generateDataKey(tenant: TenantKey, purpose: string): Promise<DataKey> {
+    const made = await this.kms.send(
+      new GenerateDataKeyCommand({ KeyId: tenant.keyRef, NumberOfBytes: DATA_KEY_BYTES, EncryptionContext: keyContext(tenant, purpose) }),
+    );
+    if (made.Plaintext?.byteLength !== DATA_KEY_BYTES || !made.CiphertextBlob) throw new Error('GenerateDataKey returned no 256-bit data key');
+    return { plaintext: made.Plaintext, wrapped: made.CiphertextBlob };
+  }
+
+  async decryptDataKey(tenant: TenantKey, purpose: string, wrapped: Uint8Array): Promise<Uint8Array> {
+    // KeyId pins the tenant's own key: a blob made under another key is refused, not decrypted with that key.
+    const opened = await this.kms.send(new DecryptCommand({ KeyId: tenant.keyRef, CiphertextBlob: wrapped, EncryptionContext: keyContext(tenant, purpose) }));
+    if (opened.Plaintext?.byteLength !== DATA_KEY_BYTES) throw new Error('Decrypt returned no 256-bit data key');
+    return opened.Plaintext;
+  }
+
+  async legacyKeyring(): Promise<LegacyKeyring> {
+    return { kind: 'kms', kms: this.kms };
   }
 }
 
 const LOCAL_KEY_PREFIX = 'local:';
-const LOCAL_KEY_NAMESPACE = 'lumiqo-local';
 
 /** The tenant id in a `local:<tenantId>` keyRef; validated, so it is safe as a file name. */
 function localKeyTenant(keyRef: string): string {
@@ -69,124 +114,233 @@ function localKeyTenant(keyRef: string): string {
 
 const localKeyFile = (dir: string, tenantId: string) => join(dir, `${tenantId}.key`);
 
-/** Local mode: a raw AES-256 keyring over `<dir>/<tenantId>.key`, keyRef `local:<tenantId>`. */
+/** The AAD of a local wrap: what KMS's encryption context is to a KMS data key. */
+const localWrapContext = (tenant: TenantKey, purpose: string) => Buffer.from(JSON.stringify(['lumiqo-local-wrap/v1', tenant.tenantId, purpose]), 'utf8');
+
+/**
+ * Local mode: keyRef `local:<tenantId>`, the key is `<dir>/<tenantId>.key` (256 bits). Data keys are random and
+ * wrapped with AES-256-GCM under it ([IV 12][wrapped key 32][tag 16]), the tenant and the purpose as AAD.
+ */
 export class LocalKeyringProvider implements KeyringProvider {
   constructor(private readonly dir: string) {}
 
-  async keyringFor(tenant: TenantKey): Promise<KeyringNode> {
+  async generateDataKey(tenant: TenantKey, purpose: string): Promise<DataKey> {
+    const master = await this.masterKey(tenant);
+    const plaintext = randomBytes(DATA_KEY_BYTES);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', master, iv).setAAD(localWrapContext(tenant, purpose));
+    const sealed = Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    return { plaintext, wrapped: sealed };
+  }
+
+  async decryptDataKey(tenant: TenantKey, purpose: string, wrapped: Uint8Array): Promise<Uint8Array> {
+    const master = await this.masterKey(tenant);
+    if (wrapped.byteLength !== IV_BYTES + DATA_KEY_BYTES + TAG_BYTES) throw new Error('Not a local wrapped data key');
+    const blob = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
+    const decipher = createDecipheriv('aes-256-gcm', master, blob.subarray(0, IV_BYTES)).setAAD(localWrapContext(tenant, purpose));
+    decipher.setAuthTag(blob.subarray(IV_BYTES + DATA_KEY_BYTES));
+    return Buffer.concat([decipher.update(blob.subarray(IV_BYTES, IV_BYTES + DATA_KEY_BYTES)), decipher.final()]);
+  }
+
+  async legacyKeyring(tenant: TenantKey): Promise<LegacyKeyring> {
+    return { kind: 'raw-aes', keyName: tenant.tenantId, key: await this.masterKey(tenant) };
+  }
+
+  private async masterKey(tenant: TenantKey): Promise<Buffer> {
     const tenantId = localKeyTenant(tenant.keyRef);
     if (tenantId !== tenant.tenantId) throw new Error(`Key '${tenant.keyRef}' does not belong to tenant '${tenant.tenantId}'`);
-    let key: Buffer;
     try {
-      key = await readFile(localKeyFile(this.dir, tenantId));
+      return await readFile(localKeyFile(this.dir, tenantId));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`No key material for tenant '${tenantId}' (destroyed or never created)`);
       throw error;
     }
-    return new RawAesKeyringNode({
-      keyNamespace: LOCAL_KEY_NAMESPACE,
-      keyName: tenantId,
-      unencryptedMasterKey: new Uint8Array(key),
-      wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
-    });
   }
 }
 
 export interface DataKeyCacheOptions {
-  /** How long one data key is reused. @default 5 minutes */
+  /** How long one data key is used (encrypting) or kept (decrypting). @default 5 minutes */
   readonly maxAgeMs?: number;
-  /** Messages one data key may encrypt before a new one is made. @default 100,000 */
+  /** Records one data key may encrypt before a new one is made. @default 100,000 */
   readonly maxMessagesEncrypted?: number;
-  /** Entries in the process-wide materials cache. @default 1,000 */
+  /** Unwrapped data keys kept for decrypting. @default 1,000 */
   readonly capacity?: number;
+  /** The clock the cache ages by. @default Date.now */
+  readonly now?: () => number;
 }
 
-interface TenantMaterials {
-  readonly keyRef: string;
-  readonly manager: NodeCachingMaterialsManager;
-}
-
-/**
- * Committing, unsigned suite: the signed default suite costs ~10x the throughput (TOOLCHAIN.md), and a
- * signature adds nothing here since writer and reader are the same service.
- */
 const DEFAULT_MAX_AGE_MS = 5 * 60_000;
+const DEFAULT_MAX_MESSAGES = 100_000;
+const DEFAULT_CAPACITY = 1_000;
 
-const SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
+/** What a data key gives, derived once per key: the record key and the commitment (HKDF-SHA512). */
+interface DerivedKey {
+  readonly key: KeyObject;
+  readonly commitment: Buffer;
+}
+
+function derive(dataKey: Uint8Array): DerivedKey {
+  const key = createSecretKey(Buffer.from(hkdfSync(HKDF.hash, dataKey, Buffer.alloc(0), HKDF.key, 32)));
+  const commitment = Buffer.from(hkdfSync(HKDF.hash, dataKey, Buffer.alloc(0), HKDF.commit, COMMITMENT_BYTES));
+  // The data key itself is not kept: only what is derived from it.
+  if (dataKey instanceof Uint8Array) dataKey.fill(0);
+  return { key, commitment };
+}
+
+/** One data key in use for encrypting: its derived key, the record header prefix, the IV state. */
+interface Sealer extends DerivedKey {
+  readonly prefix: Buffer;
+  readonly ivField: Buffer;
+  counter: bigint;
+  remaining: number;
+  readonly until: number;
+}
+
+/** The AAD that binds a record to its tenant, purpose and id (length-prefixed, so no two contexts encode alike). */
+function recordContext(tenantId: string, purpose: string, recordId: string): Buffer {
+  const parts = [tenantId, purpose, recordId].map((s) => Buffer.from(s, 'utf8'));
+  const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + 2 + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    at = out.writeUInt16BE(p.length, at);
+    at += p.copy(out, at);
+  }
+  return out;
+}
 
 export class EnvelopeTenantCrypto implements TenantCrypto {
-  private readonly client = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-  private readonly cache;
-  private readonly tenants = new Map<string, TenantMaterials>();
-  private readonly warm = new Map<string, { readonly ready: Promise<void>; readonly until: number }>();
-  private generation = 0;
+  private readonly sealers = new Map<string, Promise<Sealer>>();
+  private readonly openers = new Map<string, { readonly ready: Promise<DerivedKey>; readonly until: number; readonly keyRef: string }>();
+  private legacy?: Promise<LegacyEnvelopeDecryptor>;
+  private readonly maxAgeMs: number;
+  private readonly maxMessages: number;
+  private readonly capacity: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly keyrings: KeyringProvider,
-    private readonly options: DataKeyCacheOptions = {},
+    options: DataKeyCacheOptions = {},
   ) {
-    this.cache = getLocalCryptographicMaterialsCache<NodeAlgorithmSuite>(options.capacity ?? 1_000);
-  }
-
-  async encrypt(tenant: TenantKey, plaintext: Uint8Array, purpose: string): Promise<Uint8Array> {
-    // A batch encrypts many records at once: without this, every one of them would miss the still-empty
-    // cache and ask KMS for its own data key. The first encryption of a cache period fills the cache; the
-    // rest wait for it, so KMS sees one GenerateDataKey per tenant and purpose per period (R-SEC-3).
-    const warmKey = `${tenant.tenantId}\u0000${tenant.keyRef}\u0000${purpose}`;
-    const warm = this.warm.get(warmKey);
-    if (warm && warm.until > Date.now()) {
-      await warm.ready;
-      return this.encryptNow(tenant, plaintext, purpose);
-    }
-    const first = this.encryptNow(tenant, plaintext, purpose);
-    const ready = first.then(
-      () => undefined,
-      () => void this.warm.delete(warmKey),
-    );
-    this.warm.set(warmKey, { ready, until: Date.now() + (this.options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) });
-    return first;
-  }
-
-  private async encryptNow(tenant: TenantKey, plaintext: Uint8Array, purpose: string): Promise<Uint8Array> {
-    const { result } = await this.client.encrypt(await this.managerFor(tenant), plaintext, {
-      suiteId: SUITE,
-      encryptionContext: { tenantId: tenant.tenantId, purpose },
-    });
-    return new Uint8Array(result.buffer, result.byteOffset, result.byteLength);
-  }
-
-  async decrypt(tenant: TenantKey, ciphertext: Uint8Array, purpose: string): Promise<Uint8Array> {
-    const { plaintext, messageHeader } = await this.client.decrypt(await this.managerFor(tenant), ciphertext);
-    const context = messageHeader.encryptionContext;
-    // R-SEC-4: a ciphertext made for another tenant or another use is refused, even if the key could open it.
-    if (context.tenantId !== tenant.tenantId || context.purpose !== purpose) {
-      throw new Error(`Encryption context mismatch: expected tenant '${tenant.tenantId}' and purpose '${purpose}'`);
-    }
-    return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
+    this.maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.maxMessages = Math.min(options.maxMessagesEncrypted ?? DEFAULT_MAX_MESSAGES, MAX_MESSAGES_PER_DATA_KEY);
+    this.capacity = options.capacity ?? DEFAULT_CAPACITY;
+    this.now = options.now ?? Date.now;
   }
 
   /**
-   * R-TERM-4: stops serving cached data keys made under `keyRef`, so a shredded tenant's data is unreadable
-   * in this process at once (other processes stop within the cache's maxAge).
+   * R-SEC-2. `recordId` names what the ciphertext is (the event id of an event body); decrypt must name it again.
+   * Concurrent encryptions on a cold cache wait for one data key: one GenerateDataKey per tenant and purpose per
+   * cache period (R-SEC-3).
    */
-  forgetKey(keyRef: string): void {
-    for (const [tenantId, materials] of this.tenants) if (materials.keyRef === keyRef) this.tenants.delete(tenantId);
-    for (const warmKey of this.warm.keys()) if (warmKey.split('\u0000')[1] === keyRef) this.warm.delete(warmKey);
+  async encrypt(tenant: TenantKey, plaintext: Uint8Array, purpose: string, recordId = ''): Promise<Uint8Array> {
+    const sealer = await this.sealerFor(tenant, purpose);
+    const iv = Buffer.allocUnsafe(IV_BYTES);
+    sealer.ivField.copy(iv, 0);
+    iv.writeBigUInt64BE(sealer.counter++, 4);
+    const cipher = createCipheriv('aes-256-gcm', sealer.key, iv);
+    cipher.setAAD(sealer.prefix);
+    cipher.setAAD(iv);
+    cipher.setAAD(recordContext(tenant.tenantId, purpose, recordId));
+    const body = cipher.update(plaintext);
+    const final = cipher.final();
+    const out = Buffer.allocUnsafe(sealer.prefix.length + IV_BYTES + body.length + final.length + TAG_BYTES);
+    let at = sealer.prefix.copy(out, 0);
+    at += iv.copy(out, at);
+    at += body.copy(out, at);
+    at += final.copy(out, at);
+    cipher.getAuthTag().copy(out, at);
+    return out;
   }
 
-  private async managerFor(tenant: TenantKey): Promise<NodeCachingMaterialsManager> {
-    const known = this.tenants.get(tenant.tenantId);
-    if (known?.keyRef === tenant.keyRef) return known.manager;
-    const manager = new NodeCachingMaterialsManager({
-      backingMaterials: await this.keyrings.keyringFor(tenant),
-      cache: this.cache,
-      // A fresh partition per manager: entries of a forgotten key can never be found again.
-      partition: `${tenant.tenantId}#${++this.generation}`,
-      maxAge: this.options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
-      maxMessagesEncrypted: this.options.maxMessagesEncrypted ?? 100_000,
+  /** R-SEC-4: refused unless made for this tenant, this purpose and this record id (old-format records: no id). */
+  async decrypt(tenant: TenantKey, ciphertext: Uint8Array, purpose: string, recordId = ''): Promise<Uint8Array> {
+    if (ciphertext[0] !== FORMAT_V1) return (await this.legacyDecryptor()).decrypt(tenant, () => this.keyrings.legacyKeyring(tenant), ciphertext, purpose);
+    const blob = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength);
+    if (blob.length < 3) throw new Error('Ciphertext is truncated');
+    const wrappedEnd = 3 + blob.readUInt16BE(1);
+    const ivStart = wrappedEnd + COMMITMENT_BYTES;
+    const bodyStart = ivStart + IV_BYTES;
+    if (blob.length < bodyStart + TAG_BYTES) throw new Error('Ciphertext is truncated');
+    const opener = await this.openerFor(tenant, purpose, blob.subarray(3, wrappedEnd));
+    if (!timingSafeEqual(opener.commitment, blob.subarray(wrappedEnd, ivStart))) throw new Error('Key commitment mismatch');
+    const decipher = createDecipheriv('aes-256-gcm', opener.key, blob.subarray(ivStart, bodyStart));
+    decipher.setAAD(blob.subarray(0, bodyStart));
+    decipher.setAAD(recordContext(tenant.tenantId, purpose, recordId));
+    decipher.setAuthTag(blob.subarray(blob.length - TAG_BYTES));
+    try {
+      return Buffer.concat([decipher.update(blob.subarray(bodyStart, blob.length - TAG_BYTES)), decipher.final()]);
+    } catch {
+      throw new Error(`Ciphertext does not authenticate for tenant '${tenant.tenantId}', purpose '${purpose}' and this record`);
+    }
+  }
+
+  /**
+   * R-TERM-4: stops using cached data keys made under `keyRef`, so a shredded tenant's data is unreadable in this
+   * process at once (other processes stop within maxAgeMs).
+   */
+  forgetKey(keyRef: string): void {
+    for (const cacheKey of this.sealers.keys()) if (cacheKey.split('\u0000')[1] === keyRef) this.sealers.delete(cacheKey);
+    for (const [cacheKey, entry] of this.openers) if (entry.keyRef === keyRef) this.openers.delete(cacheKey);
+    void this.legacy?.then((legacy) => legacy.forgetKey(keyRef));
+  }
+
+  private async sealerFor(tenant: TenantKey, purpose: string): Promise<Sealer> {
+    const cacheKey = `${tenant.tenantId}\u0000${tenant.keyRef}\u0000${purpose}`;
+    const cached = this.sealers.get(cacheKey);
+    if (cached) {
+      // A failed generation fails the caller that started it; those that waited for it try again.
+      const sealer = await cached.catch(() => undefined);
+      if (sealer && sealer.remaining > 0 && sealer.until > this.now() && this.sealers.get(cacheKey) === cached) {
+        sealer.remaining -= 1;
+        return sealer;
+      }
+      if (this.sealers.get(cacheKey) === cached) this.sealers.delete(cacheKey);
+      return this.sealerFor(tenant, purpose);
+    }
+    const made = this.newSealer(tenant, purpose);
+    this.sealers.set(cacheKey, made);
+    made.catch(() => {
+      if (this.sealers.get(cacheKey) === made) this.sealers.delete(cacheKey);
     });
-    this.tenants.set(tenant.tenantId, { keyRef: tenant.keyRef, manager });
-    return manager;
+    const sealer = await made;
+    sealer.remaining -= 1;
+    return sealer;
+  }
+
+  private async newSealer(tenant: TenantKey, purpose: string): Promise<Sealer> {
+    const { plaintext, wrapped } = await this.keyrings.generateDataKey(tenant, purpose);
+    if (wrapped.byteLength > 0xffff) throw new Error('Wrapped data key too long');
+    const derived = derive(plaintext);
+    const prefix = Buffer.allocUnsafe(3 + wrapped.byteLength + COMMITMENT_BYTES);
+    prefix[0] = FORMAT_V1;
+    prefix.writeUInt16BE(wrapped.byteLength, 1);
+    prefix.set(wrapped, 3);
+    derived.commitment.copy(prefix, 3 + wrapped.byteLength);
+    return { ...derived, prefix, ivField: randomBytes(4), counter: 0n, remaining: this.maxMessages, until: this.now() + this.maxAgeMs };
+  }
+
+  private openerFor(tenant: TenantKey, purpose: string, wrapped: Buffer): Promise<DerivedKey> {
+    const cacheKey = `${tenant.tenantId}\u0000${tenant.keyRef}\u0000${purpose}\u0000${wrapped.toString('base64')}`;
+    const cached = this.openers.get(cacheKey);
+    if (cached && cached.until > this.now()) return cached.ready;
+    const ready = this.keyrings.decryptDataKey(tenant, purpose, wrapped).then(derive);
+    ready.catch(() => {
+      if (this.openers.get(cacheKey)?.ready === ready) this.openers.delete(cacheKey);
+    });
+    this.openers.delete(cacheKey);
+    // Oldest first out: Map keeps insertion order.
+    if (this.openers.size >= this.capacity) this.openers.delete(this.openers.keys().next().value!);
+    this.openers.set(cacheKey, { ready, until: this.now() + this.maxAgeMs, keyRef: tenant.keyRef });
+    return ready;
+  }
+
+  private legacyDecryptor(): Promise<LegacyEnvelopeDecryptor> {
+    // A separate chunk in the bundles (LEGACY_CHUNK): loaded when the first old-format record is read.
+    this.legacy ??= Promise.resolve().then(() => {
+      const legacy = require('./envelope-legacy') as typeof import('./envelope-legacy');
+      return new legacy.LegacyEnvelopeDecryptor(this.maxAgeMs);
+    });
+    return this.legacy;
   }
 }
 

@@ -39,7 +39,7 @@ export async function decryptStoredEvent(
 ): Promise<PlatformEvent | undefined> {
   const ciphertext = 'inline' in stored.body ? Buffer.from(stored.body.inline, 'base64') : await deps.payloads.get(stored.body.objectKey);
   if (!ciphertext) return undefined;
-  const plaintext = await deps.crypto.decrypt(tenant, ciphertext, EVENT_PURPOSE);
+  const plaintext = await deps.crypto.decrypt(tenant, ciphertext, EVENT_PURPOSE, stored.eventId);
   return JSON.parse(Buffer.from(plaintext).toString('utf8')) as PlatformEvent;
 }
 

@@ -193,8 +193,12 @@ export interface DocumentStore {
  * context does not match.
  */
 export interface TenantCrypto {
-  encrypt(tenant: Pick<Tenant, 'tenantId' | 'keyRef'>, plaintext: Uint8Array, purpose: string): Promise<Uint8Array>;
-  decrypt(tenant: Pick<Tenant, 'tenantId' | 'keyRef'>, ciphertext: Uint8Array, purpose: string): Promise<Uint8Array>;
+  /**
+   * R-SEC-2, R-SEC-4: the ciphertext is bound to the tenant, the purpose and `recordId` (what it is: an event body's
+   * event id; none for a tenant-level secret), and decrypt refuses it under any other.
+   */
+  encrypt(tenant: Pick<Tenant, 'tenantId' | 'keyRef'>, plaintext: Uint8Array, purpose: string, recordId?: string): Promise<Uint8Array>;
+  decrypt(tenant: Pick<Tenant, 'tenantId' | 'keyRef'>, ciphertext: Uint8Array, purpose: string, recordId?: string): Promise<Uint8Array>;
 }
 
 /** Creates (and later destroys) a tenant's own key material. */

@@ -269,7 +269,7 @@ export class StreamProcessing {
     // R-DSR-2: a record the erasure was owed, arriving after it ran (stream lag, retries), is never stored.
     const receivedAt = Date.parse(envelope.receivedAt);
     if (subjectHashes.some((hash) => erased.has(hash) && receivedAt <= Date.parse(erased.get(hash)!))) return 'erased';
-    const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(event), 'utf8'), EVENT_PURPOSE);
+    const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(event), 'utf8'), EVENT_PURPOSE, envelope.eventId);
     const quarantined = subjectHashes.some((hash) => restricted.has(hash));
     const objectKey = objectKeys.payload(tenant.tenantId, envelope.eventId);
     const withBody = (body: StoredEvent['body']): StoredEvent => ({

@@ -68,7 +68,7 @@ describe('EnvelopeTenantCrypto with the local keyring', () => {
 
     await expect(crypto.decrypt({ ...globex }, ciphertext, 'webhook-secret')).rejects.toThrow();
     await expect(crypto.decrypt({ tenantId: 'globex', keyRef: acme.keyRef }, ciphertext, 'webhook-secret')).rejects.toThrow();
-    await expect(crypto.decrypt(acme, ciphertext, 'event')).rejects.toThrow('Encryption context mismatch');
+    await expect(crypto.decrypt(acme, ciphertext, 'event')).rejects.toThrow();
     await expect(crypto.decrypt(acme, ciphertext, 'webhook-secret')).resolves.toEqual(text('secret'));
   });
 

@@ -81,7 +81,7 @@ async function allEvents(w: World, tenantId: string): Promise<StoredEvent[]> {
 async function decryptStored(w: World, crypto: EnvelopeTenantCrypto, tenant: Tenant, stored: StoredEvent): Promise<PlatformEvent> {
   const ciphertext = 'inline' in stored.body ? Buffer.from(stored.body.inline, 'base64') : await w.payloads.get(stored.body.objectKey);
   if (!ciphertext) throw new Error(`no body for ${stored.eventId}`);
-  return JSON.parse(Buffer.from(await crypto.decrypt(tenant, ciphertext, EVENT_PURPOSE)).toString('utf8')) as PlatformEvent;
+  return JSON.parse(Buffer.from(await crypto.decrypt(tenant, ciphertext, EVENT_PURPOSE, stored.eventId)).toString('utf8')) as PlatformEvent;
 }
 
 async function startTermination(w: World, tenantId: string, election: TerminationElection): Promise<TerminationWorkflowState> {
@@ -175,8 +175,8 @@ describe.each<TerminationElection>(['export-then-delete', 'immediate'])('termina
     const ciphertext = Buffer.from((inline.body as { inline: string }).inline, 'base64');
 
     expect(await w.keys.isTenantKeyUsable(tenantA.keyRef)).toBe(false);
-    await expect(w.crypto.decrypt(tenantA, ciphertext, EVENT_PURPOSE)).rejects.toThrow();
-    await expect(new EnvelopeTenantCrypto(new LocalKeyringProvider(w.keyDir)).decrypt(tenantA, ciphertext, EVENT_PURPOSE)).rejects.toThrow();
+    await expect(w.crypto.decrypt(tenantA, ciphertext, EVENT_PURPOSE, inline.eventId)).rejects.toThrow('No key material');
+    await expect(new EnvelopeTenantCrypto(new LocalKeyringProvider(w.keyDir)).decrypt(tenantA, ciphertext, EVENT_PURPOSE, inline.eventId)).rejects.toThrow('No key material');
   });
 
   it('R-TERM-3: A stays as a terminated tombstone; its records still in the stream are dropped', async () => {

@@ -153,7 +153,7 @@ describe('processor over the in-memory store', () => {
     expect(stored?.body).toEqual({ objectKey: `tenants/acme/payloads/${big.eventId}` });
     const ciphertext = await small.payloads.get(`tenants/acme/payloads/${big.eventId}`);
     const tenant = (await small.directory.getTenant('acme'))!;
-    const plaintext = JSON.parse(Buffer.from(await small.crypto.decrypt(tenant, ciphertext!, EVENT_PURPOSE)).toString());
+    const plaintext = JSON.parse(Buffer.from(await small.crypto.decrypt(tenant, ciphertext!, EVENT_PURPOSE, big.eventId)).toString());
     expect(plaintext).toEqual(big.event);
   });
 
@@ -174,9 +174,11 @@ describe('processor over the in-memory store', () => {
     expect(ciphertext.includes(Buffer.from('launch'))).toBe(false);
     const acme = (await platform.directory.getTenant('acme'))!;
     const globex = (await platform.directory.getTenant('globex'))!;
-    await expect(platform.crypto.decrypt(globex, ciphertext, EVENT_PURPOSE)).rejects.toThrow();
-    await expect(platform.crypto.decrypt({ tenantId: 'globex', keyRef: acme.keyRef }, ciphertext, EVENT_PURPOSE)).rejects.toThrow();
-    const opened = JSON.parse(Buffer.from(await platform.crypto.decrypt(acme, ciphertext, EVENT_PURPOSE)).toString());
+    await expect(platform.crypto.decrypt(globex, ciphertext, EVENT_PURPOSE, sent.eventId)).rejects.toThrow();
+    await expect(platform.crypto.decrypt({ tenantId: 'globex', keyRef: acme.keyRef }, ciphertext, EVENT_PURPOSE, sent.eventId)).rejects.toThrow();
+    // Issue 12: the body is bound to its event id; another event's id does not open it.
+    await expect(platform.crypto.decrypt(acme, ciphertext, EVENT_PURPOSE, `${sent.eventId}x`)).rejects.toThrow();
+    const opened = JSON.parse(Buffer.from(await platform.crypto.decrypt(acme, ciphertext, EVENT_PURPOSE, sent.eventId)).toString());
     expect(opened.properties.note).toBe(secretNote);
   });
 

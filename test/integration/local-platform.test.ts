@@ -293,10 +293,10 @@ describe('stored payloads are ciphertext (R-SEC-2, R-SEC-4)', () => {
     const { Item } = await aws.dynamo.send(new GetCommand({ TableName: local.deployment.names.dataTable, Key: dataKeys.event('alpha', eventId) }));
     expect(JSON.stringify(Item)).not.toContain(marker);
     const ciphertext = Buffer.from((Item!.body as { inline: string }).inline, 'base64');
-    expect(Buffer.from(await crypto().decrypt(alpha, ciphertext, 'event')).toString()).toContain(marker);
-    await expect(crypto().decrypt(bravo, ciphertext, 'event')).rejects.toThrow();
-    // The right key under another tenant's name is refused by the encryption context check.
-    await expect(crypto().decrypt({ tenantId: 'bravo', keyRef: 'local:alpha' }, ciphertext, 'event')).rejects.toThrow();
+    expect(Buffer.from(await crypto().decrypt(alpha, ciphertext, 'event', eventId)).toString()).toContain(marker);
+    await expect(crypto().decrypt(bravo, ciphertext, 'event', eventId)).rejects.toThrow();
+    // The right key under another tenant's name is refused: the data key's context and the AAD name the tenant.
+    await expect(crypto().decrypt({ tenantId: 'bravo', keyRef: 'local:alpha' }, ciphertext, 'event', eventId)).rejects.toThrow();
   });
 
   it('a payload too large for the item is a ciphertext object in S3 under the tenant prefix', async () => {
@@ -307,8 +307,8 @@ describe('stored payloads are ciphertext (R-SEC-2, R-SEC-4)', () => {
     const object = await aws.s3.send(new GetObjectCommand({ Bucket: local.deployment.names.payloadBucket, Key: objectKeys.payload('alpha', eventId) }));
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
     expect(bytes.includes(Buffer.from(marker))).toBe(false);
-    expect(Buffer.from(await crypto().decrypt(alpha, bytes, 'event')).toString()).toContain(marker);
-    await expect(crypto().decrypt(bravo, bytes, 'event')).rejects.toThrow();
+    expect(Buffer.from(await crypto().decrypt(alpha, bytes, 'event', eventId)).toString()).toContain(marker);
+    await expect(crypto().decrypt(bravo, bytes, 'event', eventId)).rejects.toThrow();
   });
 });
 

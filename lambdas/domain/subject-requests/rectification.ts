@@ -71,7 +71,7 @@ export class RectificationTasks extends AuditedSubjectTasks {
       const hashes = [
         ...new Set(extractSubjects(corrected, tenant.subjectPaths ?? DEFAULT_SUBJECT_PATHS).map((x) => hashSubject(subjectKey, x.kind, x.value))),
       ];
-      const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(corrected), 'utf8'), EVENT_PURPOSE);
+      const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(corrected), 'utf8'), EVENT_PURPOSE, stored.eventId);
       const objectKey = objectKeys.payload(tenant.tenantId, stored.eventId);
       const rectified = { ...stored, name: eventName(corrected), attributes: indexAttributes(corrected), subjects: hashes };
       const inline: StoredEvent = { ...rectified, body: { inline: Buffer.from(ciphertext).toString('base64') } };

@@ -36,7 +36,7 @@ export const requestOf = (world: PrivacyWorld, requestId: string) => world.reque
 export const bodyOf = async (world: PrivacyWorld, stored: StoredEvent, tenant?: Tenant): Promise<PlatformEvent> => {
   const owner = tenant ?? (await world.directory.getTenant('acme'))!;
   const ciphertext = 'inline' in stored.body ? Buffer.from(stored.body.inline, 'base64') : (await world.payloads.get(stored.body.objectKey))!;
-  return JSON.parse(Buffer.from(await world.crypto.decrypt(owner, ciphertext, EVENT_PURPOSE)).toString('utf8')) as PlatformEvent;
+  return JSON.parse(Buffer.from(await world.crypto.decrypt(owner, ciphertext, EVENT_PURPOSE, stored.eventId)).toString('utf8')) as PlatformEvent;
 };
 export const rawEvent = async (world: PrivacyWorld, eventId: string, tenantId = 'acme') => (await world.store.getEvents(tenantId, [eventId]))[0];
 export const documentAt = async (world: PrivacyWorld, key: string) => JSON.parse(Buffer.from((await world.exports.get(key))!).toString('utf8')) as unknown;
