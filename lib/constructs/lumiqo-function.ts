@@ -46,6 +46,29 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Issue 12: the Encryption SDK (about 340 KB bundled) only decrypts records written before the current format. It
+ * is a file of its own beside the handler, `envelope-legacy.js`, that envelope-crypto.ts requires on the first
+ * old-format record it reads: the handler's bundle leaves it external, and a hook after bundling builds it with the
+ * same options. test/infra/bundles.test.ts proves a bundle loads it and opens an old record.
+ */
+export const LEGACY_CHUNK = {
+  /** As envelope-crypto.ts requires it: resolved beside the bundle at run time. */
+  specifier: './envelope-legacy',
+  entry: 'lambdas/adapters/envelope-legacy.ts',
+  file: 'envelope-legacy.js',
+} as const;
+
+/** The esbuild command that writes the legacy chunk into a function's asset directory. */
+export function legacyChunkCommand(outputDir: string): string {
+  const esbuild = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'esbuild');
+  const aliases = Object.entries(BUNDLE_ALIASES).map(([from, to]) => `--alias:${from}=${to}`);
+  return [esbuild, path.join(PROJECT_ROOT, LEGACY_CHUNK.entry), '--bundle', '--platform=node', '--target=node22', '--format=cjs', '--minify',
+    '--sourcemap', '--external:@aws-sdk/*', ...aliases, `--outfile=${path.join(outputDir, LEGACY_CHUNK.file)}`, '--log-level=warning']
+    .map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
+}
+
+/**
  * What a declared resource binds to. The data stack's resources are there from the start; the state machines, the
  * dead-letter queue and the tenant read role are made after the functions that they need, and bound then.
  */
@@ -185,10 +208,15 @@ export class LumiqoFunction extends Construct {
         sourceMap: true,
         target: 'node22',
         // The Node.js 22 runtime ships the AWS SDK v3.
-        externalModules: ['@aws-sdk/*'],
+        externalModules: ['@aws-sdk/*', LEGACY_CHUNK.specifier],
         // TOOLCHAIN.md: no Docker engine here; the local esbuild package must be used.
         forceDockerBundling: false,
         esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([from, to]) => `${from}=${to}`) },
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir, outputDir) => [legacyChunkCommand(outputDir)],
+        },
       },
     });
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(FUNCTION_METADATA_KEY, name);
