@@ -7,8 +7,7 @@
  * counters. A write the store refuses for good (R-ING-7) is narrowed down to the records that cause it, which go
  * to the dead-letter queue alone; the rest of the batch is stored.
  */
-import * as z from './zod';
-import { CLIENT_ID_PATTERN, keyNames, objectKeys, TENANT_ID_PATTERN } from './keys';
+import { keyNames, objectKeys } from './keys';
 import type { RuntimeSettings } from './settings';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from './model';
 import {
@@ -24,7 +23,8 @@ import {
 } from './ports';
 import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
 import { minuteOf, rollupDeltas, seriesOf, splitByCounters } from './rollups';
-import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from './subjects';
+import { decodeStreamEnvelope } from './stream-envelope';
+import { DEFAULT_SUBJECT_PATHS, extractSubjects, subjectHasher } from './subjects';
 
 export const EVENT_PURPOSE = 'event';
 export const SUBJECT_KEY_PURPOSE = 'subject-key';
@@ -72,19 +72,6 @@ export interface BatchOutcome {
   dropped: number;
 }
 
-const envelopeSchema = z.object({
-  v: z.literal(1),
-  tenantId: z.string().check(z.regex(TENANT_ID_PATTERN)),
-  eventId: z
-    .string()
-    .check(z.minLength(3), z.maxLength(160), z.regex(/^[a-z]{1,3}_/), z.refine((id) => CLIENT_ID_PATTERN.test(id.slice(id.indexOf('_') + 1)))),
-  receivedAt: z.iso.datetime(),
-  event: z.looseObject({
-    type: z.enum(['event', 'api_call', 'metric', 'webhook']),
-    timestamp: z.iso.datetime(),
-  }),
-});
-
 /**
  * Tenant records, subject keys and restrictions are cached per container; a minute bounds how stale a status or a
  * restriction may be (the restriction workflow waits longer than this before it sweeps, R-DSR-3).
@@ -95,6 +82,8 @@ interface TenantMaterial {
   readonly tenant: Tenant;
   /** Absent for a terminated tenant, whose key may be destroyed. */
   readonly subjectKey?: Uint8Array;
+  /** hashSubject under subjectKey, remembered for the cache period (issue 12). */
+  readonly hashSubject?: (kind: string, value: string) => string;
   readonly restricted: ReadonlySet<string>;
   /** Erased subject hash → when the erasure was received. */
   readonly erased: ReadonlyMap<string, string>;
@@ -117,7 +106,7 @@ export class StreamProcessing {
     const outcome: BatchOutcome = { retry: [], rejected: [], stored: 0, duplicates: 0, quarantined: 0, erased: 0, dropped: 0 };
     const byTenant = new Map<string, { id: string; envelope: StreamEnvelope }[]>();
     for (const record of records) {
-      const envelope = decodeEnvelope(record.data);
+      const envelope = decodeStreamEnvelope(record.data);
       if (!envelope) {
         outcome.rejected.push({ id: record.id, reason: 'malformed_record' });
         continue;
@@ -256,14 +245,14 @@ export class StreamProcessing {
   }
 
   private async prepare(material: TenantMaterial, recordId: string, envelope: StreamEnvelope): Promise<Prepared | 'erased'> {
-    const { tenant, subjectKey, restricted, erased } = material;
-    if (!subjectKey) throw new Error('No subject key for this tenant');
+    const { tenant, hashSubject, restricted, erased } = material;
+    if (!hashSubject) throw new Error('No subject key for this tenant');
     const { settings, crypto, payloads } = this.deps;
     const event = envelope.event;
     const expiresAt = expiresAtEpochSeconds(new Date(envelope.receivedAt), retentionDaysFor(tenant, settings));
     const subjectHashes = [
       ...new Set(
-        extractSubjects(event, tenant.subjectPaths ?? DEFAULT_SUBJECT_PATHS).map((s) => hashSubject(subjectKey, s.kind, s.value)),
+        extractSubjects(event, tenant.subjectPaths ?? DEFAULT_SUBJECT_PATHS).map((s) => hashSubject(s.kind, s.value)),
       ),
     ];
     // R-DSR-2: a record the erasure was owed, arriving after it ran (stream lag, retries), is never stored.
@@ -308,18 +297,9 @@ export class StreamProcessing {
       this.deps.requests.restrictedSubjects(tenantId),
       this.deps.requests.erasedSubjects(tenantId),
     ]);
-    const material = { tenant, subjectKey, restricted, erased, until: now + (this.deps.tenantCacheMs ?? TENANT_CACHE_MS) };
+    const material = { tenant, subjectKey, hashSubject: subjectHasher(subjectKey), restricted, erased, until: now + (this.deps.tenantCacheMs ?? TENANT_CACHE_MS) };
     this.tenants.set(tenantId, material);
     return material;
-  }
-}
-
-function decodeEnvelope(data: Uint8Array): StreamEnvelope | undefined {
-  try {
-    const parsed = envelopeSchema.safeParse(JSON.parse(Buffer.from(data).toString('utf8')));
-    return parsed.success ? (parsed.data as unknown as StreamEnvelope) : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@
  * request for one subject reads only that subject's records.
  */
 import { createHmac } from 'node:crypto';
-import { parseJsonPath, readPath, type CompiledPath } from './json-paths';
+import { MAX_DEPTH, MAX_NODE_VISITS, parseJsonPath, readPath, type CompiledPath } from './json-paths';
 import type { SubjectPath } from './model';
 
 /** Where identifiers usually are when a tenant has configured nothing. `$..` searches the whole event. */
@@ -21,16 +21,62 @@ export const DEFAULT_SUBJECT_PATHS: readonly SubjectPath[] = [
 /** A hostile payload cannot make one event index more subjects than this (json-paths.ts bounds the walk itself). */
 const MAX_IDENTIFIERS = 1000;
 
-/** Tenants configure a handful of paths; compile each once per container, not once per event. */
-const compiledPaths = new Map<string, CompiledPath>();
-function compiled(path: string): CompiledPath {
-  let hit = compiledPaths.get(path);
-  if (!hit) {
-    if (compiledPaths.size >= 1000) compiledPaths.clear();
-    hit = parseJsonPath(path);
-    compiledPaths.set(path, hit);
+/**
+ * Issue 12: a tenant's paths, compiled once into one plan. Every `$..name` path (the defaults are five of them) is
+ * served by one shared walk over the event that records, at each object, the members any of them name; only the
+ * other paths (`$.shopDomain`, a tenant's `$.a[*].b`) are read one by one. The walk visits nodes in the order
+ * json-paths.ts's descendant search does and within its bounds (MAX_DEPTH, and MAX_NODE_VISITS counting a visit
+ * and a member look-up per node, as that search spends them), so each path selects what readPath would select.
+ */
+interface SubjectPlan {
+  readonly paths: readonly { readonly kind: string; readonly compiled: CompiledPath; readonly search?: string }[];
+  /** Member name → the indices of the `$..name` paths that name it. */
+  readonly searches: ReadonlyMap<string, readonly number[]>;
+}
+
+const plans = new WeakMap<readonly SubjectPath[], SubjectPlan>();
+
+function planFor(paths: readonly SubjectPath[]): SubjectPlan {
+  let plan = plans.get(paths);
+  if (!plan) {
+    const searches = new Map<string, number[]>();
+    const compiledPaths = paths.map(({ kind, path }, index) => {
+      const compiled = parseJsonPath(path);
+      const [only] = compiled.segments;
+      if (compiled.segments.length !== 1 || only.type !== 'member' || !only.descendant) return { kind, compiled };
+      searches.set(only.name, [...(searches.get(only.name) ?? []), index]);
+      return { kind, compiled, search: only.name };
+    });
+    plan = { paths: compiledPaths, searches };
+    plans.set(paths, plan);
   }
-  return hit;
+  return plan;
+}
+
+/** The one walk: for each path index of `searches`, the values its member takes, in descendant-search order. */
+function searchAll(root: unknown, searches: ReadonlyMap<string, readonly number[]>, found: unknown[][]): void {
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  let visits = 0;
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop()!;
+    // A visit and a member look-up per node, as json-paths.ts spends its budget.
+    visits += 2;
+    if (visits > MAX_NODE_VISITS) return;
+    if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) continue;
+    if (!Array.isArray(value)) {
+      for (const [name, indices] of searches) {
+        if (!Object.hasOwn(value, name)) continue;
+        const member = (value as Record<string, unknown>)[name];
+        for (const index of indices) found[index].push(member);
+      }
+    }
+    for (const key of Object.keys(value)) {
+      values.push((value as Record<string, unknown>)[key]);
+      depths.push(depth + 1);
+    }
+  }
 }
 
 /** email: trim + lower-case; other kinds: trim. NFC so that one name typed two ways hashes the same. */
@@ -42,17 +88,21 @@ export function normaliseIdentifier(kind: string, value: string): string {
 /**
  * The identifiers `paths` select in `value` (for the processor: the whole platform event, so `$..email` reaches
  * an api_call's payload and properties and a webhook's payload). Only string and finite-number leaves count;
- * values come back normalised and de-duplicated per (kind, value), at most MAX_IDENTIFIERS of them.
+ * values come back normalised and de-duplicated per (kind, value), at most MAX_IDENTIFIERS of them. Pass the same
+ * `paths` array each time (a tenant's, or DEFAULT_SUBJECT_PATHS): its plan is compiled once.
  */
 export function extractSubjects(value: unknown, paths: readonly SubjectPath[]): { kind: string; value: string }[] {
+  const plan = planFor(paths);
+  const found: unknown[][] = plan.paths.map(() => []);
+  if (plan.searches.size > 0) searchAll(value, plan.searches, found);
   const seen = new Set<string>();
   const subjects: { kind: string; value: string }[] = [];
-  for (const { kind, path } of paths) {
-    for (const leaf of readPath(compiled(path), value)) {
+  for (const [index, { kind, compiled, search }] of plan.paths.entries()) {
+    for (const leaf of search === undefined ? readPath(compiled, value) : found[index]) {
       const raw = typeof leaf === 'string' ? leaf : typeof leaf === 'number' && Number.isFinite(leaf) ? String(leaf) : undefined;
       if (raw === undefined) continue;
       const normalised = normaliseIdentifier(kind, raw);
-      const key = JSON.stringify([kind, normalised]);
+      const key = `${kind}\u0000${normalised}`;
       if (normalised === '' || seen.has(key)) continue;
       seen.add(key);
       subjects.push({ kind, value: normalised });
@@ -65,4 +115,22 @@ export function extractSubjects(value: unknown, paths: readonly SubjectPath[]): 
 /** R-DSR-1: HMAC-SHA256(tenant subject key, `kind:normalised`), base64url. Without the key it reveals nothing. */
 export function hashSubject(key: Uint8Array, kind: string, value: string): string {
   return createHmac('sha256', key).update(`${kind}:${normaliseIdentifier(kind, value)}`).digest('base64url');
+}
+
+/**
+ * Issue 12: hashSubject under one key, remembered: a tenant's customers recur from record to record, so most
+ * identifiers are hashed once per cache period instead of once per record. At most `capacity` are kept.
+ */
+export function subjectHasher(key: Uint8Array, capacity = 10_000): (kind: string, value: string) => string {
+  const known = new Map<string, string>();
+  return (kind, value) => {
+    const memo = `${kind}\u0000${value}`;
+    let hash = known.get(memo);
+    if (hash === undefined) {
+      if (known.size >= capacity) known.clear();
+      hash = hashSubject(key, kind, value);
+      known.set(memo, hash);
+    }
+    return hash;
+  };
 }

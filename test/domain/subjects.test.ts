@@ -3,13 +3,14 @@
  */
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { parseJsonPath } from '../../lambdas/domain/json-paths';
+import { parseJsonPath, readPath } from '../../lambdas/domain/json-paths';
 import type { PlatformEvent } from '../../lambdas/domain/model';
 import {
   DEFAULT_SUBJECT_PATHS,
   extractSubjects,
   hashSubject,
   normaliseIdentifier,
+  subjectHasher,
 } from '../../lambdas/domain/subjects';
 
 const at = (kind: string, path: string) => [{ kind, path }];
@@ -157,5 +158,54 @@ describe('R-DSR-1: normaliseIdentifier and hashSubject', () => {
   it('gives the extracted value and the requested value the same hash', () => {
     const [found] = extractSubjects({ email: ' Ana@Example.com' }, DEFAULT_SUBJECT_PATHS);
     expect(hashSubject(key, found.kind, found.value)).toBe(hashSubject(key, 'email', 'ana@example.COM'));
+  });
+});
+
+/** Issue 12's oracle: the extraction before the one-pass plan, every path read on its own with readPath. */
+function extractOneByOne(value: unknown, paths: readonly { kind: string; path: string }[]): { kind: string; value: string }[] {
+  const seen = new Set<string>();
+  const subjects: { kind: string; value: string }[] = [];
+  for (const { kind, path } of paths) {
+    for (const leaf of readPath(parseJsonPath(path), value)) {
+      const raw = typeof leaf === 'string' ? leaf : typeof leaf === 'number' && Number.isFinite(leaf) ? String(leaf) : undefined;
+      if (raw === undefined) continue;
+      const normalised = normaliseIdentifier(kind, raw);
+      if (normalised === '' || seen.has(JSON.stringify([kind, normalised]))) continue;
+      seen.add(JSON.stringify([kind, normalised]));
+      subjects.push({ kind, value: normalised });
+    }
+  }
+  return subjects;
+}
+
+describe('issue 12: one walk for every $..name path', () => {
+  const names = ['email', 'userId', 'user_id', 'customerId', 'customer_id', 'shopDomain', 'a', 'items'];
+  const { tree } = fc.letrec((tie) => ({
+    tree: fc.oneof({ depthSize: 'small' }, tie('leaf'), tie('object'), tie('array')),
+    leaf: fc.oneof(fc.constantFrom('Ann@Example.com', ' usr_1 ', 'cus_9', ''), fc.integer(), fc.double(), fc.boolean(), fc.constant(null)),
+    object: fc.dictionary(fc.constantFrom(...names), tie('tree'), { maxKeys: 5 }),
+    array: fc.array(tie('tree'), { maxLength: 4 }),
+  }));
+  const pathSets = fc.constantFrom(
+    DEFAULT_SUBJECT_PATHS,
+    [{ kind: 'email', path: '$..email' }, { kind: 'user_id', path: '$.a[*].userId' }, { kind: 'email', path: '$..a' }, { kind: 'user_id', path: '$..email' }],
+    [{ kind: 'customer_id', path: '$.items[0].customerId' }, { kind: 'user_id', path: '$..*' }],
+  );
+
+  it('finds exactly what reading each path on its own finds, in the same order', () => {
+    fc.assert(fc.property(tree, pathSets, (value, paths) => void expect(extractSubjects(value, paths)).toEqual(extractOneByOne(value, paths))), { numRuns: 500 });
+  });
+
+  it('keeps the depth bound of the descendant search', () => {
+    const nest = (depth: number): unknown => (depth === 0 ? { email: 'deep@example.com' } : { a: nest(depth - 1) });
+    for (const depth of [30, 31, 32, 33]) expect(extractSubjects(nest(depth), DEFAULT_SUBJECT_PATHS)).toEqual(extractOneByOne(nest(depth), DEFAULT_SUBJECT_PATHS));
+  });
+
+  it('subjectHasher gives hashSubject, and remembers within its capacity', () => {
+    const key = new Uint8Array(32).fill(5);
+    const hash = subjectHasher(key, 2);
+    for (const [kind, value] of [['email', 'a@x.io'], ['user_id', 'u1'], ['email', 'a@x.io'], ['email', 'b@x.io'], ['user_id', 'u1']]) {
+      expect(hash(kind, value)).toBe(hashSubject(key, kind, value));
+    }
   });
 });
