@@ -372,6 +372,7 @@ function shopifySubject(topic: string, payload: unknown): { kind: string; value:
   if (topic === 'shop/redact') return { kind: 'shop_domain', value: parse(shopifyShopSchema, payload).shop_domain };
   const { customer } = parse(shopifyCustomerSchema, payload);
   if (customer.email !== undefined && normaliseIdentifier('email', customer.email) !== '') return { kind: 'email', value: customer.email };
-  if (customer.id !== undefined) return { kind: 'user_id', value: String(customer.id) };
+  // `customer_id`, the kind `$..customer.id` indexes on every order and customer delivery (DEFAULT_SUBJECT_PATHS).
+  if (customer.id !== undefined) return { kind: 'customer_id', value: String(customer.id) };
   throw new DomainError('invalid_request', 'customer: an email or an id is required', 400, [{ path: 'customer', message: 'an email or an id is required' }]);
 }
