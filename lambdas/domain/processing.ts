@@ -23,6 +23,7 @@ import {
   type TenantDirectory,
 } from './ports';
 import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
+import { clearName, clearRoute } from './clear-metadata';
 import { minuteOf, rollupDeltas, seriesOf, splitByCounters } from './rollups';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from './subjects';
 
@@ -323,8 +324,9 @@ function decodeEnvelope(data: Uint8Array): StreamEnvelope | undefined {
   }
 }
 
+/** The event's name in clear (GSI2): identifiers templated out (issue 11, clear-metadata.ts). */
 export function eventName(event: PlatformEvent): string {
-  return event.type === 'api_call' ? keyNames.apiCall(event.method, event.route) : event.name;
+  return event.type === 'api_call' ? keyNames.apiCall(event.method, clearRoute(event.route)) : clearName(event.type, event.name);
 }
 
 const inlineBody = (ciphertext: Uint8Array): StoredEvent['body'] => ({ inline: Buffer.from(ciphertext).toString('base64') });
@@ -354,7 +356,7 @@ export function indexAttributes(event: PlatformEvent): Record<string, string | n
     case 'api_call':
       return {
         method: event.method,
-        route: event.route,
+        route: clearRoute(event.route),
         status: event.status,
         latencyMs: event.latencyMs,
         ...(event.requestBytes !== undefined ? { requestBytes: event.requestBytes } : {}),
