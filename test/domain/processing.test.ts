@@ -61,6 +61,7 @@ describe('StreamProcessing.processBatch', () => {
       duplicates: 1,
       quarantined: 0,
       erased: 0,
+      objected: 0,
       // A terminated tenant's record is dropped: a dead-letter copy would outlive the purge.
       dropped: 1,
     });
