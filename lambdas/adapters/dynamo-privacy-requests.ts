@@ -10,6 +10,7 @@ import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } fr
 import type { PrivacyRequestStore } from '../domain/ports';
 import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord } from '../domain/privacy';
 import { controlKeys } from '../domain/keys';
+import { consentFlagsOf, type ConsentEntry, type ConsentFlags } from '../domain/consent';
 import { deleteKeys, queryAll } from './dynamo-query';
 import {
   isOpen,
@@ -23,6 +24,7 @@ import {
   requestNotFound,
   restrictionItem,
   erasureItem,
+  consentItem,
   terminationExists,
   terminationItem,
   terminationNotFound,
@@ -104,6 +106,7 @@ export class DynamoPrivacyRequestStore implements PrivacyRequestStore {
     const restrictions = [
       ...(await this.partition(controlKeys.restriction(tenantId, '').pk)),
       ...(await this.partition(controlKeys.erasure(tenantId, '').pk)),
+      ...(await this.partition(controlKeys.consent(tenantId).pk)),
     ];
     const records = requests.map((item) => recordFromItem<PrivacyRequestRecord>(item));
     // Every request's entry is deleted (deleting an absent item is a no-op); only open ones had one to count.
@@ -135,6 +138,16 @@ export class DynamoPrivacyRequestStore implements PrivacyRequestStore {
   async erasedSubjects(tenantId: string): Promise<ReadonlyMap<string, string>> {
     const items = await this.partition(controlKeys.erasure(tenantId, '').pk);
     return new Map(items.map((item) => [item.subjectHash as string, item.receivedAt as string]));
+  }
+
+  async setConsent(entry: ConsentEntry): Promise<void> {
+    if (entry.off.length > 0) await this.put(consentItem(entry));
+    else await this.delete(controlKeys.consent(entry.tenantId, entry.subjectHash));
+  }
+
+  /** Consistent, like the restrictions (R-DSR-4). */
+  async consentFlags(tenantId: string): Promise<ConsentFlags> {
+    return consentFlagsOf((await this.partition(controlKeys.consent(tenantId).pk)).map((item) => recordFromItem<ConsentEntry>(item)));
   }
 
   async putTermination(record: TerminationRecord, options: { readonly mustNotExist?: boolean } = {}): Promise<void> {

@@ -30,6 +30,7 @@ import type {
 import { SYSTEM_CLOCK } from '../domain/ports';
 import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord, WorkflowName } from '../domain/privacy';
 import { auditKeys, controlKeys, dataKeys, ledgerKeys } from '../domain/keys';
+import { consentFlagsOf, type ConsentEntry, type ConsentFlags } from '../domain/consent';
 import { AUDIT_RETENTION_DAYS } from '../domain/retention';
 import { assertMonth, auditEntryFromItem, auditItem } from './audit-items';
 import {
@@ -63,6 +64,7 @@ import {
   requestNotFound,
   restrictionItem,
   erasureItem,
+  consentItem,
   terminationExists,
   terminationItem,
   terminationNotFound,
@@ -385,6 +387,7 @@ export class MemoryPrivacyRequestStore implements PrivacyRequestStore {
     const restrictions = [
       ...partition(this.items.values(), controlKeys.restriction(tenantId, '').pk),
       ...partition(this.items.values(), controlKeys.erasure(tenantId, '').pk),
+      ...partition(this.items.values(), controlKeys.consent(tenantId).pk),
     ];
     let deleted = 0;
     for (const item of requests) {
@@ -413,6 +416,15 @@ export class MemoryPrivacyRequestStore implements PrivacyRequestStore {
   async erasedSubjects(tenantId: string): Promise<ReadonlyMap<string, string>> {
     const items = partition(this.items.values(), controlKeys.erasure(tenantId, '').pk);
     return new Map(items.map((item) => [item.subjectHash as string, item.receivedAt as string]));
+  }
+
+  async setConsent(entry: ConsentEntry): Promise<void> {
+    if (entry.off.length > 0) this.put(consentItem(entry));
+    else this.items.delete(keyOf(controlKeys.consent(entry.tenantId, entry.subjectHash)));
+  }
+
+  async consentFlags(tenantId: string): Promise<ConsentFlags> {
+    return consentFlagsOf(partition(this.items.values(), controlKeys.consent(tenantId).pk).map((item) => recordFromItem<ConsentEntry>(item)));
   }
 
   async putTermination(record: TerminationRecord, options: { readonly mustNotExist?: boolean } = {}): Promise<void> {

@@ -6,6 +6,7 @@
 import { DomainError } from '../domain/model';
 import type { PrivacyRequestRecord, PrivacyStep, RequestStatus, TerminationRecord } from '../domain/privacy';
 import { controlKeys } from '../domain/keys';
+import type { ConsentEntry } from '../domain/consent';
 
 export type Item = Record<string, unknown>;
 
@@ -52,6 +53,10 @@ export function restrictionItem(tenantId: string, subjectHash: string, requestId
 
 export function erasureItem(tenantId: string, subjectHash: string, receivedAt: string, expiresAt: number): Item {
   return { ...controlKeys.erasure(tenantId, subjectHash), tenantId, subjectHash, receivedAt, expiresAt };
+}
+
+export function consentItem(entry: ConsentEntry): Item {
+  return { ...controlKeys.consent(entry.tenantId, entry.subjectHash), ...entry };
 }
 
 export function terminationItem(record: TerminationRecord): Item {

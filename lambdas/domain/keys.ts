@@ -83,6 +83,8 @@ export const controlKeys = {
   erasure: (tenantId: string, subjectHash: string) => ({ pk: `${tenantPrefix(tenantId)}ERASED`, sk: `S#${subjectHash}` }),
   /** Restricted subjects of a tenant (R-DSR-3). */
   restriction: (tenantId: string, subjectHash: string) => ({ pk: `${tenantPrefix(tenantId)}RESTRICTED`, sk: `S#${subjectHash}` }),
+  /** R-DSR-4: purposes turned off, for the whole tenant (`TENANT`) or one subject hash (`S#<hash>`). */
+  consent: (tenantId: string, subjectHash?: string) => ({ pk: `${tenantPrefix(tenantId)}CONSENT`, sk: subjectHash === undefined ? 'TENANT' : `S#${subjectHash}` }),
   /** The tenant's termination, next to its tenant record (R-TERM-1..5). */
   termination: (tenantId: string) => ({ pk: `${tenantPrefix(tenantId)}TENANT`, sk: 'TERMINATION' }),
 } as const;

@@ -41,6 +41,11 @@ export interface SubjectPath {
   readonly kind: string;
   /** A JSON path subset: `$.a.b`, `$.a[*].b`, `$..email`. */
   readonly path: string;
+  /**
+   * Only where the object holding the value has this member equal to this string (Stripe's customer object:
+   * `$..id` where `object` is `customer`). Supported on `$..name` paths; the platform defaults use it.
+   */
+  readonly where?: { readonly member: string; readonly equals: string };
 }
 
 export type EventKind = 'event' | 'api_call' | 'metric' | 'webhook';

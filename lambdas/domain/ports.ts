@@ -3,6 +3,7 @@
  * them over DynamoDB, S3, Kinesis and KMS (or the AWS Encryption SDK's raw AES keyring locally);
  * in-memory versions serve unit tests and the benchmark.
  */
+import type { ConsentEntry, ConsentFlags } from './consent';
 import type { ApiKeyScope, PlatformEvent, StoredEvent, StreamEnvelope, Tenant, WebhookScheme } from './model';
 import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord, WorkflowName } from './privacy';
 
@@ -292,6 +293,11 @@ export interface PrivacyRequestStore {
   markErased(tenantId: string, subjectHash: string, receivedAt: string, expiresAtEpochSeconds: number): Promise<void>;
   /** Erased subjects of a tenant: subject hash → the erasure's receipt time. */
   erasedSubjects(tenantId: string): Promise<ReadonlyMap<string, string>>;
+
+  /** R-DSR-4: stores the tenant's (no subject hash) or a subject's flags; an entry with nothing off is deleted. */
+  setConsent(entry: ConsentEntry): Promise<void>;
+  /** R-DSR-4: every flag of the tenant, consistent (the processor's next refresh sees a change written before it). */
+  consentFlags(tenantId: string): Promise<ConsentFlags>;
 
   putTermination(record: TerminationRecord, options?: { readonly mustNotExist?: boolean }): Promise<void>;
   getTermination(tenantId: string): Promise<TerminationRecord | undefined>;

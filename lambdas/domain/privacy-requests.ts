@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as z from './zod';
 import { TENANT_ID_PATTERN } from './keys';
 import type { RuntimeSettings } from './settings';
+import { consentChangeSchema, type ConsentChange } from './consent';
 import { CORRECTIONS_PURPOSE, validateCorrectionPath } from './corrections';
 import { readSignedDocument, type SignedDeletionDocument } from './deletion-records';
 import { EXPORT_LINK_SECONDS, presignExport } from './export-lines';
@@ -46,6 +47,8 @@ export const openRequestSchema = z
       value: z.union([z.string().check(z.minLength(1), z.maxLength(512)), z.number()]),
     }),
     corrections: z.optional(z.array(correctionSchema).check(z.minLength(1), z.maxLength(MAX_CORRECTIONS))),
+    /** R-DSR-4: a consent request's purposes: `false` objects or withdraws consent, `true` allows again. */
+    purposes: z.optional(consentChangeSchema),
   })
   .check(z.superRefine((request, ctx) => {
     // R-DSR-3: corrections are what a rectification is; on any other request they would be silently ignored.
@@ -54,6 +57,10 @@ export const openRequestSchema = z
     }
     if (request.type !== 'rectification' && request.corrections !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['corrections'], message: 'only a rectification takes corrections' });
+    }
+    // R-DSR-4: purposes are what a consent request is, and nothing else takes them.
+    if ((request.type === 'consent') !== (request.purposes !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['purposes'], message: request.type === 'consent' ? 'required for a consent request' : 'only a consent request takes purposes' });
     }
     request.corrections?.forEach((correction, index) => {
       try {
@@ -183,6 +190,7 @@ export class PrivacyRequestIntake {
     actor: string,
     now: Date,
     correctionsCiphertext?: string,
+    consent?: ConsentChange,
   ): PrivacyRequestRecord {
     const receivedAt = now.toISOString();
     return {
@@ -198,6 +206,7 @@ export class PrivacyRequestIntake {
       status: 'received',
       steps: [{ name: 'received', at: receivedAt, outcome: 'success', detail: { origin } }],
       ...(correctionsCiphertext ? { correctionsCiphertext } : {}),
+      ...(consent ? { consent } : {}),
     };
   }
 
@@ -291,7 +300,7 @@ export class PrivacyRequests extends PrivacyRequestIntake {
         : undefined;
       const now = this.deps.clock.now();
       const record = await this.submit(
-        this.record(tenant, newId('dsr', now), input.type, input.subject.kind, subjectHash, origin, actor, now, correctionsCiphertext),
+        this.record(tenant, newId('dsr', now), input.type, input.subject.kind, subjectHash, origin, actor, now, correctionsCiphertext, input.purposes),
       );
       return await this.viewOf(record);
     } catch (error) {
@@ -372,6 +381,7 @@ function shopifySubject(topic: string, payload: unknown): { kind: string; value:
   if (topic === 'shop/redact') return { kind: 'shop_domain', value: parse(shopifyShopSchema, payload).shop_domain };
   const { customer } = parse(shopifyCustomerSchema, payload);
   if (customer.email !== undefined && normaliseIdentifier('email', customer.email) !== '') return { kind: 'email', value: customer.email };
-  if (customer.id !== undefined) return { kind: 'user_id', value: String(customer.id) };
+  // `customer_id`, the kind `$..customer.id` indexes on every order and customer delivery (DEFAULT_SUBJECT_PATHS).
+  if (customer.id !== undefined) return { kind: 'customer_id', value: String(customer.id) };
   throw new DomainError('invalid_request', 'customer: an email or an id is required', 400, [{ path: 'customer', message: 'an email or an id is required' }]);
 }

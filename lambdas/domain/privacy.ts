@@ -1,3 +1,5 @@
+import type { ConsentChange } from './consent';
+
 /**
  * The privacy workflows' contract (R-DSR-1..6, R-TERM-1..6): request records, and the state that the Step
  * Functions state machines (lib/constructs/privacy-workflows.ts) carry between task states. A state holds
@@ -5,7 +7,7 @@
  * grows with the data (work lists live in the exports bucket).
  */
 
-export const SUBJECT_REQUEST_TYPES = ['access', 'erasure', 'rectification', 'restriction', 'lift-restriction'] as const;
+export const SUBJECT_REQUEST_TYPES = ['access', 'erasure', 'rectification', 'restriction', 'lift-restriction', 'consent'] as const;
 export type SubjectRequestType = (typeof SUBJECT_REQUEST_TYPES)[number];
 /**
  * Shopify's mandatory GDPR topics (R-DSR-6) and the request each one is: ingestion opens that request instead of
@@ -61,6 +63,8 @@ export interface PrivacyRequestRecord {
   readonly steps: readonly PrivacyStep[];
   /** Rectification: the corrections, envelope-encrypted under the tenant key (they may hold personal data). */
   readonly correctionsCiphertext?: string;
+  /** Consent (R-DSR-4): the purposes the request turns off (`false`) or on again (`true`); no personal data. */
+  readonly consent?: ConsentChange;
   readonly executionId?: string;
   readonly result?: RequestResult;
   readonly failure?: { readonly error: string; readonly at: string };
@@ -174,6 +178,7 @@ export const SUBJECT_TASKS = [
   'quarantine-records',
   'lift-restriction',
   'release-records',
+  'set-consent',
   'complete',
   'record-failure',
 ] as const;

@@ -22,6 +22,8 @@ import {
   type TenantDirectory,
 } from './ports';
 import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
+import { clearName, clearRoute } from './clear-metadata';
+import { allowsPurpose, NO_OBJECTIONS, type ConsentFlags, type ConsentReader } from './consent';
 import { minuteOf, rollupDeltas, seriesOf, splitByCounters } from './rollups';
 import { decodeStreamEnvelope } from './stream-envelope';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, subjectHasher } from './subjects';
@@ -38,7 +40,7 @@ export interface ProcessingDeps {
    * R-DSR-3: which subjects are restricted (their new events are quarantined); R-DSR-2: which are erased (their
    * records received before the erasure are dropped if they are still in the stream).
    */
-  readonly requests: Pick<PrivacyRequestStore, 'restrictedSubjects' | 'erasedSubjects'>;
+  readonly requests: Pick<PrivacyRequestStore, 'restrictedSubjects' | 'erasedSubjects'> & ConsentReader;
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
   /** How long tenant material (status, subject key, restrictions, erasures) is cached. @default TENANT_CACHE_MS */
@@ -65,6 +67,8 @@ export interface BatchOutcome {
   quarantined: number;
   /** R-DSR-2: received before an erasure of a subject they mention, processed after it: dropped, never stored. */
   erased: number;
+  /** R-DSR-4: mention a subject (or a tenant) that objected to `analytics`: dropped, never stored (domain/consent.ts). */
+  objected: number;
   /**
    * R-TERM-3: records of a terminated tenant still in the stream. Dropped, not dead-lettered: a copy in the DLQ would
    * outlive the purge, and the tenant's key is gone anyway.
@@ -87,6 +91,8 @@ interface TenantMaterial {
   readonly restricted: ReadonlySet<string>;
   /** Erased subject hash → when the erasure was received. */
   readonly erased: ReadonlyMap<string, string>;
+  /** R-DSR-4: purposes turned off, tenant-wide and per subject. */
+  readonly consent: ConsentFlags;
   readonly until: number;
 }
 
@@ -103,7 +109,7 @@ export class StreamProcessing {
   constructor(private readonly deps: ProcessingDeps) {}
 
   async processBatch(records: readonly InputRecord[]): Promise<BatchOutcome> {
-    const outcome: BatchOutcome = { retry: [], rejected: [], stored: 0, duplicates: 0, quarantined: 0, erased: 0, dropped: 0 };
+    const outcome: BatchOutcome = { retry: [], rejected: [], stored: 0, duplicates: 0, quarantined: 0, erased: 0, objected: 0, dropped: 0 };
     const byTenant = new Map<string, { id: string; envelope: StreamEnvelope }[]>();
     for (const record of records) {
       const envelope = decodeStreamEnvelope(record.data);
@@ -166,6 +172,7 @@ export class StreamProcessing {
         try {
           const ready = await this.prepare(material, item.id, item.envelope);
           if (ready === 'erased') outcome.erased++;
+          else if (ready === 'objected') outcome.objected++;
           else prepared.push(ready);
         } catch (error) {
           if (error instanceof PermanentStoreError) outcome.rejected.push(refusal(item.id, error));
@@ -244,8 +251,8 @@ export class StreamProcessing {
     }
   }
 
-  private async prepare(material: TenantMaterial, recordId: string, envelope: StreamEnvelope): Promise<Prepared | 'erased'> {
-    const { tenant, hashSubject, restricted, erased } = material;
+  private async prepare(material: TenantMaterial, recordId: string, envelope: StreamEnvelope): Promise<Prepared | 'erased' | 'objected'> {
+    const { tenant, hashSubject, restricted, erased, consent } = material;
     if (!hashSubject) throw new Error('No subject key for this tenant');
     const { settings, crypto, payloads } = this.deps;
     const event = envelope.event;
@@ -258,6 +265,8 @@ export class StreamProcessing {
     // R-DSR-2: a record the erasure was owed, arriving after it ran (stream lag, retries), is never stored.
     const receivedAt = Date.parse(envelope.receivedAt);
     if (subjectHashes.some((hash) => erased.has(hash) && receivedAt <= Date.parse(erased.get(hash)!))) return 'erased';
+    // R-DSR-4: an objection to analytics (the subject's or the tenant's): nothing of the event is stored or counted.
+    if (!allowsPurpose(consent, 'analytics', subjectHashes)) return 'objected';
     const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(event), 'utf8'), EVENT_PURPOSE, envelope.eventId);
     const quarantined = subjectHashes.some((hash) => restricted.has(hash));
     const objectKey = objectKeys.payload(tenant.tenantId, envelope.eventId);
@@ -291,20 +300,24 @@ export class StreamProcessing {
     if (cached && cached.until > now) return cached;
     const tenant = await this.deps.directory.getTenant(tenantId);
     if (!tenant) return undefined;
-    if (tenant.status === 'terminated') return { tenant, restricted: new Set(), erased: new Map(), until: now + (this.deps.tenantCacheMs ?? TENANT_CACHE_MS) };
-    const [subjectKey, restricted, erased] = await Promise.all([
+    if (tenant.status === 'terminated') {
+      return { tenant, restricted: new Set(), erased: new Map(), consent: NO_OBJECTIONS, until: now + (this.deps.tenantCacheMs ?? TENANT_CACHE_MS) };
+    }
+    const [subjectKey, restricted, erased, consent] = await Promise.all([
       this.deps.crypto.decrypt(tenant, Buffer.from(tenant.subjectKeyCiphertext, 'base64'), SUBJECT_KEY_PURPOSE),
       this.deps.requests.restrictedSubjects(tenantId),
       this.deps.requests.erasedSubjects(tenantId),
+      this.deps.requests.consentFlags(tenantId),
     ]);
-    const material = { tenant, subjectKey, hashSubject: subjectHasher(subjectKey), restricted, erased, until: now + (this.deps.tenantCacheMs ?? TENANT_CACHE_MS) };
+    const material = { tenant, subjectKey, hashSubject: subjectHasher(subjectKey), restricted, erased, consent, until: now + (this.deps.tenantCacheMs ?? TENANT_CACHE_MS) };
     this.tenants.set(tenantId, material);
     return material;
   }
 }
 
+/** The event's name in clear (GSI2): identifiers templated out (issue 11, clear-metadata.ts). */
 export function eventName(event: PlatformEvent): string {
-  return event.type === 'api_call' ? keyNames.apiCall(event.method, event.route) : event.name;
+  return event.type === 'api_call' ? keyNames.apiCall(event.method, clearRoute(event.route)) : clearName(event.type, event.name);
 }
 
 const inlineBody = (ciphertext: Uint8Array): StoredEvent['body'] => ({ inline: Buffer.from(ciphertext).toString('base64') });
@@ -334,7 +347,7 @@ export function indexAttributes(event: PlatformEvent): Record<string, string | n
     case 'api_call':
       return {
         method: event.method,
-        route: event.route,
+        route: clearRoute(event.route),
         status: event.status,
         latencyMs: event.latencyMs,
         ...(event.requestBytes !== undefined ? { requestBytes: event.requestBytes } : {}),

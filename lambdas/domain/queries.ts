@@ -3,6 +3,7 @@
  * credentials come from a role session tagged with the tenant, so IAM refuses any other tenant's keys even if
  * this code asked for them.
  */
+import { clearQueryName } from './clear-metadata';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from './zod';
 import { utf8Bytes } from './aws-limits';
@@ -100,7 +101,8 @@ export class TenantQueries {
     const page = await this.deps.store.queryEvents({
       tenantId: this.tenant.tenantId,
       ...(q.kind ? { kind: q.kind } : {}),
-      ...(q.name ? { name: q.name } : {}),
+      // Issue 11: names are stored with identifiers templated out; the query asks for the same form.
+      ...(q.name && q.kind ? { name: clearQueryName(q.kind, q.name) } : {}),
       ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
       ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
       limit: q.limit,

@@ -3,6 +3,7 @@
  * any number of batches and retries in any order. Percentiles come from a log-bucket sketch (DDSketch-style,
  * relative accuracy 2%) whose bucket counts are counters too: `h<i>` for bucket i, `hz` for values ≤ 0.
  */
+import { clearName, clearRoute } from './clear-metadata';
 import { keyNames } from './keys';
 import type { PlatformEvent } from './model';
 import type { Rollup, RollupDelta } from './ports';
@@ -24,15 +25,15 @@ function bucketValue(index: number): number {
   return (2 * GAMMA ** index) / (GAMMA + 1);
 }
 
-/** The rollup series an event counts in: `api:GET /users/:id`, `event:<name>`, `metric:<name>`, `webhook:<sourceId>`. */
+/** The rollup series an event counts in (identifiers templated out, clear-metadata.ts): `api:GET /users/:id`, `event:<name>`, `metric:<name>`, `webhook:<sourceId>`. */
 export function seriesOf(event: PlatformEvent): string {
   switch (event.type) {
     case 'api_call':
-      return keyNames.series.api(event.method, event.route);
+      return keyNames.series.api(event.method, clearRoute(event.route));
     case 'event':
-      return keyNames.series.event(event.name);
+      return keyNames.series.event(clearName(event.type, event.name));
     case 'metric':
-      return keyNames.series.metric(event.name);
+      return keyNames.series.metric(clearName(event.type, event.name));
     case 'webhook':
       return keyNames.series.webhook(event.sourceId);
   }

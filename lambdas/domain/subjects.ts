@@ -7,13 +7,45 @@ import { createHmac } from 'node:crypto';
 import { MAX_DEPTH, MAX_NODE_VISITS, parseJsonPath, readPath, type CompiledPath } from './json-paths';
 import type { SubjectPath } from './model';
 
-/** Where identifiers usually are when a tenant has configured nothing. `$..` searches the whole event. */
+/**
+ * Where identifiers usually are when a tenant has configured nothing. `$..` searches the whole event, so each name
+ * below is found in a generic event's properties, an API call's payload and every webhook body alike. The names are
+ * the documented identifier fields of every scheme ingest accepts (see test/domain/subject-paths.test.ts, which runs
+ * real sample payloads of each):
+ * - Stripe: `customer` (a `cus_…` id on charges, invoices, subscriptions, payment intents, checkout sessions),
+ *   `customer_email`, `receipt_email`, `customer_phone`, `billing_details` / `customer_details` / `shipping`
+ *   (`email`, `phone`), and the customer object itself (`object: "customer"`, its `id`);
+ * - Shopify: `email`, `contact_email`, `phone`, `customer.id` (the id `customers/redact` names, as `customer_id`),
+ *   addresses' `phone`, and the shop domain of every delivery;
+ * - GitHub: `login` (sender, pusher's account, user, owner, assignee, reviewer, member), `pusher.name`, commit
+ *   authors' and committers' `email` and `username`;
+ * - Standard Webhooks (`{ type, timestamp, data }`): `email`, `email_address`, `phone_number`, `username`,
+ *   `user_id`, `customer_id` at any depth, and `data.to` recipients.
+ */
 export const DEFAULT_SUBJECT_PATHS: readonly SubjectPath[] = [
   { kind: 'email', path: '$..email' },
+  { kind: 'email', path: '$..customer_email' },
+  { kind: 'email', path: '$..customerEmail' },
+  { kind: 'email', path: '$..receipt_email' },
+  { kind: 'email', path: '$..contact_email' },
+  { kind: 'email', path: '$..email_address' },
+  { kind: 'email', path: '$..emailAddress' },
+  { kind: 'email', path: '$.payload.data.to' },
+  { kind: 'email', path: '$.payload.data.to[*]' },
   { kind: 'user_id', path: '$..userId' },
   { kind: 'user_id', path: '$..user_id' },
   { kind: 'customer_id', path: '$..customerId' },
   { kind: 'customer_id', path: '$..customer_id' },
+  { kind: 'customer_id', path: '$..customer' },
+  { kind: 'customer_id', path: '$..customer.id' },
+  { kind: 'customer_id', path: '$..id', where: { member: 'object', equals: 'customer' } },
+  { kind: 'phone', path: '$..phone' },
+  { kind: 'phone', path: '$..phone_number' },
+  { kind: 'phone', path: '$..phoneNumber' },
+  { kind: 'phone', path: '$..customer_phone' },
+  { kind: 'username', path: '$..login' },
+  { kind: 'username', path: '$..username' },
+  { kind: 'username', path: '$.payload.pusher.name' },
   // R-DSR-6: the shop a Shopify delivery is about, so that `shop/redact` finds every delivery from it.
   { kind: 'shop_domain', path: '$.shopDomain' },
 ];
@@ -21,15 +53,25 @@ export const DEFAULT_SUBJECT_PATHS: readonly SubjectPath[] = [
 /** A hostile payload cannot make one event index more subjects than this (json-paths.ts bounds the walk itself). */
 const MAX_IDENTIFIERS = 1000;
 
+/** email: trim + lower-case; phone: digits and a leading `+` only; other kinds: trim. NFC so that one name typed two ways hashes the same. */
+export function normaliseIdentifier(kind: string, value: string): string {
+  const trimmed = value.normalize('NFC').trim();
+  if (kind === 'email') return trimmed.toLowerCase();
+  // "+1 (555) 010-2000" and "+15550102000" are one subject; a value with letters is kept as typed.
+  if (kind === 'phone' && /^\+?[\d\s().-]+$/.test(trimmed)) return trimmed.replace(/[\s().-]/g, '');
+  return trimmed;
+}
+
 /**
- * Issue 12: a tenant's paths, compiled once into one plan. Every `$..name` path (the defaults are five of them) is
- * served by one shared walk over the event that records, at each object, the members any of them name; only the
- * other paths (`$.shopDomain`, a tenant's `$.a[*].b`) are read one by one. The walk visits nodes in the order
- * json-paths.ts's descendant search does and within its bounds (MAX_DEPTH, and MAX_NODE_VISITS counting a visit
- * and a member look-up per node, as that search spends them), so each path selects what readPath would select.
+ * Issue 12: a tenant's paths, compiled once into one plan (pass the same array each time: a tenant's, or
+ * DEFAULT_SUBJECT_PATHS). Every `$..name` path is served by one shared walk over the event that records, at each
+ * object, the members any of them name; only the other paths (`$.shopDomain`, a tenant's `$.a[*].b`) are read one
+ * by one. The walk visits nodes in the order json-paths.ts's descendant search does and within its bounds
+ * (MAX_DEPTH, and MAX_NODE_VISITS counting a visit and a member look-up per node, as that search spends them), so
+ * each path selects what readPath would select.
  */
 interface SubjectPlan {
-  readonly paths: readonly { readonly kind: string; readonly compiled: CompiledPath; readonly search?: string }[];
+  readonly paths: readonly { readonly kind: string; readonly compiled: CompiledPath; readonly search: boolean; readonly where?: SubjectPath['where'] }[];
   /** Member name → the indices of the `$..name` paths that name it. */
   readonly searches: ReadonlyMap<string, readonly number[]>;
 }
@@ -40,12 +82,12 @@ function planFor(paths: readonly SubjectPath[]): SubjectPlan {
   let plan = plans.get(paths);
   if (!plan) {
     const searches = new Map<string, number[]>();
-    const compiledPaths = paths.map(({ kind, path }, index) => {
+    const compiledPaths = paths.map(({ kind, path, where }, index) => {
       const compiled = parseJsonPath(path);
-      const [only] = compiled.segments;
-      if (compiled.segments.length !== 1 || only.type !== 'member' || !only.descendant) return { kind, compiled };
-      searches.set(only.name, [...(searches.get(only.name) ?? []), index]);
-      return { kind, compiled, search: only.name };
+      const [only, ...rest] = compiled.segments;
+      const search = rest.length === 0 && only.type === 'member' && only.descendant;
+      if (search) searches.set(only.name, [...(searches.get(only.name) ?? []), index]);
+      return { kind, compiled, search, where };
     });
     plan = { paths: compiledPaths, searches };
     plans.set(paths, plan);
@@ -54,7 +96,7 @@ function planFor(paths: readonly SubjectPath[]): SubjectPlan {
 }
 
 /** The one walk: for each path index of `searches`, the values its member takes, in descendant-search order. */
-function searchAll(root: unknown, searches: ReadonlyMap<string, readonly number[]>, found: unknown[][]): void {
+function searchAll(root: unknown, plan: SubjectPlan, found: unknown[][]): void {
   const values: unknown[] = [root];
   const depths: number[] = [0];
   let visits = 0;
@@ -65,40 +107,36 @@ function searchAll(root: unknown, searches: ReadonlyMap<string, readonly number[
     visits += 2;
     if (visits > MAX_NODE_VISITS) return;
     if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) continue;
-    if (!Array.isArray(value)) {
-      for (const [name, indices] of searches) {
-        if (!Object.hasOwn(value, name)) continue;
-        const member = (value as Record<string, unknown>)[name];
-        for (const index of indices) found[index].push(member);
+    const object = !Array.isArray(value);
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      values.push(child);
+      depths.push(depth + 1);
+      const indices = object ? plan.searches.get(key) : undefined;
+      for (const index of indices ?? []) {
+        const where = plan.paths[index].where;
+        if (!where || (value as Record<string, unknown>)[where.member] === where.equals) found[index].push(child);
       }
     }
-    for (const key of Object.keys(value)) {
-      values.push((value as Record<string, unknown>)[key]);
-      depths.push(depth + 1);
-    }
   }
-}
-
-/** email: trim + lower-case; other kinds: trim. NFC so that one name typed two ways hashes the same. */
-export function normaliseIdentifier(kind: string, value: string): string {
-  const trimmed = value.normalize('NFC').trim();
-  return kind === 'email' ? trimmed.toLowerCase() : trimmed;
 }
 
 /**
  * The identifiers `paths` select in `value` (for the processor: the whole platform event, so `$..email` reaches
  * an api_call's payload and properties and a webhook's payload). Only string and finite-number leaves count;
- * values come back normalised and de-duplicated per (kind, value), at most MAX_IDENTIFIERS of them. Pass the same
- * `paths` array each time (a tenant's, or DEFAULT_SUBJECT_PATHS): its plan is compiled once.
+ * values come back normalised and de-duplicated per (kind, value), in the order of `paths`, at most
+ * MAX_IDENTIFIERS of them.
  */
 export function extractSubjects(value: unknown, paths: readonly SubjectPath[]): { kind: string; value: string }[] {
   const plan = planFor(paths);
   const found: unknown[][] = plan.paths.map(() => []);
-  if (plan.searches.size > 0) searchAll(value, plan.searches, found);
+  if (plan.searches.size > 0) searchAll(value, plan, found);
   const seen = new Set<string>();
   const subjects: { kind: string; value: string }[] = [];
-  for (const [index, { kind, compiled, search }] of plan.paths.entries()) {
-    for (const leaf of search === undefined ? readPath(compiled, value) : found[index]) {
+  for (const [index, { kind, compiled, search, where }] of plan.paths.entries()) {
+    // A `where` on any other path shape selects nothing (the admin API accepts no `where`; only defaults carry one).
+    const leaves = search ? found[index] : where ? [] : readPath(compiled, value);
+    for (const leaf of leaves) {
       const raw = typeof leaf === 'string' ? leaf : typeof leaf === 'number' && Number.isFinite(leaf) ? String(leaf) : undefined;
       if (raw === undefined) continue;
       const normalised = normaliseIdentifier(kind, raw);

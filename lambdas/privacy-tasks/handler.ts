@@ -42,6 +42,7 @@ export function createPrivacyTaskHandler(
       'quarantine-records': (s) => tasks.restriction.quarantineRecords(s),
       'lift-restriction': (s) => tasks.restriction.liftRestriction(s),
       'release-records': (s) => tasks.restriction.releaseRecords(s),
+      'set-consent': (s) => tasks.consent.setConsent(s),
       complete: (s) => tasks.common.complete(s),
       'record-failure': (s) => tasks.common.recordFailure(s),
     },

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DomainError } from '../domain/model';
 import { PrivacyRequests, type PrivacyRequestsDeps, type PrivacyRequestView } from '../domain/privacy-requests';
 import { Termination, type TerminationDeps } from '../domain/termination';
+import { TenantConsent } from '../domain/tenant-consent';
 import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf, tenantIdParam } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
 import { requireTenant } from '../domain/tenants';
@@ -24,6 +25,7 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
   const auth = new ApiKeyAuthenticator(deps.directory, () => deps.clock.now().getTime());
   const privacy = new PrivacyRequests(deps);
   const termination = new Termination(deps);
+  const consent = new TenantConsent(deps);
 
   const accepted = (view: PrivacyRequestView, location: string) => json(202, view, { location });
 
@@ -50,6 +52,22 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
       case 'GET /v1/admin/tenants/{tenantId}/privacy/requests/{requestId}':
         operatorOf(event);
         return json(200, await privacy.view(tenantId, requestId));
+      // R-DSR-4: consent flags, tenant-wide (set here) and per subject (set by a `consent` request).
+      case 'GET /v1/privacy/consent': {
+        const { tenant } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute('GET', '/v1/privacy/consent'));
+        return json(200, await consent.view(tenant.tenantId));
+      }
+      case 'POST /v1/privacy/consent': {
+        const { tenant, context } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute('POST', '/v1/privacy/consent'));
+        return json(200, await consent.setForTenant(`api-key:${context.credential.id}`, tenant, jsonBody(event)));
+      }
+      case 'GET /v1/admin/tenants/{tenantId}/privacy/consent':
+        operatorOf(event);
+        return json(200, await consent.view((await requireTenant(deps.directory, tenantId)).tenantId));
+      case 'POST /v1/admin/tenants/{tenantId}/privacy/consent': {
+        const actor = operatorOf(event);
+        return json(200, await consent.setForTenant(actor, await requireTenant(deps.directory, tenantId), jsonBody(event)));
+      }
       case 'POST /v1/admin/tenants/{tenantId}/termination': {
         const view = await termination.start(operatorOf(event), tenantId, jsonBody(event));
         return json(202, view, { location: `/v1/admin/tenants/${tenantId}/termination` });

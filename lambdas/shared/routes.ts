@@ -41,6 +41,11 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/privacy/requests/{requestId}', fn: 'privacy', auth: 'api-key', scope: 'privacy' },
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/privacy/requests', fn: 'privacy', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/privacy/requests/{requestId}', fn: 'privacy', auth: 'iam' },
+  // Consent and objection (R-DSR-4): the tenant-wide flags and the subjects' flags by hash; a subject's own change is a `consent` request.
+  { method: 'GET', path: '/v1/privacy/consent', fn: 'privacy', auth: 'api-key', scope: 'privacy' },
+  { method: 'POST', path: '/v1/privacy/consent', fn: 'privacy', auth: 'api-key', scope: 'privacy' },
+  { method: 'GET', path: '/v1/admin/tenants/{tenantId}/privacy/consent', fn: 'privacy', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/privacy/consent', fn: 'privacy', auth: 'iam' },
   // Tenant termination (R-TERM-1..5): operators only; the status carries the export links and the certificate.
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/termination', fn: 'privacy', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/termination', fn: 'privacy', auth: 'iam' },

@@ -84,6 +84,7 @@ export class PrivacyWorkflows extends Construct {
       rectification: subject('rectification', rectificationDefinition),
       restriction: subject('restriction', restrictionDefinition),
       'lift-restriction': subject('lift-restriction', liftRestrictionDefinition),
+      consent: subject('consent', consentDefinition),
       termination: this.stateMachine('termination',
         terminationDefinition(new WorkflowBuilder(this.workflowScope('termination'), props.terminationTasks, TERMINATION_TASKS))),
     };
@@ -258,6 +259,13 @@ function liftRestrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChaina
   return b.task('LiftRestriction', 'lift-restriction', 'Removes the restriction: new events of the subject are processed again')
     .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, `R-DSR-3: waits out the processor's ${PROCESSOR_CACHE_SECONDS} s restriction cache before releasing records`))
     .next(batchesOverWorkList(b, release, 'MoreToRelease?', 'Releases the next batch until the work list is done'));
+}
+
+/** R-DSR-4: the subject's flags set, then complete once every new event sees them. */
+function consentDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
+  return b.task('SetConsent', 'set-consent', 'Records the subject\'s objection or consent per purpose (analytics, ai)')
+    .next(b.wait('AwaitPropagation', RESTRICTION_PROPAGATION, `R-DSR-4: waits out the processor's ${PROCESSOR_CACHE_SECONDS} s cache, so the request completes only once the flags are in effect`))
+    .next(b.task('Complete', 'complete', 'Marks the request completed').next(b.done));
 }
 
 /** R-TERM-1..5: freeze, flush usage, export (unless deletion was elected), purge, shred, verify, certify. */

@@ -244,6 +244,9 @@ export async function runWorkflow(world: PrivacyWorld, requestId: string): Promi
         state = await t.common.locate(state);
         await loop((s) => t.restriction.releaseRecords(s));
         break;
+      case 'consent':
+        state = await t.consent.setConsent(state);
+        break;
     }
     return await t.common.complete(state);
   } catch (error) {

@@ -226,7 +226,7 @@ describe('PrivacyRequests', () => {
     it.each([
       ['customers/data_request', 'access', 'email', ANN, { customer: { id: 42, email: 'Ann@Example.com' } }],
       ['customers/redact', 'erasure', 'email', ANN, { customer: { id: 42, email: ANN } }],
-      ['customers/redact', 'erasure', 'user_id', '42', { customer: { id: 42 } }],
+      ['customers/redact', 'erasure', 'customer_id', '42', { customer: { id: 42 } }],
       ['shop/redact', 'erasure', 'shop_domain', 'acme.myshopify.com', { shop_id: 7, shop_domain: 'acme.myshopify.com' }],
     ])('%s → %s of the subject by %s', async (topic, type, kind, value, payload) => {
       const view = await shopify(topic, payload);

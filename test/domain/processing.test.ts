@@ -61,6 +61,7 @@ describe('StreamProcessing.processBatch', () => {
       duplicates: 1,
       quarantined: 0,
       erased: 0,
+      objected: 0,
       // A terminated tenant's record is dropped: a dead-letter copy would outlive the purge.
       dropped: 1,
     });
@@ -219,7 +220,7 @@ describe('R-ING-7: what the store refuses for good goes to the dead-letter queue
 
   it('a rollup update refused because of one record’s contribution: that record is taken back and rejected, the others counted once', async () => {
     const realApply = platform.store.applyRollups.bind(platform.store);
-    const badBucket = Object.keys(rollupDeltas([{ tenantId: 'acme', expiresAt: 0, event: { ...envelope('acme', 'x').event, type: 'api_call', latencyMs: 999 } as PlatformEvent }])[0].add).find((c) => c.startsWith('h'))!;
+    const badBucket = Object.keys(rollupDeltas([{ tenantId: 'acme', expiresAt: 0, event: { ...envelope('acme', 'x').event, type: 'api_call', route: '/a', latencyMs: 999 } as PlatformEvent }])[0].add).find((c) => c.startsWith('h'))!;
     jest.spyOn(platform.store, 'applyRollups').mockImplementation(async (deltas) => {
       if (deltas.some((d) => badBucket in d.add)) throw refused;
       await realApply(deltas);

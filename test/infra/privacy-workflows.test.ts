@@ -94,6 +94,12 @@ const LAYOUTS: Record<WorkflowName, Record<string, string[]>> = {
     'MoreToRelease?': ['Complete', 'ReleaseRecords'],
     Complete: ['Done'],
   },
+  // R-DSR-4
+  consent: {
+    SetConsent: ['AwaitPropagation'],
+    AwaitPropagation: ['Complete'],
+    Complete: ['Done'],
+  },
   termination: {
     Freeze: ['AwaitStreamDrain'],
     AwaitStreamDrain: ['FlushUsage'],
@@ -111,7 +117,7 @@ const LAYOUTS: Record<WorkflowName, Record<string, string[]>> = {
   },
 };
 const START: Record<WorkflowName, string> = {
-  access: 'Locate', erasure: 'Locate', rectification: 'Locate', restriction: 'Restrict', 'lift-restriction': 'LiftRestriction', termination: 'Freeze',
+  access: 'Locate', erasure: 'Locate', rectification: 'Locate', restriction: 'Restrict', 'lift-restriction': 'LiftRestriction', consent: 'SetConsent', termination: 'Freeze',
 };
 
 describe('the six state machines', () => {
@@ -119,7 +125,7 @@ describe('the six state machines', () => {
     .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
 
   test('one per workflow, found by its metadata, each the construct\'s own', () => {
-    expect(machines).toHaveLength(6);
+    expect(machines).toHaveLength(WORKFLOW_NAMES.length);
     expect(Object.keys(workflows).sort()).toEqual([...WORKFLOW_NAMES].sort());
     for (const name of WORKFLOW_NAMES) expect(workflows[name].logicalId).toBe(logicalIdOf(stack.workflows.stateMachines[name]));
   });
@@ -268,7 +274,7 @@ describe('waits and decisions', () => {
 
   test('every task of the contract is used by some state machine, and only those', () => {
     const used = (names: WorkflowName[]) => new Set(names.flatMap((n) => tasksOf(n).map(([stateName]) => taskOf(stateName))));
-    expect([...used(['access', 'erasure', 'rectification', 'restriction', 'lift-restriction'])].sort()).toEqual([...SUBJECT_TASKS].sort());
+    expect([...used(['access', 'erasure', 'rectification', 'restriction', 'lift-restriction', 'consent'])].sort()).toEqual([...SUBJECT_TASKS].sort());
     expect([...used(['termination'])].sort()).toEqual([...TERMINATION_TASKS].sort());
   });
 });

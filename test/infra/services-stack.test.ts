@@ -349,7 +349,7 @@ describe('alarms (R-OBS-1)', () => {
 
   test('every workflow alarms on ExecutionsFailed >= 1', () => {
     const failed = alarms.filter((a) => a.Properties.MetricName === 'ExecutionsFailed');
-    expect(failed).toHaveLength(6);
+    expect(failed).toHaveLength(WORKFLOW_NAMES.length);
     const machines = failed.map((a) => a.Properties.Dimensions[0].Value.Ref).sort();
     expect(machines).toEqual(WORKFLOW_NAMES.map((name) => logicalIdOf(stack.workflows.stateMachines[name])).sort());
     for (const alarm of failed) {

@@ -7,6 +7,7 @@
 import { AccessTasks } from './access';
 import type { SubjectRequestTasksDeps } from './audited-tasks';
 import { CommonTasks } from './common';
+import { ConsentTasks } from './consent';
 import { ErasureTasks } from './erasure';
 import { RectificationTasks } from './rectification';
 import { RestrictionTasks } from './restriction';
@@ -17,6 +18,7 @@ export class SubjectRequestTasks {
   readonly erasure: ErasureTasks;
   readonly rectification: RectificationTasks;
   readonly restriction: RestrictionTasks;
+  readonly consent: ConsentTasks;
 
   constructor(deps: SubjectRequestTasksDeps) {
     this.common = new CommonTasks(deps);
@@ -24,5 +26,6 @@ export class SubjectRequestTasks {
     this.erasure = new ErasureTasks(deps);
     this.rectification = new RectificationTasks(deps);
     this.restriction = new RestrictionTasks(deps);
+    this.consent = new ConsentTasks(deps);
   }
 }
