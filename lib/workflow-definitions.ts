@@ -54,7 +54,12 @@ export interface SynthesizedWorkflow {
   readonly definition: AslDefinition;
   /** Task state name → the Lumiqo function it invokes (`privacy-tasks`, `termination-tasks`). */
   readonly taskFunctions: Readonly<Record<string, string>>;
+  /** Task states that start an execution of a state machine (`states:startExecution`), R-TERM-1..5. */
+  readonly executionStarts: readonly string[];
 }
+
+/** The Step Functions service integration that starts an execution (fire and forget). */
+export const START_EXECUTION_RESOURCE = /^arn:[a-z-]+:states:::states:startExecution$/;
 
 export interface ResolveOptions {
   /**
@@ -79,13 +84,18 @@ export function synthesizedWorkflows(template: CloudFormationTemplate, options: 
     const definitionString = resolveString(resource.Properties?.DefinitionString, arnOf);
     const definition = JSON.parse(definitionString) as AslDefinition;
     const taskFunctions: Record<string, string> = {};
+    const executionStarts: string[] = [];
     for (const [stateName, state] of Object.entries(definition.States)) {
       if (state.Type !== 'Task') continue;
+      if (START_EXECUTION_RESOURCE.test(state.Resource ?? '')) {
+        executionStarts.push(stateName);
+        continue;
+      }
       const fn = functionsByArn.get(String(state.Parameters?.FunctionName));
       if (!fn) throw new Error(`State machine ${logicalId}, state ${stateName}: invokes no Lumiqo function of this template`);
       taskFunctions[stateName] = fn;
     }
-    workflows[workflow] = { workflow, logicalId, definition, taskFunctions };
+    workflows[workflow] = { workflow, logicalId, definition, taskFunctions, executionStarts };
   }
   return workflows;
 }

@@ -22,7 +22,8 @@ import type { TerminationTaskDeps } from '../../lambdas/domain/termination-tasks
 import { composeIngest } from '../../lambdas/ingest/composition';
 import { createIngestHandler } from '../../lambdas/ingest/handler';
 import { composePrivacy } from '../../lambdas/privacy/composition';
-import { createPrivacyHandler } from '../../lambdas/privacy/handler';
+import { createPrivacyHandler, createTerminationSweepHandler } from '../../lambdas/privacy/handler';
+import type { SweepOutcome } from '../../lambdas/domain/termination';
 import { composePrivacyTasks } from '../../lambdas/privacy-tasks/composition';
 import { createPrivacyTaskHandler } from '../../lambdas/privacy-tasks/handler';
 import { composeProcessor } from '../../lambdas/processor/composition';
@@ -76,6 +77,10 @@ export interface LocalPlatformOptions {
    * @default as synthesized from the config
    */
   readonly billing?: Partial<Pick<BillingSettings, 'prices' | 'terminationGraceDays'>>;
+  /** Page size, pages per call and loop turns per execution of the termination tasks (tests). @default as deployed */
+  readonly terminationBatching?: TerminationTaskDeps['batching'];
+  /** Milliseconds between termination sweeps; 0: none, not even at start (a test runs them). @default 60 s */
+  readonly terminationSweepIntervalMs?: number;
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
 }
@@ -106,6 +111,8 @@ export interface LocalPlatform {
   readonly workflows: LocalWorkflows;
   /** R-TERM-1: runs the hourly due-termination check now (billing). */
   startDueTerminations(): Promise<DueTerminationOutcome>;
+  /** R-TERM-1..5: runs the termination sweeper now (privacy). */
+  sweepTerminations(): Promise<SweepOutcome>;
   /** Milliseconds from the call to a serving platform. */
   readonly startupMs: number;
   stop(): Promise<void>;
@@ -153,7 +160,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     let workflows: LocalWorkflows | undefined;
     const runtime: RuntimeOptions = {
       clients: emulators.clients,
-      workflows: { start: (workflow, name, input) => workflows!.start(workflow, name, input) },
+      workflows: { start: (workflow, name, input) => workflows!.start(workflow, name, input), status: (id) => workflows!.status(id) },
       deadLetters,
       ...(options.clock ? { clock: options.clock } : {}),
     };
@@ -168,7 +175,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       around ? (event: E) => around(fn, () => handler(event)) : handler;
     const platform = composeTerminationTasks(environment('termination-tasks'), runtime);
     const privacyTasks = invoked('privacy-tasks', createPrivacyTaskHandler(composePrivacyTasks(environment('privacy-tasks'), runtime)));
-    const terminationTasks = invoked('termination-tasks', createTerminationTaskHandler(platform));
+    const terminationTasks = invoked(
+      'termination-tasks',
+      createTerminationTaskHandler(options.terminationBatching ? { ...platform, batching: options.terminationBatching } : platform),
+    );
     workflows = new LocalWorkflows(
       deployment.stateMachines,
       { 'privacy-tasks': (payload) => privacyTasks(payload as never), 'termination-tasks': (payload) => terminationTasks(payload as never) },
@@ -181,12 +191,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }, 3_600_000);
     deadlines.unref();
     stops.push(async () => clearInterval(deadlines));
+    const privacyDeps = composePrivacy(environment('privacy'), runtime);
     const billingDeps = composeBilling(billingEnvironment(environment('billing'), stripeWebhookSecret, options.billing), runtime);
     const handlers = {
       ingest: invoked('ingest', createIngestHandler(composeIngest(environment('ingest'), runtime))),
       query: invoked('query', createQueryHandler(composeQuery(environment('query'), runtime))),
       admin: invoked('admin', createAdminHandler(composeAdmin(environment('admin'), runtime))),
-      privacy: invoked('privacy', createPrivacyHandler(composePrivacy(environment('privacy'), runtime))),
+      privacy: invoked('privacy', createPrivacyHandler(privacyDeps)),
       // R-BILL-3 locally: the signing secret from the local state, in place of Secrets Manager.
       billing: invoked('billing', createBillingHandler(billingDeps)),
     };
@@ -220,6 +231,17 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     await eventSourceMapping.start();
     stops.push(() => eventSourceMapping.stop());
+
+    // R-TERM-1..5: the termination sweeper the EventBridge rule runs in AWS; on start it re-arms every termination
+    // from its record (executions of an earlier run are gone), then it runs periodically.
+    const sweepTerminations = invoked('privacy', createTerminationSweepHandler(privacyDeps));
+    const sweep = () => sweepTerminations({ task: 'sweep-terminations' });
+    if (options.terminationSweepIntervalMs !== 0) {
+      await sweep().catch((error) => log('termination sweep', error));
+      const sweeper = setInterval(() => void sweep().catch((error) => log('termination sweep', error)), options.terminationSweepIntervalMs ?? 60_000);
+      sweeper.unref();
+      stops.push(async () => clearInterval(sweeper));
+    }
 
     const ttlSweeper = new TtlSweeper(aws.dynamo, deployment.tables, platform.clock);
     ttlSweeper.start(options.ttlSweepIntervalMs ?? 60_000, (error) => log('TTL sweeper', error));
@@ -257,6 +279,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       ttlSweeper,
       workflows,
       startDueTerminations: () => startDueTerminations({ task: 'start-due-terminations' }),
+      sweepTerminations: sweep,
       startupMs: Date.now() - started,
       stop,
     };

@@ -362,7 +362,7 @@ function stateMachinesOf(templates: Templates): Record<WorkflowName, LocalStateM
   for (const workflow of WORKFLOW_NAMES) {
     const machine = found[workflow];
     if (!machine) throw new Error(`The templates hold no state machine for workflow '${workflow}'`);
-    machines[workflow] = { workflow, definition: machine.definition as unknown as LocalStateMachine['definition'], taskFunctions: machine.taskFunctions };
+    machines[workflow] = { workflow, definition: machine.definition as unknown as LocalStateMachine['definition'], taskFunctions: machine.taskFunctions, executionStarts: machine.executionStarts };
   }
   return machines;
 }

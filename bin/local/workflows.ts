@@ -5,7 +5,7 @@
  * values unless overridden (tests shorten them; `npm start` keeps a 30-day export window as 30 days).
  */
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { WorkflowStarter } from '../../lambdas/domain/ports';
+import type { ExecutionStatus, WorkflowStarter } from '../../lambdas/domain/ports';
 import type { WorkflowName } from '../../lambdas/domain/privacy';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './emulators';
 
@@ -27,6 +27,8 @@ export interface LocalStateMachine {
   readonly definition: StateMachineDefinition;
   /** Task state name → local function name (`privacy-tasks`, `termination-tasks`). */
   readonly taskFunctions: Readonly<Record<string, string>>;
+  /** Task states that start an execution of a state machine (`states:startExecution`). */
+  readonly executionStarts: readonly string[];
 }
 
 type JsonValue = Parameters<StateMachine['run']>[0];
@@ -53,8 +55,10 @@ export interface LocalExecution {
   /** The final state (SUCCEEDED) or the error (FAILED). */
   output?: unknown;
   error?: { readonly name: string; readonly message: string };
-  /** Task and Wait states entered, in order. */
+  /** Task states entered, in order. */
   readonly states: string[];
+  /** Every state entered (Task, Choice, Pass, Wait, Succeed…): the execution's state transitions. */
+  transitions: number;
   readonly done: Promise<void>;
   abort(): void;
 }
@@ -89,6 +93,16 @@ export class LocalWorkflows implements WorkflowStarter {
         return { Payload: JSON.parse(JSON.stringify(result ?? null)) as JsonValue };
       };
     }
+    // states:startExecution (R-TERM-1..5): the named machine's execution starts here too, and runs on its own.
+    for (const stateName of machine.executionStarts) {
+      taskResourceLocalHandlers[stateName] = async (request) => {
+        states.push(stateName);
+        const { StateMachineArn, Name, Input } = request as { StateMachineArn: string; Name: string; Input: object };
+        const target = this.workflowOf(StateMachineArn);
+        const { executionId } = await this.start(target, Name, typeof Input === 'string' ? (JSON.parse(Input) as object) : Input);
+        return { ExecutionArn: executionId, StartDate: new Date().toISOString() };
+      };
+    }
     const stateMachine = new StateMachine(machine.definition, { validationOptions: { checkArn: false } });
     const retryIntervalOverrides =
       this.options.retryIntervalMs === undefined
@@ -101,7 +115,7 @@ export class LocalWorkflows implements WorkflowStarter {
         ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}),
       },
       noThrowOnAbort: true,
-      context: { Execution: { Id: executionArn, Name: executionName } } as never,
+      context: { Execution: { Id: executionArn, Name: executionName }, StateMachine: { Id: this.stateMachineArn(workflow), Name: workflow } } as never,
     });
 
     const execution: LocalExecution = {
@@ -110,6 +124,7 @@ export class LocalWorkflows implements WorkflowStarter {
       name: executionName,
       status: 'RUNNING',
       states,
+      transitions: 0,
       abort: () => run.abort(),
       done: run.result.then(
         (output) => {
@@ -124,7 +139,34 @@ export class LocalWorkflows implements WorkflowStarter {
       ),
     };
     this.executions.set(executionArn, execution);
+    void (async () => {
+      for await (const event of run.eventLogs) if (event.type === 'StateEntered') execution.transitions++;
+    })().catch(() => undefined);
     return { executionId: executionArn };
+  }
+
+  /** DescribeExecution: an execution this runtime does not know (a restart, a replaced machine) is NOT_FOUND. */
+  async status(executionId: string): Promise<ExecutionStatus> {
+    return this.executions.get(executionId)?.status ?? 'NOT_FOUND';
+  }
+
+  /**
+   * What a replaced state machine does to its executions (a services-stack replacement) and what a local restart
+   * does: every running execution stops, and none of them is known any more.
+   */
+  forgetAll(): void {
+    this.abortAll();
+    this.executions.clear();
+  }
+
+  private stateMachineArn(workflow: WorkflowName): string {
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${workflow}`;
+  }
+
+  private workflowOf(stateMachineArn: string): WorkflowName {
+    const workflow = Object.keys(this.machines).find((name) => this.stateMachineArn(name as WorkflowName) === stateMachineArn);
+    if (!workflow) throw new Error(`No local state machine '${stateMachineArn}'`);
+    return workflow as WorkflowName;
   }
 
   execution(executionArn: string): LocalExecution | undefined {

@@ -7,12 +7,14 @@
  * deadline), and updates are read-modify-write guarded by the record's step count (optimistic locking).
  */
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PrivacyRequestStore } from '../domain/ports';
-import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord } from '../domain/privacy';
+import type { PrivacyRequestStore, TerminationBinding } from '../domain/ports';
+import { TerminationSuperseded, type PrivacyRequestRecord, type PrivacyStep, type TerminationRecord } from '../domain/privacy';
 import { controlKeys } from '../domain/keys';
 import { consentFlagsOf, type ConsentEntry, type ConsentFlags } from '../domain/consent';
 import { deleteKeys, queryAll } from './dynamo-query';
 import {
+  bindingCondition,
+  isBoundTo,
   isOpen,
   openRequestItem,
   openRequestKey,
@@ -164,13 +166,37 @@ export class DynamoPrivacyRequestStore implements PrivacyRequestStore {
     return item && recordFromItem<TerminationRecord>(item);
   }
 
-  async updateTermination(tenantId: string, step: PrivacyStep, patch?: TerminationPatch): Promise<void> {
-    await this.readModifyWrite(
-      () => this.getTermination(tenantId),
-      (record) => patchedTermination(record, step, patch),
-      terminationItem,
-      () => terminationNotFound(tenantId),
-    );
+  async updateTermination(tenantId: string, step: PrivacyStep | undefined, patch?: TerminationPatch, binding?: TerminationBinding): Promise<void> {
+    const condition = bindingCondition(binding);
+    try {
+      await this.readModifyWrite(
+        () => this.getTermination(tenantId),
+        (record) => {
+          if (!isBoundTo(record, binding)) throw new TerminationSuperseded(tenantId);
+          return patchedTermination(record, step, patch);
+        },
+        terminationItem,
+        () => terminationNotFound(tenantId),
+        condition,
+      );
+    } catch (error) {
+      // The condition failed on every attempt: another writer keeps changing it, or it is bound elsewhere now.
+      if (binding && isConditionFailure(error)) {
+        const record = await this.getTermination(tenantId);
+        if (record && !isBoundTo(record, binding)) throw new TerminationSuperseded(tenantId);
+      }
+      throw error;
+    }
+  }
+
+  async openTerminations(): Promise<string[]> {
+    const items = await this.partition(controlKeys.openTermination('any').pk);
+    return items.map((item) => item.sk as string);
+  }
+
+  async markTerminationOpen(tenantId: string, open: boolean): Promise<void> {
+    if (open) await this.put({ ...controlKeys.openTermination(tenantId), tenantId });
+    else await this.delete(controlKeys.openTermination(tenantId));
   }
 
   /** Writes the changed record only if no other writer appended a step since it was read; otherwise reads again. */
@@ -179,6 +205,7 @@ export class DynamoPrivacyRequestStore implements PrivacyRequestStore {
     change: (record: R) => R,
     toItem: (record: R) => Item,
     notFound: () => Error,
+    extra: { expression?: string; values: Item } = { values: {} },
   ): Promise<R> {
     for (let attempt = 1; ; attempt++) {
       const record = await read();
@@ -189,9 +216,9 @@ export class DynamoPrivacyRequestStore implements PrivacyRequestStore {
           new PutCommand({
             TableName: this.tableName,
             Item: toItem(next),
-            ConditionExpression: 'attribute_exists(pk) AND size(#steps) = :steps',
+            ConditionExpression: `attribute_exists(pk) AND size(#steps) = :steps${extra.expression ? ` AND ${extra.expression}` : ''}`,
             ExpressionAttributeNames: { '#steps': 'steps' },
-            ExpressionAttributeValues: { ':steps': record.steps.length },
+            ExpressionAttributeValues: { ':steps': record.steps.length, ...extra.values },
           }),
         );
         return next;

@@ -16,6 +16,7 @@ import type {
   EventPublisher,
   EventQuery,
   EventStore,
+  ExecutionStatus,
   Page,
   PayloadStore,
   PrivacyRequestStore,
@@ -23,12 +24,13 @@ import type {
   RollupDelta,
   SubjectIndexEntry,
   TenantDirectory,
+  TerminationBinding,
   UsageEntry,
   WebhookSource,
   WorkflowStarter,
 } from '../domain/ports';
 import { SYSTEM_CLOCK } from '../domain/ports';
-import type { PrivacyRequestRecord, PrivacyStep, TerminationRecord, WorkflowName } from '../domain/privacy';
+import { TerminationSuperseded, type PrivacyRequestRecord, type PrivacyStep, type TerminationRecord, type WorkflowName } from '../domain/privacy';
 import { auditKeys, controlKeys, dataKeys, ledgerKeys } from '../domain/keys';
 import { consentFlagsOf, type ConsentEntry, type ConsentFlags } from '../domain/consent';
 import { AUDIT_RETENTION_DAYS } from '../domain/retention';
@@ -53,6 +55,7 @@ import {
 import { assertExecutionName } from './execution-names';
 import { conflictingUsage, sameUsage, usageFromItem, usageItem, USAGE_PREFIX } from './ledger-items';
 import {
+  isBoundTo,
   isOpen,
   openRequestItem,
   openRequestKey,
@@ -438,10 +441,20 @@ export class MemoryPrivacyRequestStore implements PrivacyRequestStore {
     return item && recordFromItem<TerminationRecord>(copy(item));
   }
 
-  async updateTermination(tenantId: string, step: PrivacyStep, patch?: TerminationPatch): Promise<void> {
+  async updateTermination(tenantId: string, step: PrivacyStep | undefined, patch?: TerminationPatch, binding?: TerminationBinding): Promise<void> {
     const record = await this.getTermination(tenantId);
     if (!record) throw terminationNotFound(tenantId);
+    if (!isBoundTo(record, binding)) throw new TerminationSuperseded(tenantId);
     this.put(terminationItem(patchedTermination(record, step, patch)));
+  }
+
+  async openTerminations(): Promise<string[]> {
+    return partition(this.items.values(), controlKeys.openTermination('any').pk).map((item) => item.sk as string);
+  }
+
+  async markTerminationOpen(tenantId: string, open: boolean): Promise<void> {
+    if (open) this.put({ ...controlKeys.openTermination(tenantId), tenantId });
+    else this.items.delete(keyOf(controlKeys.openTermination(tenantId)));
   }
 
   private put(item: Item): void {
@@ -521,6 +534,13 @@ export interface RecordedStart {
 /** Records the executions it is asked to start; like Step Functions, one execution per workflow and name. */
 export class RecordingWorkflowStarter implements WorkflowStarter {
   readonly starts: RecordedStart[] = [];
+  /** Execution ARN → status (DescribeExecution); a recorded start without one is RUNNING. */
+  readonly statuses = new Map<string, ExecutionStatus>();
+
+  async status(executionId: string): Promise<ExecutionStatus> {
+    const known = this.starts.some((s) => executionId.endsWith(`:lumiqo-${s.workflow}:${s.executionName}`));
+    return this.statuses.get(executionId) ?? (known ? 'RUNNING' : 'NOT_FOUND');
+  }
 
   async start(workflow: WorkflowName, executionName: string, input: object): Promise<{ readonly executionId: string }> {
     assertExecutionName(executionName);

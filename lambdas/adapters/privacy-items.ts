@@ -5,6 +5,8 @@
  */
 import { DomainError } from '../domain/model';
 import type { PrivacyRequestRecord, PrivacyStep, RequestStatus, TerminationRecord } from '../domain/privacy';
+export { isBoundTo } from '../domain/privacy';
+import type { TerminationBinding } from '../domain/ports';
 import { controlKeys } from '../domain/keys';
 import type { ConsentEntry } from '../domain/consent';
 
@@ -83,8 +85,22 @@ export function patchedRequest(record: PrivacyRequestRecord, step: PrivacyStep, 
   };
 }
 
-export function patchedTermination(record: TerminationRecord, step: PrivacyStep, patch: TerminationPatch = {}): TerminationRecord {
-  return { ...record, ...withoutUndefined(patch), tenantId: record.tenantId, steps: [...record.steps, step] };
+export function patchedTermination(record: TerminationRecord, step: PrivacyStep | undefined, patch: TerminationPatch = {}): TerminationRecord {
+  return { ...record, ...withoutUndefined(patch), tenantId: record.tenantId, steps: step ? [...record.steps, step] : record.steps };
+}
+
+/** The same test as a DynamoDB condition, for the write that follows the read. */
+export function bindingCondition(binding: TerminationBinding | undefined): { expression?: string; values: Item } {
+  if (!binding) return { values: {} };
+  const values: Item = { ':terminationId': binding.terminationId };
+  let expression = 'terminationId = :terminationId';
+  if (binding.executionIds) {
+    const names = binding.executionIds.map((id, i) => ((values[`:execution${i}`] = id), `:execution${i}`));
+    const named = names.length > 0 ? `executionId IN (${names.join(', ')})` : undefined;
+    const alternatives = [...(named ? [named] : []), ...(binding.unbound ? ['attribute_not_exists(executionId)'] : [])];
+    expression += ` AND (${alternatives.length > 0 ? alternatives.join(' OR ') : 'attribute_not_exists(pk)'})`;
+  }
+  return { expression, values };
 }
 
 export const requestNotFound = (tenantId: string, requestId: string) =>

@@ -5,8 +5,8 @@
  * ids and pointers only (work lists live in S3); an input past Step Functions' 256 KiB is a bug, refused here with a
  * message that says so rather than by the service (R-ING-7).
  */
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { WorkflowStarter } from '../domain/ports';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { ExecutionStatus, WorkflowStarter } from '../domain/ports';
 import type { WorkflowName } from '../domain/privacy';
 import { STEP_FUNCTIONS_LIMITS, utf8Bytes } from '../domain/aws-limits';
 import { assertExecutionName } from './execution-names';
@@ -35,6 +35,17 @@ export class SfnWorkflowStarter implements WorkflowStarter {
     } catch (error) {
       if (!(error instanceof ExecutionAlreadyExists) && (error as Error).name !== 'ExecutionAlreadyExists') throw error;
       return { executionId: executionArnOf(stateMachineArn, executionName) };
+    }
+  }
+
+  /** R-TERM-1..5: the sweeper's check that a recorded execution still runs. */
+  async status(executionId: string): Promise<ExecutionStatus> {
+    try {
+      const answer = await this.sfn.send(new DescribeExecutionCommand({ executionArn: executionId }));
+      return (answer.status ?? 'NOT_FOUND') as ExecutionStatus;
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return 'NOT_FOUND';
+      throw error;
     }
   }
 }

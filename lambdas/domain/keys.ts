@@ -87,6 +87,11 @@ export const controlKeys = {
   consent: (tenantId: string, subjectHash?: string) => ({ pk: `${tenantPrefix(tenantId)}CONSENT`, sk: subjectHash === undefined ? 'TENANT' : `S#${subjectHash}` }),
   /** The tenant's termination, next to its tenant record (R-TERM-1..5). */
   termination: (tenantId: string) => ({ pk: `${tenantPrefix(tenantId)}TENANT`, sk: 'TERMINATION' }),
+  /**
+   * Terminations under way, of every tenant, so the termination sweeper reads them without a scan (R-TERM-1..5).
+   * A control-plane list like PRIVACY#OPEN: written by the termination tasks, read by the sweeper.
+   */
+  openTermination: (tenantId: string) => ({ pk: 'TERMINATION#OPEN', sk: assertTenantId(tenantId) }),
 } as const;
 
 /** BillingLedger table (R-TERM-6): apart from tenant data, outside every purge. */

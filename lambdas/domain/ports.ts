@@ -245,6 +245,18 @@ export interface BillingLedger {
 export interface WorkflowStarter {
   /** Idempotent by `executionName`: starting the same name twice starts one execution. */
   start(workflow: WorkflowName, executionName: string, input: object): Promise<{ readonly executionId: string }>;
+  /** R-TERM-1..5: whether an execution still runs (DescribeExecution); `NOT_FOUND` for one the service does not know. */
+  status(executionId: string): Promise<ExecutionStatus>;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE' | 'NOT_FOUND';
+
+/** What a termination update is bound to (PrivacyRequestStore.updateTermination). */
+export interface TerminationBinding {
+  readonly terminationId: string;
+  readonly executionIds?: readonly string[];
+  /** With `executionIds`: a record that names no execution yet qualifies too. */
+  readonly unbound?: boolean;
 }
 
 export interface AuditEntry {
@@ -301,7 +313,21 @@ export interface PrivacyRequestStore {
 
   putTermination(record: TerminationRecord, options?: { readonly mustNotExist?: boolean }): Promise<void>;
   getTermination(tenantId: string): Promise<TerminationRecord | undefined>;
-  updateTermination(tenantId: string, step: PrivacyStep, patch?: Partial<Omit<TerminationRecord, 'tenantId' | 'steps'>>): Promise<void>;
+  /**
+   * Appends the step (if any) and applies the patch. With a binding the write is conditional (R-TERM-1..5): the
+   * record must still be this termination and, if `executionIds` is given, name one of them as its execution (or
+   * none, with `unbound`); otherwise nothing is written and TerminationSuperseded is thrown.
+   */
+  updateTermination(
+    tenantId: string,
+    step: PrivacyStep | undefined,
+    patch?: Partial<Omit<TerminationRecord, 'tenantId' | 'steps'>>,
+    binding?: TerminationBinding,
+  ): Promise<void>;
+  /** R-TERM-1..5: the tenants whose termination is under way, for the sweeper (no scan). */
+  openTerminations(): Promise<string[]>;
+  /** Puts the tenant on (or takes it off) the list of terminations under way. */
+  markTerminationOpen(tenantId: string, open: boolean): Promise<void>;
 }
 
 export interface Clock {

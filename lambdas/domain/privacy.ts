@@ -100,9 +100,24 @@ export interface TerminationRecord {
   readonly requestedAt: string;
   readonly status: 'running' | 'completed' | 'failed';
   readonly steps: readonly PrivacyStep[];
+  /** The one execution bound to the termination: every task of any other execution is refused (TerminationSuperseded). */
   readonly executionId?: string;
-  /** The 30-day export (R-TERM-2): manifest and parts in the exports bucket, and until when they are kept. */
-  readonly export?: { readonly manifest: string; readonly parts: readonly string[]; readonly availableUntil: string };
+  /**
+   * The 30-day export (R-TERM-2): the manifest in the exports bucket lists every part (the record stays far below
+   * DynamoDB's 400 KB item limit whatever the tenant's size), and until when they are kept.
+   */
+  readonly export?: { readonly manifest: string; readonly partCount: number; readonly availableUntil: string };
+  /**
+   * R-TERM-1..5: the state after the last completed task, written with it (bound to this termination and its
+   * execution). A lost execution resumes from here; a task whose answer was lost returns it instead of redoing work.
+   */
+  readonly checkpoint?: TerminationWorkflowState;
+  /** The task that wrote the checkpoint (a retry of that very task gets it back). */
+  readonly checkpointTask?: string;
+  /** R-TERM-2: the export window's end: the sweeper starts the purge then (no execution waits 30 days). */
+  readonly purgeAfter?: string;
+  /** How many times a lost or stopped execution was resumed (by the sweeper or an operator). */
+  readonly resumes?: number;
   /** The signed deletion certificate in the records bucket (R-TERM-5). */
   readonly certificateKey?: string;
   readonly failure?: { readonly error: string; readonly at: string };
@@ -139,12 +154,33 @@ export interface SubjectWorkflowState {
   readonly error?: TaskError;
 }
 
+/**
+ * R-TERM-1..5: where a termination resumes: the next task to run. `drain` is the stream drain after the freeze;
+ * `await-window` is the export window (no execution runs while it is open); `done` follows the certificate.
+ */
+export const TERMINATION_STAGES = ['freeze', 'drain', 'flush', 'export', 'manifest', 'await-window', 'purge', 'shred', 'verify', 'certify', 'done'] as const;
+export type TerminationStage = (typeof TERMINATION_STAGES)[number];
+
 /** State of a termination execution. */
 export interface TerminationWorkflowState {
   readonly tenantId: string;
   readonly terminationId: string;
   readonly election: TerminationElection;
   readonly requestedAt: string;
+  /** The next task to run (absent: from the start). */
+  readonly stage?: TerminationStage;
+  /** Tasks completed by the whole termination, across executions: a checkpoint with a higher turn is newer. */
+  readonly turn?: number;
+  /** Loop turns of this execution; at the limit the loop goes on in a new execution (history stays bounded). */
+  readonly turns?: number;
+  /** Executions of this termination so far (the continuation's name). */
+  readonly segment?: number;
+  /** The loop reached the turn limit: the next turn runs in a new execution. */
+  readonly continue?: boolean;
+  /** This execution (`$$.Execution.Id`, set by the machine's first state). */
+  readonly execution?: { readonly id: string };
+  /** The execution that started this one, which held the record until now. */
+  readonly predecessor?: { readonly id: string };
   readonly cursor?: string;
   readonly done?: boolean;
   readonly parts?: readonly string[];
@@ -186,6 +222,7 @@ export type SubjectTask = (typeof SUBJECT_TASKS)[number];
 
 /** Task names of the termination state machine (lambdas/termination-tasks). */
 export const TERMINATION_TASKS = [
+  'claim',
   'freeze',
   'flush-usage',
   'export-tenant-data',
@@ -207,5 +244,27 @@ export class PermanentTaskError extends Error {
   constructor(message: string) {
     super(message);
     this.name = PERMANENT_ERROR;
+  }
+}
+
+/**
+ * R-TERM-1..5: the termination record belongs to another termination or execution: a stale execution stops here,
+ * writing nothing (a permanent error: retrying cannot help).
+ */
+/** R-TERM-1..5: whether the record is still the one the binding names (its termination, one of its executions). */
+export function isBoundTo(
+  record: Pick<TerminationRecord, 'terminationId' | 'executionId'>,
+  binding: { readonly terminationId: string; readonly executionIds?: readonly string[]; readonly unbound?: boolean } | undefined,
+): boolean {
+  if (!binding) return true;
+  if (record.terminationId !== binding.terminationId) return false;
+  if (!binding.executionIds) return true;
+  return record.executionId === undefined ? binding.unbound === true : binding.executionIds.includes(record.executionId);
+}
+
+export class TerminationSuperseded extends PermanentTaskError {
+  readonly superseded = true;
+  constructor(tenantId: string) {
+    super(`The termination record of tenant '${tenantId}' is bound to another termination or execution`);
   }
 }

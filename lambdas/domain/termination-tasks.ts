@@ -22,9 +22,19 @@ import type {
   TenantCrypto,
   TenantDirectory,
   TenantKeyManager,
+  TerminationBinding,
   UsageEntry,
 } from './ports';
-import { EXPORT_WINDOW_DAYS, PermanentTaskError, type PrivacyStep, type TerminationRecord, type TerminationTask, type TerminationWorkflowState } from './privacy';
+import {
+  EXPORT_WINDOW_DAYS,
+  PermanentTaskError,
+  TerminationSuperseded,
+  isBoundTo,
+  type PrivacyStep,
+  type TerminationRecord,
+  type TerminationTask,
+  type TerminationWorkflowState,
+} from './privacy';
 import { EARLIEST_TIMESTAMP_MS, MAX_FUTURE_MS } from './events';
 import { decryptStoredEvent, exportLine, sha256Hex } from './export-lines';
 import { minuteOf } from './rollups';
@@ -37,6 +47,12 @@ export const TERMINATION_PAGE = 250;
  * each turn must cover thousands of events for a large tenant to finish.
  */
 export const PAGES_PER_CALL = 10;
+/**
+ * R-TERM-1..5: loop turns per execution. A Standard execution's history stops at 25,000 events; a turn is 7 (a task
+ * state's 5, the loop's Choice 2), 19 with four retries. At the limit the loop goes on in a new execution of the
+ * same machine with the same state, so no execution's history depends on the tenant's size.
+ */
+export const TURNS_PER_EXECUTION = 500;
 
 const DAY_MS = 24 * 3600 * 1000;
 const MINUTE_MS = 60_000;
@@ -74,15 +90,18 @@ export interface TerminationTaskDeps {
   readonly audit: AuditLog;
   readonly backupFacts: BackupFacts;
   readonly clock: Clock;
-  /** Store page size and pages per invocation. @default TERMINATION_PAGE, PAGES_PER_CALL */
-  readonly batching?: { readonly pageSize: number; readonly pagesPerCall: number };
+  /** Store page size, pages per invocation, loop turns per execution. @default TERMINATION_PAGE, PAGES_PER_CALL, TURNS_PER_EXECUTION */
+  readonly batching?: { readonly pageSize: number; readonly pagesPerCall: number; readonly turnsPerExecution?: number };
 }
 
 type State = TerminationWorkflowState;
 type Detail = Record<string, string | number | boolean>;
 
 interface TaskOutcome {
+  /** The next state; its `stage` names the task to run next (where a lost execution resumes). */
   readonly next: State;
+  /** A loop turn: at the turn limit the loop continues in a new execution. */
+  readonly loop?: boolean;
   readonly detail?: Detail;
   /** Loop turns that did not finish their stage leave no step on the record (it would grow with the data). */
   readonly step?: boolean;
@@ -100,10 +119,35 @@ interface PartFacts {
 export class TerminationTasks {
   private readonly pageSize: number;
   private readonly pagesPerCall: number;
+  private readonly turnsPerExecution: number;
 
   constructor(private readonly deps: TerminationTaskDeps) {
     this.pageSize = deps.batching?.pageSize ?? TERMINATION_PAGE;
     this.pagesPerCall = deps.batching?.pagesPerCall ?? PAGES_PER_CALL;
+    this.turnsPerExecution = deps.batching?.turnsPerExecution ?? TURNS_PER_EXECUTION;
+  }
+
+  /**
+   * R-TERM-1..5: the first task of every execution binds the termination record to it. Accepted when the record
+   * names this execution, the one that handed over to it (a continuation, a resume), or none yet (the first start);
+   * every other execution of this termination is refused from then on. The newer of the input and the record's
+   * checkpoint is where the execution starts.
+   */
+  async claim(state: State): Promise<State> {
+    const own = executionOf(state);
+    const binding = { terminationId: state.terminationId, executionIds: [own, ...(state.predecessor ? [state.predecessor.id] : [])], unbound: true };
+    const record = await this.deps.requests.getTermination(state.tenantId);
+    if (!record || !isBoundTo(record, binding)) throw new TerminationSuperseded(state.tenantId);
+    await this.deps.requests.markTerminationOpen(state.tenantId, true);
+    const from = record.checkpoint && (record.checkpoint.turn ?? 0) > (state.turn ?? 0) ? record.checkpoint : state;
+    const { continue: _continue, predecessor: _predecessor, error: _error, turns: _turns, ...rest } = from;
+    const next: State = { ...rest, execution: { id: own }, turns: 0 };
+    // A continuation leaves no step (there is one per TURNS_PER_EXECUTION turns); a start or a resume does.
+    const step: PrivacyStep | undefined = state.continue
+      ? undefined
+      : { name: 'claim', at: this.deps.clock.now().toISOString(), outcome: 'success', detail: { stage: next.stage ?? 'freeze', segment: next.segment ?? 0 } };
+    await this.deps.requests.updateTermination(state.tenantId, step, { executionId: own }, binding);
+    return next;
   }
 
   /** R-TERM-1: ingestion, reads and API keys answer `tenant_frozen` from now on. */
@@ -112,7 +156,7 @@ export class TerminationTasks {
       const tenant = await this.requireTenant(state);
       // A redelivered freeze after the certificate must not bring a terminated tenant back to frozen.
       if (tenant.status !== 'terminated') await this.deps.directory.setTenantStatus(tenant.tenantId, 'frozen');
-      return { next: state, detail: { previousStatus: tenant.status } };
+      return { next: { ...state, stage: 'drain' }, detail: { previousStatus: tenant.status } };
     });
   }
 
@@ -129,7 +173,8 @@ export class TerminationTasks {
       const from = last ? minuteAfter(last.throughMinute) : EARLIEST_MINUTE;
       // The tenant is frozen: nothing newer can arrive, but accepted events may carry timestamps 5 minutes ahead.
       const through = minuteOf(new Date(now.getTime() + MAX_FUTURE_MS).toISOString());
-      if (from > through) return { next: state, detail: { flushed: false } };
+      const next: State = { ...state, stage: state.election === 'immediate' ? 'purge' : 'export' };
+      if (from > through) return { next, detail: { flushed: false } };
       const rollups = await store.queryRollups(tenant.tenantId, from, through);
       const counts: Record<string, number> = { api_call: 0, event: 0, metric: 0, webhook: 0 };
       for (const rollup of rollups) {
@@ -146,7 +191,7 @@ export class TerminationTasks {
         reason: 'termination',
       };
       await ledger.record(entry);
-      return { next: state, detail: { flushed: true, fromMinute: entry.fromMinute, throughMinute: through, ...prefixed('usage', counts) } };
+      return { next, detail: { flushed: true, fromMinute: entry.fromMinute, throughMinute: through, ...prefixed('usage', counts) } };
     });
   }
 
@@ -177,7 +222,7 @@ export class TerminationTasks {
         const key = partKey(state, partNumber);
         const body = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
         await this.deps.exports.put(key, body, 'application/x-ndjson');
-        await this.recordPartFacts(state, { key, records: lines.length, bytes: body.byteLength, sha256: sha256Hex(body) });
+        await this.recordPartFacts(state, partNumber, { key, records: lines.length, bytes: body.byteLength, sha256: sha256Hex(body) });
         partCount = partNumber;
       }
       const done = cursor === undefined;
@@ -189,9 +234,10 @@ export class TerminationTasks {
       };
       const { cursor: _previous, ...rest } = state;
       return {
-        next: { ...rest, ...(cursor ? { cursor } : {}), done, counts: nextCounts },
+        next: { ...rest, ...(cursor ? { cursor } : {}), done, counts: nextCounts, stage: done ? 'manifest' : 'export' },
         detail: { records: lines.length, part: partCount, done },
         step: done,
+        loop: true,
       };
     });
   }
@@ -215,12 +261,13 @@ export class TerminationTasks {
       };
       const manifestKey = objectKeys.tenantExport(state.tenantId, state.terminationId, 'manifest.json');
       await exports.put(manifestKey, Buffer.from(JSON.stringify(manifest, null, 2), 'utf8'), 'application/json');
-      const exported = { manifest: manifestKey, parts: parts.map((p) => p.key), availableUntil };
+      const exported = { manifest: manifestKey, partCount: parts.length, availableUntil };
       const { cursor: _cursor, done: _done, ...rest } = state;
       return {
-        next: rest,
+        // R-TERM-2: the execution ends here; the sweeper starts the purge once the window has closed.
+        next: { ...rest, stage: 'await-window' },
         detail: { records: manifest.records, parts: parts.length, availableUntil },
-        patch: { export: exported },
+        patch: { export: exported, purgeAfter: availableUntil },
       };
     });
   }
@@ -261,9 +308,10 @@ export class TerminationTasks {
       const nextPhase = finished && phase !== 'done' ? PURGE_PHASES[PURGE_PHASES.indexOf(phase) + 1] : phase;
       const done = nextPhase === 'done';
       return {
-        next: { ...state, phase: nextPhase, done, counts },
+        next: { ...state, phase: nextPhase, done, counts, stage: done ? 'shred' : 'purge' },
         detail: { phase, finished, ...prefixed('deleted', counts) },
         step: finished,
+        loop: true,
       };
     });
   }
@@ -277,7 +325,10 @@ export class TerminationTasks {
         state.keyDestroyed ??
         { at: this.deps.clock.now().toISOString(), ...(await this.deps.keys.destroyTenantKey(tenant.keyRef)) };
       this.deps.crypto.forgetKey?.(tenant.keyRef);
-      return { next: { ...state, keyDestroyed: { at: keyDestroyed.at, unrecoverableAfter: keyDestroyed.unrecoverableAfter } }, detail: { ...keyDestroyed } };
+      return {
+        next: { ...state, stage: 'verify', keyDestroyed: { at: keyDestroyed.at, unrecoverableAfter: keyDestroyed.unrecoverableAfter } },
+        detail: { ...keyDestroyed },
+      };
     });
   }
 
@@ -285,7 +336,7 @@ export class TerminationTasks {
   async verifyPurge(state: State): Promise<State> {
     return this.task('verify-purge', state, async () => {
       await this.assertNothingReadable(await this.requireTenant(state));
-      return { next: state, detail: { remaining: 0 } };
+      return { next: { ...state, stage: 'certify' }, detail: { remaining: 0 } };
     });
   }
 
@@ -318,8 +369,9 @@ export class TerminationTasks {
       await this.deps.records.put(certificateKey, Buffer.from(JSON.stringify(signed, null, 2), 'utf8'), 'application/json');
       await this.deps.directory.setTenantStatus(state.tenantId, 'terminated');
       const completedAt = this.deps.clock.now().toISOString();
+      await this.deps.requests.markTerminationOpen(state.tenantId, false);
       return {
-        next: state,
+        next: { ...state, stage: 'done' },
         detail: { certificateKey, keyId: signed.signature.keyId, unrecoverableBy: certificate.backups.unrecoverableBy },
         patch: { status: 'completed', certificateKey, completedAt },
       };
@@ -332,7 +384,14 @@ export class TerminationTasks {
     // The error name only: a Cause may quote data.
     const error = state.error?.Error ?? 'UnknownError';
     const step: PrivacyStep = { name: 'record-failure', at, outcome: 'failure', detail: { error } };
-    await this.deps.requests.updateTermination(state.tenantId, step, { status: 'failed', failure: { error, at } });
+    // A stale execution (superseded by a resume or a newer termination) records nothing on the newer one's record.
+    let superseded = false;
+    try {
+      await this.deps.requests.updateTermination(state.tenantId, step, { status: 'failed', failure: { error, at } }, this.binding(state));
+    } catch (failure) {
+      if (!(failure instanceof TerminationSuperseded)) throw failure;
+      superseded = true;
+    }
     await this.deps.audit.record({
       tenantId: state.tenantId,
       at,
@@ -340,7 +399,7 @@ export class TerminationTasks {
       action: 'tenant.termination.record-failure',
       target: state.terminationId,
       outcome: 'failure',
-      detail: { error },
+      detail: { error, ...(superseded ? { superseded } : {}) },
     });
     return state;
   }
@@ -386,16 +445,23 @@ export class TerminationTasks {
     }
   }
 
-  /** Adds (or, on a retry, replaces) one part's facts in the export's part list. */
-  private async recordPartFacts(state: State, facts: PartFacts): Promise<void> {
-    const known = (await this.partFacts(state)).filter((p) => p.key !== facts.key);
-    const all = [...known, facts].sort((a, b) => (a.key < b.key ? -1 : 1));
-    await this.deps.exports.put(partsListKey(state), Buffer.from(JSON.stringify(all), 'utf8'), 'application/json');
+  /**
+   * One part's facts, next to the part (a retry rewrites the same object): each turn writes a few hundred bytes,
+   * whatever the number of parts before it, and no list grows in the termination record.
+   */
+  private async recordPartFacts(state: State, n: number, facts: PartFacts): Promise<void> {
+    await this.deps.exports.put(partFactsKey(state, n), Buffer.from(JSON.stringify(facts), 'utf8'), 'application/json');
   }
 
+  /** Every part's facts, in part order, read a few at a time. */
   private async partFacts(state: State): Promise<PartFacts[]> {
-    const body = await this.deps.exports.get(partsListKey(state));
-    return body ? (JSON.parse(Buffer.from(body).toString('utf8')) as PartFacts[]) : [];
+    const keys = (await this.deps.exports.list(partFactsKey(state, 0).replace(/part-\d+\.json$/, ''))).filter((key) => PART_FACTS.test(key)).sort();
+    const facts: PartFacts[] = [];
+    for (let i = 0; i < keys.length; i += FACTS_READS_AT_ONCE) {
+      const bodies = await Promise.all(keys.slice(i, i + FACTS_READS_AT_ONCE).map((key) => this.deps.exports.get(key)));
+      for (const body of bodies) if (body) facts.push(JSON.parse(Buffer.from(body).toString('utf8')) as PartFacts);
+    }
+    return facts;
   }
 
   private async requireTenant(state: State): Promise<Tenant> {
@@ -416,19 +482,41 @@ export class TerminationTasks {
         outcome,
         ...(detail ? { detail } : {}),
       });
+    const binding = this.binding(state);
     let outcome: TaskOutcome;
     try {
+      const record = await this.deps.requests.getTermination(state.tenantId);
+      if (!record || !isBoundTo(record, binding)) throw new TerminationSuperseded(state.tenantId);
+      // A retry of a task whose answer was lost: its work is done and its result recorded; hand that back, so
+      // nothing is counted twice or missed (the certificate's counts stay exact).
+      const committed = record.checkpoint;
+      if (committed && (committed.turn ?? 0) > (state.turn ?? 0)) {
+        if (committed.turn === (state.turn ?? 0) + 1 && record.checkpointTask === name) return { ...committed, execution: state.execution ?? committed.execution };
+        // Behind the record by more than this very task: a state that another execution has overtaken.
+        throw new TerminationSuperseded(state.tenantId);
+      }
       outcome = await work();
     } catch (error) {
       await audit('failure', { error: (error as Error).name });
       throw error;
     }
-    if (outcome.step !== false || outcome.patch) {
-      const step: PrivacyStep = { name, at: this.deps.clock.now().toISOString(), outcome: 'success', ...(outcome.detail ? { detail: outcome.detail } : {}) };
-      await this.deps.requests.updateTermination(state.tenantId, step, outcome.patch);
-    }
+    const turns = (state.turns ?? 0) + 1;
+    let next: State = { ...outcome.next, turn: (state.turn ?? 0) + 1, turns };
+    if (outcome.loop && !next.done && turns >= this.turnsPerExecution) next = { ...next, continue: true, segment: (state.segment ?? 0) + 1 };
+    const { error: _error, ...checkpoint } = next;
+    const step: PrivacyStep | undefined =
+      outcome.step !== false || outcome.patch
+        ? { name, at: this.deps.clock.now().toISOString(), outcome: 'success', ...(outcome.detail ? { detail: outcome.detail } : {}) }
+        : undefined;
+    // One conditional write per task: the step (if any), the patch, and the checkpoint a lost execution resumes from.
+    await this.deps.requests.updateTermination(state.tenantId, step, { ...outcome.patch, checkpoint, checkpointTask: name }, binding);
     await audit('success', outcome.detail);
-    return outcome.next;
+    return next;
+  }
+
+  /** Tasks write only while the record is this termination's and, once claimed, this execution's (R-TERM-1..5). */
+  private binding(state: State): TerminationBinding {
+    return { terminationId: state.terminationId, ...(state.execution ? { executionIds: [state.execution.id] } : {}) };
   }
 }
 
@@ -445,8 +533,16 @@ function minuteAfter(minute: string): string {
   return minuteOf(new Date(Date.parse(minute) + MINUTE_MS).toISOString());
 }
 
+/** This execution's id, as the machine's first state put it into the state. */
+function executionOf(state: State): string {
+  if (!state.execution?.id) throw new PermanentTaskError('The state names no execution ($.execution.id)');
+  return state.execution.id;
+}
+
 const partKey = (state: State, n: number) => objectKeys.tenantExport(state.tenantId, state.terminationId, `part-${String(n).padStart(5, '0')}.jsonl`);
-const partsListKey = (state: State) => objectKeys.tenantExport(state.tenantId, state.terminationId, 'parts.json');
+const partFactsKey = (state: State, n: number) => objectKeys.tenantExport(state.tenantId, state.terminationId, `part-${String(n).padStart(5, '0')}.json`);
+const PART_FACTS = /\/part-\d+\.json$/;
+const FACTS_READS_AT_ONCE = 16;
 
 /** The certificate's `deleted`: what the purge removed, without the export's bookkeeping counters. */
 function deletedCounts(counts: Readonly<Record<string, number>>): Record<string, number> {

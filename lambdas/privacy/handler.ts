@@ -7,8 +7,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DomainError } from '../domain/model';
 import { PrivacyRequests, type PrivacyRequestsDeps, type PrivacyRequestView } from '../domain/privacy-requests';
-import { Termination, type TerminationDeps } from '../domain/termination';
+import { Termination, type SweepOutcome, type TerminationDeps } from '../domain/termination';
 import { TenantConsent } from '../domain/tenant-consent';
+import { logger } from '../shared/logger';
 import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf, tenantIdParam } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
 import { requireTenant } from '../domain/tenants';
@@ -75,6 +76,11 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
       case 'GET /v1/admin/tenants/{tenantId}/termination':
         operatorOf(event);
         return json(200, await termination.status(tenantId));
+      // R-TERM-1..5: an operator resumes a failed or lost termination, or starts it over (audited).
+      case 'POST /v1/admin/tenants/{tenantId}/termination/resume':
+        return json(202, await termination.resume(operatorOf(event), tenantId));
+      case 'POST /v1/admin/tenants/{tenantId}/termination/reset':
+        return json(202, await termination.reset(operatorOf(event), tenantId));
       default:
         throw new DomainError('not_found', 'No such route', 404);
     }
@@ -84,4 +90,37 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
 /** R-DSR-1: a request names a subject and a few corrections, far below the ingestion limit. */
 const jsonBody = (event: APIGatewayProxyEvent) => parseJsonBody(event, MAX_PRIVACY_BODY_BYTES);
 
-export const handler = lambdaEntry<APIGatewayProxyEvent, APIGatewayProxyResult>(() => createPrivacyHandler(composePrivacy(process.env)));
+/** The periodic EventBridge rule's input (lib/stacks/services-stack.ts). */
+export interface PrivacyTask {
+  readonly task: 'sweep-terminations';
+}
+
+/**
+ * R-TERM-1..5: the termination sweeper (every TERMINATION_SWEEP_INTERVAL): resumes lost executions, starts purges
+ * whose export window has closed. A failure is a Lambda error (the Errors alarm); the next run makes it up.
+ */
+export function createTerminationSweepHandler(deps: PrivacyDeps): (event: PrivacyTask) => Promise<SweepOutcome> {
+  const termination = new Termination(deps);
+  return async (event) => {
+    if (event.task !== 'sweep-terminations') throw new Error(`Unknown privacy task '${String(event.task)}'`);
+    const outcome = await termination.sweep();
+    logger.info('termination sweep', {
+      checked: outcome.checked,
+      resumed: outcome.resumed.length,
+      purgeStarted: outcome.purgeStarted.length,
+      failed: outcome.failed.length,
+      errors: outcome.errors.length,
+    });
+    if (outcome.errors.length > 0) throw new Error(`The termination sweep failed for ${outcome.errors.length} tenant(s)`);
+    return outcome;
+  };
+}
+
+const isTask = (event: APIGatewayProxyEvent | PrivacyTask): event is PrivacyTask => (event as PrivacyTask).task !== undefined;
+
+export const handler = lambdaEntry<APIGatewayProxyEvent | PrivacyTask, APIGatewayProxyResult | SweepOutcome>(() => {
+  const deps = composePrivacy(process.env);
+  const http = createPrivacyHandler(deps);
+  const sweep = createTerminationSweepHandler(deps);
+  return (event) => (isTask(event) ? sweep(event) : http(event));
+});

@@ -49,6 +49,9 @@ export const ROUTES: readonly Route[] = [
   // Tenant termination (R-TERM-1..5): operators only; the status carries the export links and the certificate.
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/termination', fn: 'privacy', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/termination', fn: 'privacy', auth: 'iam' },
+  // R-TERM-1..5: resume a failed or lost termination from its checkpoint, or start it over before the purge.
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/termination/resume', fn: 'privacy', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/termination/reset', fn: 'privacy', auth: 'iam' },
   // R-BILL-1, R-BILL-3: Stripe's webhook, verified by its Stripe-Signature before any effect.
   { method: 'POST', path: '/v1/billing/stripe/webhook', fn: 'billing', auth: 'signature' },
 ];

@@ -28,6 +28,7 @@ export function createTerminationTaskHandler(
     workflow: 'termination',
     // Task name → method: the names are the state machine's contract (TERMINATION_TASKS), the methods the domain's.
     tasks: {
+      claim: (s) => tasks.claim(s),
       freeze: (s) => tasks.freeze(s),
       'flush-usage': (s) => tasks.flushUsage(s),
       'export-tenant-data': (s) => tasks.exportTenantData(s),

@@ -9,7 +9,7 @@
  * (lib/workflow-definitions.ts) and address states by name.
  */
 import * as cdk from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -23,6 +23,7 @@ import {
   TERMINATION_TASKS,
   WORKFLOW_NAMES,
   type SubjectTask,
+  type TerminationStage,
   type TerminationTask,
   type WorkflowName,
 } from '../../lambdas/domain/privacy';
@@ -89,9 +90,22 @@ export class PrivacyWorkflows extends Construct {
         terminationDefinition(new WorkflowBuilder(this.workflowScope('termination'), props.terminationTasks, TERMINATION_TASKS))),
     };
     this.stateMachines = machines;
+    this.grantContinuation(machines.termination);
     for (const name of WORKFLOW_NAMES) {
       this.acknowledgeInvokeGrant(machines[name], name === 'termination' ? props.terminationTasks : props.subjectTasks);
     }
+  }
+
+  /**
+   * R-TERM-1..5: the termination machine starts its own continuation (ContinueInNewExecution): states:StartExecution
+   * on itself only. A policy of its own: the machine's default policy is created before the machine, which this
+   * statement names.
+   */
+  private grantContinuation(machine: sfn.StateMachine): void {
+    new iam.Policy(machine, 'ContinuationPolicy', {
+      roles: [machine.role],
+      statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [machine.stateMachineArn] })],
+    });
   }
 
   /** states:StartExecution on the named workflows (all six by default), nothing else. */
@@ -136,7 +150,7 @@ class WorkflowBuilder<T extends string> {
   readonly done: sfn.Succeed;
 
   constructor(
-    private readonly scope: Construct,
+    readonly scope: Construct,
     private readonly fn: lambda.IFunction,
     private readonly taskNames: readonly T[],
   ) {
@@ -153,11 +167,46 @@ class WorkflowBuilder<T extends string> {
     return state;
   }
 
-  /** A batch loop's test: `$.done` true leaves the loop, anything else runs the batch task again. */
-  loop(stateName: string, comment: string, batch: sfn.IChainable, exit: sfn.IChainable): sfn.Choice {
-    return new sfn.Choice(this.scope, stateName, { comment })
-      .when(sfn.Condition.and(sfn.Condition.isPresent('$.done'), sfn.Condition.booleanEquals('$.done', true)), exit)
-      .otherwise(batch);
+  /**
+   * A batch loop's test: `$.done` true leaves the loop; `$.continue` true (the turn limit of one execution,
+   * R-TERM-1..5) goes to `continueLater`; anything else runs the batch task again.
+   */
+  loop(stateName: string, comment: string, batch: sfn.IChainable, exit: sfn.IChainable, continueLater?: sfn.IChainable): sfn.Choice {
+    const choice = new sfn.Choice(this.scope, stateName, { comment })
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.done'), sfn.Condition.booleanEquals('$.done', true)), exit);
+    if (continueLater) choice.when(sfn.Condition.and(sfn.Condition.isPresent('$.continue'), sfn.Condition.booleanEquals('$.continue', true)), continueLater);
+    return choice.otherwise(batch);
+  }
+
+  /**
+   * R-TERM-1..5: hands the state to a new execution of this very machine (`$$.StateMachine.Id`), named
+   * `<terminationId>-c<segment>`, and ends this one: the loop goes on with a fresh history. The new execution's
+   * Claim accepts it as the record's next holder through `$.predecessor`. StartExecution is idempotent for the same
+   * name and input, so the retry of a start whose answer was lost starts nothing twice.
+   */
+  continueInNewExecution(): sfn.IChainable {
+    const start = new sfn.CustomState(this.scope, 'ContinueInNewExecution', {
+      stateJson: {
+        Type: 'Task',
+        Comment: 'Starts a new execution of this state machine with the current state, so no execution\'s history grows with the tenant',
+        Resource: `arn:${cdk.Aws.PARTITION}:states:::states:startExecution`,
+        Parameters: {
+          'StateMachineArn.$': '$$.StateMachine.Id',
+          'Name.$': "States.Format('{}-c{}', $.terminationId, $.segment)",
+          'Input.$': '$',
+        },
+        ResultPath: null,
+      },
+    });
+    start.addRetry(RETRY);
+    start.addCatch(this.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    return this.pass('Handover', {
+      comment: 'Names this execution as the predecessor the next one may take the record over from',
+      parameters: { 'id.$': '$.execution.id' },
+      resultPath: '$.predecessor',
+    })
+      .next(start)
+      .next(new sfn.Succeed(this.scope, 'Continued', { comment: 'The termination goes on in the execution just started' }));
   }
 
   wait(stateName: string, duration: cdk.Duration, comment: string): sfn.Wait {
@@ -268,25 +317,55 @@ function consentDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
     .next(b.task('Complete', 'complete', 'Marks the request completed').next(b.done));
 }
 
-/** R-TERM-1..5: freeze, flush usage, export (unless deletion was elected), purge, shred, verify, certify. */
+/**
+ * R-TERM-1..5: freeze, flush usage, export (unless deletion was elected), purge, shred, verify, certify, in
+ * executions whose history never depends on the tenant's size:
+ * - every execution starts by claiming the termination record (Claim): from then on only it may write there;
+ * - Resume? jumps to the stage the state names, so a continued or resumed execution goes on where the last stopped;
+ * - a loop that reaches TURNS_PER_EXECUTION turns hands its state to a new execution of this machine
+ *   (ContinueInNewExecution) and ends;
+ * - no execution waits out the 30-day export window: it ends after the manifest, and the termination sweeper
+ *   (privacy function, hourly) starts the purge from the record once the window has closed.
+ */
 function terminationDefinition(b: WorkflowBuilder<TerminationTask>): sfn.IChainable {
+  const continueLater = b.continueInNewExecution();
+  const certify = b.task('IssueCertificate', 'issue-certificate', 'R-TERM-5: signs the deletion certificate, stores it, marks the tenant terminated');
+  certify.next(b.done);
+  const verify = b.task('VerifyPurge', 'verify-purge', 'Checks that no store still holds anything readable of the tenant');
+  verify.next(certify);
+  const shred = b.task('ShredKeys', 'shred-keys', 'R-TERM-4: schedules deletion of the tenant\'s KMS key, so backups turn unreadable too');
+  shred.next(verify);
   const purge = b.task('PurgeTenantData', 'purge-tenant-data', 'Deletes the next part of the tenant: events, rollups, objects, exports, requests, control items');
-  const certify = b.task('ShredKeys', 'shred-keys', 'R-TERM-4: schedules deletion of the tenant\'s KMS key, so backups turn unreadable too')
-    .next(b.task('VerifyPurge', 'verify-purge', 'Checks that no store still holds anything readable of the tenant'))
-    .next(b.task('IssueCertificate', 'issue-certificate', 'R-TERM-5: signs the deletion certificate, stores it, marks the tenant terminated'))
-    .next(b.done);
-  purge.next(b.loop('MoreToPurge?', 'Purges the next part until every store is empty', purge, certify));
+  purge.next(b.loop('MoreToPurge?', 'Purges the next part until every store is empty', purge, shred, continueLater));
 
+  const manifest = b.task('WriteTenantManifest', 'write-tenant-manifest', 'Writes the manifest and the export\'s availability date on the termination record');
+  manifest.next(new sfn.Succeed(b.scope, 'ExportOffered', {
+    comment: `R-TERM-2: the export stays available for ${EXPORT_WINDOW_DAYS} days; the termination sweeper starts the purge from the record once they have passed`,
+  }));
   const exportData = b.task('ExportTenantData', 'export-tenant-data', 'Decrypts the next page of the tenant\'s events into a JSON-lines export part');
-  const offerExport = b.task('WriteTenantManifest', 'write-tenant-manifest', 'Writes the manifest and the export\'s availability date on the termination record')
-    .next(b.wait('ExportWindow', EXPORT_WINDOW, `R-TERM-2: the export stays available for ${EXPORT_WINDOW_DAYS} days before the purge`))
-    .next(purge);
-  exportData.next(b.loop('MoreToExport?', 'Exports the next page until every event is exported', exportData, offerExport));
+  exportData.next(b.loop('MoreToExport?', 'Exports the next page until every event is exported', exportData, manifest, continueLater));
 
-  return b.task('Freeze', 'freeze', 'R-TERM-1: freezes the tenant: ingestion, reads and API keys answer tenant_frozen')
-    .next(b.wait('AwaitStreamDrain', STREAM_DRAIN, 'R-TERM-1: lets records already in the stream land before usage is flushed'))
-    .next(b.task('FlushUsage', 'flush-usage', 'R-TERM-1, R-TERM-6: writes the usage not yet billed to the billing ledger'))
-    .next(b.choice('Election?', 'R-TERM-3: the controller elected immediate deletion, or export first (the default)')
-      .when(sfn.Condition.and(sfn.Condition.isPresent('$.election'), sfn.Condition.stringEquals('$.election', 'immediate')), purge)
-      .otherwise(exportData));
+  const flush = b.task('FlushUsage', 'flush-usage', 'R-TERM-1, R-TERM-6: writes the usage not yet billed to the billing ledger');
+  flush.next(b.choice('Election?', 'R-TERM-3: the controller elected immediate deletion, or export first (the default)')
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.election'), sfn.Condition.stringEquals('$.election', 'immediate')), purge)
+    .otherwise(exportData));
+  const drain = b.wait('AwaitStreamDrain', STREAM_DRAIN, 'R-TERM-1: lets records already in the stream land before usage is flushed');
+  drain.next(flush);
+  const freeze = b.task('Freeze', 'freeze', 'R-TERM-1: freezes the tenant: ingestion, reads and API keys answer tenant_frozen');
+  freeze.next(drain);
+
+  const stages: [TerminationStage, sfn.IChainable][] = [
+    ['drain', drain], ['flush', flush], ['export', exportData], ['manifest', manifest], ['purge', purge], ['shred', shred], ['verify', verify], ['certify', certify],
+  ];
+  const resume = b.choice('Resume?', 'Goes on at the stage the state names (a continued or resumed execution); from the freeze otherwise');
+  for (const [stage, state] of stages) resume.when(sfn.Condition.and(sfn.Condition.isPresent('$.stage'), sfn.Condition.stringEquals('$.stage', stage)), state);
+  resume.otherwise(freeze);
+
+  return b.pass('ExecutionContext', {
+    comment: 'Puts this execution\'s id into the state ($.execution.id): the tasks bind the termination record to it',
+    parameters: { 'id.$': '$$.Execution.Id' },
+    resultPath: '$.execution',
+  })
+    .next(b.task('Claim', 'claim', 'Binds the termination record to this execution (a stale one is refused from now on) and starts from the newest checkpoint'))
+    .next(resume);
 }

@@ -128,7 +128,7 @@ describeAdapters('PrivacyRequestStore', (ctx) => {
   it('R-TERM-1: a termination is created once, read back and updated step by step', async () => {
     await ctx.adapters.requests.putTermination(termination('term-a'), { mustNotExist: true });
     await expect(ctx.adapters.requests.putTermination(termination('term-a'), { mustNotExist: true })).rejects.toMatchObject({ code: 'conflict' });
-    const exported = { manifest: 'tenants/term-a/exports/termination/term_01/manifest.json', parts: [], availableUntil: '2026-04-01T00:00:00.000Z' };
+    const exported = { manifest: 'tenants/term-a/exports/termination/term_01/manifest.json', partCount: 0, availableUntil: '2026-04-01T00:00:00.000Z' };
 
     await ctx.adapters.requests.updateTermination('term-a', step('freeze'));
     await ctx.adapters.requests.updateTermination('term-a', step('write-tenant-manifest'), { export: exported, executionId: 'arn:exec' });

@@ -157,7 +157,7 @@ describe('Termination.start', () => {
 
   it('a workflow that cannot be started leaves the record failed, so the operator can start again', async () => {
     const starter = new RecordingWorkflowStarter();
-    const failing: WorkflowStarter = { start: jest.fn().mockRejectedValueOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' })).mockImplementation((...args: Parameters<WorkflowStarter['start']>) => starter.start(...args)) };
+    const failing: WorkflowStarter = { status: (id) => starter.status(id), start: jest.fn().mockRejectedValueOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' })).mockImplementation((...args: Parameters<WorkflowStarter['start']>) => starter.start(...args)) };
     const w = world(failing);
     await w.directory.putTenant(tenant('acme'));
 
@@ -183,10 +183,10 @@ describe('Termination.status', () => {
     const { terminationId } = await w.termination.start(OPERATOR, 'acme', {});
     const manifest = objectKeys.tenantExport('acme', terminationId, 'manifest.json');
     const part = objectKeys.tenantExport('acme', terminationId, 'part-00001.jsonl');
-    await w.exports.put(manifest, Buffer.from('{}'), 'application/json');
+    await w.exports.put(manifest, Buffer.from(JSON.stringify({ parts: [{ key: part }] })), 'application/json');
     await w.exports.put(part, Buffer.from('{}\n'), 'application/x-ndjson');
     const availableUntil = new Date(NOW.getTime() + 30 * DAY_MS).toISOString();
-    await w.requests.updateTermination('acme', { name: 'write-tenant-manifest', at: NOW.toISOString(), outcome: 'success' }, { export: { manifest, parts: [part], availableUntil } });
+    await w.requests.updateTermination('acme', { name: 'write-tenant-manifest', at: NOW.toISOString(), outcome: 'success' }, { export: { manifest, partCount: 1, availableUntil } });
 
     const open = await w.termination.status('acme');
     const expires = NOW.getTime() / 1000 + EXPORT_LINK_SECONDS;
@@ -195,12 +195,13 @@ describe('Termination.status', () => {
       expired: false,
       manifest: expect.stringMatching(new RegExp(`^memory://exports/tenants/acme/.*manifest\\.json\\?expires=${expires}$`)),
       parts: [expect.stringMatching(new RegExp(`part-00001\\.jsonl\\?expires=${expires}$`))],
+      partCount: 1,
       linksExpireInSeconds: 3600,
     });
 
     w.clock.advance(30 * DAY_MS);
     const closed = await w.termination.status('acme');
-    expect(closed.export).toEqual({ availableUntil, expired: true });
+    expect(closed.export).toEqual({ availableUntil, expired: true, partCount: 1 });
     expect(JSON.stringify(closed)).not.toContain('memory://');
   });
 

@@ -94,6 +94,7 @@ describe('termination-tasks handler', () => {
       'verify-purge': 'verifyPurge',
       'issue-certificate': 'issueCertificate',
       'record-failure': 'recordFailure',
+      claim: 'claim',
     };
     expect(Object.keys(methods).sort()).toEqual([...TERMINATION_TASKS].sort());
 

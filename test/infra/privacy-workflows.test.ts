@@ -36,7 +36,7 @@ const workflows = synthesizedWorkflows({ Resources: template.Resources }) as Rec
 /** Task states run task `kebab(StateName)`: `WriteExportManifest` → `write-export-manifest`. */
 const taskOf = (stateName: string) => stateName.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 const statesOf = (name: WorkflowName) => Object.entries(workflows[name].definition.States);
-const tasksOf = (name: WorkflowName) => statesOf(name).filter(([, state]) => state.Type === 'Task');
+const tasksOf = (name: WorkflowName) => statesOf(name).filter(([stateName, state]) => state.Type === 'Task' && !workflows[name].executionStarts.includes(stateName));
 
 /** The transitions of a state other than its Catch: Next, each choice's Next, Default. */
 function successors(state: AslState): string[] {
@@ -100,24 +100,32 @@ const LAYOUTS: Record<WorkflowName, Record<string, string[]>> = {
     AwaitPropagation: ['Complete'],
     Complete: ['Done'],
   },
+  // R-TERM-1..5: every execution claims the record, then resumes at the state's stage; loops continue in a new
+  // execution at the turn limit; no execution waits out the export window (the sweeper starts the purge).
   termination: {
+    ExecutionContext: ['Claim'],
+    Claim: ['Resume?'],
+    'Resume?': ['Freeze', 'AwaitStreamDrain', 'FlushUsage', 'ExportTenantData', 'WriteTenantManifest', 'PurgeTenantData', 'ShredKeys', 'VerifyPurge', 'IssueCertificate'],
     Freeze: ['AwaitStreamDrain'],
     AwaitStreamDrain: ['FlushUsage'],
     FlushUsage: ['Election?'],
     'Election?': ['PurgeTenantData', 'ExportTenantData'],
     ExportTenantData: ['MoreToExport?'],
-    'MoreToExport?': ['WriteTenantManifest', 'ExportTenantData'],
-    WriteTenantManifest: ['ExportWindow'],
-    ExportWindow: ['PurgeTenantData'],
+    'MoreToExport?': ['WriteTenantManifest', 'ExportTenantData', 'Handover'],
+    WriteTenantManifest: ['ExportOffered'],
+    ExportOffered: [],
     PurgeTenantData: ['MoreToPurge?'],
-    'MoreToPurge?': ['ShredKeys', 'PurgeTenantData'],
+    'MoreToPurge?': ['ShredKeys', 'PurgeTenantData', 'Handover'],
+    Handover: ['ContinueInNewExecution'],
+    ContinueInNewExecution: ['Continued'],
+    Continued: [],
     ShredKeys: ['VerifyPurge'],
     VerifyPurge: ['IssueCertificate'],
     IssueCertificate: ['Done'],
   },
 };
 const START: Record<WorkflowName, string> = {
-  access: 'Locate', erasure: 'Locate', rectification: 'Locate', restriction: 'Restrict', 'lift-restriction': 'LiftRestriction', consent: 'SetConsent', termination: 'Freeze',
+  access: 'Locate', erasure: 'Locate', rectification: 'Locate', restriction: 'Restrict', 'lift-restriction': 'LiftRestriction', consent: 'SetConsent', termination: 'ExecutionContext',
 };
 
 describe('the six state machines', () => {
@@ -163,7 +171,8 @@ describe('the six state machines', () => {
 });
 
 describe.each(WORKFLOW_NAMES)('%s: the definition, state by state', (name) => {
-  const { definition, taskFunctions } = workflows[name];
+  const { definition, taskFunctions, executionStarts } = workflows[name];
+  const lambdaTasks = () => Object.entries(definition.States).filter(([stateName, s]) => s.Type === 'Task' && !executionStarts.includes(stateName));
   const states = definition.States;
 
   test('the layout of the design: start state and every transition other than Catch', () => {
@@ -186,7 +195,7 @@ describe.each(WORKFLOW_NAMES)('%s: the definition, state by state', (name) => {
   test('every Task invokes its task function with exactly {task, state: $} and takes the returned state', () => {
     const taskFunction = name === 'termination' ? 'termination-tasks' : 'privacy-tasks';
     const known: readonly string[] = name === 'termination' ? TERMINATION_TASKS : SUBJECT_TASKS;
-    for (const [stateName, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
+    for (const [stateName, state] of lambdaTasks()) {
       expect([stateName, taskFunctions[stateName]]).toEqual([stateName, taskFunction]);
       expect(state.Resource).toBe('arn:aws:states:::lambda:invoke');
       expect(Object.keys(state.Parameters ?? {}).sort()).toEqual(['FunctionName', 'Payload']);
@@ -197,7 +206,7 @@ describe.each(WORKFLOW_NAMES)('%s: the definition, state by state', (name) => {
   });
 
   test('every Task retries all errors but PermanentTaskError (2 s, backoff 2, 4 attempts)', () => {
-    for (const [stateName, state] of Object.entries(states).filter(([, s]) => s.Type === 'Task')) {
+    for (const [stateName, state] of lambdaTasks()) {
       expect([stateName, state.Retry]).toEqual([stateName, [
         { ErrorEquals: [PERMANENT_ERROR], MaxAttempts: 0 },
         { ErrorEquals: ['States.ALL'], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 4 },
@@ -225,10 +234,43 @@ describe.each(WORKFLOW_NAMES)('%s: the definition, state by state', (name) => {
   test('every batch loop leaves on $.done == true (checked present first) and otherwise runs its batch again', () => {
     for (const [stateName, state] of Object.entries(states).filter(([n]) => n.startsWith('MoreTo'))) {
       expect(state.Type).toBe('Choice');
-      expect(state.Choices).toHaveLength(1);
+      expect(state.Choices).toHaveLength(name === 'termination' ? 2 : 1);
       expect(comparisons(state.Choices![0])).toEqual([{ Variable: '$.done', IsPresent: true }, { Variable: '$.done', BooleanEquals: true }]);
+      // R-TERM-1..5: at the turn limit of one execution, the loop goes on in a new one.
+      if (name === 'termination') {
+        expect(comparisons(state.Choices![1])).toEqual([{ Variable: '$.continue', IsPresent: true }, { Variable: '$.continue', BooleanEquals: true }]);
+        expect(state.Choices![1].Next).toBe('Handover');
+      }
       expect([stateName, state.Default]).toEqual([stateName, LAYOUTS[name][stateName][1]]);
     }
+  });
+});
+
+describe('termination: continued in a new execution (R-TERM-1..5)', () => {
+  const states = workflows.termination.definition.States;
+
+  test('ContinueInNewExecution starts this very machine with the whole state, named <terminationId>-c<segment>, retried and caught', () => {
+    expect(workflows.termination.executionStarts).toEqual(['ContinueInNewExecution']);
+    const start = states.ContinueInNewExecution;
+    expect(start).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::states:startExecution',
+      Parameters: { 'StateMachineArn.$': '$$.StateMachine.Id', 'Name.$': "States.Format('{}-c{}', $.terminationId, $.segment)", 'Input.$': '$' },
+      ResultPath: null,
+    });
+    expect(start.Retry).toEqual([{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 4 }]);
+    expect(start.Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: 'RecordFailure', ResultPath: '$.error' }]);
+    expect(states.Handover).toMatchObject({ Type: 'Pass', Parameters: { 'id.$': '$.execution.id' }, ResultPath: '$.predecessor' });
+    expect(states.ExecutionContext).toMatchObject({ Type: 'Pass', Parameters: { 'id.$': '$$.Execution.Id' }, ResultPath: '$.execution' });
+  });
+
+  test('its role may start this machine, and no other', () => {
+    const template = Template.fromStack(stack);
+    const machineId = logicalIdOf(stack.workflows.stateMachines.termination);
+    const starts = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement)
+      .filter((st) => [st.Action].flat().includes('states:StartExecution') && JSON.stringify(st.Resource).includes(machineId));
+    expect(starts.length).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -240,9 +282,10 @@ describe('waits and decisions', () => {
     expect(RESTRICTION_PROPAGATION.toSeconds()).toBe(90);
   });
 
-  test('termination: AwaitStreamDrain 300 s (R-TERM-1), ExportWindow 30 days = 2,592,000 s (R-TERM-2)', () => {
+  test('termination: AwaitStreamDrain 300 s (R-TERM-1); no execution waits out the 30-day export window (R-TERM-2)', () => {
     expect(states('termination').AwaitStreamDrain).toMatchObject({ Type: 'Wait', Seconds: 300 });
-    expect(states('termination').ExportWindow).toMatchObject({ Type: 'Wait', Seconds: 2_592_000 });
+    const waits = Object.values(states('termination')).filter((state) => state.Type === 'Wait');
+    expect(waits.map((state) => state.Seconds)).toEqual([300]);
     expect([STREAM_DRAIN.toSeconds(), EXPORT_WINDOW.toSeconds()]).toEqual([300, 2_592_000]);
   });
 
@@ -298,6 +341,10 @@ async function execute(definition: AslDefinition, input: Record<string, unknown>
   for (const [stateName, state] of Object.entries(definition.States)) {
     if (state.Type === 'Wait') noDelay[stateName] = 0;
     if (state.Type !== 'Task') continue;
+    if (state.Resource?.endsWith(':states:startExecution')) {
+      handlers[stateName] = () => (calls.push('start-execution'), { ExecutionArn: 'arn:aws:states:local:000000000000:execution:termination:next' });
+      continue;
+    }
     handlers[stateName] = (invocation) => {
       const { Payload } = invocation as { Payload: { task: string; state: Record<string, unknown> } };
       calls.push(Payload.task);
@@ -310,6 +357,7 @@ async function execute(definition: AslDefinition, input: Record<string, unknown>
   const machine = new StateMachine(definition as never);
   const run = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: noDelay, retryIntervalOverrides: retryIntervals },
+    context: { Execution: { Id: 'arn:aws:states:local:000000000000:execution:m:e1', Name: 'e1' }, StateMachine: { Id: 'arn:aws:states:local:000000000000:stateMachine:m', Name: 'm' } } as never,
   });
   try {
     return { calls, result: await run.result, recordedError };
@@ -378,15 +426,15 @@ describe('the synthesized definitions, run (aws-local-stepfunctions)', () => {
       'purge-tenant-data': batches(2),
     });
     expect(run.failure).toBeUndefined();
-    expect(run.calls).toEqual([
-      'freeze', 'flush-usage', 'export-tenant-data', 'export-tenant-data', 'write-tenant-manifest',
-      'purge-tenant-data', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate',
-    ]);
+    // R-TERM-2: the execution ends once the export is offered; the sweeper starts the purge at stage 'purge'.
+    expect(run.calls).toEqual(['claim', 'freeze', 'flush-usage', 'export-tenant-data', 'export-tenant-data', 'write-tenant-manifest']);
+    const purge = await execute(workflows.termination.definition, { ...TERMINATION, election: 'export-then-delete', stage: 'purge' }, { 'purge-tenant-data': batches(2) });
+    expect(purge.calls).toEqual(['claim', 'purge-tenant-data', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
   });
 
   test('termination (immediate): no export and no window, straight to the purge (R-TERM-3)', async () => {
     const run = await execute(workflows.termination.definition, { ...TERMINATION, election: 'immediate' }, { 'purge-tenant-data': batches(1) });
-    expect(run.calls).toEqual(['freeze', 'flush-usage', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
+    expect(run.calls).toEqual(['claim', 'freeze', 'flush-usage', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
   });
 
   test('a PermanentTaskError is not retried: recorded at once, the execution fails (R-SEC-6)', async () => {
