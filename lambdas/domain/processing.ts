@@ -25,6 +25,7 @@ import {
 import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
 import { minuteOf, rollupDeltas, seriesOf, splitByCounters } from './rollups';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, hashSubject } from './subjects';
+import { forgetRefusedMarks, markUsage, type UsageMarks } from './usage-marks';
 
 export const EVENT_PURPOSE = 'event';
 export const SUBJECT_KEY_PURPOSE = 'subject-key';
@@ -41,6 +42,8 @@ export interface ProcessingDeps {
   readonly requests: Pick<PrivacyRequestStore, 'restrictedSubjects' | 'erasedSubjects'>;
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
+  /** R-BILL-2: usage marks, one per stored event (lambdas/domain/usage-marks.ts). @default none counted (tests) */
+  readonly usage?: UsageMarks;
   /** How long tenant material (status, subject key, restrictions, erasures) is cached. @default TENANT_CACHE_MS */
   readonly tenantCacheMs?: number;
 }
@@ -186,12 +189,15 @@ export class StreamProcessing {
     );
     if (prepared.length === 0) return;
 
-    const written = await this.writeEvents(prepared, outcome);
+    // R-BILL-2: marked before they are written, so whatever is stored is counted (once: a mark is keyed by event id).
+    const marked = await markUsage(this.deps.usage, prepared, outcome);
+    const written = await this.writeEvents(marked, outcome);
     // R-DSR-3: a quarantined event is not processed further; its rollup contribution waits for the release.
     const counted = written.filter((p) => !p.stored.quarantined);
     outcome.quarantined += written.length - counted.length;
     const uncounted = await this.applyRollups(tenantId, counted, outcome);
     outcome.stored += written.length - uncounted;
+    await forgetRefusedMarks(this.deps.usage, marked, outcome);
   }
 
   /**
