@@ -16,6 +16,16 @@ export async function queryAll(db: DynamoDBDocumentClient, input: Omit<QueryComm
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_ITEMS = 25;
 
+/** Sends write requests, 25 a request, re-sending what DynamoDB leaves unprocessed; throws rather than drop one. */
+async function writeAll<R extends object>(db: DynamoDBDocumentClient, tableName: string, requests: readonly R[], retry: RetryPolicy): Promise<void> {
+  for (const requestChunk of chunk(requests, BATCH_WRITE_ITEMS)) {
+    await sendUntilProcessed<R>('BatchWriteItem', requestChunk, async (pending) => {
+      const answer = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: [...pending] as never } }));
+      return (answer.UnprocessedItems?.[tableName] ?? []) as R[];
+    }, retry);
+  }
+}
+
 /**
  * Deletes items by key, 25 a request, re-sending what DynamoDB leaves unprocessed; throws rather than leave an
  * item behind unnoticed (R-TERM-3). Keys must be distinct (BatchWriteItem refuses a key twice).
@@ -26,12 +36,10 @@ export async function deleteKeys(
   keys: readonly Record<string, unknown>[],
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<void> {
-  type DeleteRequest = { DeleteRequest: { Key: Record<string, unknown> } };
-  for (const keysChunk of chunk(keys, BATCH_WRITE_ITEMS)) {
-    const requests: DeleteRequest[] = keysChunk.map((Key) => ({ DeleteRequest: { Key } }));
-    await sendUntilProcessed<DeleteRequest>('BatchWriteItem', requests, async (pending) => {
-      const answer = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: [...pending] } }));
-      return (answer.UnprocessedItems?.[tableName] ?? []) as DeleteRequest[];
-    }, retry);
-  }
+  await writeAll(db, tableName, keys.map((Key) => ({ DeleteRequest: { Key } })), retry);
+}
+
+/** Puts items, 25 a request, re-sending what DynamoDB leaves unprocessed. Keys must be distinct. */
+export async function putItems(db: DynamoDBDocumentClient, tableName: string, items: readonly Record<string, unknown>[], retry: RetryPolicy = DEFAULT_RETRY): Promise<void> {
+  await writeAll(db, tableName, items.map((Item) => ({ PutRequest: { Item } })), retry);
 }

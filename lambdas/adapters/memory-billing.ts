@@ -1,6 +1,7 @@
 /** In-memory twins of the billing ports, for the domain and handler tests (the same append-only semantics). */
 import type { BillingRecords, CustomerLink, InvoiceRecord, PendingTermination, SubscriptionState, TenantPlans } from '../domain/billing';
 import type { PlanName } from '../domain/model';
+import { addQuantities, type UsageMark, type UsageMarks, type UsageQuantities } from '../domain/usage';
 
 export class MemoryBillingRecords implements BillingRecords {
   readonly events = new Map<string, Parameters<BillingRecords['markProcessed']>[0]>();
@@ -62,5 +63,22 @@ export class MemoryTenantPlans implements TenantPlans {
     this.tenants.set(tenantId, { plan, version });
     this.writes.push({ tenantId, plan, version });
     return 'updated' as const;
+  }
+}
+
+/** In-memory twin of the processor's usage marks (DynamoUsageMarks): a mark is keyed by tenant, day and source. */
+export class MemoryUsageMarks implements UsageMarks {
+  readonly marks = new Map<string, UsageMark>();
+  async record(marks: readonly UsageMark[]) {
+    for (const mark of marks) this.marks.set(`${mark.tenantId}#${mark.day}#${mark.sourceId}`, mark);
+  }
+  async forget(marks: readonly UsageMark[]) {
+    for (const mark of marks) this.marks.delete(`${mark.tenantId}#${mark.day}#${mark.sourceId}`);
+  }
+  /** The day's totals, as DynamoUsageLedger.dayTotals sums them. */
+  totals(tenantId: string, day: string): UsageQuantities {
+    const totals: UsageQuantities = {};
+    for (const mark of this.marks.values()) if (mark.tenantId === tenantId && mark.day === day) addQuantities(totals, mark.quantities);
+    return totals;
   }
 }

@@ -97,6 +97,20 @@ export const controlKeys = {
 /** BillingLedger table (R-TERM-6): apart from tenant data, outside every purge. */
 export const ledgerKeys = {
   usage: (tenantId: string, throughMinute: string) => ({ pk: `LEDGER#${assertTenantId(tenantId)}`, sk: `USAGE#${throughMinute}` }),
+  /**
+   * R-BILL-2: one unit of work's usage (lambdas/domain/usage.ts), by tenant and UTC day. Written by the processor,
+   * whose role may only write partitions beginning with `MARK` (dynamodb:LeadingKeys), never a billing record.
+   */
+  mark: (tenantId: string, day: string, sourceId: string) => ({ pk: `MARK#${assertTenantId(tenantId)}#${day}`, sk: `S#${sourceId}` }),
+  /** Which tenants have marks on a day (the reporter's list of work). */
+  markDay: (day: string, tenantId: string) => ({ pk: `MARKS#${day}`, sk: assertTenantId(tenantId) }),
+  /** A day's total of one meter sent to the billing provider, by revision (append-only). */
+  delivery: (tenantId: string, day: string, meter: string, revision: number) => ({
+    pk: `LEDGER#${assertTenantId(tenantId)}`,
+    sk: `SENT#${day}#${meter}#${revision.toString().padStart(4, '0')}`,
+  }),
+  /** A settled day: its totals, all delivered, after late records can no longer arrive. */
+  settled: (tenantId: string, day: string) => ({ pk: `LEDGER#${assertTenantId(tenantId)}`, sk: `DAY#${day}` }),
 } as const;
 
 /** Audit table (R-SEC-6): by tenant and month; GSI1 by data subject. */

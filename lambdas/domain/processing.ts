@@ -27,6 +27,7 @@ import { allowsPurpose, NO_OBJECTIONS, type ConsentFlags, type ConsentReader } f
 import { minuteOf, rollupDeltas, seriesOf, splitByCounters } from './rollups';
 import { decodeStreamEnvelope } from './stream-envelope';
 import { DEFAULT_SUBJECT_PATHS, extractSubjects, subjectHasher } from './subjects';
+import { forgetRefusedMarks, markUsage, type UsageMarks } from './usage-marks';
 
 export const EVENT_PURPOSE = 'event';
 export const SUBJECT_KEY_PURPOSE = 'subject-key';
@@ -43,6 +44,8 @@ export interface ProcessingDeps {
   readonly requests: Pick<PrivacyRequestStore, 'restrictedSubjects' | 'erasedSubjects'> & ConsentReader;
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
+  /** R-BILL-2: usage marks, one per stored event (lambdas/domain/usage-marks.ts). @default none counted (tests) */
+  readonly usage?: UsageMarks;
   /** How long tenant material (status, subject key, restrictions, erasures) is cached. @default TENANT_CACHE_MS */
   readonly tenantCacheMs?: number;
 }
@@ -182,12 +185,15 @@ export class StreamProcessing {
     );
     if (prepared.length === 0) return;
 
-    const written = await this.writeEvents(prepared, outcome);
+    // R-BILL-2: marked before they are written, so whatever is stored is counted (once: a mark is keyed by event id).
+    const marked = await markUsage(this.deps.usage, prepared, outcome);
+    const written = await this.writeEvents(marked, outcome);
     // R-DSR-3: a quarantined event is not processed further; its rollup contribution waits for the release.
     const counted = written.filter((p) => !p.stored.quarantined);
     outcome.quarantined += written.length - counted.length;
     const uncounted = await this.applyRollups(tenantId, counted, outcome);
     outcome.stored += written.length - uncounted;
+    await forgetRefusedMarks(this.deps.usage, marked, outcome);
   }
 
   /**

@@ -41,6 +41,8 @@ export interface FunctionUses {
   readonly records?: 'read' | 'write';
   /** R-TERM-6: the billing ledger. */
   readonly ledger?: 'read-write';
+  /** R-BILL-2: writes usage marks into the billing ledger table, only items of the `MARK` partitions (LeadingKeys). */
+  readonly usage?: 'mark';
   /** Per-tenant KMS keys: envelope encryption for `purposes`, creating a tenant's key, shredding it (R-TERM-4). */
   readonly tenantKeys?: { readonly purposes: readonly KeyPurpose[]; readonly create?: true; readonly shred?: true };
   /** R-SEC-5: the explicit key policy a function that creates tenant keys gives each of them (with `tenantKeys.create`). */
@@ -92,6 +94,7 @@ export const RESOURCE_ENVIRONMENT: Readonly<Record<FunctionResource, readonly st
   exports: [ENV.exportsBucket],
   records: [ENV.recordsBucket],
   ledger: [ENV.ledgerTable],
+  usage: [ENV.ledgerTable],
   tenantKeys: [ENV.keyring, ENV.tenantKeyAliasPrefix, ENV.tenantKeyDeployment],
   tenantKeyPolicy: [ENV.tenantKeyPolicy],
   signingKey: [ENV.keyring, ENV.signingKeyId],

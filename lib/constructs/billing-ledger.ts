@@ -62,6 +62,23 @@ export class BillingLedger extends Construct {
     allowKeyViaServices(grantee, this.dataKey, WRITE_KEY_ACTIONS, ['dynamodb']);
   }
 
+  /**
+   * R-BILL-2: the processor's usage marks (lambdas/adapters/dynamo-usage-ledger.ts): puts and take-backs of items in
+   * the `MARK#<tenant>#<day>` and `MARKS#<day>` partitions only, so it can neither read the ledger nor touch a
+   * billing record. The Null condition keeps a request without keys (a Scan) out.
+   */
+  grantWriteUsageMarks(grantee: iam.IGrantable): void {
+    allow(grantee, {
+      actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resources: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['MARK#*', 'MARKS#*'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    });
+    allowKeyViaServices(grantee, this.dataKey, WRITE_KEY_ACTIONS, ['dynamodb']);
+  }
+
   /** R-BILL-3: reads the signing secret; the data key only as Secrets Manager uses it to decrypt the secret. */
   grantReadWebhookSecret(grantee: iam.IGrantable): void {
     allow(grantee, { actions: ['secretsmanager:GetSecretValue'], resources: [this.stripeWebhookSecret.secretArn] });

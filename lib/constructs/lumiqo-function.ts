@@ -97,6 +97,7 @@ const RESOURCE_BINDINGS: Readonly<Record<FunctionResource, readonly (keyof Funct
   exports: ['documents'],
   records: ['documents'],
   ledger: ['ledger'],
+  usage: ['ledger'],
   tenantKeys: ['tenantKeys'],
   tenantKeyPolicy: ['tenantKeys'],
   signingKey: ['signingKey'],
@@ -288,6 +289,10 @@ export class LumiqoFunction extends Construct {
         return { [ENV.recordsBucket]: b.documents.recordsBucket.bucketName };
       case 'ledger':
         b.ledger.grantReadWrite(fn);
+        return { [ENV.ledgerTable]: b.ledger.table.tableName };
+      case 'usage':
+        // R-BILL-2: usage marks only (the MARK partitions), never a billing record; no read.
+        b.ledger.grantWriteUsageMarks(fn);
         return { [ENV.ledgerTable]: b.ledger.table.tableName };
       case 'tenantKeys': {
         const keys = uses.tenantKeys!;
