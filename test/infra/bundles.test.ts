@@ -13,6 +13,12 @@ import { BUNDLE_ALIASES } from '../../lib/constructs/lumiqo-function';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MAX_BUNDLE_BYTES = 600_000;
+/**
+ * Issue 13: the AI function carries the openai SDK, whose client class builds every API resource it has in its
+ * constructor (394 KB minified, of which Chat Completions is a small part), so no bundler can drop the rest. Its bound
+ * is its measured size with room for growth; `npm run bench` reports its size and cold init.
+ */
+const MAX_BUNDLE_BYTES_OF: Partial<Record<(typeof FUNCTION_NAMES)[number], number>> = { ai: 950_000 };
 const LUMIQO_FUNCTION_BUNDLING: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -37,8 +43,13 @@ describe.each(FUNCTION_NAMES)('the %s bundle', (name) => {
     inputs = Object.keys(output.inputs);
   });
 
-  test('is at most 600 KB (issue 9)', () => {
-    expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+  test('is at most 600 KB (issue 9; the AI function 950 KB, issue 13)', () => {
+    expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES_OF[name] ?? MAX_BUNDLE_BYTES);
+  });
+
+  test('issue 13: carries the openai SDK only if it is the AI function, and the AI function carries no stripe', () => {
+    expect(inputs.some((input) => input.includes('node_modules/openai/'))).toBe(name === 'ai');
+    if (name === 'ai') expect(inputs.filter((input) => input.includes('node_modules/stripe/'))).toEqual([]);
   });
 
   test("carries @smithy/node-http-handler's ES module build, if any, not its CommonJS one", () => {
