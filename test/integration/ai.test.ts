@@ -67,6 +67,7 @@ beforeAll(async () => {
     ...TEST_PLATFORM,
     demo: false,
     aroundInvocation: calls.aroundInvocation,
+    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 }, retryIntervalMs: 0 },
     ai: { baseUrl: fake.baseUrl, apiKey: 'sk-local-test-key', settings: { requestsPerMinute: 1000, providerTimeoutMs: 1500, monthlyTokenBudget: { starter: 2500, business: 10_000_000, enterprise: 10_000_000 } } },
   });
   aws = createAwsClients(local.clients);
@@ -299,6 +300,24 @@ describe('R-AI-6: insights', () => {
     expect(answer.body.message.sources).toEqual(expect.arrayContaining([expect.stringMatching(/^insight:ins_/)]));
     expect(fake.requests[start + 1].raw).toContain('api:GET /orders');
   });
+});
+
+describe('R-TERM-3: termination', () => {
+  test('purges the tenant\'s conversations, messages, usage and enrolment with the rest of its data; another tenant keeps its own', async () => {
+    const before = await rawItems();
+    expect(before.filter((i) => i.pk === 'T#tiny#AI').length).toBeGreaterThan(0);
+    expect((await request(`${local.url}/v1/admin/tenants/tiny/termination`, { token: local.adminToken, body: { election: 'immediate' } })).status).toBe(202);
+    await eventually(async () => {
+      const view = (await request<{ status: string }>(`${local.url}/v1/admin/tenants/tiny/termination`, { token: local.adminToken })).body;
+      if (view.status === 'failed') throw new Error(JSON.stringify(view));
+      return view.status === 'completed' ? view : undefined;
+    }, 'termination of tiny', 60_000);
+    const after = await rawItems();
+    expect(after.filter((i) => i.pk === 'T#tiny#AI')).toEqual([]);
+    expect(after.filter((i) => i.pk === 'AI#TENANTS').map((i) => i.sk)).not.toContain('tiny');
+    // can: acme's AI items are untouched.
+    expect(after.filter((i) => i.pk === 'T#acme#AI').length).toBe(before.filter((i) => i.pk === 'T#acme#AI').length);
+  }, 90_000);
 });
 
 test('R-SEC-5: every AWS call the AI function made locally is allowed by its synthesized role (tool reads as the tenant read role)', () => {
