@@ -126,11 +126,13 @@ export function detectInsights(input: DetectionInput): InsightItem[] {
   for (const [series, rollups] of bySeries) {
     const merged = mergeRollups(rollups.map((r) => ({ ...r, minute: minuteOf(new Date(start + bucketOf(r.minute) * bucketMs).toISOString()) })));
     const summaries = new Map(merged.map((r) => [bucketOf(r.minute), summariseRollup(r)]));
+    // Before its first rollup a series did not exist: no data, rather than a volume of zero.
+    const first = Math.min(...summaries.keys());
     for (const { metric, applies, read, options } of METRICS) {
       if (!applies(series)) continue;
       const values = Array.from({ length: buckets }, (_, i) => {
         const summary = summaries.get(i);
-        return summary ? read(summary) : metric === 'volume' ? 0 : undefined;
+        return summary ? read(summary) : metric === 'volume' && i > first ? 0 : undefined;
       });
       for (const flag of detect(values, { ...options, ...input.options })) {
         const bucketStart = new Date(start + flag.index * bucketMs);
