@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { banner } from './local/banner';
-import { DEFAULT_PORT, startLocalPlatform } from './local/platform';
+import { DEFAULT_PORT, localAiOptionsFromEnv, startLocalPlatform } from './local/platform';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: a port number, got '${values.port}'`);
   const dataDir = values['data-dir'] ?? process.env.LUMIQO_DATA_DIR;
 
-  const local = await startLocalPlatform({ port, ...(dataDir ? { dataDir } : {}) });
+  const local = await startLocalPlatform({ port, ...(dataDir ? { dataDir } : {}), ai: localAiOptionsFromEnv(process.env) });
   console.log(banner(local));
 
   let stopping = false;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
 import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
+import { DEFAULT_AI_SETTINGS, aiSettingsSchema, type AiSettings } from '../lambdas/domain/ai/settings';
 import { DEFAULT_BILLING_SETTINGS, PRICE_ID_PATTERN, type BillingSettings } from '../lambdas/domain/billing';
 import { DEFAULT_RUNTIME_SETTINGS, deploymentTenantSchema, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/domain/settings';
 
@@ -71,6 +72,20 @@ export const configSchema = z.strictObject({
       terminationGraceDays: z.number().int().min(0).max(365).default(DEFAULT_BILLING_SETTINGS.terminationGraceDays),
     })
     .prefault({}),
+  /**
+   * R-AI-1, R-AI-3 (issue 13): the AI assistant's OpenAI-compatible endpoint, model, price table, per-plan monthly
+   * token budgets and per-turn bounds (lambdas/domain/ai/settings.ts). Without `baseUrl` the AI routes answer
+   * ai_not_configured. The provider's API key goes into the stack's secret (output AiApiKeySecretArn), never here.
+   */
+  ai: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .transform((value, ctx) => {
+      const parsed = aiSettingsSchema.safeParse({ ...DEFAULT_AI_SETTINGS, ...value });
+      if (parsed.success) return parsed.data as AiSettings;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+      return z.NEVER;
+    }),
   /** R-SEC-5: who may call the operator routes (lib/constructs/operator-access.ts). */
   operator: z
     .strictObject({
@@ -125,6 +140,8 @@ const CONTEXT_KEYS: Record<string, 'string' | 'number' | 'boolean'> = {
   auditRetentionDays: 'number',
   backupRetentionDays: 'number',
   'billing.terminationGraceDays': 'number',
+  'ai.baseUrl': 'string',
+  'ai.model': 'string',
   'operator.requireMfa': 'boolean',
   'operator.admitTaggedPrincipals': 'boolean',
 };

@@ -17,6 +17,8 @@ export interface DemoCredentials {
   readonly readApiKey: string;
   /** R-SEC-5: the back office's key, `privacy` only: opens and follows data-subject requests. */
   readonly privacyApiKey: string;
+  /** R-AI-1: the assistant's key, `ai` only (absent in a state file from before the AI routes). */
+  readonly aiApiKey?: string;
   readonly sourceId: string;
   readonly sourceScheme: string;
   readonly webhookSecret: string;
@@ -76,6 +78,7 @@ export async function createDemo(baseUrl: string, adminToken: string): Promise<D
   const key = await issue('ingest');
   const readKey = await issue('read');
   const privacyKey = await issue('privacy');
+  const aiKey = await issue('ai');
   let source = await call('POST', `/v1/admin/tenants/${DEMO_TENANT}/webhook-sources`, { sourceId: DEMO_SOURCE, scheme: 'standard' });
   if (source.status === 409) source = await call('POST', `/v1/admin/tenants/${DEMO_TENANT}/webhook-sources/${DEMO_SOURCE}/rotate`, {});
   return {
@@ -84,6 +87,7 @@ export async function createDemo(baseUrl: string, adminToken: string): Promise<D
     keyId: String(key.keyId),
     readApiKey: String(readKey.apiKey),
     privacyApiKey: String(privacyKey.apiKey),
+    aiApiKey: String(aiKey.apiKey),
     sourceId: DEMO_SOURCE,
     sourceScheme: 'standard',
     webhookSecret: String(source.json.secret),

@@ -16,6 +16,9 @@ import { composeAdmin } from '../../lambdas/admin/composition';
 import { composeBilling } from '../../lambdas/billing/composition';
 import { createBillingHandler, createDueTerminationsHandler } from '../../lambdas/billing/handler';
 import { createAdminHandler } from '../../lambdas/admin/handler';
+import { composeAi } from '../../lambdas/ai/composition';
+import { createAiHandler, createInsightTaskHandler } from '../../lambdas/ai/handler';
+import { DEFAULT_AI_SETTINGS, type AiSettings } from '../../lambdas/domain/ai/settings';
 import type { BillingSettings, DueTerminationOutcome } from '../../lambdas/domain/billing';
 import type { Clock } from '../../lambdas/domain/ports';
 import type { TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
@@ -30,7 +33,7 @@ import { composeProcessor } from '../../lambdas/processor/composition';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
 import { composeQuery } from '../../lambdas/query/composition';
 import { createQueryHandler } from '../../lambdas/query/handler';
-import { BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { AI_ENV, BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import type { RuntimeOptions } from '../../lambdas/shared/environment';
 import { ENV } from '../../lambdas/shared/settings';
 import { composeTerminationTasks } from '../../lambdas/termination-tasks/composition';
@@ -81,8 +84,43 @@ export interface LocalPlatformOptions {
   readonly terminationBatching?: TerminationTaskDeps['batching'];
   /** Milliseconds between termination sweeps; 0: none, not even at start (a test runs them). @default 60 s */
   readonly terminationSweepIntervalMs?: number;
+  /**
+   * R-AI-1 locally: the OpenAI-compatible server the AI routes use (`npm start` takes LUMIQO_OPENAI_BASE_URL,
+   * LUMIQO_OPENAI_API_KEY or LUMIQO_OPENAI_API_KEY_FILE, LUMIQO_OPENAI_MODEL), and settings tests override.
+   * @default none: the AI routes answer ai_not_configured
+   */
+  readonly ai?: LocalAiOptions;
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
+}
+
+export interface LocalAiOptions {
+  readonly baseUrl?: string;
+  readonly apiKey?: string;
+  readonly apiKeyFile?: string;
+  readonly model?: string;
+  readonly settings?: Partial<Omit<AiSettings, 'baseUrl' | 'model'>>;
+}
+
+/** The AI options of `npm start`, from its environment. */
+export function localAiOptionsFromEnv(env: NodeJS.ProcessEnv): LocalAiOptions {
+  const pick = (name: string) => (env[name] ? env[name] : undefined);
+  return Object.fromEntries(
+    Object.entries({ baseUrl: pick(AI_ENV.localBaseUrl), apiKey: pick(AI_ENV.localApiKey), apiKeyFile: pick(AI_ENV.localApiKeyFile), model: pick(AI_ENV.localModel) })
+      .filter(([, v]) => v !== undefined),
+  );
+}
+
+/** The AI function's local environment: the local provider, and any settings the caller overrides. */
+function aiEnvironment(env: NodeJS.ProcessEnv, ai: LocalAiOptions = {}): NodeJS.ProcessEnv {
+  const settings = { ...(JSON.parse(env[AI_ENV.settings] ?? JSON.stringify(DEFAULT_AI_SETTINGS)) as AiSettings), ...ai.settings };
+  const local: Record<string, string | undefined> = {
+    [AI_ENV.localBaseUrl]: ai.baseUrl,
+    [AI_ENV.localApiKey]: ai.apiKey,
+    [AI_ENV.localApiKeyFile]: ai.apiKeyFile,
+    [AI_ENV.localModel]: ai.model,
+  };
+  return { ...env, ...Object.fromEntries(Object.entries(local).filter(([, v]) => v)), [AI_ENV.settings]: JSON.stringify(settings) };
 }
 
 export interface LocalPlatform {
@@ -113,6 +151,10 @@ export interface LocalPlatform {
   startDueTerminations(): Promise<DueTerminationOutcome>;
   /** R-TERM-1..5: runs the termination sweeper now (privacy). */
   sweepTerminations(): Promise<SweepOutcome>;
+  /** R-AI-6: runs the hourly insight job now. */
+  detectInsights(): Promise<{ tenants: number; insights: number; failed: string[] }>;
+  /** R-AI-1: the OpenAI-compatible server the AI routes use, when one is configured. */
+  readonly ai: { readonly baseUrl?: string; readonly model: string };
   /** Milliseconds from the call to a serving platform. */
   readonly startupMs: number;
   stop(): Promise<void>;
@@ -185,14 +227,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       { onExecutionError: (arn, error) => log(`workflow ${arn} failed`, error), ...options.workflows },
     );
     stops.push(async () => workflows!.abortAll());
-    // R-DSR-5: the hourly deadline check the EventBridge rule runs in AWS (the metric goes to stdout as EMF).
-    const deadlines = setInterval(() => {
-      privacyTasks({ task: 'check-deadlines' }).catch((error) => log('deadline check', error));
-    }, 3_600_000);
-    deadlines.unref();
-    stops.push(async () => clearInterval(deadlines));
+    /** What an hourly EventBridge rule runs in AWS, every hour here; stopped with the platform. */
+    const hourly = (what: string, run: () => Promise<unknown>) => {
+      const timer = setInterval(() => run().catch((error) => log(what, error)), 3_600_000);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
+    };
+    // R-DSR-5: the hourly deadline check (the metric goes to stdout as EMF).
+    hourly('deadline check', () => privacyTasks({ task: 'check-deadlines' }));
     const privacyDeps = composePrivacy(environment('privacy'), runtime);
     const billingDeps = composeBilling(billingEnvironment(environment('billing'), stripeWebhookSecret, options.billing), runtime);
+    const aiDeps = composeAi(aiEnvironment(environment('ai'), options.ai), runtime);
+    const detectInsights = invoked('ai', createInsightTaskHandler(aiDeps));
+    // R-AI-6: the hourly insight job.
+    hourly('insight job', () => detectInsights({ task: 'detect-insights' }));
     const handlers = {
       ingest: invoked('ingest', createIngestHandler(composeIngest(environment('ingest'), runtime))),
       query: invoked('query', createQueryHandler(composeQuery(environment('query'), runtime))),
@@ -200,14 +248,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       privacy: invoked('privacy', createPrivacyHandler(privacyDeps)),
       // R-BILL-3 locally: the signing secret from the local state, in place of Secrets Manager.
       billing: invoked('billing', createBillingHandler(billingDeps)),
+      // R-AI-1 locally: the OpenAI-compatible server of options.ai, else ai_not_configured.
+      ai: invoked('ai', createAiHandler(aiDeps)),
     };
-    // R-TERM-1: the hourly due-termination check the EventBridge rule runs in AWS.
+    // R-TERM-1: the hourly due-termination check.
     const startDueTerminations = invoked('billing', createDueTerminationsHandler(billingDeps));
-    const dueCheck = setInterval(() => {
-      startDueTerminations({ task: 'start-due-terminations' }).catch((error) => log('due-termination check', error));
-    }, 3_600_000);
-    dueCheck.unref();
-    stops.push(async () => clearInterval(dueCheck));
+    hourly('due-termination check', () => startDueTerminations({ task: 'start-due-terminations' }));
 
     const aws = createAwsClients(emulators.clients);
     const functionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${deployment.processorFunction}`;
@@ -280,6 +326,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       workflows,
       startDueTerminations: () => startDueTerminations({ task: 'start-due-terminations' }),
       sweepTerminations: sweep,
+      detectInsights: () => detectInsights({ task: 'detect-insights' }),
+      ai: { ...(aiDeps.assistant.providerBaseUrl ? { baseUrl: aiDeps.assistant.providerBaseUrl } : {}), model: aiDeps.assistant.modelName },
       startupMs: Date.now() - started,
       stop,
     };

@@ -56,6 +56,25 @@ export const dataKeys = {
   }),
 } as const;
 
+/**
+ * TenantData table, the AI assistant's items (R-AI-5, R-AI-6): one partition per tenant, `T#<tenantId>#AI`, holding
+ * its conversations, messages, usage counters and insights; the AI function's own role may write only partitions of
+ * this form (AI_PARTITION_PATTERNS). `AI#TENANTS` lists the tenants that use AI (ids only) for the insight job.
+ */
+export const aiKeys = {
+  partition: (tenantId: string) => `${tenantPrefix(tenantId)}AI`,
+  conversation: (tenantId: string, conversationId: string) => ({ pk: aiKeys.partition(tenantId), sk: `CONV#${conversationId}` }),
+  message: (tenantId: string, conversationId: string, messageId: string) => ({ pk: aiKeys.partition(tenantId), sk: `MSG#${conversationId}#${messageId}` }),
+  usage: (tenantId: string, month: string) => ({ pk: aiKeys.partition(tenantId), sk: `USAGE#${month}` }),
+  rate: (tenantId: string, minute: string) => ({ pk: aiKeys.partition(tenantId), sk: `RATE#${minute}` }),
+  /** By the flagged bucket, so a re-run of the detector rewrites an insight rather than repeating it. */
+  insight: (tenantId: string, minute: string, insightId: string) => ({ pk: aiKeys.partition(tenantId), sk: `INSIGHT#${minute}#${insightId}` }),
+  enrolled: (tenantId: string) => ({ pk: 'AI#TENANTS', sk: assertTenantId(tenantId) }),
+} as const;
+
+/** The `dynamodb:LeadingKeys` patterns of the AI items (a tenant id has no `#`, so `T#*#AI` is only AI partitions). */
+export const AI_PARTITION_PATTERNS: readonly string[] = ['T#*#AI', 'AI#TENANTS'];
+
 /** Control table: tenants, API keys, webhook sources, delivery de-duplication. */
 export const controlKeys = {
   tenant: (tenantId: string) => ({ pk: `${tenantPrefix(tenantId)}TENANT`, sk: 'TENANT' }),

@@ -4,10 +4,10 @@
 
 /**
  * R-SEC-5: what an API key may do. `ingest` sends events (the key often ships inside client apps), `read` reads
- * events and rollups back decrypted (dashboards), `privacy` opens and reads data-subject requests. New scopes
- * (e.g. `ai`) are added here and to the routes that need them.
+ * events and rollups back decrypted (dashboards), `privacy` opens and reads data-subject requests, `ai` asks the AI
+ * assistant about the tenant's data (R-AI-1; issue 13). New scopes are added here and to the routes that need them.
  */
-export const API_KEY_SCOPES = ['ingest', 'read', 'privacy'] as const;
+export const API_KEY_SCOPES = ['ingest', 'read', 'privacy', 'ai'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 export type PlanName = 'starter' | 'business' | 'enterprise';
@@ -159,6 +159,9 @@ export type ErrorCode =
   | 'duplicate_delivery'
   | 'invalid_request'
   | 'throttled'
+  | 'ai_not_configured'
+  | 'ai_provider_error'
+  | 'ai_budget_exceeded'
   | 'internal_error';
 
 export class DomainError extends Error {

@@ -184,7 +184,7 @@ export interface TerminationWorkflowState {
   readonly cursor?: string;
   readonly done?: boolean;
   readonly parts?: readonly string[];
-  /** Purge phase: `events`, then `rollups`, `objects`, `exports`, `control`, then done. */
+  /** Purge phase: `events`, then `rollups`, `ai`, `objects`, `exports`, `requests`, `control`, then done. */
   readonly phase?: string;
   readonly counts?: Readonly<Record<string, number>>;
   readonly keyDestroyed?: { readonly at: string; readonly unrecoverableAfter: string };

@@ -7,6 +7,7 @@
  * immediately) → (30-day window) → purge every store → shred the tenant key → verify nothing is readable →
  * issue the signed certificate.
  */
+import type { AiStore } from './ai/ports';
 import { objectKeys, tenantObjectPrefix } from './keys';
 import { backupDates, signDeletionDocument, type BackupFacts, type TenantDeletionCertificate } from './deletion-records';
 import type { Tenant } from './model';
@@ -60,7 +61,7 @@ const MINUTE_MS = 60_000;
 const EARLIEST_MINUTE = minuteOf(new Date(EARLIEST_TIMESTAMP_MS).toISOString());
 const EXPORT_FORMAT = 'application/x-ndjson: one JSON object per line {eventId, kind, name, timestamp, receivedAt, quarantined, event}';
 /** The purge's phases, in order (R-TERM-3); the tenant record stays as the tombstone. */
-const PURGE_PHASES = ['events', 'rollups', 'objects', 'exports', 'requests', 'control', 'done'] as const;
+const PURGE_PHASES = ['events', 'rollups', 'ai', 'objects', 'exports', 'requests', 'control', 'done'] as const;
 type PurgePhase = (typeof PURGE_PHASES)[number];
 
 /** R-TERM-6, R-SEC-6: what outlives the purge on purpose, as the certificate states it. */
@@ -88,6 +89,8 @@ export interface TerminationTaskDeps {
   readonly crypto: Crypto;
   readonly signer: DocumentSigner;
   readonly audit: AuditLog;
+  /** R-AI-5, R-TERM-3: the AI assistant's conversations, usage and insights of the tenant. */
+  readonly ai?: Pick<AiStore, 'purgeTenant'>;
   readonly backupFacts: BackupFacts;
   readonly clock: Clock;
   /** Store page size, pages per invocation, loop turns per execution. @default TERMINATION_PAGE, PAGES_PER_CALL, TURNS_PER_EXECUTION */
@@ -289,6 +292,9 @@ export class TerminationTasks {
           break;
         case 'rollups':
           counts.rollups = (counts.rollups ?? 0) + (await this.deps.store.deleteRollups(tenantId));
+          break;
+        case 'ai':
+          counts.aiItems = (counts.aiItems ?? 0) + ((await this.deps.ai?.purgeTenant(tenantId)) ?? 0);
           break;
         case 'objects':
           counts.payloadObjects = (counts.payloadObjects ?? 0) + (await this.deps.payloads.deletePrefix(tenantObjectPrefix(tenantId)));
@@ -546,7 +552,7 @@ const FACTS_READS_AT_ONCE = 16;
 
 /** The certificate's `deleted`: what the purge removed, without the export's bookkeeping counters. */
 function deletedCounts(counts: Readonly<Record<string, number>>): Record<string, number> {
-  const stores = ['events', 'subjectIndexEntries', 'payloadObjects', 'rollups', 'exports', 'privacyRequests', 'controlItems'];
+  const stores = ['events', 'subjectIndexEntries', 'payloadObjects', 'rollups', 'aiItems', 'exports', 'privacyRequests', 'controlItems'];
   return Object.fromEntries(stores.map((store) => [store, counts[store] ?? 0]));
 }
 

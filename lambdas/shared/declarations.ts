@@ -11,14 +11,14 @@ import type { WorkflowName } from '../domain/privacy';
 import { ENV } from './settings';
 
 /** Every Lumiqo function: its folder under lambdas/, its construct id (PascalCase) and its Powertools service. */
-export type LumiqoFunctionName = 'ingest' | 'processor' | 'query' | 'admin' | 'privacy' | 'privacy-tasks' | 'termination-tasks' | 'billing';
+export type LumiqoFunctionName = 'ingest' | 'processor' | 'query' | 'admin' | 'privacy' | 'privacy-tasks' | 'termination-tasks' | 'billing' | 'ai';
 
 /** Template metadata key naming the function on its AWS::Lambda::Function (the local runtime finds functions by it). */
 export const FUNCTION_METADATA_KEY = 'lumiqo:function';
 
 /** Purposes in a tenant key's encryption context (`purpose`): which kind of secret a ciphertext holds. */
-export type KeyPurpose = 'event' | 'webhook-secret' | 'subject-key' | 'privacy-corrections';
-export const KEY_PURPOSES: readonly KeyPurpose[] = ['event', 'webhook-secret', 'subject-key', 'privacy-corrections'];
+export type KeyPurpose = 'event' | 'webhook-secret' | 'subject-key' | 'privacy-corrections' | 'ai';
+export const KEY_PURPOSES: readonly KeyPurpose[] = ['event', 'webhook-secret', 'subject-key', 'privacy-corrections', 'ai'];
 
 /** How a function uses each resource; an absent key is a resource it never touches. */
 export interface FunctionUses {
@@ -57,6 +57,13 @@ export interface FunctionUses {
   readonly backupFacts?: true;
   /** R-BILL-1, R-BILL-3: the Stripe webhook signing secret (Secrets Manager) and the billing settings (price → plan). */
   readonly stripeWebhook?: 'verify';
+  /**
+   * R-AI-5, R-AI-6: the AI items of the TenantData table (`T#<tenantId>#AI` partitions and the `AI#TENANTS` list,
+   * domain/keys.ts aiKeys), nothing else of it.
+   */
+  readonly aiData?: 'read-write';
+  /** R-AI-1, R-AI-3: the model provider's API key (Secrets Manager) and the AI settings (endpoint, model, prices, bounds). */
+  readonly aiProvider?: 'invoke';
 }
 
 export type FunctionResource = keyof FunctionUses;
@@ -81,6 +88,21 @@ export const BILLING_ENV = {
   localWebhookSecret: 'LUMIQO_LOCAL_STRIPE_WEBHOOK_SECRET',
 } as const;
 
+/** Variables of the AI function (R-AI-1, R-AI-3). */
+export const AI_ENV = {
+  /** The Secrets Manager secret holding the model provider's API key. */
+  apiKeySecretArn: 'AI_API_KEY_SECRET_ARN',
+  /** JSON of the AI settings (lambdas/domain/ai/settings.ts AiSettings). */
+  settings: 'AI_SETTINGS',
+  /** Local mode and tests only, never set by CDK: the OpenAI-compatible endpoint, overriding the settings' baseUrl. */
+  localBaseUrl: 'LUMIQO_OPENAI_BASE_URL',
+  /** Local mode: the API key itself, or a file holding it, in place of Secrets Manager. */
+  localApiKey: 'LUMIQO_OPENAI_API_KEY',
+  localApiKeyFile: 'LUMIQO_OPENAI_API_KEY_FILE',
+  /** Local mode: the model name, overriding the settings' model. */
+  localModel: 'LUMIQO_OPENAI_MODEL',
+} as const;
+
 /**
  * The environment variables each resource puts in a function's environment. One table, read by CDK (which sets
  * them) and by the runtime (which requires them), so the two cannot drift.
@@ -102,6 +124,8 @@ export const RESOURCE_ENVIRONMENT: Readonly<Record<FunctionResource, readonly st
   deadLetters: [ENV.deadLetterQueueUrl],
   backupFacts: [ENV.backupFacts],
   stripeWebhook: [BILLING_ENV.webhookSecretArn, BILLING_ENV.settings],
+  aiData: [ENV.dataTable],
+  aiProvider: [AI_ENV.apiKeySecretArn, AI_ENV.settings],
 };
 
 /** Variables of the local keyring (raw AES key files, a PEM signing key) that stand in for the KMS ones. */

@@ -1,5 +1,6 @@
 /** Every function's declaration by name: what CDK deploys, and what the local runtime composes. */
 import { ADMIN } from '../admin/function';
+import { AI } from '../ai/function';
 import { BILLING } from '../billing/function';
 import { INGEST } from '../ingest/function';
 import { PRIVACY } from '../privacy/function';
@@ -18,6 +19,7 @@ export const FUNCTION_DECLARATIONS: Readonly<Record<LumiqoFunctionName, Function
   'privacy-tasks': PRIVACY_TASKS,
   'termination-tasks': TERMINATION_TASKS,
   billing: BILLING,
+  ai: AI,
 };
 
 export const FUNCTION_NAMES = Object.keys(FUNCTION_DECLARATIONS) as LumiqoFunctionName[];

@@ -5,7 +5,7 @@
 import type { ApiKeyScope } from '../domain/model';
 import { DomainError } from '../domain/model';
 
-export type FunctionName = 'ingest' | 'query' | 'admin' | 'privacy' | 'billing';
+export type FunctionName = 'ingest' | 'query' | 'admin' | 'privacy' | 'billing' | 'ai';
 export type RouteAuth = 'api-key' | 'signature' | 'iam';
 
 export interface Route {
@@ -54,6 +54,13 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/termination/reset', fn: 'privacy', auth: 'iam' },
   // R-BILL-1, R-BILL-3: Stripe's webhook, verified by its Stripe-Signature before any effect.
   { method: 'POST', path: '/v1/billing/stripe/webhook', fn: 'billing', auth: 'signature' },
+  // R-AI-1..6 (issue 13): the AI assistant over the tenant's own data, with a key of the `ai` scope.
+  { method: 'POST', path: '/v1/ai/conversations', fn: 'ai', auth: 'api-key', scope: 'ai' },
+  { method: 'GET', path: '/v1/ai/conversations', fn: 'ai', auth: 'api-key', scope: 'ai' },
+  { method: 'GET', path: '/v1/ai/conversations/{conversationId}', fn: 'ai', auth: 'api-key', scope: 'ai' },
+  { method: 'POST', path: '/v1/ai/conversations/{conversationId}/messages', fn: 'ai', auth: 'api-key', scope: 'ai' },
+  { method: 'POST', path: '/v1/ai/conversations/{conversationId}/messages/{messageId}/feedback', fn: 'ai', auth: 'api-key', scope: 'ai' },
+  { method: 'GET', path: '/v1/ai/insights', fn: 'ai', auth: 'api-key', scope: 'ai' },
 ];
 
 /**

@@ -1,6 +1,8 @@
 /** The termination task function's adapters, from its declared environment (function.ts). */
 import { documentSignerOf } from '../adapters/document-signers';
 import { auditLogOf } from '../adapters/dynamo-audit-log';
+import { DynamoAiStore } from '../adapters/dynamo-ai-store';
+import { dynamoOf } from '../adapters/dynamo-client';
 import { billingLedgerOf } from '../adapters/dynamo-billing-ledger';
 import { eventStoreOf } from '../adapters/dynamo-event-store';
 import { privacyRequestsOf } from '../adapters/dynamo-privacy-requests';
@@ -29,6 +31,8 @@ export function composeTerminationTasks(env: NodeJS.ProcessEnv, runtime?: Runtim
     crypto: tenantCryptoOf(c),
     signer: documentSignerOf(c),
     audit: auditLogOf(c),
+    // R-TERM-3: the AI items are tenant data in the TenantData table (the purge's own grant covers them).
+    ai: new DynamoAiStore(dynamoOf(c), c.env.value('tenantData', ENV.dataTable)),
     backupFacts: c.env.json<BackupFacts>('backupFacts', ENV.backupFacts),
     clock: c.clock,
   };

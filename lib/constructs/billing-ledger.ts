@@ -2,10 +2,10 @@ import * as cdk from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledge } from '../nag';
 import { WRITE_KEY_ACTIONS, allow, allowKeyViaServices } from './grants';
+import { operatorSecret } from './operator-secret';
 
 export interface BillingLedgerProps {
   /** Encrypts the table and the webhook signing secret (R-SEC-2). */
@@ -45,15 +45,12 @@ export class BillingLedger extends Construct {
       deletionProtection: true,
       removalPolicy: cdk.RemovalPolicy.RETAIN,
     });
-    this.stripeWebhookSecret = new secretsmanager.Secret(this, 'StripeWebhookSecret', {
+    this.stripeWebhookSecret = operatorSecret(this, 'StripeWebhookSecret', {
       description: 'Stripe webhook signing secret (whsec_...) of POST /v1/billing/stripe/webhook (R-BILL-3)',
-      encryptionKey: props.dataKey,
-      removalPolicy: cdk.RemovalPolicy.RETAIN,
+      key: props.dataKey,
+      rotationReason:
+        'Stripe issues the webhook signing secret and is the only party that can roll it (Dashboard or API, with an overlap during which both secrets sign); a Secrets Manager rotation function cannot create one, so rotation is the operator rolling it in Stripe and putting the new value here',
     });
-    for (const id of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled', 'HIPAA.Security-SecretsManagerRotationEnabled']) {
-      acknowledge(this.stripeWebhookSecret, id,
-        'Stripe issues the webhook signing secret and is the only party that can roll it (Dashboard or API, with an overlap during which both secrets sign); a Secrets Manager rotation function cannot create one, so rotation is the operator rolling it in Stripe and putting the new value here');
-    }
   }
 
   /** Appends entries and reads them back (the last entry decides where the next flush starts); no update or delete. */

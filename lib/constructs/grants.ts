@@ -35,7 +35,7 @@ export function acknowledgeStarActions(policy: IConstruct | undefined, actions: 
 }
 
 /** AWS services that use the data key on a caller's behalf (server-side encryption). */
-export type KeyUsingService = 'dynamodb' | 's3';
+export type KeyUsingService = 'dynamodb' | 's3' | 'secretsmanager';
 
 /**
  * R-SEC-2, R-SEC-5: a customer-managed key only as `services` use it for the caller (`kms:ViaService`), so

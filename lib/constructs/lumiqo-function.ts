@@ -19,9 +19,10 @@ import { Construct } from 'constructs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { billingSettings, runtimeSettings, type LumiqoConfig } from '../config';
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
-import { BILLING_ENV, FUNCTION_METADATA_KEY, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { AI_ENV, BILLING_ENV, FUNCTION_METADATA_KEY, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
 import { acknowledgeWildcardActions } from '../nag';
+import type { AiProvider } from './ai-provider';
 import type { BillingLedger } from './billing-ledger';
 import { allow } from './grants';
 import type { PrivacyDocuments } from './privacy-documents';
@@ -85,6 +86,8 @@ export interface FunctionBindings {
   readonly workflows: PrivacyWorkflows;
   readonly deadLetterQueue: sqs.IQueue;
   readonly tenantReadRole: iam.IRole;
+  /** R-AI-3: the model provider's API key secret and the AI settings. */
+  readonly aiProvider: AiProvider;
 }
 
 /** Which bindings each resource needs. */
@@ -105,6 +108,8 @@ const RESOURCE_BINDINGS: Readonly<Record<FunctionResource, readonly (keyof Funct
   deadLetters: ['deadLetterQueue'],
   backupFacts: ['backupFacts'],
   stripeWebhook: ['ledger'],
+  aiData: ['store'],
+  aiProvider: ['aiProvider'],
 };
 
 /** Construct ids and output names from kebab-case names: `privacy-tasks` → `PrivacyTasks`. */
@@ -325,6 +330,14 @@ export class LumiqoFunction extends Construct {
           [BILLING_ENV.webhookSecretArn]: b.ledger.stripeWebhookSecret.secretArn,
           [BILLING_ENV.settings]: JSON.stringify(billingSettings(this.config)),
         };
+      case 'aiData':
+        // R-AI-5: the AI partitions of the TenantData table only (dynamodb:LeadingKeys).
+        b.store.grantAiData(fn);
+        return { [ENV.dataTable]: b.store.tenantDataTable.tableName };
+      case 'aiProvider':
+        // R-AI-3: the provider's API key by ARN (read at run time, never in the environment).
+        b.aiProvider.grantReadApiKey(fn);
+        return { [AI_ENV.apiKeySecretArn]: b.aiProvider.apiKeySecret.secretArn, [AI_ENV.settings]: JSON.stringify(b.aiProvider.settings) };
     }
   }
 }

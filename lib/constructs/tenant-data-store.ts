@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { controlKeys, tenantObjectPattern, tenantPartitionPattern, tenantPrefix } from '../../lambdas/domain/keys';
+import { AI_PARTITION_PATTERNS, controlKeys, tenantObjectPattern, tenantPartitionPattern, tenantPrefix } from '../../lambdas/domain/keys';
 import { TABLES, type TableShape } from '../../lambdas/shared/tables';
 import { READ_KEY_ACTIONS, WRITE_KEY_ACTIONS, allow, allowKeyViaServices, type KeyUsingService } from './grants';
 import { secureBucket } from './secure-bucket';
@@ -159,6 +159,21 @@ export class TenantDataStore extends Construct {
       resources: [this.payloadBucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': ['tenants/*'] } },
     });
+  }
+
+  /**
+   * R-AI-5, R-AI-6: the AI function's conversations, messages, usage counters and insights: items of the
+   * `T#<tenantId>#AI` partitions and the `AI#TENANTS` list only (AI_PARTITION_PATTERNS), never events, rollups or the
+   * subject index, which it reads only through the tenant read role. The `Null` guard refuses a call that names no key.
+   */
+  grantAiData(grantee: iam.IGrantable): void {
+    // The table only, none of its indexes: the AI items are read by key.
+    allow(grantee, {
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+      resources: [this.tenantDataTable.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...AI_PARTITION_PATTERNS] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+    });
+    this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb']);
   }
 
   /** R-SEC-6: the audit log is append-only: entries are put, read by query, never changed or deleted. */

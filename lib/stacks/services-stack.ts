@@ -12,6 +12,7 @@ import { PITR_WINDOW_DAYS, WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
 import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { tenantObjectPattern } from '../../lambdas/domain/keys';
 import { stackPrefix, type LumiqoConfig } from '../config';
+import { AiProvider } from '../constructs/ai-provider';
 import { IngestionApi } from '../constructs/ingestion-api';
 import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';
 import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/operations-alarms';
@@ -39,6 +40,8 @@ const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = {
   ingest: 200, processor: 50, query: 50, admin: 10, privacy: 10, 'privacy-tasks': 10, 'termination-tasks': 5,
   // Stripe delivers a handful of events per tenant and month; retried deliveries wait for capacity.
   billing: 10,
+  // R-AI-1, OWASP LLM10: questions are rate-limited per tenant too; a turn holds a container for seconds.
+  ai: 20,
 };
 
 
@@ -74,6 +77,8 @@ export class ServicesStack extends cdk.Stack {
   readonly workflows: PrivacyWorkflows;
   /** R-SEC-5: the operator role and who else may call the operator routes. */
   readonly operators: OperatorAccess;
+  /** R-AI-3: the AI function's provider API key secret and settings. */
+  readonly aiProvider: AiProvider;
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
@@ -87,7 +92,8 @@ export class ServicesStack extends cdk.Stack {
       keyDeletionWindowDays: TenantKeys.KEY_DELETION_WINDOW_DAYS,
       pitrWindowDays: PITR_WINDOW_DAYS,
     };
-    const bindings = { store, eventStream: data.eventStream, dataKey: data.dataKey, documents, ledger, tenantKeys, signingKey, backupFacts };
+    this.aiProvider = new AiProvider(this, 'AiProvider', { key: this.servicesKey, settings: config.ai });
+    const bindings = { store, eventStream: data.eventStream, dataKey: data.dataKey, documents, ledger, tenantKeys, signingKey, backupFacts, aiProvider: this.aiProvider };
     const fn = (name: LumiqoFunctionName, timeout: cdk.Duration, memorySize?: number): LumiqoFunction => {
       const f = new LumiqoFunction(this, functionConstructId(name), {
         config,
@@ -115,12 +121,14 @@ export class ServicesStack extends cdk.Stack {
       'termination-tasks': fn('termination-tasks', cdk.Duration.minutes(15)),
       // R-BILL-1: Stripe expects a quick 2xx and retries a delivery that times out; a few table calls take milliseconds.
       billing: fn('billing', cdk.Duration.seconds(15)),
+      // R-AI-1: a turn is a few provider calls (each bounded by ai.providerTimeoutMs) within API Gateway's 29 s.
+      ai: fn('ai', cdk.Duration.seconds(29)),
     };
-    const { ingest, processor, query, admin, privacy, billing } = this.mapFunctions((f) => f.function);
+    const { ingest, processor, query, admin, privacy, billing, ai } = this.mapFunctions((f) => f.function);
     const subjectTasks = this.functions['privacy-tasks'].function;
     const terminationTasks = this.functions['termination-tasks'].function;
 
-    this.tenantReadRole = this.createTenantReadRole(this.functions.query, data);
+    this.tenantReadRole = this.createTenantReadRole([this.functions.query, this.functions.ai], data);
 
     this.workflows = new PrivacyWorkflows(this, 'PrivacyWorkflows', {
       subjectTasks,
@@ -134,6 +142,8 @@ export class ServicesStack extends cdk.Stack {
     // R-TERM-1: hourly, tenants whose subscriptions ended more than billing.terminationGraceDays ago are terminated.
     this.hourlyTask('BillingDueTerminations', 'Starts the termination of tenants whose Stripe subscription ended before the grace period (R-TERM-1)',
       billing, 'start-due-terminations');
+    // R-AI-6: hourly, each AI tenant's rollups go through the anomaly detector; what it flags is stored as insights.
+    this.hourlyTask('AiInsights', 'Runs the rollup anomaly detector for every tenant that uses AI and stores its insights (R-AI-6)', ai, 'detect-insights');
 
     this.processor = new StreamProcessor(this, 'StreamProcessor', {
       fn: processor,
@@ -151,7 +161,7 @@ export class ServicesStack extends cdk.Stack {
     this.api = new IngestionApi(this, 'IngestionApi', {
       operators: this.operators,
       stageName: config.stage,
-      functions: { ingest, query, admin, privacy, billing },
+      functions: { ingest, query, admin, privacy, billing, ai },
       rateLimits: config.rateLimits,
       logKey: this.servicesKey,
       logRetentionDays: config.logRetentionDays as logs.RetentionDays,
@@ -218,14 +228,14 @@ export class ServicesStack extends cdk.Stack {
   }
 
   /**
-   * R-SEC-4: the role the query function assumes for one tenant. Its trust policy admits only the query
-   * function's role and only with a `tenantId` session tag (and no other tag); its permissions read only
-   * the data of the tenant in that tag.
+   * R-SEC-4: the role the query function (read routes) and the AI function (its tools, R-AI-2) assume for one
+   * tenant. Its trust policy admits only those functions' roles and only with a `tenantId` session tag (and no other
+   * tag); its permissions read only the data of the tenant in that tag.
    */
-  private createTenantReadRole(query: LumiqoFunction, data: DataStack): iam.Role {
+  private createTenantReadRole(readers: readonly LumiqoFunction[], data: DataStack): iam.Role {
     const role = new iam.Role(this, 'TenantReadRole', {
-      description: 'Tenant-scoped read access, assumed by the query function with a tenantId session tag (R-SEC-4)',
-      assumedBy: new iam.SessionTagsPrincipal(new iam.ArnPrincipal(query.role.roleArn)).withConditions({
+      description: 'Tenant-scoped read access, assumed by the query and AI functions with a tenantId session tag (R-SEC-4)',
+      assumedBy: new iam.SessionTagsPrincipal(new iam.CompositePrincipal(...readers.map((r) => new iam.ArnPrincipal(r.role.roleArn)))).withConditions({
         Null: { 'aws:RequestTag/tenantId': 'false' },
         'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenantId'] },
       }),
@@ -246,7 +256,7 @@ export class ServicesStack extends cdk.Stack {
     ];
     for (const [id, reason] of stackWide) acknowledge(this, id, reason);
 
-    const { ingest, query, admin, processor, privacy, billing } = this.functions;
+    const { ingest, query, admin, processor, privacy, billing, ai } = this.functions;
     const subjectTasks = this.functions['privacy-tasks'];
     const terminationTasks = this.functions['termination-tasks'];
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', SQS_DLQ_KEY_REASON);
@@ -260,6 +270,8 @@ export class ServicesStack extends cdk.Stack {
         'Invoked only synchronously by the termination state machine, which retries and then catches every failure into RecordFailure (R-SEC-6); a function DLQ only receives failed asynchronous invocations'],
       [[billing],
         'Invoked synchronously by API Gateway for Stripe\'s webhook (Stripe retries any failure for days) and asynchronously only by the hourly due-termination check, which carries no data and is made up by the next run; its errors raise the function\'s Errors alarm'],
+      [[ai],
+        'Invoked synchronously by API Gateway (the caller gets the failure) and asynchronously only by the hourly insight job, which carries no data and is made up by the next run; its errors raise the function\'s Errors alarm'],
       [[subjectTasks],
         'Invoked synchronously by the state machines (retried, then caught into RecordFailure) and asynchronously only by the hourly deadline check, which carries no data and is simply made up by the next run; its errors raise the function\'s Errors alarm'],
     ];
@@ -292,6 +304,7 @@ export class ServicesStack extends cdk.Stack {
       DlqUrl: [this.processor.deadLetterQueue.queueUrl, 'SQS queue of stream records the processor could not handle (R-ING-7)'],
       DlqArn: [this.processor.deadLetterQueue.queueArn, 'ARN of the stream processor DLQ'],
       AlarmTopicArn: [this.alarms.topic.topicArn, 'SNS topic of the operator alarms (R-OBS-1)'],
+      AiApiKeySecretArn: [this.aiProvider.apiKeySecret.secretArn, 'Secrets Manager secret of the AI model provider\'s API key: put the key here (R-AI-3)'],
       TenantReadRoleArn: [this.tenantReadRole.roleArn, 'Tenant-scoped read role, assumed with a tenantId session tag (R-SEC-4)'],
       OperatorRoleArn: [this.operators.role.roleArn, 'The operator role: assume it (with MFA unless operator.requireMfa is false) to call the operator routes /v1/admin/* (R-SEC-5)'],
       ServicesKeyArn: [this.servicesKey.keyArn, 'KMS key of the function and API logs, DLQ and alarm topic (R-SEC-2)'],

@@ -6,6 +6,7 @@
  */
 import { localDeployment, readTemplates, synthesizedAssembly } from '../../bin/local/schema';
 import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { DeployedPolicies, decide, iamRequestsOf, principalOf, type IamRequest, type KeyFacts, type Principal } from './iam';
 import { asFunction, installCallRecorder, recordedCalls, type RecordedCall } from './recorder';
 
@@ -62,8 +63,9 @@ function tenantOfCall(c: RecordedCall): string | undefined {
 
 /**
  * Over the local platform, whose functions run with the synthesized environment of their deployed twins. One
- * difference: no STS runs locally, so the query function reads tenant data with its own credentials where AWS
- * would use the tenant read role; those reads are evaluated as the tenant read role's session for that tenant.
+ * difference: no STS runs locally, so the functions that declare `tenantRead` (query, and the AI function's tools) read
+ * tenant data with their own credentials where AWS would use the tenant read role; those reads (of the data table
+ * outside the AI partitions, and of the payload bucket) are evaluated as the tenant read role's session for that tenant.
  */
 export function localCallCheck(): CallCheck {
   installCallRecorder();
@@ -71,9 +73,14 @@ export function localCallCheck(): CallCheck {
   const deployment = localDeployment();
   const policies = new DeployedPolicies(readTemplates(assembly), deployment);
   const readRoleArn = deployment.functions.query.environment.TENANT_READ_ROLE_ARN;
-  const controlTable = deployment.names.controlTable;
+  const { dataTable, payloadBucket } = deployment.names;
+  const readsAsTenant = (c: RecordedCall): boolean => {
+    if (!FUNCTION_DECLARATIONS[c.fn].uses.tenantRead) return false;
+    const text = JSON.stringify(c.call.input);
+    return (text.includes(dataTable) || text.includes(payloadBucket)) && !/"T#[a-z0-9-]+#AI"|"AI#TENANTS"/.test(text);
+  };
   const principalFor = (c: RecordedCall): Principal => {
-    if (c.fn === 'query' && JSON.stringify(c.call.input).indexOf(controlTable) < 0) {
+    if (readsAsTenant(c)) {
       const tenantId = tenantOfCall(c);
       if (tenantId) return { ...policies.roleByArn(readRoleArn), tags: { tenantId } };
     }

@@ -19,7 +19,7 @@ import { deniedRequests, describeRequest, evaluatedCalls } from './allowed-calls
 import { decide, iamRequestsOf, principalOf, type Principal } from './iam';
 import { recordedCalls, type RecordedCall } from './recorder';
 import { checkoutCompleted, signedWebhook, subscriptionEvent } from '../support/stripe-events';
-import { DEPLOYED_STRIPE_SECRET, startDeployedWorld, type DeployedWorld } from './world';
+import { DEPLOYED_AI_API_KEY, DEPLOYED_STRIPE_SECRET, startDeployedWorld, type DeployedWorld } from './world';
 
 /** See test/isolation/tenant-read-role.test.ts: runUnsafeSimulation (0.1.173) reads the name of an unnamed resource policy. */
 /** runUnsafeSimulation needs its resource policies named (iam-policy-mock.ts). */
@@ -141,6 +141,33 @@ describe('each function, through its Lambda entry and synthesized environment', 
     expect(world.aws.sts.sessions.map((s) => s.tags)).toContainEqual({ tenantId: 'acme' });
   });
 
+  test('ai: a question runs its tools through the tenant-scoped role, is sealed under the tenant key, and the insight job runs (R-AI-1, R-AI-2, R-AI-5, R-AI-6)', async () => {
+    const aiKey = String(ok(201)(await world.http('admin', apiRequest('POST', '/v1/admin/tenants/{tenantId}/api-keys', { pathParameters: { tenantId: 'acme' }, body: { scopes: ['ai'] } }))).apiKey);
+    const start = world.openai.requests.length;
+    world.openai.script((_body, i) =>
+      i === start
+        ? { toolCalls: [{ name: 'count_events', arguments: { kind: 'event', name: 'signup', status_class: null, from: null, to: null } }] }
+        : i === start + 1
+          ? { toolCalls: [{ name: 'sample_events', arguments: { kind: 'event', name: 'signup', status_class: null, from: null, to: null, limit: 1 } }] }
+          : { content: 'One signup.' },
+    );
+    const answer = ok(201)(await world.http('ai', apiRequest('POST', '/v1/ai/conversations', { headers: bearer(aiKey), body: { question: 'How many signups?' } })));
+    expect(answer.message).toMatchObject({ answer: 'One signup.', toolCalls: [{ name: 'count_events', ok: true }, { name: 'sample_events', ok: true }] });
+    const sent = world.openai.requests.slice(start);
+    expect(sent.map((r) => r.body.store)).toEqual([false, false, false]);
+    expect(sent[0].headers.authorization).toBe(`Bearer ${DEPLOYED_AI_API_KEY}`);
+    // The signup's e-mail was in the sampled event: redacted before it left.
+    expect(sent.map((r) => r.raw).join('\n')).not.toContain('ann@example.com');
+    expect(JSON.parse(sent[1].body.messages.at(-1)!.content!)).toMatchObject({ count: 1 });
+    const assumed = recordedCalls().filter((c) => c.fn === 'ai' && c.call.operation === 'AssumeRole');
+    expect(assumed).toHaveLength(1);
+    expect(world.aws.sts.sessionOf(String(recordedCalls().find((c) => c.fn === 'ai' && c.sessionToken)?.sessionToken))?.tags).toEqual({ tenantId: 'acme' });
+    expect(recordedCalls().filter((c) => c.fn === 'ai' && c.call.operation === 'GetSecretValue')).toHaveLength(1);
+
+    const run = await world.invoke<{ tenants: number; failed: string[] }>('ai', { task: 'detect-insights' });
+    expect(run).toMatchObject({ tenants: 1, failed: [] });
+  });
+
   test('privacy and privacy-tasks: an access request runs its state machine to a completed export (R-DSR-1)', async () => {
     const opened = ok(202)(
       await world.http('privacy', apiRequest('POST', '/v1/privacy/requests', { headers: bearer(acmeKey), body: { type: 'access', subject: { kind: 'email', value: 'ann@example.com' } } })),
@@ -223,10 +250,10 @@ describe('R-SEC-5: every AWS call each function made is allowed by its synthesiz
     expect(deniedRequests(calls, world.policies, world.keyFacts, principalFor)).toEqual([]);
   });
 
-  test('the tenant read role is assumed only by the query function, with the trust policy allowing it', () => {
+  test('the tenant read role is assumed only by the query and AI functions, with the trust policy allowing it', () => {
     const assumes = recordedCalls().filter((c) => c.call.operation === 'AssumeRole');
-    expect(assumes.map((c) => c.fn)).toEqual(expect.arrayContaining(['query']));
-    expect(new Set(assumes.map((c) => c.fn))).toEqual(new Set(['query']));
+    expect(assumes.map((c) => c.fn)).toEqual(expect.arrayContaining(['query', 'ai']));
+    expect(new Set(assumes.map((c) => c.fn))).toEqual(new Set(['query', 'ai']));
   });
 
   test('control: without the statement that allows it, each function\'s first call of each action is denied', () => {
@@ -265,6 +292,7 @@ describe('a wiring difference fails at cold start', () => {
     billing: (env) => require('../../lambdas/billing/composition').composeBilling(env),
     'privacy-tasks': (env) => require('../../lambdas/privacy-tasks/composition').composePrivacyTasks(env),
     'termination-tasks': (env) => require('../../lambdas/termination-tasks/composition').composeTerminationTasks(env),
+    ai: (env) => require('../../lambdas/ai/composition').composeAi(env),
   };
 
   test.each(FUNCTION_NAMES)('%s: composes from its synthesized environment, and names any declared variable it lacks', (fn) => {

@@ -11,9 +11,10 @@ import { LOCAL_REGION, provision, startEmulators, type RunningEmulators } from '
 import { deploymentFromAssembly, readTemplates, synthesizedAssembly, type LocalDeployment } from '../../bin/local/schema';
 import { LocalWorkflows } from '../../bin/local/workflows';
 import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
-import { BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
+import { AI_ENV, BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
 import { startFakeAws, type FakeAws } from '../support/fake-aws';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
 import { DEFAULT_KEY_POLICY, DeployedPolicies, type KeyFacts, type PolicyDocument } from './iam';
 import { asFunction, installCallRecorder } from './recorder';
 
@@ -28,6 +29,7 @@ const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
   'privacy-tasks': () => require('../../lambdas/privacy-tasks/handler').handler,
   'termination-tasks': () => require('../../lambdas/termination-tasks/handler').handler,
   billing: () => require('../../lambdas/billing/handler').handler,
+  ai: () => require('../../lambdas/ai/handler').handler,
 };
 
 /**
@@ -35,6 +37,9 @@ const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
  * operator does after deploying); the function reads it from Secrets Manager, as in AWS.
  */
 export const DEPLOYED_STRIPE_SECRET = 'whsec_deployed_shape_0123456789abcdef';
+
+/** R-AI-3: the model provider's API key, put into the stack's secret (as an operator does); read from Secrets Manager. */
+export const DEPLOYED_AI_API_KEY = 'sk-deployed-shape-0123456789abcdef';
 
 /** Waits of the state machines, shortened: what each waits for happens at once here. */
 const SHORT_WAITS = { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 };
@@ -44,11 +49,13 @@ export interface DeployedWorld {
   readonly policies: DeployedPolicies;
   readonly emulators: RunningEmulators;
   readonly aws: FakeAws;
+  /** R-AI-1: the scripted OpenAI-compatible server the AI function's provider endpoint points at. */
+  readonly openai: FakeOpenAi;
   /** Each function's environment as Lambda gets it: the synthesized one, endpoints aside. */
   environment(fn: LumiqoFunctionName): Readonly<Record<string, string>>;
   /** Invokes a function through its Lambda entry, as `fn`, with its own environment. */
   invoke<R>(fn: LumiqoFunctionName, event: unknown): Promise<R>;
-  http(fn: 'ingest' | 'query' | 'admin' | 'privacy' | 'billing', event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
+  http(fn: 'ingest' | 'query' | 'admin' | 'privacy' | 'billing' | 'ai', event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
   processor(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse>;
   keyFacts: KeyFacts;
   close(): Promise<void>;
@@ -81,6 +88,8 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
   const signingKeyArn = deployment.functions['privacy-tasks'].environment[ENV.signingKeyId];
   aws.kms.createSigningKey({ arn: signingKeyArn, policy: JSON.stringify(policies.templateKeyPolicy(signingKeyArn)) });
   aws.secretsManager.createSecret(deployment.functions.billing.environment[BILLING_ENV.webhookSecretArn], DEPLOYED_STRIPE_SECRET);
+  aws.secretsManager.createSecret(deployment.functions.ai.environment[AI_ENV.apiKeySecretArn], DEPLOYED_AI_API_KEY);
+  const openai = await startFakeOpenAi();
   const queueUrl = deployment.functions.processor.environment[ENV.deadLetterQueueUrl];
   const fakeQueueUrl = aws.sqs.createQueue(queueUrl.split('/').pop()!);
 
@@ -106,6 +115,9 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     const synthesized = { ...deployment.functions[fn].environment };
     // The queue's URL names its host; only the host differs here.
     if (synthesized[ENV.deadLetterQueueUrl]) synthesized[ENV.deadLetterQueueUrl] = fakeQueueUrl;
+    // The provider's endpoint: the scripted server, in place of the configured ai.baseUrl (none by default); its key
+    // still comes from the stack's secret, as in AWS.
+    if (fn === 'ai') synthesized[AI_ENV.localBaseUrl] = openai.baseUrl;
     return { ...synthesized, ...endpoints };
   };
 
@@ -153,6 +165,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     policies,
     emulators,
     aws,
+    openai,
     environment,
     invoke,
     http: (fn, event) => invoke(fn, event),
@@ -161,6 +174,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     close: async () => {
       workflows!.abortAll();
       await aws.close();
+      await openai.close();
       await emulators.close();
     },
   };

@@ -382,7 +382,7 @@ describe('TerminationTasks, one task at a time', () => {
       phases.push(s.phase!);
     } while (!s.done);
 
-    expect([...new Set(phases)]).toEqual(['events', 'rollups', 'objects', 'exports', 'requests', 'control', 'done']);
+    expect([...new Set(phases)]).toEqual(['events', 'rollups', 'ai', 'objects', 'exports', 'requests', 'control', 'done']);
     expect((await allEvents(w, 'globex')).length).toBe(eventsOf('globex').length);
     expect(await w.requests.restrictedSubjects('globex')).toHaveProperty('size', 1);
   });

@@ -138,7 +138,7 @@ describe('termination-tasks handler', () => {
 
     const next = await w.handler({ task: 'purge-tenant-data', state: carried });
 
-    expect(next).toMatchObject({ phase: 'objects', done: false, counts: { events: 2, subjectIndexEntries: 1, payloadObjects: 0, rollups: 2 } });
+    expect(next).toMatchObject({ phase: 'ai', done: false, counts: { events: 2, subjectIndexEntries: 1, payloadObjects: 0, rollups: 2 } });
   });
 
   it('R-TERM-3: a task’s own failure keeps its name (retried, then caught), and is not a PermanentTaskError', async () => {

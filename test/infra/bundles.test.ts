@@ -18,8 +18,13 @@ import { BUNDLE_ALIASES, LEGACY_CHUNK, legacyChunkCommand } from '../../lib/cons
 
 const ROOT = path.join(__dirname, '..', '..');
 const MAX_BUNDLE_BYTES = 600_000;
-/** Issue 12: the data path's two functions. */
-const MAX_HOT_BUNDLE_BYTES: Partial<Record<string, number>> = { ingest: 150_000, processor: 150_000 };
+/**
+ * Issue 12: the data path's two functions, at most 150 KB. Issue 13: the AI function carries the openai SDK, whose
+ * client class builds every API resource it has in its constructor (394 KB minified, of which Chat Completions is a
+ * small part), so no bundler can drop the rest. Its bound is its measured size with room for growth; `npm run bench`
+ * reports its size and cold init.
+ */
+const MAX_BUNDLE_BYTES_OF: Partial<Record<(typeof FUNCTION_NAMES)[number], number>> = { ingest: 150_000, processor: 150_000, ai: 950_000 };
 const LUMIQO_FUNCTION_BUNDLING: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -44,12 +49,17 @@ describe.each(FUNCTION_NAMES)('the %s bundle', (name) => {
     inputs = Object.keys(output.inputs);
   });
 
-  test('is at most 600 KB (issue 9), ingest and processor at most 150 KB (issue 12)', () => {
-    expect(bytes).toBeLessThanOrEqual(MAX_HOT_BUNDLE_BYTES[name] ?? MAX_BUNDLE_BYTES);
+  test('is at most 600 KB (issue 9), ingest and processor at most 150 KB (issue 12), the AI function 950 KB (issue 13)', () => {
+    expect(bytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES_OF[name] ?? MAX_BUNDLE_BYTES);
   });
 
   test('carries no Encryption SDK: old-format records open through the legacy chunk (issue 12)', () => {
     expect(inputs.filter((input) => input.includes('node_modules/@aws-crypto/'))).toEqual([]);
+  });
+
+  test('issue 13: carries the openai SDK only if it is the AI function, and the AI function carries no stripe', () => {
+    expect(inputs.some((input) => input.includes('node_modules/openai/'))).toBe(name === 'ai');
+    if (name === 'ai') expect(inputs.filter((input) => input.includes('node_modules/stripe/'))).toEqual([]);
   });
 
   test("carries @smithy/node-http-handler's ES module build, if any, not its CommonJS one", () => {

@@ -47,7 +47,7 @@ function stateMachineMap(value: unknown): Record<string, string> {
 describe('functions', () => {
   test('every function: Node.js 22 on arm64, active tracing, reserved concurrency, settings in the environment', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(8);
+    expect(Object.keys(functions)).toHaveLength(9);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -76,15 +76,15 @@ describe('functions', () => {
     expect(props.Environment.Variables[ENV.deadLetterQueueUrl]).toBeDefined();
   });
 
-  test('only the query function knows the tenant read role (R-SEC-4)', () => {
+  test('only the query and AI functions know the tenant read role (R-SEC-4, R-AI-2)', () => {
     const withRole = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) => fn.Properties.Environment.Variables[ENV.tenantReadRoleArn]);
-    expect(withRole).toHaveLength(1);
-    expect(withRole[0].Properties.Environment.Variables[ENV.tenantReadRoleArn]).toEqual(ref(stack.tenantReadRole));
+    expect(withRole.map((fn) => fn.Metadata['lumiqo:function']).sort()).toEqual(['ai', 'query']);
+    for (const fn of withRole) expect(fn.Properties.Environment.Variables[ENV.tenantReadRoleArn]).toEqual(ref(stack.tenantReadRole));
   });
 
   test('R-RET-5, R-SEC-2: every log group keeps the configured retention under the services CMK', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(10); // eight functions, the API access log, the workflows' execution log
+    expect(logGroups).toHaveLength(11); // nine functions, the API access log, the workflows' execution log
     for (const group of logGroups) {
       expect(group.Properties).toMatchObject({ RetentionInDays: 60, KmsKeyId: servicesKeyArn });
     }
@@ -174,9 +174,10 @@ describe('privacy functions and their environment', () => {
   test.each([
     ['R-DSR-5', 'PrivacyDeadlineCheck', 'privacy-tasks', 'check-deadlines'],
     ['R-TERM-1', 'BillingDueTerminations', 'billing', 'start-due-terminations'],
+    ['R-AI-6', 'AiInsights', 'ai', 'detect-insights'],
   ] as const)('%s: an hourly rule (%s) invokes %s with {task: %s}', (_req, ruleName, fn, task) => {
     const rules = template.findResources('AWS::Events::Rule');
-    expect(Object.keys(rules)).toHaveLength(2);
+    expect(Object.keys(rules)).toHaveLength(3);
     const [ruleId, rule] = Object.entries(rules).find(([id]) => id.startsWith(ruleName))!;
     expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
     const [target] = rule.Properties.Targets;
@@ -338,8 +339,8 @@ describe('alarms (R-OBS-1)', () => {
   test('DLQ depth, iterator age, each function errors and throttles, API 5xx: all notify the topic', () => {
     const metrics = alarms.map((a) => a.Properties.MetricName);
     expect(metrics).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'IteratorAge', '5XXError']));
-    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(8);
-    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(8);
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(9);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(9);
     expect(alarms.find((a) => a.Properties.MetricName === 'IteratorAge')!.Properties.Threshold).toBe(60000);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
@@ -383,7 +384,7 @@ describe('alarms (R-OBS-1)', () => {
   });
 });
 
-test('R-SEC-4: the tenant read role is trusted by the query role only, with a tenantId session tag, for 1 hour', () => {
+test('R-SEC-4, R-AI-2: the tenant read role is trusted by the query and AI roles only, with a tenantId session tag, for 1 hour', () => {
   template.hasResourceProperties('AWS::IAM::Role', {
     MaxSessionDuration: 3600,
     AssumeRolePolicyDocument: {
@@ -391,7 +392,7 @@ test('R-SEC-4: the tenant read role is trusted by the query role only, with a te
         {
           Effect: 'Allow',
           Action: ['sts:AssumeRole', 'sts:TagSession'],
-          Principal: { AWS: ref(stack.functions.query.role) },
+          Principal: { AWS: [ref(stack.functions.ai.role), ref(stack.functions.query.role)] },
           Condition: { Null: { 'aws:RequestTag/tenantId': 'false' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenantId'] } },
         },
       ],

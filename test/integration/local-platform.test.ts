@@ -12,6 +12,7 @@ import Stripe from 'stripe';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
 import { EnvelopeTenantCrypto, LocalKeyringProvider } from '../../lambdas/adapters/envelope-crypto';
 import { controlKeys, dataKeys, objectKeys } from '../../lambdas/domain/keys';
+import { banner } from '../../bin/local/banner';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { TEST_PLATFORM } from '../support/local-platform';
 import { localCallCheck } from '../deployed/allowed-calls';
@@ -324,6 +325,17 @@ describe('TTL sweeper (what DynamoDB TTL does, R-RET-6)', () => {
     expect(await local.ttlSweeper.sweepOnce()).toBeGreaterThanOrEqual(1);
     expect((await aws.dynamo.send(new GetCommand({ TableName: table, Key: expired }))).Item).toBeUndefined();
     expect((await aws.dynamo.send(new GetCommand({ TableName: table, Key: alive }))).Item).toBeDefined();
+  });
+});
+
+describe('R-AI-1: the AI routes without a configured provider (no LUMIQO_OPENAI_BASE_URL)', () => {
+  it('answer 424 ai_not_configured to the demo AI key; the banner says how to configure one; listing still works', async () => {
+    const aiKey = local.demo!.aiApiKey!;
+    const asked = await request(`${local.url}/v1/ai/conversations`, { token: aiKey, body: { question: 'How many signups?' } });
+    expect(asked).toMatchObject({ status: 424, body: { error: { code: 'ai_not_configured' } } });
+    expect(await request(`${local.url}/v1/ai/conversations`, { token: aiKey })).toEqual({ status: 200, body: { items: [] } });
+    expect(local.ai.baseUrl).toBeUndefined();
+    expect(banner(local)).toContain('Set LUMIQO_OPENAI_BASE_URL');
   });
 });
 

@@ -20,7 +20,7 @@ jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('./iam-policy-mo
 const logicalId = logicalIdIn;
 
 type Principal = LumiqoFunctionName | 'TenantReadRole';
-const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks'];
+const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks', 'ai'];
 const roleIdOf = (principal: Principal) =>
   logicalId(services, principal === 'TenantReadRole' ? services.tenantReadRole : services.functions[principal].role);
 const decide = (principal: Principal, action: string, resource: string, context: Context = {}) =>

@@ -185,8 +185,9 @@ describe('R-SEC-4 KMS: only its own tenant key, only with its own encryption con
   });
 });
 
-describe('R-SEC-4 trust policy: only the query function, only with a tenantId session tag', () => {
+describe('R-SEC-4 trust policy: only the query and AI functions, only with a tenantId session tag', () => {
   const queryRoleId = logicalId(services, services.functions.query.role);
+  const aiRoleId = logicalId(services, services.functions.ai.role);
   const processorRoleId = logicalId(services, services.functions.processor.role);
 
   async function assume(callerRoleId: string, action: string, context: Context): Promise<string> {
@@ -220,6 +221,13 @@ describe('R-SEC-4 trust policy: only the query function, only with a tenantId se
     expect(await assume(queryRoleId, 'sts:AssumeRole', {})).not.toBe('Allowed');
     expect(await assume(queryRoleId, 'sts:TagSession', { 'aws:TagKeys': ['team'], 'aws:RequestTag/team': 'x' })).not.toBe('Allowed');
     expect(await assume(queryRoleId, 'sts:TagSession', { ...tagged, 'aws:TagKeys': ['tenantId', 'admin'], 'aws:RequestTag/admin': 'true' })).not.toBe('Allowed');
+  });
+
+  test('R-AI-2: the AI role (its tools) can assume it with a tenantId tag, and not without it or with another tag', async () => {
+    expect(await assume(aiRoleId, 'sts:AssumeRole', tagged)).toBe('Allowed');
+    expect(await assume(aiRoleId, 'sts:TagSession', tagged)).toBe('Allowed');
+    expect(await assume(aiRoleId, 'sts:AssumeRole', {})).not.toBe('Allowed');
+    expect(await assume(aiRoleId, 'sts:TagSession', { ...tagged, 'aws:TagKeys': ['tenantId', 'admin'], 'aws:RequestTag/admin': 'true' })).not.toBe('Allowed');
   });
 
   test('another function role (the processor) cannot assume it, even with the tag', async () => {

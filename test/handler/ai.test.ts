@@ -1,0 +1,138 @@
+/**
+ * The AI handler (issue 13) over the handler tier's in-memory platform, with the real openai SDK (adapters/openai-chat.ts)
+ * against the scripted local server: routes, status codes and error codes (never a 5xx for bad input), scopes,
+ * feedback and insights, the insight task.
+ */
+import { OpenAiChatModel } from '../../lambdas/adapters/openai-chat';
+import { MemoryAiStore } from '../../lambdas/adapters/memory-ai-store';
+import { createAiHandler, createInsightTaskHandler, type AiDeps } from '../../lambdas/ai/handler';
+import { Assistant } from '../../lambdas/domain/ai/assistant';
+import { DEFAULT_AI_SETTINGS } from '../../lambdas/domain/ai/settings';
+import { rollupDeltas } from '../../lambdas/domain/rollups';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
+import { apiRequest, bearer, createTenant, issueKey, NOW, removeKeyDirectories, testPlatform, type TestPlatform } from './fixtures';
+
+let fake: FakeOpenAi;
+beforeAll(async () => {
+  fake = await startFakeOpenAi();
+});
+afterAll(async () => {
+  removeKeyDirectories();
+  await fake.close();
+});
+
+function aiWorld(configured = true) {
+  const platform = testPlatform();
+  const store = new MemoryAiStore();
+  const settings = { ...DEFAULT_AI_SETTINGS, providerTimeoutMs: 1000, ...(configured ? { baseUrl: fake.baseUrl } : {}) };
+  const assistant = new Assistant({
+    store,
+    crypto: platform.crypto,
+    ...(configured ? { model: new OpenAiChatModel({ baseUrl: fake.baseUrl, apiKey: async () => 'sk-handler-secret', timeoutMs: 1000 }) } : {}),
+    settings,
+    clock: platform.clock,
+    audit: platform.audit,
+    retentionDays: () => 30,
+  });
+  const deps: AiDeps = {
+    directory: platform.directory,
+    clock: platform.clock,
+    store,
+    assistant,
+    tenantScoped: async () => ({ store: platform.store, payloads: platform.payloads, crypto: platform.crypto }),
+    retentionDays: () => 30,
+  };
+  return { platform, store, http: createAiHandler(deps), task: createInsightTaskHandler(deps) };
+}
+
+async function keysOf(platform: TestPlatform, tenantId: string) {
+  await createTenant(platform, tenantId);
+  return { ai: (await issueKey(platform, tenantId, ['ai'])).apiKey, read: (await issueKey(platform, tenantId, ['read'])).apiKey };
+}
+
+const json = (answer: { body: string }) => JSON.parse(answer.body);
+
+describe('routes and codes', () => {
+  test('start, continue, list, get, feedback; another tenant and unknown ids are 404s', async () => {
+    const { platform, http } = aiWorld();
+    const acme = await keysOf(platform, 'acme');
+    const globex = await keysOf(platform, 'globex');
+    fake.replies({ content: 'Nothing yet.' });
+    const started = await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(acme.ai), body: { question: 'How are checkouts?' } }));
+    expect(started.statusCode).toBe(201);
+    const { conversationId, message } = json(started);
+    const next = await http(apiRequest('POST', '/v1/ai/conversations/{conversationId}/messages', { headers: bearer(acme.ai), pathParameters: { conversationId }, body: { question: 'And now?' } }));
+    expect(next.statusCode).toBe(201);
+    const listed = json(await http(apiRequest('GET', '/v1/ai/conversations', { headers: bearer(acme.ai) })));
+    expect(listed.items).toEqual([expect.objectContaining({ conversationId, title: 'How are checkouts?', turns: 2 })]);
+    const got = json(await http(apiRequest('GET', '/v1/ai/conversations/{conversationId}', { headers: bearer(acme.ai), pathParameters: { conversationId } })));
+    expect(got.messages.map((m: { question: string }) => m.question)).toEqual(['How are checkouts?', 'And now?']);
+
+    const feedback = (key: string, messageId: string, body: unknown) =>
+      http(apiRequest('POST', '/v1/ai/conversations/{conversationId}/messages/{messageId}/feedback', { headers: bearer(key), pathParameters: { conversationId, messageId }, body: body as object }));
+    expect((await feedback(acme.ai, message.messageId, { rating: 'down', reason: 'too vague' })).statusCode).toBe(200);
+    expect((await feedback(globex.ai, message.messageId, { rating: 'up' })).statusCode).toBe(404);
+    expect((await feedback(acme.ai, 'msg_0000', { rating: 'up' })).statusCode).toBe(404);
+    expect((await http(apiRequest('GET', '/v1/ai/conversations/{conversationId}', { headers: bearer(globex.ai), pathParameters: { conversationId } }))).statusCode).toBe(404);
+    expect((await http(apiRequest('GET', '/v1/ai/conversations/{conversationId}', { headers: bearer(acme.ai), pathParameters: { conversationId: '../../T#globex' } }))).statusCode).toBe(404);
+    expect(platform.audit.items.map((i) => i.action).filter((a) => String(a).startsWith('ai.'))).toEqual(['ai.conversation.start', 'ai.conversation.message', 'ai.feedback']);
+  });
+
+  test('bad input answers 4xx with a stable code, never 5xx; a key without the ai scope 403', async () => {
+    const { platform, http } = aiWorld();
+    const acme = await keysOf(platform, 'acme');
+    const post = (body: string | object, key = acme.ai) => http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body }));
+    expect(json(await post('{not json')).error.code).toBe('malformed_json');
+    expect((await post({ question: 'x'.repeat(20_000) })).statusCode).toBe(413);
+    expect(json(await post({ question: 42 })).error.code).toBe('invalid_request');
+    expect(json(await post({ question: 'hi' }, acme.read))).toMatchObject({ error: { code: 'insufficient_scope' } });
+    expect((await post({ question: 'hi' }, 'lq_not_a_key')).statusCode).toBe(401);
+    expect((await http(apiRequest('GET', '/v1/ai/insights', { headers: bearer(acme.ai), query: { limit: 'many' } }))).statusCode).toBe(400);
+    expect((await http(apiRequest('GET', '/v1/ai/insights', { headers: bearer(acme.ai), query: { replayFrom: '2026-03-02T00:00:00Z', replayTo: '2026-01-01T00:00:00Z' } }))).statusCode).toBe(400);
+  });
+
+  test('a provider failure answers 424 ai_provider_error naming no key and no provider text; unconfigured answers 424 ai_not_configured', async () => {
+    const { platform, http } = aiWorld();
+    const acme = await keysOf(platform, 'acme');
+    fake.replies({ status: 401, error: 'Incorrect API key provided: sk-handler-secret' });
+    const failed = await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(acme.ai), body: { question: 'hi' } }));
+    expect(failed.statusCode).toBe(424);
+    expect(json(failed).error.code).toBe('ai_provider_error');
+    expect(failed.body).not.toContain('sk-handler-secret');
+
+    const unconfigured = aiWorld(false);
+    const key = (await keysOf(unconfigured.platform, 'acme')).ai;
+    const answer = await unconfigured.http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'hi' } }));
+    expect([answer.statusCode, json(answer).error.code]).toEqual([424, 'ai_not_configured']);
+  });
+});
+
+describe('R-AI-6: the insight task and GET /v1/ai/insights', () => {
+  test('the task detects a volume drop for enrolled tenants only, stores it with evidence; the route lists it and a replay shows it without storing', async () => {
+    const { platform, http, task, store } = aiWorld();
+    const acme = await keysOf(platform, 'acme');
+    await keysOf(platform, 'globex');
+    const hour = 3600_000;
+    const top = Math.floor(NOW.getTime() / hour) * hour;
+    const events = [];
+    for (let h = 96; h >= 1; h--) {
+      const n = h === 1 ? 3 : 60;
+      for (let i = 0; i < n; i++) events.push({ type: 'event' as const, name: 'signup', timestamp: new Date(top - h * hour + i * 1000).toISOString(), properties: {} });
+    }
+    for (const tenantId of ['acme', 'globex']) await platform.store.applyRollups(rollupDeltas(events.map((event) => ({ tenantId, event, expiresAt: 1e10 }))));
+    await store.enrolTenant('acme');
+
+    expect(await task({ task: 'detect-insights' })).toEqual({ tenants: 1, insights: 1, failed: [] });
+    const listed = json(await http(apiRequest('GET', '/v1/ai/insights', { headers: bearer(acme.ai) })));
+    expect(listed.items).toEqual([expect.objectContaining({ series: 'event:signup', metric: 'volume', direction: 'down', value: 3, baseline: 60 })]);
+    expect(listed.items[0].evidence.length).toBeGreaterThan(0);
+    expect(listed.items[0]).not.toHaveProperty('tenantId');
+    // Re-running rewrites rather than repeats.
+    await task({ task: 'detect-insights' });
+    expect(store.insights.size).toBe(1);
+    // Replay: the same flag over a past window, not stored for globex (never enrolled).
+    const replay = json(await http(apiRequest('GET', '/v1/ai/insights', { headers: bearer((await issueKey(platform, 'globex', ['ai'])).apiKey), query: { replayFrom: new Date(top - 3 * hour).toISOString(), replayTo: new Date(top).toISOString() } })));
+    expect(replay.items).toEqual([expect.objectContaining({ series: 'event:signup', metric: 'volume' })]);
+    expect([...store.insights.values()].map((i) => i.tenantId)).toEqual(['acme']);
+  });
+});
