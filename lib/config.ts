@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
 import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
 import { DEFAULT_BILLING_SETTINGS, PRICE_ID_PATTERN, type BillingSettings } from '../lambdas/domain/billing';
+import { DEFAULT_USAGE_SETTINGS, USAGE_METERS, type UsageSettings } from '../lambdas/domain/usage';
 import { DEFAULT_RUNTIME_SETTINGS, deploymentTenantSchema, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/domain/settings';
 
 const plans = DEFAULT_RUNTIME_SETTINGS.plans;
@@ -69,6 +70,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       prices: z.record(z.string().regex(PRICE_ID_PATTERN, 'a Stripe price id (price_…)'), z.enum(['starter', 'business', 'enterprise'])).default({}),
       terminationGraceDays: z.number().int().min(0).max(365).default(DEFAULT_BILLING_SETTINGS.terminationGraceDays),
+      /** R-BILL-2: which platform meter is sent to which Stripe meter (event name and id); an absent meter is not billed. */
+      meters: z.partialRecord(z.enum(USAGE_METERS), z.strictObject({
+        eventName: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
+        meterId: z.string().regex(/^mtr_[A-Za-z0-9_]{1,200}$/, 'a Stripe meter id (mtr_…)'),
+      })).default({}),
+      /** Days after its end a day is settled (the stream keeps records 24 h; retries end before). */
+      settleAfterDays: z.number().int().min(1).max(7).default(DEFAULT_USAGE_SETTINGS.settleAfterDays),
+      /** Days after its end an undelivered day raises UsageDaysNearReportLimit (Stripe refuses events older than 35 days). */
+      usageAlarmAfterDays: z.number().int().min(1).max(34).default(DEFAULT_USAGE_SETTINGS.alarmAfterDays),
     })
     .prefault({}),
   /** R-SEC-5: who may call the operator routes (lib/constructs/operator-access.ts). */
@@ -125,6 +135,8 @@ const CONTEXT_KEYS: Record<string, 'string' | 'number' | 'boolean'> = {
   auditRetentionDays: 'number',
   backupRetentionDays: 'number',
   'billing.terminationGraceDays': 'number',
+  'billing.settleAfterDays': 'number',
+  'billing.usageAlarmAfterDays': 'number',
   'operator.requireMfa': 'boolean',
   'operator.admitTaggedPrincipals': 'boolean',
 };
@@ -185,6 +197,10 @@ export function runtimeSettings(config: LumiqoConfig): RuntimeSettings {
 }
 
 /** What the billing function gets as BILLING_SETTINGS: the Stripe signature tolerance is the webhooks' one. */
+export function usageSettings(config: LumiqoConfig): UsageSettings {
+  return { meters: config.billing.meters, settleAfterDays: config.billing.settleAfterDays, alarmAfterDays: config.billing.usageAlarmAfterDays };
+}
+
 export function billingSettings(config: LumiqoConfig): BillingSettings {
   return { prices: config.billing.prices, terminationGraceDays: config.billing.terminationGraceDays, toleranceSeconds: config.webhookToleranceSeconds };
 }

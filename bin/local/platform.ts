@@ -15,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { composeAdmin } from '../../lambdas/admin/composition';
 import { composeBilling } from '../../lambdas/billing/composition';
 import { createBillingHandler, createDueTerminationsHandler } from '../../lambdas/billing/handler';
+import { composeUsage } from '../../lambdas/usage/composition';
+import { createUsageTaskHandler, type UsageTaskResult } from '../../lambdas/usage/handler';
 import { createAdminHandler } from '../../lambdas/admin/handler';
 import type { BillingSettings, DueTerminationOutcome } from '../../lambdas/domain/billing';
 import type { Clock } from '../../lambdas/domain/ports';
@@ -76,6 +78,12 @@ export interface LocalPlatformOptions {
    * @default as synthesized from the config
    */
   readonly billing?: Partial<Pick<BillingSettings, 'prices' | 'terminationGraceDays'>>;
+  /**
+   * R-BILL-2 locally: the Stripe API the usage reporter and the reconciliation talk to (a Stripe-compatible server,
+   * e.g. stripe-mock or a recording server), its API key, and the meters in place of the synthesized `billing.meters`.
+   * @default LUMIQO_STRIPE_API_BASE_URL and LUMIQO_LOCAL_STRIPE_API_KEY of the process; no meters unless configured
+   */
+  readonly stripe?: { readonly baseUrl?: string; readonly apiKey?: string; readonly meters?: Readonly<Record<string, { eventName: string; meterId: string }>> };
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
 }
@@ -106,6 +114,8 @@ export interface LocalPlatform {
   readonly workflows: LocalWorkflows;
   /** R-TERM-1: runs the hourly due-termination check now (billing). */
   startDueTerminations(): Promise<DueTerminationOutcome>;
+  /** R-BILL-2: runs the daily usage report or reconciliation now (usage). */
+  runUsageTask(task: 'report-usage' | 'reconcile-usage'): Promise<UsageTaskResult>;
   /** Milliseconds from the call to a serving platform. */
   readonly startupMs: number;
   stop(): Promise<void>;
@@ -117,6 +127,19 @@ export const DEFAULT_PORT = 8787;
 function billingEnvironment(env: NodeJS.ProcessEnv, secret: string, billing: LocalPlatformOptions['billing']): NodeJS.ProcessEnv {
   const settings = { ...(JSON.parse(env[BILLING_ENV.settings] ?? '{}') as BillingSettings), ...billing };
   return { ...env, [BILLING_ENV.localWebhookSecret]: secret, [BILLING_ENV.settings]: JSON.stringify(settings) };
+}
+
+/** R-BILL-2: the usage function's local environment: the Stripe API key and base URL from config, and any meters. */
+function usageEnvironment(env: NodeJS.ProcessEnv, stripe: LocalPlatformOptions['stripe'] = {}): NodeJS.ProcessEnv {
+  const usage = { ...(JSON.parse(env[BILLING_ENV.usageSettings] ?? '{}') as object), ...(stripe.meters ? { meters: stripe.meters } : {}) };
+  const baseUrl = stripe.baseUrl ?? process.env[BILLING_ENV.apiBaseUrl];
+  return {
+    ...env,
+    [BILLING_ENV.usageSettings]: JSON.stringify(usage),
+    // In place of Secrets Manager; Stripe at the configured base URL (https://api.stripe.com without one).
+    [BILLING_ENV.localApiKey]: stripe.apiKey ?? process.env[BILLING_ENV.localApiKey] ?? 'sk_test_local',
+    ...(baseUrl ? { [BILLING_ENV.apiBaseUrl]: baseUrl } : {}),
+  };
 }
 
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
@@ -169,9 +192,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const platform = composeTerminationTasks(environment('termination-tasks'), runtime);
     const privacyTasks = invoked('privacy-tasks', createPrivacyTaskHandler(composePrivacyTasks(environment('privacy-tasks'), runtime)));
     const terminationTasks = invoked('termination-tasks', createTerminationTaskHandler(platform));
+    const billingDeps = composeBilling(billingEnvironment(environment('billing'), stripeWebhookSecret, options.billing), runtime);
+    // R-BILL-2: the daily usage tasks and the termination's ReportUsage state (R-TERM-1).
+    const usageTasks = invoked('usage', createUsageTaskHandler(composeUsage(usageEnvironment(environment('usage'), options.stripe), runtime)));
     workflows = new LocalWorkflows(
       deployment.stateMachines,
-      { 'privacy-tasks': (payload) => privacyTasks(payload as never), 'termination-tasks': (payload) => terminationTasks(payload as never) },
+      {
+        'privacy-tasks': (payload) => privacyTasks(payload as never),
+        'termination-tasks': (payload) => terminationTasks(payload as never),
+        usage: (payload) => usageTasks(payload as never),
+      },
       { onExecutionError: (arn, error) => log(`workflow ${arn} failed`, error), ...options.workflows },
     );
     stops.push(async () => workflows!.abortAll());
@@ -181,7 +211,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }, 3_600_000);
     deadlines.unref();
     stops.push(async () => clearInterval(deadlines));
-    const billingDeps = composeBilling(billingEnvironment(environment('billing'), stripeWebhookSecret, options.billing), runtime);
     const handlers = {
       ingest: invoked('ingest', createIngestHandler(composeIngest(environment('ingest'), runtime))),
       query: invoked('query', createQueryHandler(composeQuery(environment('query'), runtime))),
@@ -197,6 +226,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     }, 3_600_000);
     dueCheck.unref();
     stops.push(async () => clearInterval(dueCheck));
+    // R-BILL-2: the daily usage report and reconciliation the EventBridge rules run in AWS, here every 24 h from start.
+    const usageDaily = setInterval(() => {
+      usageTasks({ task: 'report-usage' })
+        .then(() => usageTasks({ task: 'reconcile-usage' }))
+        .catch((error) => log('usage report', error));
+    }, 24 * 3_600_000);
+    usageDaily.unref();
+    stops.push(async () => clearInterval(usageDaily));
 
     const aws = createAwsClients(emulators.clients);
     const functionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${deployment.processorFunction}`;
@@ -257,6 +294,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       ttlSweeper,
       workflows,
       startDueTerminations: () => startDueTerminations({ task: 'start-due-terminations' }),
+      runUsageTask: (task) => usageTasks({ task }),
       startupMs: Date.now() - started,
       stop,
     };

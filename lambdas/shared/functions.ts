@@ -7,6 +7,7 @@ import { PRIVACY_TASKS } from '../privacy-tasks/function';
 import { PROCESSOR } from '../processor/function';
 import { QUERY } from '../query/function';
 import { TERMINATION_TASKS } from '../termination-tasks/function';
+import { USAGE } from '../usage/function';
 import type { FunctionDeclaration, LumiqoFunctionName } from './declarations';
 
 export const FUNCTION_DECLARATIONS: Readonly<Record<LumiqoFunctionName, FunctionDeclaration>> = {
@@ -18,6 +19,7 @@ export const FUNCTION_DECLARATIONS: Readonly<Record<LumiqoFunctionName, Function
   'privacy-tasks': PRIVACY_TASKS,
   'termination-tasks': TERMINATION_TASKS,
   billing: BILLING,
+  usage: USAGE,
 };
 
 export const FUNCTION_NAMES = Object.keys(FUNCTION_DECLARATIONS) as LumiqoFunctionName[];

@@ -58,6 +58,11 @@ export interface PrivacyWorkflowsProps {
   readonly subjectTasks: lambda.IFunction;
   /** `termination-tasks`: every task of the termination machine. */
   readonly terminationTasks: lambda.IFunction;
+  /**
+   * R-TERM-1, R-BILL-2: `billing`, whose usage reporter sends the tenant's open usage to Stripe in the termination's
+   * ReportTenantUsage state (`{ task: 'report-tenant-usage', state }`), through the daily report's code.
+   */
+  readonly usageReporter: lambda.IFunction;
   /** Encrypts the execution log group (R-SEC-2). */
   readonly logKey: kms.IKey;
   /** R-RET-5 */
@@ -85,12 +90,13 @@ export class PrivacyWorkflows extends Construct {
       restriction: subject('restriction', restrictionDefinition),
       'lift-restriction': subject('lift-restriction', liftRestrictionDefinition),
       termination: this.stateMachine('termination',
-        terminationDefinition(new WorkflowBuilder(this.workflowScope('termination'), props.terminationTasks, TERMINATION_TASKS))),
+        terminationDefinition(new WorkflowBuilder(this.workflowScope('termination'), props.terminationTasks, TERMINATION_TASKS), props.usageReporter)),
     };
     this.stateMachines = machines;
     for (const name of WORKFLOW_NAMES) {
       this.acknowledgeInvokeGrant(machines[name], name === 'termination' ? props.terminationTasks : props.subjectTasks);
     }
+    this.acknowledgeInvokeGrant(machines.termination, props.usageReporter);
   }
 
   /** states:StartExecution on the named workflows (all six by default), nothing else. */
@@ -171,11 +177,18 @@ class WorkflowBuilder<T extends string> {
     return new sfn.Pass(this.scope, stateName, props);
   }
 
-  private invoke(stateName: string, task: T, comment: string): tasks.LambdaInvoke {
-    if (!this.taskNames.includes(task)) throw new Error(`Task '${task}' of state ${stateName} is not one of ${this.taskNames.join(', ')}`);
+  /** A task state of another function (`fn` gets `{ task, state }` and returns the state), retried and caught alike. */
+  otherTask(stateName: string, fn: lambda.IFunction, task: string, comment: string): tasks.LambdaInvoke {
+    const state = this.invoke(stateName, task, comment, fn);
+    state.addCatch(this.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    return state;
+  }
+
+  private invoke(stateName: string, task: string, comment: string, fn?: lambda.IFunction): tasks.LambdaInvoke {
+    if (!fn && !this.taskNames.includes(task as T)) throw new Error(`Task '${task}' of state ${stateName} is not one of ${this.taskNames.join(', ')}`);
     const state = new tasks.LambdaInvoke(this.scope, stateName, {
       comment,
-      lambdaFunction: this.fn,
+      lambdaFunction: fn ?? this.fn,
       // The task gets its name and the whole state, and returns the next state (lambdas/domain/privacy.ts TaskInvocation).
       payload: sfn.TaskInput.fromObject({ task, state: sfn.JsonPath.entirePayload }),
       outputPath: '$.Payload',
@@ -261,7 +274,7 @@ function liftRestrictionDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChaina
 }
 
 /** R-TERM-1..5: freeze, flush usage, export (unless deletion was elected), purge, shred, verify, certify. */
-function terminationDefinition(b: WorkflowBuilder<TerminationTask>): sfn.IChainable {
+function terminationDefinition(b: WorkflowBuilder<TerminationTask>, usageReporter: lambda.IFunction): sfn.IChainable {
   const purge = b.task('PurgeTenantData', 'purge-tenant-data', 'Deletes the next part of the tenant: events, rollups, objects, exports, requests, control items');
   const certify = b.task('ShredKeys', 'shred-keys', 'R-TERM-4: schedules deletion of the tenant\'s KMS key, so backups turn unreadable too')
     .next(b.task('VerifyPurge', 'verify-purge', 'Checks that no store still holds anything readable of the tenant'))
@@ -278,6 +291,8 @@ function terminationDefinition(b: WorkflowBuilder<TerminationTask>): sfn.IChaina
   return b.task('Freeze', 'freeze', 'R-TERM-1: freezes the tenant: ingestion, reads and API keys answer tenant_frozen')
     .next(b.wait('AwaitStreamDrain', STREAM_DRAIN, 'R-TERM-1: lets records already in the stream land before usage is flushed'))
     .next(b.task('FlushUsage', 'flush-usage', 'R-TERM-1, R-TERM-6: writes the usage not yet billed to the billing ledger'))
+    .next(b.otherTask('ReportTenantUsage', usageReporter, 'report-tenant-usage',
+      'R-TERM-1, R-BILL-2: billing reports the tenant\'s open usage (its days, today included) to Stripe before anything is deleted'))
     .next(b.choice('Election?', 'R-TERM-3: the controller elected immediate deletion, or export first (the default)')
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.election'), sfn.Condition.stringEquals('$.election', 'immediate')), purge)
       .otherwise(exportData));

@@ -14,7 +14,7 @@ import { tenantObjectPattern } from '../../lambdas/domain/keys';
 import { stackPrefix, type LumiqoConfig } from '../config';
 import { IngestionApi } from '../constructs/ingestion-api';
 import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';
-import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/operations-alarms';
+import { OperationsAlarms, overduePrivacyRequestsMetric, billingUsageMetrics } from '../constructs/operations-alarms';
 import { OperatorAccess } from '../constructs/operator-access';
 import { PrivacyWorkflows } from '../constructs/privacy-workflows';
 import { StreamProcessor } from '../constructs/stream-processor';
@@ -39,6 +39,8 @@ const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = {
   ingest: 200, processor: 50, query: 50, admin: 10, privacy: 10, 'privacy-tasks': 10, 'termination-tasks': 5,
   // Stripe delivers a handful of events per tenant and month; retried deliveries wait for capacity.
   billing: 10,
+  // R-BILL-2: one daily report, one reconciliation, and the flush of the few tenants terminating at once.
+  usage: 2,
 };
 
 
@@ -115,8 +117,10 @@ export class ServicesStack extends cdk.Stack {
       'termination-tasks': fn('termination-tasks', cdk.Duration.minutes(15)),
       // R-BILL-1: Stripe expects a quick 2xx and retries a delivery that times out; a few table calls take milliseconds.
       billing: fn('billing', cdk.Duration.seconds(15)),
+      // R-BILL-2: the daily report walks every tenant's open days within Stripe's 35 (a few calls per tenant-day).
+      usage: fn('usage', cdk.Duration.minutes(15)),
     };
-    const { ingest, processor, query, admin, privacy, billing } = this.mapFunctions((f) => f.function);
+    const { ingest, processor, query, admin, privacy, billing, usage } = this.mapFunctions((f) => f.function);
     const subjectTasks = this.functions['privacy-tasks'].function;
     const terminationTasks = this.functions['termination-tasks'].function;
 
@@ -125,6 +129,7 @@ export class ServicesStack extends cdk.Stack {
     this.workflows = new PrivacyWorkflows(this, 'PrivacyWorkflows', {
       subjectTasks,
       terminationTasks,
+      usageReporter: usage,
       logKey: this.servicesKey,
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
@@ -134,6 +139,11 @@ export class ServicesStack extends cdk.Stack {
     // R-TERM-1: hourly, tenants whose subscriptions ended more than billing.terminationGraceDays ago are terminated.
     this.hourlyTask('BillingDueTerminations', 'Starts the termination of tenants whose Stripe subscription ended before the grace period (R-TERM-1)',
       billing, 'start-due-terminations');
+    // R-BILL-2: daily, after the day closed, the usage report; reconciliation once Stripe has aggregated the report.
+    this.scheduledTask('BillingUsageReport', 'Reports each tenant\'s closed days of usage to Stripe meters, then last month\'s statements (R-BILL-2, R-RET-3)',
+      usage, 'report-usage', events.Schedule.cron({ minute: '15', hour: '2' }), cdk.Duration.hours(6));
+    this.scheduledTask('BillingUsageReconciliation', 'Compares Stripe\'s meter event summaries with the usage ledger per tenant and day (R-BILL-2)',
+      usage, 'reconcile-usage', events.Schedule.cron({ minute: '15', hour: '6' }), cdk.Duration.hours(6));
 
     this.processor = new StreamProcessor(this, 'StreamProcessor', {
       fn: processor,
@@ -166,6 +176,7 @@ export class ServicesStack extends cdk.Stack {
       api: this.api.api,
       stateMachines: this.workflows.stateMachines,
       overduePrivacyRequests: overduePrivacyRequestsMetric(this.functions['privacy-tasks'].serviceName),
+      usage: billingUsageMetrics(this.functions.usage.serviceName),
     });
 
     this.acknowledgeFindings();
@@ -174,13 +185,18 @@ export class ServicesStack extends cdk.Stack {
 
   /** An EventBridge rule that invokes `fn` with `{ task }` every hour; a missed run is made up by the next one. */
   private hourlyTask(id: string, description: string, fn: lambda.IFunction, task: string): void {
+    this.scheduledTask(id, description, fn, task, events.Schedule.rate(DEADLINE_CHECK_INTERVAL), DEADLINE_CHECK_INTERVAL);
+  }
+
+  /** An EventBridge rule that invokes `fn` with `{ task }` on `schedule`, retried twice within `maxEventAge`. */
+  private scheduledTask(id: string, description: string, fn: lambda.IFunction, task: string, schedule: events.Schedule, maxEventAge: cdk.Duration): void {
     new events.Rule(this, id, {
       description,
-      schedule: events.Schedule.rate(DEADLINE_CHECK_INTERVAL),
+      schedule,
       targets: [new targets.LambdaFunction(fn, {
         event: events.RuleTargetInput.fromObject({ task }),
         retryAttempts: 2,
-        maxEventAge: DEADLINE_CHECK_INTERVAL,
+        maxEventAge,
       })],
     });
   }
@@ -246,7 +262,7 @@ export class ServicesStack extends cdk.Stack {
     ];
     for (const [id, reason] of stackWide) acknowledge(this, id, reason);
 
-    const { ingest, query, admin, processor, privacy, billing } = this.functions;
+    const { ingest, query, admin, processor, privacy, billing, usage } = this.functions;
     const subjectTasks = this.functions['privacy-tasks'];
     const terminationTasks = this.functions['termination-tasks'];
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', SQS_DLQ_KEY_REASON);
@@ -260,6 +276,8 @@ export class ServicesStack extends cdk.Stack {
         'Invoked only synchronously by the termination state machine, which retries and then catches every failure into RecordFailure (R-SEC-6); a function DLQ only receives failed asynchronous invocations'],
       [[billing],
         'Invoked synchronously by API Gateway for Stripe\'s webhook (Stripe retries any failure for days) and asynchronously only by the hourly due-termination check, which carries no data and is made up by the next run; its errors raise the function\'s Errors alarm'],
+      [[usage],
+        'Invoked synchronously by the termination state machine (ReportUsage: retried, then caught into RecordFailure) and asynchronously only by the daily usage report and reconciliation, which carry no data and are made up by the next run (a resend carries the same identifiers); its errors raise the function\'s Errors alarm'],
       [[subjectTasks],
         'Invoked synchronously by the state machines (retried, then caught into RecordFailure) and asynchronously only by the hourly deadline check, which carries no data and is simply made up by the next run; its errors raise the function\'s Errors alarm'],
     ];
@@ -278,6 +296,8 @@ export class ServicesStack extends cdk.Stack {
       acknowledgeCrossStackWildcards(f.role, ['/deletion-records/*'],
         'Signed deletion records are written (tasks) or read (API) for any tenant, one object per request or termination, only below deletion-records/ of the object-locked records bucket');
     }
+    acknowledgeCrossStackWildcards(usage.role, ['/statements/*'],
+      'R-RET-3: the usage function writes one statement per tenant and month, only below statements/ of the object-locked statements bucket (Put and Get, no delete)');
     acknowledgeCrossStackWildcards(this.tenantReadRole, [`/${tenantObjectPattern('<aws:PrincipalTag/tenantId>')}`],
       'R-SEC-4: the wildcard is the object key below the session\'s own tenant prefix tenants/<tenantId>/, fixed by the tenantId session tag');
     acknowledge(this.processor.deadLetterQueue, 'AwsSolutions-SQS3',

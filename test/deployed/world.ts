@@ -14,6 +14,7 @@ import { WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy'
 import { BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
 import { startFakeAws, type FakeAws } from '../support/fake-aws';
+import { RecordingStripeServer } from '../support/stripe-server';
 import { DEFAULT_KEY_POLICY, DeployedPolicies, type KeyFacts, type PolicyDocument } from './iam';
 import { asFunction, installCallRecorder } from './recorder';
 
@@ -28,6 +29,7 @@ const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
   'privacy-tasks': () => require('../../lambdas/privacy-tasks/handler').handler,
   'termination-tasks': () => require('../../lambdas/termination-tasks/handler').handler,
   billing: () => require('../../lambdas/billing/handler').handler,
+  usage: () => require('../../lambdas/usage/handler').handler,
 };
 
 /**
@@ -35,6 +37,10 @@ const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
  * operator does after deploying); the function reads it from Secrets Manager, as in AWS.
  */
 export const DEPLOYED_STRIPE_SECRET = 'whsec_deployed_shape_0123456789abcdef';
+
+/** R-BILL-2: the Stripe API key put into the stack's secret, and the meters the deployment's config names. */
+export const DEPLOYED_STRIPE_API_KEY = 'rk_test_deployed_shape_usage';
+export const DEPLOYED_METERS = [{ meter: 'events.event', id: 'mtr_deployed_events', eventName: 'lumiqo_events' }] as const;
 
 /** Waits of the state machines, shortened: what each waits for happens at once here. */
 const SHORT_WAITS = { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 };
@@ -44,6 +50,8 @@ export interface DeployedWorld {
   readonly policies: DeployedPolicies;
   readonly emulators: RunningEmulators;
   readonly aws: FakeAws;
+  /** R-BILL-2: the recording Stripe server the usage function's real SDK talks to (its base URL, as in local mode). */
+  readonly stripe: RecordingStripeServer;
   /** Each function's environment as Lambda gets it: the synthesized one, endpoints aside. */
   environment(fn: LumiqoFunctionName): Readonly<Record<string, string>>;
   /** Invokes a function through its Lambda entry, as `fn`, with its own environment. */
@@ -81,6 +89,8 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
   const signingKeyArn = deployment.functions['privacy-tasks'].environment[ENV.signingKeyId];
   aws.kms.createSigningKey({ arn: signingKeyArn, policy: JSON.stringify(policies.templateKeyPolicy(signingKeyArn)) });
   aws.secretsManager.createSecret(deployment.functions.billing.environment[BILLING_ENV.webhookSecretArn], DEPLOYED_STRIPE_SECRET);
+  aws.secretsManager.createSecret(deployment.functions.usage.environment[BILLING_ENV.apiKeySecretArn], DEPLOYED_STRIPE_API_KEY);
+  const stripe = await new RecordingStripeServer({ now: () => new Date() }, DEPLOYED_METERS.map(({ id, eventName }) => ({ id, eventName }))).start();
   const queueUrl = deployment.functions.processor.environment[ENV.deadLetterQueueUrl];
   const fakeQueueUrl = aws.sqs.createQueue(queueUrl.split('/').pop()!);
 
@@ -101,11 +111,18 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     AWS_ENDPOINT_URL_SFN: aws.endpoints.sfn,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoints.secretsManager,
     [ENV.s3ForcePathStyle]: 'true',
+    // Not an AWS endpoint: Stripe's base URL, which only local mode and this tier set (https://api.stripe.com in AWS).
+    [BILLING_ENV.apiBaseUrl]: stripe.url,
   };
   const environment = (fn: LumiqoFunctionName): Record<string, string> => {
     const synthesized = { ...deployment.functions[fn].environment };
     // The queue's URL names its host; only the host differs here.
     if (synthesized[ENV.deadLetterQueueUrl]) synthesized[ENV.deadLetterQueueUrl] = fakeQueueUrl;
+    // The meters an operator configures (billing.meters) once they exist in Stripe.
+    if (synthesized[BILLING_ENV.usageSettings]) {
+      const meters = Object.fromEntries(DEPLOYED_METERS.map(({ meter, id, eventName }) => [meter, { eventName, meterId: id }]));
+      synthesized[BILLING_ENV.usageSettings] = JSON.stringify({ ...JSON.parse(synthesized[BILLING_ENV.usageSettings]), meters });
+    }
     return { ...synthesized, ...endpoints };
   };
 
@@ -132,6 +149,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     {
       'privacy-tasks': (payload) => invoke('privacy-tasks', payload),
       'termination-tasks': (payload) => invoke('termination-tasks', payload),
+      usage: (payload) => invoke('usage', payload),
     },
     { waitOverridesMs: SHORT_WAITS, retryIntervalMs: 0 },
   );
@@ -153,6 +171,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     policies,
     emulators,
     aws,
+    stripe,
     environment,
     invoke,
     http: (fn, event) => invoke(fn, event),
@@ -160,6 +179,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     keyFacts,
     close: async () => {
       workflows!.abortAll();
+      await stripe.close();
       await aws.close();
       await emulators.close();
     },
