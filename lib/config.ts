@@ -10,6 +10,7 @@ import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
 import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
 import { DEFAULT_AI_SETTINGS, aiSettingsSchema, type AiSettings } from '../lambdas/domain/ai/settings';
 import { DEFAULT_BILLING_SETTINGS, PRICE_ID_PATTERN, type BillingSettings } from '../lambdas/domain/billing';
+import { DEFAULT_USAGE_SETTINGS, USAGE_METERS, type UsageSettings } from '../lambdas/domain/usage';
 import { DEFAULT_RUNTIME_SETTINGS, deploymentTenantSchema, runtimeSettingsSchema, type RuntimeSettings } from '../lambdas/domain/settings';
 
 const plans = DEFAULT_RUNTIME_SETTINGS.plans;
@@ -70,6 +71,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       prices: z.record(z.string().regex(PRICE_ID_PATTERN, 'a Stripe price id (price_…)'), z.enum(['starter', 'business', 'enterprise'])).default({}),
       terminationGraceDays: z.number().int().min(0).max(365).default(DEFAULT_BILLING_SETTINGS.terminationGraceDays),
+      /** R-BILL-2: which platform meter is sent to which Stripe meter (event name and id); an absent meter is not billed. */
+      meters: z.partialRecord(z.enum(USAGE_METERS), z.strictObject({
+        eventName: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
+        meterId: z.string().regex(/^mtr_[A-Za-z0-9_]{1,200}$/, 'a Stripe meter id (mtr_…)'),
+      })).default({}),
+      /** Days after its end a day is settled (the stream keeps records 24 h; retries end before). */
+      settleAfterDays: z.number().int().min(1).max(7).default(DEFAULT_USAGE_SETTINGS.settleAfterDays),
+      /** Days after its end an undelivered day raises UsageDaysNearReportLimit (Stripe refuses events older than 35 days). */
+      usageAlarmAfterDays: z.number().int().min(1).max(34).default(DEFAULT_USAGE_SETTINGS.alarmAfterDays),
     })
     .prefault({}),
   /**
@@ -142,6 +152,8 @@ const CONTEXT_KEYS: Record<string, 'string' | 'number' | 'boolean'> = {
   'billing.terminationGraceDays': 'number',
   'ai.baseUrl': 'string',
   'ai.model': 'string',
+  'billing.settleAfterDays': 'number',
+  'billing.usageAlarmAfterDays': 'number',
   'operator.requireMfa': 'boolean',
   'operator.admitTaggedPrincipals': 'boolean',
 };
@@ -202,6 +214,10 @@ export function runtimeSettings(config: LumiqoConfig): RuntimeSettings {
 }
 
 /** What the billing function gets as BILLING_SETTINGS: the Stripe signature tolerance is the webhooks' one. */
+export function usageSettings(config: LumiqoConfig): UsageSettings {
+  return { meters: config.billing.meters, settleAfterDays: config.billing.settleAfterDays, alarmAfterDays: config.billing.usageAlarmAfterDays };
+}
+
 export function billingSettings(config: LumiqoConfig): BillingSettings {
   return { prices: config.billing.prices, terminationGraceDays: config.billing.terminationGraceDays, toleranceSeconds: config.webhookToleranceSeconds };
 }

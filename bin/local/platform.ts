@@ -15,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { composeAdmin } from '../../lambdas/admin/composition';
 import { composeBilling } from '../../lambdas/billing/composition';
 import { createBillingHandler, createDueTerminationsHandler } from '../../lambdas/billing/handler';
+import { composeUsage } from '../../lambdas/usage/composition';
+import { createUsageTaskHandler, type UsageTaskResult } from '../../lambdas/usage/handler';
 import { createAdminHandler } from '../../lambdas/admin/handler';
 import { composeAi } from '../../lambdas/ai/composition';
 import { createAiHandler, createInsightTaskHandler } from '../../lambdas/ai/handler';
@@ -90,6 +92,12 @@ export interface LocalPlatformOptions {
    * @default none: the AI routes answer ai_not_configured
    */
   readonly ai?: LocalAiOptions;
+  /**
+   * R-BILL-2 locally: the Stripe API the usage reporter and the reconciliation talk to (a Stripe-compatible server,
+   * e.g. stripe-mock or a recording server), its API key, and the meters in place of the synthesized `billing.meters`.
+   * @default LUMIQO_STRIPE_API_BASE_URL and LUMIQO_LOCAL_STRIPE_API_KEY of the process; no meters unless configured
+   */
+  readonly stripe?: { readonly baseUrl?: string; readonly apiKey?: string; readonly meters?: Readonly<Record<string, { eventName: string; meterId: string }>> };
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
 }
@@ -155,6 +163,8 @@ export interface LocalPlatform {
   detectInsights(): Promise<{ tenants: number; insights: number; failed: string[] }>;
   /** R-AI-1: the OpenAI-compatible server the AI routes use, when one is configured. */
   readonly ai: { readonly baseUrl?: string; readonly model: string };
+  /** R-BILL-2: runs the daily usage report or reconciliation now (usage). */
+  runUsageTask(task: 'report-usage' | 'reconcile-usage'): Promise<UsageTaskResult>;
   /** Milliseconds from the call to a serving platform. */
   readonly startupMs: number;
   stop(): Promise<void>;
@@ -166,6 +176,19 @@ export const DEFAULT_PORT = 8787;
 function billingEnvironment(env: NodeJS.ProcessEnv, secret: string, billing: LocalPlatformOptions['billing']): NodeJS.ProcessEnv {
   const settings = { ...(JSON.parse(env[BILLING_ENV.settings] ?? '{}') as BillingSettings), ...billing };
   return { ...env, [BILLING_ENV.localWebhookSecret]: secret, [BILLING_ENV.settings]: JSON.stringify(settings) };
+}
+
+/** R-BILL-2: the usage function's local environment: the Stripe API key and base URL from config, and any meters. */
+function usageEnvironment(env: NodeJS.ProcessEnv, stripe: LocalPlatformOptions['stripe'] = {}): NodeJS.ProcessEnv {
+  const usage = { ...(JSON.parse(env[BILLING_ENV.usageSettings] ?? '{}') as object), ...(stripe.meters ? { meters: stripe.meters } : {}) };
+  const baseUrl = stripe.baseUrl ?? process.env[BILLING_ENV.apiBaseUrl];
+  return {
+    ...env,
+    [BILLING_ENV.usageSettings]: JSON.stringify(usage),
+    // In place of Secrets Manager; Stripe at the configured base URL (https://api.stripe.com without one).
+    [BILLING_ENV.localApiKey]: stripe.apiKey ?? process.env[BILLING_ENV.localApiKey] ?? 'sk_test_local',
+    ...(baseUrl ? { [BILLING_ENV.apiBaseUrl]: baseUrl } : {}),
+  };
 }
 
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
@@ -221,18 +244,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       'termination-tasks',
       createTerminationTaskHandler(options.terminationBatching ? { ...platform, batching: options.terminationBatching } : platform),
     );
+    // R-BILL-2: the daily usage tasks and the termination's ReportUsage state (R-TERM-1).
+    const usageTasks = invoked('usage', createUsageTaskHandler(composeUsage(usageEnvironment(environment('usage'), options.stripe), runtime)));
     workflows = new LocalWorkflows(
       deployment.stateMachines,
-      { 'privacy-tasks': (payload) => privacyTasks(payload as never), 'termination-tasks': (payload) => terminationTasks(payload as never) },
+      {
+        'privacy-tasks': (payload) => privacyTasks(payload as never),
+        'termination-tasks': (payload) => terminationTasks(payload as never),
+        usage: (payload) => usageTasks(payload as never),
+      },
       { onExecutionError: (arn, error) => log(`workflow ${arn} failed`, error), ...options.workflows },
     );
     stops.push(async () => workflows!.abortAll());
-    /** What an hourly EventBridge rule runs in AWS, every hour here; stopped with the platform. */
-    const hourly = (what: string, run: () => Promise<unknown>) => {
-      const timer = setInterval(() => run().catch((error) => log(what, error)), 3_600_000);
+    /** What a scheduled EventBridge rule runs in AWS, every `ms` here from start; stopped with the platform. */
+    const every = (ms: number, what: string, run: () => Promise<unknown>) => {
+      const timer = setInterval(() => run().catch((error) => log(what, error)), ms);
       timer.unref();
       stops.push(async () => clearInterval(timer));
     };
+    const hourly = (what: string, run: () => Promise<unknown>) => every(3_600_000, what, run);
     // R-DSR-5: the hourly deadline check (the metric goes to stdout as EMF).
     hourly('deadline check', () => privacyTasks({ task: 'check-deadlines' }));
     const privacyDeps = composePrivacy(environment('privacy'), runtime);
@@ -254,6 +284,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // R-TERM-1: the hourly due-termination check.
     const startDueTerminations = invoked('billing', createDueTerminationsHandler(billingDeps));
     hourly('due-termination check', () => startDueTerminations({ task: 'start-due-terminations' }));
+    // R-BILL-2: the daily usage report and reconciliation the EventBridge rules run in AWS, here every 24 h from start.
+    every(24 * 3_600_000, 'usage report', () => usageTasks({ task: 'report-usage' }).then(() => usageTasks({ task: 'reconcile-usage' })));
 
     const aws = createAwsClients(emulators.clients);
     const functionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${deployment.processorFunction}`;
@@ -328,6 +360,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       sweepTerminations: sweep,
       detectInsights: () => detectInsights({ task: 'detect-insights' }),
       ai: { ...(aiDeps.assistant.providerBaseUrl ? { baseUrl: aiDeps.assistant.providerBaseUrl } : {}), model: aiDeps.assistant.modelName },
+      runUsageTask: (task) => usageTasks({ task }),
       startupMs: Date.now() - started,
       stop,
     };

@@ -17,24 +17,47 @@ export interface SecretValueReader {
 
 const CACHE_MS = 5 * 60_000;
 
-export class SecretsManagerSigningSecret implements SigningSecretSource {
+/** A secret string from Secrets Manager, parsed and cached for CACHE_MS (a rolled value is picked up without a deploy). */
+class CachedSecret implements SigningSecretSource {
   private cached?: { value: string; until: number };
 
   constructor(
     private readonly reader: SecretValueReader,
-    private readonly secretArn: string,
-    private readonly now: () => number = Date.now,
+    protected readonly secretArn: string,
+    private readonly parse: (raw: string) => string,
+    private readonly now: () => number,
   ) {}
 
   async secret(): Promise<string> {
     if (this.cached && this.cached.until > this.now()) return this.cached.value;
     const raw = (await this.reader.getSecretString(this.secretArn))?.trim();
-    if (!raw) throw new Error(`Secret ${this.secretArn} holds no Stripe signing secret`);
-    // The secret may be the `whsec_…` string itself, or JSON `{ "signingSecret": "whsec_…" }`.
-    const value = raw.startsWith('{') ? String((JSON.parse(raw) as { signingSecret?: unknown }).signingSecret ?? '') : raw;
-    if (!value.startsWith('whsec_')) throw new Error(`Secret ${this.secretArn} does not hold a Stripe signing secret (whsec_…)`);
+    if (!raw) throw new Error(`Secret ${this.secretArn} holds no value`);
+    const value = this.parse(raw);
     this.cached = { value, until: this.now() + CACHE_MS };
     return value;
+  }
+}
+
+/** The value itself, or JSON `{ "<field>": "…" }`, which must start with one of `prefixes`. */
+function secretField(secretArn: string, field: string, prefixes: readonly string[], what: string): (raw: string) => string {
+  return (raw) => {
+    const value = raw.startsWith('{') ? String((JSON.parse(raw) as Record<string, unknown>)[field] ?? '') : raw;
+    if (!prefixes.some((prefix) => value.startsWith(prefix))) throw new Error(`Secret ${secretArn} does not hold ${what}`);
+    return value;
+  };
+}
+
+export class SecretsManagerSigningSecret extends CachedSecret {
+  constructor(reader: SecretValueReader, secretArn: string, now: () => number = Date.now) {
+    // The secret may be the `whsec_…` string itself, or JSON `{ "signingSecret": "whsec_…" }`.
+    super(reader, secretArn, secretField(secretArn, 'signingSecret', ['whsec_'], 'a Stripe signing secret (whsec_…)'), now);
+  }
+}
+
+/** R-BILL-2: the Stripe API key of the usage reporter: a restricted key (`rk_…`) or a secret key (`sk_…`). */
+export class SecretsManagerStripeApiKey extends CachedSecret {
+  constructor(reader: SecretValueReader, secretArn: string, now: () => number = Date.now) {
+    super(reader, secretArn, secretField(secretArn, 'apiKey', ['rk_', 'sk_'], 'a Stripe API key (rk_… or sk_…)'), now);
   }
 }
 

@@ -5,6 +5,7 @@ import { tenantDirectoryOf } from '../adapters/dynamo-tenant-directory';
 import { tenantCryptoOf } from '../adapters/envelope-crypto';
 import { payloadStoreOf } from '../adapters/s3-payload-store';
 import { deadLetterSinkOf } from '../adapters/sqs-dead-letters';
+import { usageMarksOf } from '../adapters/dynamo-usage-ledger';
 import { Composition } from '../shared/composition';
 import type { RuntimeOptions } from '../shared/environment';
 import { PROCESSOR } from './function';
@@ -19,6 +20,7 @@ export function composeProcessor(env: NodeJS.ProcessEnv, runtime?: RuntimeOption
     crypto: tenantCryptoOf(c),
     requests: privacyRequestsOf(c),
     deadLetters: deadLetterSinkOf(c),
+    usage: usageMarksOf(c),
     settings: c.settings,
     clock: c.clock,
   };

@@ -11,5 +11,7 @@ export const PROCESSOR = declareFunction({
     // Event bodies; the tenant's subject-hashing key.
     tenantKeys: { purposes: ['event', 'subject-key'] },
     deadLetters: 'send',
+    // R-BILL-2: one usage mark per stored event, in the billing ledger's MARK partitions only (no read).
+    usage: 'mark',
   },
 });

@@ -11,7 +11,7 @@ import type { WorkflowName } from '../domain/privacy';
 import { ENV } from './settings';
 
 /** Every Lumiqo function: its folder under lambdas/, its construct id (PascalCase) and its Powertools service. */
-export type LumiqoFunctionName = 'ingest' | 'processor' | 'query' | 'admin' | 'privacy' | 'privacy-tasks' | 'termination-tasks' | 'billing' | 'ai';
+export type LumiqoFunctionName = 'ingest' | 'processor' | 'query' | 'admin' | 'privacy' | 'privacy-tasks' | 'termination-tasks' | 'billing' | 'ai' | 'usage';
 
 /** Template metadata key naming the function on its AWS::Lambda::Function (the local runtime finds functions by it). */
 export const FUNCTION_METADATA_KEY = 'lumiqo:function';
@@ -64,6 +64,10 @@ export interface FunctionUses {
   readonly aiData?: 'read-write';
   /** R-AI-1, R-AI-3: the model provider's API key (Secrets Manager) and the AI settings (endpoint, model, prices, bounds). */
   readonly aiProvider?: 'invoke';
+  /** R-BILL-2: the Stripe API key (Secrets Manager) and the usage settings (which meter goes to which Stripe meter). */
+  readonly stripeApi?: 'meter';
+  /** R-RET-3: the statements bucket (Object Lock, compliance mode): writes monthly statements once. */
+  readonly statements?: 'write';
 }
 
 export type FunctionResource = keyof FunctionUses;
@@ -86,6 +90,16 @@ export const BILLING_ENV = {
   settings: 'BILLING_SETTINGS',
   /** Local mode and tests only, never set by CDK: the signing secret itself, in place of Secrets Manager. */
   localWebhookSecret: 'LUMIQO_LOCAL_STRIPE_WEBHOOK_SECRET',
+  /** R-BILL-2: the Secrets Manager secret holding the Stripe API key of the usage reporter. */
+  apiKeySecretArn: 'STRIPE_API_KEY_SECRET_ARN',
+  /** JSON of the usage settings (lambdas/domain/usage.ts UsageSettings). */
+  usageSettings: 'USAGE_SETTINGS',
+  /** Local mode and tests only, never set by CDK: the Stripe API key itself, in place of Secrets Manager. */
+  localApiKey: 'LUMIQO_LOCAL_STRIPE_API_KEY',
+  /** Local mode and tests only: the Stripe API's base URL (e.g. a local server), in place of https://api.stripe.com. */
+  apiBaseUrl: 'LUMIQO_STRIPE_API_BASE_URL',
+  /** R-RET-3: the statements bucket. */
+  statementsBucket: 'STATEMENTS_BUCKET',
 } as const;
 
 /** Variables of the AI function (R-AI-1, R-AI-3). */
@@ -126,6 +140,8 @@ export const RESOURCE_ENVIRONMENT: Readonly<Record<FunctionResource, readonly st
   stripeWebhook: [BILLING_ENV.webhookSecretArn, BILLING_ENV.settings],
   aiData: [ENV.dataTable],
   aiProvider: [AI_ENV.apiKeySecretArn, AI_ENV.settings],
+  stripeApi: [BILLING_ENV.apiKeySecretArn, BILLING_ENV.usageSettings],
+  statements: [BILLING_ENV.statementsBucket],
 };
 
 /** Variables of the local keyring (raw AES key files, a PEM signing key) that stand in for the KMS ones. */

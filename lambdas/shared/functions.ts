@@ -8,6 +8,7 @@ import { PRIVACY_TASKS } from '../privacy-tasks/function';
 import { PROCESSOR } from '../processor/function';
 import { QUERY } from '../query/function';
 import { TERMINATION_TASKS } from '../termination-tasks/function';
+import { USAGE } from '../usage/function';
 import type { FunctionDeclaration, LumiqoFunctionName } from './declarations';
 
 export const FUNCTION_DECLARATIONS: Readonly<Record<LumiqoFunctionName, FunctionDeclaration>> = {
@@ -20,6 +21,7 @@ export const FUNCTION_DECLARATIONS: Readonly<Record<LumiqoFunctionName, Function
   'termination-tasks': TERMINATION_TASKS,
   billing: BILLING,
   ai: AI,
+  usage: USAGE,
 };
 
 export const FUNCTION_NAMES = Object.keys(FUNCTION_DECLARATIONS) as LumiqoFunctionName[];

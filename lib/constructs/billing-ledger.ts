@@ -2,14 +2,20 @@ import * as cdk from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { BILLING_RETENTION_DAYS } from '../../lambdas/domain/billing';
+import { STATEMENTS_PREFIX } from '../../lambdas/domain/usage-statements';
 import { WRITE_KEY_ACTIONS, allow, allowKeyViaServices } from './grants';
 import { operatorSecret } from './operator-secret';
+import { secureBucket } from './secure-bucket';
 
 export interface BillingLedgerProps {
   /** Encrypts the table and the webhook signing secret (R-SEC-2). */
   readonly dataKey: kms.IKey;
+  /** Where the statements bucket's access logs go. */
+  readonly accessLogBucket: s3.IBucket;
 }
 
 /**
@@ -27,6 +33,17 @@ export class BillingLedger extends Construct {
    * the endpoint's secret from Stripe into it (README "Billing").
    */
   readonly stripeWebhookSecret: secretsmanager.Secret;
+  /**
+   * R-BILL-2: the Stripe API key the usage reporter sends meter events with (a restricted key `rk_…` with write on
+   * Billing Meter Events and read on Billing Meters). Created with a placeholder; the operator puts the key in.
+   */
+  readonly stripeApiKey: secretsmanager.Secret;
+  /**
+   * R-RET-3, R-TERM-6: monthly usage statements (`statements/<tenant>/<YYYY-MM>.json`), Object Lock in compliance
+   * mode for 7 years: nobody, the root user included, can change or delete one before then; the lifecycle deletes it
+   * after. Readable and writable only by the roles granted here (billing; termination writes none).
+   */
+  readonly statementsBucket: s3.Bucket;
   private readonly dataKey: kms.IKey;
 
   constructor(scope: Construct, id: string, props: BillingLedgerProps) {
@@ -50,6 +67,21 @@ export class BillingLedger extends Construct {
       key: props.dataKey,
       rotationReason:
         'Stripe issues the webhook signing secret and is the only party that can roll it (Dashboard or API, with an overlap during which both secrets sign); a Secrets Manager rotation function cannot create one, so rotation is the operator rolling it in Stripe and putting the new value here',
+    });
+    this.stripeApiKey = operatorSecret(this, 'StripeApiKey', {
+      description: 'Stripe restricted API key (rk_...) of the usage reporter: writes Billing Meter Events, reads Billing Meters (R-BILL-2)',
+      key: props.dataKey,
+      rotationReason:
+        'Stripe issues API keys and only the Stripe Dashboard can roll one (with an expiry for the old key); a Secrets Manager rotation function cannot create one, so rotation is the operator rolling the restricted key in Stripe and putting the new value here',
+    });
+    const retention = cdk.Duration.days(BILLING_RETENTION_DAYS);
+    this.statementsBucket = secureBucket(this, 'StatementsBucket', {
+      encryptionKey: props.dataKey,
+      accessLogBucket: props.accessLogBucket,
+      accessLogPrefix: 'statements/',
+      objectLockDefaultRetention: s3.ObjectLockRetention.compliance(retention),
+      // R-RET-3: deleted when the lock ends; a version an overwrite left behind is locked as long and goes then too.
+      lifecycleRules: [{ id: 'ExpireStatements', expiration: cdk.Duration.days(BILLING_RETENTION_DAYS + 1), noncurrentVersionExpiration: cdk.Duration.days(BILLING_RETENTION_DAYS + 1) }],
     });
   }
 
@@ -76,9 +108,27 @@ export class BillingLedger extends Construct {
     allowKeyViaServices(grantee, this.dataKey, WRITE_KEY_ACTIONS, ['dynamodb']);
   }
 
+  /** R-BILL-2: reads the Stripe API key; the data key only as Secrets Manager uses it to decrypt the secret. */
+  grantReadStripeApiKey(grantee: iam.IGrantable): void {
+    this.grantSecretRead(grantee, this.stripeApiKey);
+  }
+
+  /**
+   * R-RET-3: writes a month's statement once and reads it back (to skip one already written); no delete, no list,
+   * no version or retention action: the lock holds whatever the role does.
+   */
+  grantStatementsWrite(grantee: iam.IGrantable): void {
+    allow(grantee, { actions: ['s3:PutObject', 's3:GetObject'], resources: [this.statementsBucket.arnForObjects(`${STATEMENTS_PREFIX}*`)] });
+    allowKeyViaServices(grantee, this.dataKey, WRITE_KEY_ACTIONS, ['s3']);
+  }
+
   /** R-BILL-3: reads the signing secret; the data key only as Secrets Manager uses it to decrypt the secret. */
   grantReadWebhookSecret(grantee: iam.IGrantable): void {
-    allow(grantee, { actions: ['secretsmanager:GetSecretValue'], resources: [this.stripeWebhookSecret.secretArn] });
+    this.grantSecretRead(grantee, this.stripeWebhookSecret);
+  }
+
+  private grantSecretRead(grantee: iam.IGrantable, secret: secretsmanager.ISecret): void {
+    allow(grantee, { actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] });
     allow(grantee, {
       actions: ['kms:Decrypt'],
       resources: [this.dataKey.keyArn],

@@ -17,7 +17,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { billingSettings, runtimeSettings, type LumiqoConfig } from '../config';
+import { billingSettings, runtimeSettings, usageSettings, type LumiqoConfig } from '../config';
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
 import { AI_ENV, BILLING_ENV, FUNCTION_METADATA_KEY, RESOURCE_ENVIRONMENT, declaredResources, type FunctionDeclaration, type FunctionResource, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { ENV } from '../../lambdas/shared/settings';
@@ -110,6 +110,8 @@ const RESOURCE_BINDINGS: Readonly<Record<FunctionResource, readonly (keyof Funct
   stripeWebhook: ['ledger'],
   aiData: ['store'],
   aiProvider: ['aiProvider'],
+  stripeApi: ['ledger'],
+  statements: ['ledger'],
 };
 
 /** Construct ids and output names from kebab-case names: `privacy-tasks` → `PrivacyTasks`. */
@@ -338,6 +340,16 @@ export class LumiqoFunction extends Construct {
         // R-AI-3: the provider's API key by ARN (read at run time, never in the environment).
         b.aiProvider.grantReadApiKey(fn);
         return { [AI_ENV.apiKeySecretArn]: b.aiProvider.apiKeySecret.secretArn, [AI_ENV.settings]: JSON.stringify(b.aiProvider.settings) };
+      case 'stripeApi':
+        // R-BILL-2: the API key by ARN (read at run time, never in the environment); which meter goes where.
+        b.ledger.grantReadStripeApiKey(fn);
+        return {
+          [BILLING_ENV.apiKeySecretArn]: b.ledger.stripeApiKey.secretArn,
+          [BILLING_ENV.usageSettings]: JSON.stringify(usageSettings(this.config)),
+        };
+      case 'statements':
+        b.ledger.grantStatementsWrite(fn);
+        return { [BILLING_ENV.statementsBucket]: b.ledger.statementsBucket.bucketName };
     }
   }
 }

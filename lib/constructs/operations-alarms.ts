@@ -15,6 +15,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { OVERDUE_METRIC } from '../../lambdas/domain/privacy';
+import { USAGE_MISMATCH_METRIC, USAGE_NEAR_LIMIT_METRIC } from '../../lambdas/domain/usage';
 import { METRICS_NAMESPACE } from './lumiqo-function';
 
 /**
@@ -29,6 +30,16 @@ export function overduePrivacyRequestsMetric(serviceName: string): cloudwatch.Me
     period: cdk.Duration.hours(1),
     statistic: 'Maximum',
   });
+}
+
+/**
+ * R-BILL-2: the billing function's daily usage metrics: tenant-days still undelivered near Stripe's 35-day limit, and
+ * reconciliation mismatches (each mismatch's log line names the tenant, the day and the meter: "usage mismatch").
+ */
+export function billingUsageMetrics(serviceName: string): { readonly nearLimit: cloudwatch.IMetric; readonly mismatches: cloudwatch.IMetric } {
+  const metric = (metricName: string) =>
+    new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: serviceName }, period: cdk.Duration.days(1), statistic: 'Maximum' });
+  return { nearLimit: metric(USAGE_NEAR_LIMIT_METRIC), mismatches: metric(USAGE_MISMATCH_METRIC) };
 }
 
 export interface OperationsAlarmsProps {
@@ -48,6 +59,8 @@ export interface OperationsAlarmsProps {
   readonly stateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
   /** R-DSR-5: overdue data-subject requests (`overduePrivacyRequestsMetric`). @default no alarm */
   readonly overduePrivacyRequests?: cloudwatch.IMetric;
+  /** R-BILL-2: the usage report's and reconciliation's metrics (`billingUsageMetrics`). @default no alarms */
+  readonly usage?: { readonly nearLimit: cloudwatch.IMetric; readonly mismatches: cloudwatch.IMetric };
 }
 
 export class OperationsAlarms extends Construct {
@@ -81,6 +94,12 @@ export class OperationsAlarms extends Construct {
     if (props.overduePrivacyRequests) {
       this.alarm('OverduePrivacyRequests', 'Data-subject requests are past their one-month deadline (R-DSR-5)', 1,
         props.overduePrivacyRequests, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    }
+    if (props.usage) {
+      this.alarm('UsageDaysNearReportLimit', 'Tenant-days of usage not yet delivered to Stripe are near its 35-day limit (R-BILL-2; the report\'s log names them)', 1,
+        props.usage.nearLimit, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+      this.alarm('UsageMismatches', 'Stripe\'s meter summaries differ from the usage ledger (R-BILL-2; each "usage mismatch" log line names tenant, day and meter)', 1,
+        props.usage.mismatches, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
     }
   }
 

@@ -59,6 +59,11 @@ export interface PrivacyWorkflowsProps {
   readonly subjectTasks: lambda.IFunction;
   /** `termination-tasks`: every task of the termination machine. */
   readonly terminationTasks: lambda.IFunction;
+  /**
+   * R-TERM-1, R-BILL-2: `billing`, whose usage reporter sends the tenant's open usage to Stripe in the termination's
+   * ReportTenantUsage state (`{ task: 'report-tenant-usage', state }`), through the daily report's code.
+   */
+  readonly usageReporter: lambda.IFunction;
   /** Encrypts the execution log group (R-SEC-2). */
   readonly logKey: kms.IKey;
   /** R-RET-5 */
@@ -87,13 +92,14 @@ export class PrivacyWorkflows extends Construct {
       'lift-restriction': subject('lift-restriction', liftRestrictionDefinition),
       consent: subject('consent', consentDefinition),
       termination: this.stateMachine('termination',
-        terminationDefinition(new WorkflowBuilder(this.workflowScope('termination'), props.terminationTasks, TERMINATION_TASKS))),
+        terminationDefinition(new WorkflowBuilder(this.workflowScope('termination'), props.terminationTasks, TERMINATION_TASKS), props.usageReporter)),
     };
     this.stateMachines = machines;
     this.grantContinuation(machines.termination);
     for (const name of WORKFLOW_NAMES) {
       this.acknowledgeInvokeGrant(machines[name], name === 'termination' ? props.terminationTasks : props.subjectTasks);
     }
+    this.acknowledgeInvokeGrant(machines.termination, props.usageReporter);
   }
 
   /**
@@ -221,11 +227,18 @@ class WorkflowBuilder<T extends string> {
     return new sfn.Pass(this.scope, stateName, props);
   }
 
-  private invoke(stateName: string, task: T, comment: string): tasks.LambdaInvoke {
-    if (!this.taskNames.includes(task)) throw new Error(`Task '${task}' of state ${stateName} is not one of ${this.taskNames.join(', ')}`);
+  /** A task state of another function (`fn` gets `{ task, state }` and returns the state), retried and caught alike. */
+  otherTask(stateName: string, fn: lambda.IFunction, task: string, comment: string): tasks.LambdaInvoke {
+    const state = this.invoke(stateName, task, comment, fn);
+    state.addCatch(this.recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    return state;
+  }
+
+  private invoke(stateName: string, task: string, comment: string, fn?: lambda.IFunction): tasks.LambdaInvoke {
+    if (!fn && !this.taskNames.includes(task as T)) throw new Error(`Task '${task}' of state ${stateName} is not one of ${this.taskNames.join(', ')}`);
     const state = new tasks.LambdaInvoke(this.scope, stateName, {
       comment,
-      lambdaFunction: this.fn,
+      lambdaFunction: fn ?? this.fn,
       // The task gets its name and the whole state, and returns the next state (lambdas/domain/privacy.ts TaskInvocation).
       payload: sfn.TaskInput.fromObject({ task, state: sfn.JsonPath.entirePayload }),
       outputPath: '$.Payload',
@@ -327,7 +340,7 @@ function consentDefinition(b: WorkflowBuilder<SubjectTask>): sfn.IChainable {
  * - no execution waits out the 30-day export window: it ends after the manifest, and the termination sweeper
  *   (privacy function, hourly) starts the purge from the record once the window has closed.
  */
-function terminationDefinition(b: WorkflowBuilder<TerminationTask>): sfn.IChainable {
+function terminationDefinition(b: WorkflowBuilder<TerminationTask>, usageReporter: lambda.IFunction): sfn.IChainable {
   const continueLater = b.continueInNewExecution();
   const certify = b.task('IssueCertificate', 'issue-certificate', 'R-TERM-5: signs the deletion certificate, stores it, marks the tenant terminated');
   certify.next(b.done);
@@ -346,7 +359,10 @@ function terminationDefinition(b: WorkflowBuilder<TerminationTask>): sfn.IChaina
   exportData.next(b.loop('MoreToExport?', 'Exports the next page until every event is exported', exportData, manifest, continueLater));
 
   const flush = b.task('FlushUsage', 'flush-usage', 'R-TERM-1, R-TERM-6: writes the usage not yet billed to the billing ledger');
-  flush.next(b.choice('Election?', 'R-TERM-3: the controller elected immediate deletion, or export first (the default)')
+  const report = b.otherTask('ReportTenantUsage', usageReporter, 'report-tenant-usage',
+    'R-TERM-1, R-BILL-2: billing reports the tenant\'s open usage (its days, today included) to Stripe before anything is deleted');
+  flush.next(report);
+  report.next(b.choice('Election?', 'R-TERM-3: the controller elected immediate deletion, or export first (the default)')
     .when(sfn.Condition.and(sfn.Condition.isPresent('$.election'), sfn.Condition.stringEquals('$.election', 'immediate')), purge)
     .otherwise(exportData));
   const drain = b.wait('AwaitStreamDrain', STREAM_DRAIN, 'R-TERM-1: lets records already in the stream land before usage is flushed');

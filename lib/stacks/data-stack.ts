@@ -69,7 +69,7 @@ export class DataStack extends cdk.Stack {
       recordRetention: cdk.Duration.days(config.auditRetentionDays),
     });
     this.signingKey = new SigningKey(this, 'SigningKey', { description: `${deployment}: signs deletion records and certificates (R-DSR-2, R-TERM-5)` });
-    this.ledger = new BillingLedger(this, 'BillingLedger', { dataKey: this.dataKey });
+    this.ledger = new BillingLedger(this, 'BillingLedger', { dataKey: this.dataKey, accessLogBucket: this.accessLogBucket });
 
     const audit = new AuditTrail(this, 'AuditTrail', {
       encryptionKey: this.dataKey,
@@ -104,6 +104,8 @@ export class DataStack extends cdk.Stack {
       RecordsBucketName: [this.documents.recordsBucket.bucketName, 'S3 bucket of signed deletion records and certificates, object-locked (R-DSR-2, R-TERM-5)'],
       SigningKeyArn: [this.signingKey.key.keyArn, 'KMS ECDSA P-256 key signing deletion records; GetPublicKey gives auditors the verification key (R-TERM-5)'],
       BillingLedgerTableName: [this.ledger.table.tableName, 'DynamoDB billing ledger, kept apart from tenant data through termination (R-TERM-6)'],
+      StatementsBucketName: [this.ledger.statementsBucket.bucketName, 'S3 bucket of monthly usage statements, Object Lock compliance mode for 7 years (R-RET-3)'],
+      StripeApiKeySecretArn: [this.ledger.stripeApiKey.secretArn, 'Secrets Manager secret to put the Stripe restricted API key of the usage reporter in (R-BILL-2)'],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new cdk.CfnOutput(this, id, { value, description });

@@ -15,7 +15,7 @@ import { stackPrefix, type LumiqoConfig } from '../config';
 import { AiProvider } from '../constructs/ai-provider';
 import { IngestionApi } from '../constructs/ingestion-api';
 import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';
-import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/operations-alarms';
+import { OperationsAlarms, overduePrivacyRequestsMetric, billingUsageMetrics } from '../constructs/operations-alarms';
 import { OperatorAccess } from '../constructs/operator-access';
 import { PrivacyWorkflows } from '../constructs/privacy-workflows';
 import { StreamProcessor } from '../constructs/stream-processor';
@@ -42,6 +42,8 @@ const RESERVED_CONCURRENCY: Readonly<Record<LumiqoFunctionName, number>> = {
   billing: 10,
   // R-AI-1, OWASP LLM10: questions are rate-limited per tenant too; a turn holds a container for seconds.
   ai: 20,
+  // R-BILL-2: one daily report, one reconciliation, and the flush of the few tenants terminating at once.
+  usage: 2,
 };
 
 
@@ -123,8 +125,10 @@ export class ServicesStack extends cdk.Stack {
       billing: fn('billing', cdk.Duration.seconds(15)),
       // R-AI-1: a turn is a few provider calls (each bounded by ai.providerTimeoutMs) within API Gateway's 29 s.
       ai: fn('ai', cdk.Duration.seconds(29)),
+      // R-BILL-2: the daily report walks every tenant's open days within Stripe's 35 (a few calls per tenant-day).
+      usage: fn('usage', cdk.Duration.minutes(15)),
     };
-    const { ingest, processor, query, admin, privacy, billing, ai } = this.mapFunctions((f) => f.function);
+    const { ingest, processor, query, admin, privacy, billing, ai, usage } = this.mapFunctions((f) => f.function);
     const subjectTasks = this.functions['privacy-tasks'].function;
     const terminationTasks = this.functions['termination-tasks'].function;
 
@@ -133,6 +137,7 @@ export class ServicesStack extends cdk.Stack {
     this.workflows = new PrivacyWorkflows(this, 'PrivacyWorkflows', {
       subjectTasks,
       terminationTasks,
+      usageReporter: usage,
       logKey: this.servicesKey,
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
@@ -144,6 +149,11 @@ export class ServicesStack extends cdk.Stack {
       billing, 'start-due-terminations');
     // R-AI-6: hourly, each AI tenant's rollups go through the anomaly detector; what it flags is stored as insights.
     this.hourlyTask('AiInsights', 'Runs the rollup anomaly detector for every tenant that uses AI and stores its insights (R-AI-6)', ai, 'detect-insights');
+    // R-BILL-2: daily, after the day closed, the usage report; reconciliation once Stripe has aggregated the report.
+    this.scheduledTask('BillingUsageReport', 'Reports each tenant\'s closed days of usage to Stripe meters, then last month\'s statements (R-BILL-2, R-RET-3)',
+      usage, 'report-usage', events.Schedule.cron({ minute: '15', hour: '2' }), cdk.Duration.hours(6));
+    this.scheduledTask('BillingUsageReconciliation', 'Compares Stripe\'s meter event summaries with the usage ledger per tenant and day (R-BILL-2)',
+      usage, 'reconcile-usage', events.Schedule.cron({ minute: '15', hour: '6' }), cdk.Duration.hours(6));
 
     this.processor = new StreamProcessor(this, 'StreamProcessor', {
       fn: processor,
@@ -176,6 +186,7 @@ export class ServicesStack extends cdk.Stack {
       api: this.api.api,
       stateMachines: this.workflows.stateMachines,
       overduePrivacyRequests: overduePrivacyRequestsMetric(this.functions['privacy-tasks'].serviceName),
+      usage: billingUsageMetrics(this.functions.usage.serviceName),
     });
 
     this.acknowledgeFindings();
@@ -184,13 +195,18 @@ export class ServicesStack extends cdk.Stack {
 
   /** An EventBridge rule that invokes `fn` with `{ task }` every hour; a missed run is made up by the next one. */
   private hourlyTask(id: string, description: string, fn: lambda.IFunction, task: string): void {
+    this.scheduledTask(id, description, fn, task, events.Schedule.rate(DEADLINE_CHECK_INTERVAL), DEADLINE_CHECK_INTERVAL);
+  }
+
+  /** An EventBridge rule that invokes `fn` with `{ task }` on `schedule`, retried twice within `maxEventAge`. */
+  private scheduledTask(id: string, description: string, fn: lambda.IFunction, task: string, schedule: events.Schedule, maxEventAge: cdk.Duration): void {
     new events.Rule(this, id, {
       description,
-      schedule: events.Schedule.rate(DEADLINE_CHECK_INTERVAL),
+      schedule,
       targets: [new targets.LambdaFunction(fn, {
         event: events.RuleTargetInput.fromObject({ task }),
         retryAttempts: 2,
-        maxEventAge: DEADLINE_CHECK_INTERVAL,
+        maxEventAge,
       })],
     });
   }
@@ -256,7 +272,7 @@ export class ServicesStack extends cdk.Stack {
     ];
     for (const [id, reason] of stackWide) acknowledge(this, id, reason);
 
-    const { ingest, query, admin, processor, privacy, billing, ai } = this.functions;
+    const { ingest, query, admin, processor, privacy, billing, ai, usage } = this.functions;
     const subjectTasks = this.functions['privacy-tasks'];
     const terminationTasks = this.functions['termination-tasks'];
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', SQS_DLQ_KEY_REASON);
@@ -272,6 +288,8 @@ export class ServicesStack extends cdk.Stack {
         'Invoked synchronously by API Gateway for Stripe\'s webhook (Stripe retries any failure for days) and asynchronously only by the hourly due-termination check, which carries no data and is made up by the next run; its errors raise the function\'s Errors alarm'],
       [[ai],
         'Invoked synchronously by API Gateway (the caller gets the failure) and asynchronously only by the hourly insight job, which carries no data and is made up by the next run; its errors raise the function\'s Errors alarm'],
+      [[usage],
+        'Invoked synchronously by the termination state machine (ReportUsage: retried, then caught into RecordFailure) and asynchronously only by the daily usage report and reconciliation, which carry no data and are made up by the next run (a resend carries the same identifiers); its errors raise the function\'s Errors alarm'],
       [[subjectTasks],
         'Invoked synchronously by the state machines (retried, then caught into RecordFailure) and asynchronously only by the hourly deadline check, which carries no data and is simply made up by the next run; its errors raise the function\'s Errors alarm'],
     ];
@@ -290,6 +308,8 @@ export class ServicesStack extends cdk.Stack {
       acknowledgeCrossStackWildcards(f.role, ['/deletion-records/*'],
         'Signed deletion records are written (tasks) or read (API) for any tenant, one object per request or termination, only below deletion-records/ of the object-locked records bucket');
     }
+    acknowledgeCrossStackWildcards(usage.role, ['/statements/*'],
+      'R-RET-3: the usage function writes one statement per tenant and month, only below statements/ of the object-locked statements bucket (Put and Get, no delete)');
     acknowledgeCrossStackWildcards(this.tenantReadRole, [`/${tenantObjectPattern('<aws:PrincipalTag/tenantId>')}`],
       'R-SEC-4: the wildcard is the object key below the session\'s own tenant prefix tenants/<tenantId>/, fixed by the tenantId session tag');
     acknowledge(this.processor.deadLetterQueue, 'AwsSolutions-SQS3',

@@ -168,6 +168,21 @@ describe('each function, through its Lambda entry and synthesized environment', 
     expect(run).toMatchObject({ tenants: 1, failed: [] });
   });
 
+  test('processor and usage: the stored events are marked in the usage ledger; the flush sends acme\'s open day to Stripe, report and reconciliation run (R-BILL-2, R-TERM-1)', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const flushed = await world.invoke<{ tenantId: string }>('usage', { task: 'report-tenant-usage', state: { tenantId: 'acme', terminationId: 'not-a-termination' } });
+    expect(flushed).toMatchObject({ tenantId: 'acme' });
+    // One `event` and one `metric` were stored for acme; only the events meter is configured.
+    expect(world.stripe.dayValue('lumiqo_events', 'cus_Deployed1', today)).toBe(1);
+    expect(world.stripe.accepted).toHaveLength(1);
+    // Today is open: the daily report sends nothing more for it, and the reconciliation (closed days only) finds nothing to differ.
+    expect(await world.invoke('usage', { task: 'report-usage' })).toMatchObject({ sent: 0, nearLimit: [] });
+    expect(await world.invoke('usage', { task: 'reconcile-usage' })).toMatchObject({ mismatches: [] });
+    expect(world.stripe.accepted).toHaveLength(1);
+    expect(recordedCalls().filter((c) => c.fn === 'usage' && c.call.operation === 'GetSecretValue')).toHaveLength(1);
+    expect(recordedCalls().some((c) => c.fn === 'processor' && c.call.operation === 'BatchWriteItem' && JSON.stringify(c.call.input).includes('MARK#acme#'))).toBe(true);
+  });
+
   test('privacy and privacy-tasks: an access request runs its state machine to a completed export (R-DSR-1)', async () => {
     const opened = ok(202)(
       await world.http('privacy', apiRequest('POST', '/v1/privacy/requests', { headers: bearer(acmeKey), body: { type: 'access', subject: { kind: 'email', value: 'ann@example.com' } } })),
@@ -290,6 +305,7 @@ describe('a wiring difference fails at cold start', () => {
     admin: (env) => require('../../lambdas/admin/composition').composeAdmin(env),
     privacy: (env) => require('../../lambdas/privacy/composition').composePrivacy(env),
     billing: (env) => require('../../lambdas/billing/composition').composeBilling(env),
+    usage: (env) => require('../../lambdas/usage/composition').composeUsage(env),
     'privacy-tasks': (env) => require('../../lambdas/privacy-tasks/composition').composePrivacyTasks(env),
     'termination-tasks': (env) => require('../../lambdas/termination-tasks/composition').composeTerminationTasks(env),
     ai: (env) => require('../../lambdas/ai/composition').composeAi(env),

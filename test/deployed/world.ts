@@ -15,6 +15,7 @@ import { AI_ENV, BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shar
 import { ENV } from '../../lambdas/shared/settings';
 import { startFakeAws, type FakeAws } from '../support/fake-aws';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
+import { RecordingStripeServer } from '../support/stripe-server';
 import { DEFAULT_KEY_POLICY, DeployedPolicies, type KeyFacts, type PolicyDocument } from './iam';
 import { asFunction, installCallRecorder } from './recorder';
 
@@ -30,6 +31,7 @@ const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
   'termination-tasks': () => require('../../lambdas/termination-tasks/handler').handler,
   billing: () => require('../../lambdas/billing/handler').handler,
   ai: () => require('../../lambdas/ai/handler').handler,
+  usage: () => require('../../lambdas/usage/handler').handler,
 };
 
 /**
@@ -40,6 +42,9 @@ export const DEPLOYED_STRIPE_SECRET = 'whsec_deployed_shape_0123456789abcdef';
 
 /** R-AI-3: the model provider's API key, put into the stack's secret (as an operator does); read from Secrets Manager. */
 export const DEPLOYED_AI_API_KEY = 'sk-deployed-shape-0123456789abcdef';
+/** R-BILL-2: the Stripe API key put into the stack's secret, and the meters the deployment's config names. */
+export const DEPLOYED_STRIPE_API_KEY = 'rk_test_deployed_shape_usage';
+export const DEPLOYED_METERS = [{ meter: 'events.event', id: 'mtr_deployed_events', eventName: 'lumiqo_events' }] as const;
 
 /** Waits of the state machines, shortened: what each waits for happens at once here. */
 const SHORT_WAITS = { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 };
@@ -51,6 +56,8 @@ export interface DeployedWorld {
   readonly aws: FakeAws;
   /** R-AI-1: the scripted OpenAI-compatible server the AI function's provider endpoint points at. */
   readonly openai: FakeOpenAi;
+  /** R-BILL-2: the recording Stripe server the usage function's real SDK talks to (its base URL, as in local mode). */
+  readonly stripe: RecordingStripeServer;
   /** Each function's environment as Lambda gets it: the synthesized one, endpoints aside. */
   environment(fn: LumiqoFunctionName): Readonly<Record<string, string>>;
   /** Invokes a function through its Lambda entry, as `fn`, with its own environment. */
@@ -90,6 +97,8 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
   aws.secretsManager.createSecret(deployment.functions.billing.environment[BILLING_ENV.webhookSecretArn], DEPLOYED_STRIPE_SECRET);
   aws.secretsManager.createSecret(deployment.functions.ai.environment[AI_ENV.apiKeySecretArn], DEPLOYED_AI_API_KEY);
   const openai = await startFakeOpenAi();
+  aws.secretsManager.createSecret(deployment.functions.usage.environment[BILLING_ENV.apiKeySecretArn], DEPLOYED_STRIPE_API_KEY);
+  const stripe = await new RecordingStripeServer({ now: () => new Date() }, DEPLOYED_METERS.map(({ id, eventName }) => ({ id, eventName }))).start();
   const queueUrl = deployment.functions.processor.environment[ENV.deadLetterQueueUrl];
   const fakeQueueUrl = aws.sqs.createQueue(queueUrl.split('/').pop()!);
 
@@ -110,6 +119,8 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     AWS_ENDPOINT_URL_SFN: aws.endpoints.sfn,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoints.secretsManager,
     [ENV.s3ForcePathStyle]: 'true',
+    // Not an AWS endpoint: Stripe's base URL, which only local mode and this tier set (https://api.stripe.com in AWS).
+    [BILLING_ENV.apiBaseUrl]: stripe.url,
   };
   const environment = (fn: LumiqoFunctionName): Record<string, string> => {
     const synthesized = { ...deployment.functions[fn].environment };
@@ -118,6 +129,11 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     // The provider's endpoint: the scripted server, in place of the configured ai.baseUrl (none by default); its key
     // still comes from the stack's secret, as in AWS.
     if (fn === 'ai') synthesized[AI_ENV.localBaseUrl] = openai.baseUrl;
+    // The meters an operator configures (billing.meters) once they exist in Stripe.
+    if (synthesized[BILLING_ENV.usageSettings]) {
+      const meters = Object.fromEntries(DEPLOYED_METERS.map(({ meter, id, eventName }) => [meter, { eventName, meterId: id }]));
+      synthesized[BILLING_ENV.usageSettings] = JSON.stringify({ ...JSON.parse(synthesized[BILLING_ENV.usageSettings]), meters });
+    }
     return { ...synthesized, ...endpoints };
   };
 
@@ -144,6 +160,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     {
       'privacy-tasks': (payload) => invoke('privacy-tasks', payload),
       'termination-tasks': (payload) => invoke('termination-tasks', payload),
+      usage: (payload) => invoke('usage', payload),
     },
     { waitOverridesMs: SHORT_WAITS, retryIntervalMs: 0 },
   );
@@ -166,6 +183,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     emulators,
     aws,
     openai,
+    stripe,
     environment,
     invoke,
     http: (fn, event) => invoke(fn, event),
@@ -173,6 +191,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     keyFacts,
     close: async () => {
       workflows!.abortAll();
+      await stripe.close();
       await aws.close();
       await openai.close();
       await emulators.close();

@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { TABLES } from '../../lambdas/shared/tables';
 import { addCompliancePacks } from '../../lib/nag';
 import { EXPORT_WINDOW_DAYS } from '../../lambdas/domain/privacy';
+import { BILLING_RETENTION_DAYS } from '../../lambdas/domain/billing';
 import { TenantKeys } from '../../lib/constructs/tenant-keys';
 import { INGEST_CONTROL_PARTITIONS } from '../../lib/constructs/tenant-data-store';
 import type { DataStack } from '../../lib/stacks/data-stack';
@@ -82,10 +83,23 @@ describe('buckets', () => {
 
   const exportsBucketId = logicalId(stack.documents.exportsBucket);
   const recordsBucketId = logicalId(stack.documents.recordsBucket);
+  const statementsBucketId = logicalId(stack.ledger.statementsBucket);
 
-  test('there are five buckets: access logs, payloads, trail, exports, deletion records', () => {
+  test('there are six buckets: access logs, payloads, trail, exports, deletion records, billing statements', () => {
     expect(Object.keys(buckets).sort()).toEqual(
-      [accessLogBucketId, logicalId(stack.store.payloadBucket), logicalId(stack.trail.node.scope!.node.findChild('Bucket')), exportsBucketId, recordsBucketId].sort(),
+      [accessLogBucketId, logicalId(stack.store.payloadBucket), logicalId(stack.trail.node.scope!.node.findChild('Bucket')), exportsBucketId, recordsBucketId, statementsBucketId].sort(),
+    );
+  });
+
+  test('R-RET-3, R-TERM-6: billing statements are locked in compliance mode for 7 years, then expire with every version', () => {
+    expect(buckets[statementsBucketId].Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: BILLING_RETENTION_DAYS } } },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [expect.objectContaining({ ServerSideEncryptionByDefault: expect.objectContaining({ SSEAlgorithm: 'aws:kms' }) })] },
+    });
+    expect(BILLING_RETENTION_DAYS).toBeGreaterThanOrEqual(7 * 365);
+    expect(buckets[statementsBucketId].Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ ExpirationInDays: BILLING_RETENTION_DAYS + 1, NoncurrentVersionExpiration: { NoncurrentDays: BILLING_RETENTION_DAYS + 1 }, Status: 'Enabled' }),
     );
   });
 

@@ -108,7 +108,9 @@ const LAYOUTS: Record<WorkflowName, Record<string, string[]>> = {
     'Resume?': ['Freeze', 'AwaitStreamDrain', 'FlushUsage', 'ExportTenantData', 'WriteTenantManifest', 'PurgeTenantData', 'ShredKeys', 'VerifyPurge', 'IssueCertificate'],
     Freeze: ['AwaitStreamDrain'],
     AwaitStreamDrain: ['FlushUsage'],
-    FlushUsage: ['Election?'],
+    FlushUsage: ['ReportTenantUsage'],
+    // R-TERM-1, R-BILL-2: the usage function sends the tenant's open usage to Stripe before anything is deleted.
+    ReportTenantUsage: ['Election?'],
     'Election?': ['PurgeTenantData', 'ExportTenantData'],
     ExportTenantData: ['MoreToExport?'],
     'MoreToExport?': ['WriteTenantManifest', 'ExportTenantData', 'Handover'],
@@ -164,8 +166,10 @@ describe('the six state machines', () => {
       .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId));
     const invoke = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s: { Action: string }) => s.Action === 'lambda:InvokeFunction');
     expect(invoke).toHaveLength(1);
-    expect(JSON.stringify(invoke[0].Resource).match(/"[A-Za-z0-9]+Function[A-Z0-9]+"/g)?.map((id) => id.slice(1, -1))).toEqual(
-      [logicalIdOf(stack.functions[taskFunction].function), logicalIdOf(stack.functions[taskFunction].function)],
+    // R-TERM-1: the termination machine also invokes the usage function (its ReportTenantUsage state).
+    const invoked = name === 'termination' ? [taskFunction, 'usage'] as const : [taskFunction] as const;
+    expect(JSON.stringify(invoke[0].Resource).match(/"[A-Za-z0-9]+Function[A-Z0-9]+"/g)?.map((id) => id.slice(1, -1)).sort()).toEqual(
+      invoked.flatMap((f) => [logicalIdOf(stack.functions[f].function), logicalIdOf(stack.functions[f].function)]).sort(),
     );
   });
 });
@@ -196,6 +200,12 @@ describe.each(WORKFLOW_NAMES)('%s: the definition, state by state', (name) => {
     const taskFunction = name === 'termination' ? 'termination-tasks' : 'privacy-tasks';
     const known: readonly string[] = name === 'termination' ? TERMINATION_TASKS : SUBJECT_TASKS;
     for (const [stateName, state] of lambdaTasks()) {
+      if (name === 'termination' && stateName === 'ReportTenantUsage') {
+        expect(taskFunctions[stateName]).toBe('usage');
+        expect(state.Parameters!.Payload).toEqual({ task: 'report-tenant-usage', 'state.$': '$' });
+        expect(state.OutputPath).toBe('$.Payload');
+        continue;
+      }
       expect([stateName, taskFunctions[stateName]]).toEqual([stateName, taskFunction]);
       expect(state.Resource).toBe('arn:aws:states:::lambda:invoke');
       expect(Object.keys(state.Parameters ?? {}).sort()).toEqual(['FunctionName', 'Payload']);
@@ -318,7 +328,8 @@ describe('waits and decisions', () => {
   test('every task of the contract is used by some state machine, and only those', () => {
     const used = (names: WorkflowName[]) => new Set(names.flatMap((n) => tasksOf(n).map(([stateName]) => taskOf(stateName))));
     expect([...used(['access', 'erasure', 'rectification', 'restriction', 'lift-restriction', 'consent'])].sort()).toEqual([...SUBJECT_TASKS].sort());
-    expect([...used(['termination'])].sort()).toEqual([...TERMINATION_TASKS].sort());
+    // ReportTenantUsage is the usage function's task (R-TERM-1, R-BILL-2), not the termination tasks'.
+    expect([...used(['termination'])].sort()).toEqual([...TERMINATION_TASKS, 'report-tenant-usage'].sort());
   });
 });
 
@@ -427,14 +438,14 @@ describe('the synthesized definitions, run (aws-local-stepfunctions)', () => {
     });
     expect(run.failure).toBeUndefined();
     // R-TERM-2: the execution ends once the export is offered; the sweeper starts the purge at stage 'purge'.
-    expect(run.calls).toEqual(['claim', 'freeze', 'flush-usage', 'export-tenant-data', 'export-tenant-data', 'write-tenant-manifest']);
+    expect(run.calls).toEqual(['claim', 'freeze', 'flush-usage', 'report-tenant-usage', 'export-tenant-data', 'export-tenant-data', 'write-tenant-manifest']);
     const purge = await execute(workflows.termination.definition, { ...TERMINATION, election: 'export-then-delete', stage: 'purge' }, { 'purge-tenant-data': batches(2) });
     expect(purge.calls).toEqual(['claim', 'purge-tenant-data', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
   });
 
   test('termination (immediate): no export and no window, straight to the purge (R-TERM-3)', async () => {
     const run = await execute(workflows.termination.definition, { ...TERMINATION, election: 'immediate' }, { 'purge-tenant-data': batches(1) });
-    expect(run.calls).toEqual(['claim', 'freeze', 'flush-usage', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
+    expect(run.calls).toEqual(['claim', 'freeze', 'flush-usage', 'report-tenant-usage', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
   });
 
   test('a PermanentTaskError is not retried: recorded at once, the execution fails (R-SEC-6)', async () => {

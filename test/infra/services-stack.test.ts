@@ -2,7 +2,7 @@ import * as cdk from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
 import { ROUTES } from '../../lambdas/shared/routes';
-import { declaredVariables } from '../../lambdas/shared/declarations';
+import { BILLING_ENV, declaredVariables } from '../../lambdas/shared/declarations';
 import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { ENV } from '../../lambdas/shared/settings';
 import { buildLumiqoApp } from '../../lib/app';
@@ -139,12 +139,14 @@ describe('privacy functions and their environment', () => {
     }
   });
 
-  test('exports and records buckets reach only the privacy functions; the ledger only termination-tasks', () => {
+  test('exports and records buckets reach only the privacy functions; the ledger only termination-tasks, billing and (its usage marks, R-BILL-2) the processor', () => {
     const has = (name: LumiqoFunctionName, variable: string) => variablesOf(name)[variable] !== undefined;
     for (const name of ALL_FUNCTIONS) {
       const privacyFunction = ['privacy', 'privacy-tasks', 'termination-tasks'].includes(name);
       expect([name, has(name, ENV.exportsBucket), has(name, ENV.recordsBucket)]).toEqual([name, privacyFunction, privacyFunction]);
-      expect([name, has(name, ENV.ledgerTable)]).toEqual([name, name === 'termination-tasks']);
+      expect([name, has(name, ENV.ledgerTable)]).toEqual([name, ['termination-tasks', 'billing', 'usage', 'processor'].includes(name)]);
+      // R-BILL-2, R-RET-3: the Stripe API key and the statements bucket reach the usage function alone.
+      expect([name, has(name, BILLING_ENV.apiKeySecretArn), has(name, BILLING_ENV.statementsBucket)]).toEqual([name, name === 'usage', name === 'usage']);
       expect([name, has(name, ENV.signingKeyId)]).toEqual([name, name === 'privacy-tasks' || name === 'termination-tasks']);
       expect([name, has(name, ENV.backupFacts)]).toEqual([name, name === 'termination-tasks']);
     }
@@ -177,7 +179,7 @@ describe('privacy functions and their environment', () => {
     ['R-AI-6', 'AiInsights', 'ai', 'detect-insights'],
   ] as const)('%s: an hourly rule (%s) invokes %s with {task: %s}', (_req, ruleName, fn, task) => {
     const rules = template.findResources('AWS::Events::Rule');
-    expect(Object.keys(rules)).toHaveLength(3);
+    expect(Object.keys(rules)).toHaveLength(5);
     const [ruleId, rule] = Object.entries(rules).find(([id]) => id.startsWith(ruleName))!;
     expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
     const [target] = rule.Properties.Targets;
@@ -188,6 +190,32 @@ describe('privacy functions and their environment', () => {
       Principal: 'events.amazonaws.com',
       SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
     });
+  });
+
+  test.each([
+    ['BillingUsageReport', 'report-usage', 'cron(15 2 * * ? *)'],
+    ['BillingUsageReconciliation', 'reconcile-usage', 'cron(15 6 * * ? *)'],
+  ] as const)('R-BILL-2: a daily rule (%s) invokes usage with {task: %s}, retried twice', (ruleName, task, schedule) => {
+    const [ruleId, rule] = Object.entries(template.findResources('AWS::Events::Rule')).find(([id]) => id.startsWith(ruleName))!;
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: schedule, State: 'ENABLED' });
+    const [target] = rule.Properties.Targets;
+    expect(target.Arn).toEqual(ref(stack.functions.usage.function));
+    expect(JSON.parse(target.Input)).toEqual({ task });
+    expect(target.RetryPolicy).toMatchObject({ MaximumRetryAttempts: 2 });
+    template.hasResourceProperties('AWS::Lambda::Permission', { FunctionName: ref(stack.functions.usage.function), Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] } });
+  });
+
+  test('R-BILL-2: the usage alarms watch the usage function\'s daily metrics, tenant-days near the 35-day limit and reconciliation mismatches', () => {
+    for (const metricName of ['UsageDaysNearReportLimit', 'UsageMismatches']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metricName,
+        Namespace: 'Lumiqo',
+        Dimensions: [{ Name: 'service', Value: stack.functions.usage.serviceName }],
+        Period: 86_400,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
   });
 
   test('only the two task functions may sign, and only with the signing key (R-DSR-2, R-TERM-5)', () => {
