@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
 import { ROUTES } from '../../lambdas/shared/routes';
 import { BILLING_ENV, declaredVariables } from '../../lambdas/shared/declarations';
-import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
+import { FUNCTION_DECLARATIONS, FUNCTION_NAMES } from '../../lambdas/shared/functions';
 import { ENV } from '../../lambdas/shared/settings';
 import { buildLumiqoApp } from '../../lib/app';
 import { stackPrefix, type LumiqoConfig } from '../../lib/config';
@@ -47,7 +47,7 @@ function stateMachineMap(value: unknown): Record<string, string> {
 describe('functions', () => {
   test('every function: Node.js 22 on arm64, active tracing, reserved concurrency, settings in the environment', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(9);
+    expect(Object.keys(functions)).toHaveLength(FUNCTION_NAMES.length);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -84,7 +84,7 @@ describe('functions', () => {
 
   test('R-RET-5, R-SEC-2: every log group keeps the configured retention under the services CMK', () => {
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(11); // nine functions, the API access log, the workflows' execution log
+    expect(logGroups).toHaveLength(FUNCTION_NAMES.length + 2); // one per function, the API access log, the workflows' execution log
     for (const group of logGroups) {
       expect(group.Properties).toMatchObject({ RetentionInDays: 60, KmsKeyId: servicesKeyArn });
     }
@@ -367,8 +367,8 @@ describe('alarms (R-OBS-1)', () => {
   test('DLQ depth, iterator age, each function errors and throttles, API 5xx: all notify the topic', () => {
     const metrics = alarms.map((a) => a.Properties.MetricName);
     expect(metrics).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'IteratorAge', '5XXError']));
-    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(9);
-    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(9);
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(FUNCTION_NAMES.length);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(FUNCTION_NAMES.length);
     expect(alarms.find((a) => a.Properties.MetricName === 'IteratorAge')!.Properties.Threshold).toBe(60000);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
