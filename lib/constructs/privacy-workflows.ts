@@ -107,9 +107,27 @@ export class PrivacyWorkflows extends Construct {
     });
   }
 
-  /** states:StartExecution on the named workflows (all six by default), nothing else. */
+  /**
+   * states:StartExecution on the named workflows (all six by default), nothing else; with the termination,
+   * states:DescribeExecution on its executions too (the sweeper's "does it still run", R-TERM-1..5).
+   */
   grantStart(grantee: iam.IGrantable, workflows: readonly WorkflowName[] = WORKFLOW_NAMES): void {
     for (const name of workflows) this.stateMachines[name].grantStartExecution(grantee);
+    if (!workflows.includes('termination')) return;
+    const machine = this.stateMachines.termination;
+    // Executions are named at run time (`<terminationId>…`): the machine's own executions, none of any other machine.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['states:DescribeExecution'],
+      resourceArns: [cdk.Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${machine.stateMachineName}:*`,
+        arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
+      })],
+    });
+    acknowledgeWildcardResources(grantee.grantPrincipal as unknown as Construct, (resource) => resource.includes(':execution:') && resource.endsWith(':*'),
+      'states:DescribeExecution only, on the executions of the termination state machine (named per termination at run time): the sweeper checks that a recorded execution still runs (R-TERM-1..5)');
   }
 
   private workflowScope(name: WorkflowName): Construct {

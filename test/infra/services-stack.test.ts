@@ -174,9 +174,10 @@ describe('privacy functions and their environment', () => {
   test.each([
     ['R-DSR-5', 'PrivacyDeadlineCheck', 'privacy-tasks', 'check-deadlines'],
     ['R-TERM-1', 'BillingDueTerminations', 'billing', 'start-due-terminations'],
+    ['R-TERM-1..5', 'TerminationSweep', 'privacy', 'sweep-terminations'],
   ] as const)('%s: an hourly rule (%s) invokes %s with {task: %s}', (_req, ruleName, fn, task) => {
     const rules = template.findResources('AWS::Events::Rule');
-    expect(Object.keys(rules)).toHaveLength(2);
+    expect(Object.keys(rules)).toHaveLength(3);
     const [ruleId, rule] = Object.entries(rules).find(([id]) => id.startsWith(ruleName))!;
     expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
     const [target] = rule.Properties.Targets;
