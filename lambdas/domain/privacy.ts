@@ -180,6 +180,8 @@ export interface TerminationWorkflowState {
   readonly cursor?: string;
   readonly done?: boolean;
   readonly parts?: readonly string[];
+  /** R-TERM-1: the drain marker put into the stream after the freeze, and when. */
+  readonly drain?: { readonly markerId: string; readonly putAt: string };
   /** Purge phase: `events`, then `rollups`, `objects`, `exports`, `control`, then done. */
   readonly phase?: string;
   readonly counts?: Readonly<Record<string, number>>;
@@ -219,6 +221,7 @@ export type SubjectTask = (typeof SUBJECT_TASKS)[number];
 export const TERMINATION_TASKS = [
   'claim',
   'freeze',
+  'drain-stream',
   'flush-usage',
   'export-tenant-data',
   'write-tenant-manifest',

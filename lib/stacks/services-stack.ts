@@ -16,7 +16,7 @@ import { IngestionApi } from '../constructs/ingestion-api';
 import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';
 import { OperationsAlarms, overduePrivacyRequestsMetric } from '../constructs/operations-alarms';
 import { OperatorAccess } from '../constructs/operator-access';
-import { PrivacyWorkflows } from '../constructs/privacy-workflows';
+import { INGEST_TIMEOUT, PrivacyWorkflows } from '../constructs/privacy-workflows';
 import { StreamProcessor } from '../constructs/stream-processor';
 import { fixKeyTags } from '../constructs/grants';
 import { TenantKeys } from '../constructs/tenant-keys';
@@ -103,7 +103,8 @@ export class ServicesStack extends cdk.Stack {
     };
     this.functions = {
       // API functions answer within API Gateway's 29 s; the processor gets a batch's worth of time.
-      ingest: fn('ingest', cdk.Duration.seconds(10)),
+      // R-TERM-1: the termination's stream drain waits out this timeout (INGEST_TIMEOUT) before its marker.
+      ingest: fn('ingest', INGEST_TIMEOUT),
       // 1,769 MB is one full vCPU: the benchmark's ~3,200 records/s per core keeps up with ~3 saturated shards,
       // where the 512 MB default (~0.29 vCPU) falls behind one (README "Performance").
       processor: fn('processor', cdk.Duration.minutes(2), PROCESSOR_MEMORY_MB),

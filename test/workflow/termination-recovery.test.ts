@@ -51,7 +51,7 @@ const options = (): LocalPlatformOptions => ({
   // The sweep runs at start (re-arming from the records) and then when a test says so.
   terminationSweepIntervalMs: 3_600_000,
   workflows: {
-    waitOverridesMs: { AwaitStreamDrain: 0 },
+    waitOverridesMs: { AwaitInFlightIngest: 0, AwaitStreamDrain: 20 },
     retryIntervalMs: 0,
     interceptTask: (workflow: WorkflowName, state: string, call: () => Promise<unknown>) => (around.get(`${workflow}/${state}`) ?? ((c) => c()))(call),
   },
