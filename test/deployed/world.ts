@@ -37,7 +37,7 @@ const ENTRIES: Readonly<Record<LumiqoFunctionName, () => Entry>> = {
 export const DEPLOYED_STRIPE_SECRET = 'whsec_deployed_shape_0123456789abcdef';
 
 /** Waits of the state machines, shortened: what each waits for happens at once here. */
-const SHORT_WAITS = { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 };
+const SHORT_WAITS = { AwaitPropagation: 0, AwaitInFlightIngest: 0, AwaitStreamDrain: 20 };
 
 export interface DeployedWorld {
   readonly deployment: LocalDeployment;
@@ -73,7 +73,14 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     sts: { credentials: { accessKeyId: emulators.clients.credentials.accessKeyId, secretAccessKey: emulators.clients.credentials.secretAccessKey } },
     sfn: {
       stateMachines: WORKFLOW_NAMES.map((w) => machineArns[w]),
-      onStart: (arn, name, input) => workflows!.start(workflowOf.get(arn)!, name, input as never),
+      // RUNNING until the local execution ends, as DescribeExecution would say (R-TERM-1..5, the sweeper).
+      onStart: async (arn, name, input) => {
+        const { executionId } = await workflows!.start(workflowOf.get(arn)!, name, input as never);
+        const execution = workflows!.execution(executionId)!;
+        await execution.done;
+        if (execution.status === 'FAILED') throw new Error(execution.error?.name ?? 'ExecutionFailed');
+        return execution.output;
+      },
     },
   });
 
