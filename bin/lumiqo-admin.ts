@@ -39,6 +39,8 @@ Commands:
   privacy-status <tenantId> <requestId>
   terminate <tenantId> [--immediate]      (default: 30-day export window, then purge; R-TERM-3)
   termination-status <tenantId>
+  termination-resume <tenantId>   (a failed or lost termination goes on from its last checkpoint; audited)
+  termination-reset <tenantId>    (starts a termination over from the freeze, only before the purge; audited)
 
 Offline:
   verify-certificate <file> (--public-key <pem file> | --aws --key-id <signing key ARN>)
@@ -142,6 +144,11 @@ export function commandRequest(command: string, args: readonly string[], values:
       return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/termination`, body: { election: values.immediate ? 'immediate' : 'export-then-delete' } };
     case 'termination-status':
       return { method: 'GET', path: `/v1/admin/tenants/${need(1)[0]}/termination` };
+    // R-TERM-1..5: the operator's recovery actions (README "Termination recovery").
+    case 'termination-resume':
+      return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/termination/resume` };
+    case 'termination-reset':
+      return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/termination/reset` };
     default:
       throw new UsageError(`Unknown command '${command}'`);
   }

@@ -223,6 +223,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const deadLetters = new LocalDeadLetterQueue(dataDir && join(dataDir, 'dead-letters.jsonl'));
     // Functions start executions through `workflows`, whose tasks run over the same emulators.
     let workflows: LocalWorkflows | undefined;
+    let armPurges: () => Promise<void> = async () => undefined;
     const runtime: RuntimeOptions = {
       clients: emulators.clients,
       workflows: { start: (workflow, name, input) => workflows!.start(workflow, name, input), status: (id) => workflows!.status(id) },
@@ -240,9 +241,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       around ? (event: E) => around(fn, () => handler(event)) : handler;
     const platform = composeTerminationTasks(environment('termination-tasks'), runtime);
     const privacyTasks = invoked('privacy-tasks', createPrivacyTaskHandler(composePrivacyTasks(environment('privacy-tasks'), runtime)));
+    // R-TERM-2: a shortened ExportWindow (tests) is the export window's length; the purge then starts at its end.
+    const exportWindowMs = options.workflows?.waitOverridesMs?.ExportWindow;
     const terminationTasks = invoked(
       'termination-tasks',
-      createTerminationTaskHandler(options.terminationBatching ? { ...platform, batching: options.terminationBatching } : platform),
+      createTerminationTaskHandler({
+        ...platform,
+        ...(options.terminationBatching ? { batching: options.terminationBatching } : {}),
+        ...(exportWindowMs === undefined ? {} : { exportWindowMs }),
+      }),
     );
     // R-BILL-2: the daily usage tasks and the termination's ReportUsage state (R-TERM-1).
     const usageTasks = invoked('usage', createUsageTaskHandler(composeUsage(usageEnvironment(environment('usage'), options.stripe), runtime)));
@@ -253,7 +260,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         'termination-tasks': (payload) => terminationTasks(payload as never),
         usage: (payload) => usageTasks(payload as never),
       },
-      { onExecutionError: (arn, error) => log(`workflow ${arn} failed`, error), ...options.workflows },
+      {
+        onExecutionError: (arn, error) => log(`workflow ${arn} failed`, error),
+        ...options.workflows,
+        // R-TERM-2: a termination execution that ends with its export offered arms the purge for the window's end.
+        onExecutionEnd: (execution) => {
+          options.workflows?.onExecutionEnd?.(execution);
+          if (execution.workflow === 'termination') void armPurges().catch((error) => log('termination schedule', error));
+        },
+      },
     );
     stops.push(async () => workflows!.abortAll());
     /** What a scheduled EventBridge rule runs in AWS, every `ms` here from start; stopped with the platform. */
@@ -314,8 +329,28 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // from its record (executions of an earlier run are gone), then it runs periodically.
     const sweepTerminations = invoked('privacy', createTerminationSweepHandler(privacyDeps));
     const sweep = () => sweepTerminations({ task: 'sweep-terminations' });
+    // The local one-time schedules: a timer per termination waiting for its export window, set from the records.
+    const schedules = new Map<string, NodeJS.Timeout>();
+    stops.push(async () => {
+      for (const timer of schedules.values()) clearTimeout(timer);
+      schedules.clear();
+    });
+    armPurges = async () => {
+      for (const tenantId of await platform.requests.openTerminations()) {
+        const record = await platform.requests.getTermination(tenantId);
+        if (record?.status !== 'running' || record.checkpoint?.stage !== 'await-window' || !record.purgeAfter || schedules.has(record.terminationId)) continue;
+        // Timers last at most an hour (Node's limit is 24.8 days): each one sweeps, then arms the next.
+        const timer = setTimeout(() => {
+          schedules.delete(record.terminationId);
+          void sweep().then(() => armPurges()).catch((error) => log('termination sweep', error));
+        }, Math.min(3_600_000, Math.max(0, Date.parse(record.purgeAfter) - platform.clock.now().getTime())));
+        timer.unref();
+        schedules.set(record.terminationId, timer);
+      }
+    };
     if (options.terminationSweepIntervalMs !== 0) {
       await sweep().catch((error) => log('termination sweep', error));
+      await armPurges().catch((error) => log('termination schedule', error));
       const sweeper = setInterval(() => void sweep().catch((error) => log('termination sweep', error)), options.terminationSweepIntervalMs ?? 60_000);
       sweeper.unref();
       stops.push(async () => clearInterval(sweeper));

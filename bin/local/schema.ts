@@ -198,7 +198,7 @@ export function localArn(stackName: string, logicalId: string, type: string): st
 }
 
 /**
- * Resolves the intrinsics the templates use in names and environments: Ref, Fn::GetAtt (Arn), Fn::Join and weak
+ * Resolves the intrinsics the templates use in names and environments: Ref, Fn::GetAtt (Arn, Name), Fn::Join and weak
  * cross-stack Fn::GetStackOutput.
  */
 export function resolveName(templates: Templates, stackName: string, value: Json | undefined): string {
@@ -220,6 +220,12 @@ export function resolveName(templates: Templates, stackName: string, value: Json
       const resource = templates.get(stackName)?.Resources[getAtt[0]];
       if (!resource) throw new Error(`Template ${stackName}: Fn::GetAtt of unknown resource ${getAtt[0]}`);
       return localArn(stackName, getAtt[0], resource.Type);
+    }
+    // A state machine's Name (the policies name its executions by it, R-TERM-1..5).
+    if (Array.isArray(getAtt) && getAtt[1] === 'Name' && typeof getAtt[0] === 'string') {
+      const resource = templates.get(stackName)?.Resources[getAtt[0]];
+      if (!resource) throw new Error(`Template ${stackName}: Fn::GetAtt of unknown resource ${getAtt[0]}`);
+      return physicalName(stackName, getAtt[0], resource.Type);
     }
     const join = value['Fn::Join'];
     if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {

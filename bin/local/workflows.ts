@@ -45,6 +45,8 @@ export interface LocalWorkflowOptions {
   readonly interceptTask?: (workflow: WorkflowName, stateName: string, call: () => Promise<unknown>) => Promise<unknown>;
   /** A failed or crashed execution (the failure is also in the request record, via the machine's Catch). */
   readonly onExecutionError?: (executionArn: string, error: unknown) => void;
+  /** Any execution that has ended (succeeded, failed or stopped). */
+  readonly onExecutionEnd?: (execution: LocalExecution) => void;
 }
 
 export interface LocalExecution {
@@ -136,7 +138,7 @@ export class LocalWorkflows implements WorkflowStarter {
           execution.error = { name: error.name, message: error.message };
           this.options.onExecutionError?.(executionArn, error);
         },
-      ),
+      ).then(() => this.options.onExecutionEnd?.(execution)),
     };
     this.executions.set(executionArn, execution);
     void (async () => {

@@ -10,6 +10,9 @@ import type { EventPublisher } from '../domain/ports';
 import { KINESIS_LIMITS } from '../domain/aws-limits';
 import { DEFAULT_RETRY, sendUntilProcessed, type RetryPolicy } from './retry';
 import { boundedBatches } from './batches';
+import { kinesisOf } from './kinesis-client';
+import type { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
 
 const { requestRecords: MAX_RECORDS, requestBytes: MAX_REQUEST_BYTES, recordBytes: MAX_RECORD_BYTES } = KINESIS_LIMITS;
 
@@ -49,3 +52,7 @@ export class KinesisEventPublisher implements EventPublisher {
     }
   }
 }
+
+/** The declared event stream's publisher (`stream: 'write'`). */
+export const eventPublisherOf = (c: Composition): KinesisEventPublisher =>
+  c.once('publisher', () => new KinesisEventPublisher(kinesisOf(c), c.env.value('stream', ENV.eventStream)));

@@ -184,6 +184,8 @@ export interface TerminationWorkflowState {
   readonly cursor?: string;
   readonly done?: boolean;
   readonly parts?: readonly string[];
+  /** R-TERM-1: the drain marker put into the stream after the freeze, and when. */
+  readonly drain?: { readonly markerId: string; readonly putAt: string };
   /** Purge phase: `events`, then `rollups`, `ai`, `objects`, `exports`, `requests`, `control`, then done. */
   readonly phase?: string;
   readonly counts?: Readonly<Record<string, number>>;
@@ -224,6 +226,7 @@ export type SubjectTask = (typeof SUBJECT_TASKS)[number];
 export const TERMINATION_TASKS = [
   'claim',
   'freeze',
+  'drain-stream',
   'flush-usage',
   'export-tenant-data',
   'write-tenant-manifest',

@@ -17,6 +17,7 @@ import type {
   Clock,
   DocumentSigner,
   DocumentStore,
+  EventPublisher,
   EventStore,
   PayloadStore,
   PrivacyRequestStore,
@@ -41,6 +42,13 @@ import { decryptStoredEvent, exportLine, sha256Hex } from './export-lines';
 import { minuteOf } from './rollups';
 
 export const TERMINATION_ACTOR = 'system:termination-workflow';
+/**
+ * R-TERM-1: the stream drain's marker, an event the termination puts into the stream after the freeze (partition
+ * key: the tenant, so behind every record of the tenant accepted before it). Once the processor has stored it, it
+ * has passed every one of them. It is nobody's data: the export, the certificate's counts and the usage leave it out.
+ */
+export const DRAIN_MARKER_EVENT = 'lumiqo.termination.drain';
+export const drainMarkerId = (terminationId: string): string => `td_${terminationId.slice(terminationId.indexOf('_') + 1)}`;
 /** Events read per store call, in export and purge. */
 export const TERMINATION_PAGE = 250;
 /**
@@ -84,6 +92,8 @@ export interface TerminationTaskDeps {
   readonly records: DocumentStore;
   readonly requests: PrivacyRequestStore;
   readonly ledger: BillingLedger;
+  /** The event stream: the drain marker goes there (R-TERM-1). */
+  readonly publisher: EventPublisher;
   readonly keys: TenantKeyManager;
   /** With `forgetKey` (EnvelopeTenantCrypto), cached data keys of a shredded key are dropped at once. */
   readonly crypto: Crypto;
@@ -95,6 +105,8 @@ export interface TerminationTaskDeps {
   readonly clock: Clock;
   /** Store page size, pages per invocation, loop turns per execution. @default TERMINATION_PAGE, PAGES_PER_CALL, TURNS_PER_EXECUTION */
   readonly batching?: { readonly pageSize: number; readonly pagesPerCall: number; readonly turnsPerExecution?: number };
+  /** R-TERM-2: how long the export stays offered (local runs and tests shorten it). @default EXPORT_WINDOW_DAYS */
+  readonly exportWindowMs?: number;
 }
 
 type State = TerminationWorkflowState;
@@ -164,6 +176,33 @@ export class TerminationTasks {
   }
 
   /**
+   * R-TERM-1: the stream drain. The first call puts the marker into the stream (the state machine has waited out
+   * the ingest function's timeout, so no request that saw the tenant active is still publishing); each later call
+   * checks whether the processor has stored it, i.e. passed every record of the tenant accepted before the freeze.
+   * No duration is guessed: the loop waits for the processor, however far behind it is.
+   */
+  async drainStream(state: State): Promise<State> {
+    return this.task('drain-stream', state, async () => {
+      const tenant = await this.requireTenant(state);
+      const markerId = drainMarkerId(state.terminationId);
+      if (!state.drain) {
+        const at = this.deps.clock.now().toISOString();
+        await this.deps.publisher.publish([{
+          v: 1,
+          tenantId: tenant.tenantId,
+          eventId: markerId,
+          receivedAt: at,
+          event: { type: 'event', name: DRAIN_MARKER_EVENT, timestamp: at, properties: {} },
+        }]);
+        return { next: { ...state, drain: { markerId, putAt: at }, done: false, stage: 'drain' }, loop: true, step: false };
+      }
+      const passed = (await this.deps.store.getEvents(tenant.tenantId, [markerId])).length > 0;
+      if (!passed) return { next: { ...state, done: false, stage: 'drain' }, loop: true, step: false };
+      return { next: { ...state, done: true, stage: 'flush' }, detail: { drained: true, markerPutAt: state.drain.putAt }, loop: true };
+    });
+  }
+
+  /**
    * R-TERM-1: billable usage not yet in the ledger goes there before anything is deleted. The ledger entry covers
    * the minutes after the last entry; flushing again covers only newer minutes, so nothing is counted twice.
    */
@@ -176,13 +215,15 @@ export class TerminationTasks {
       const from = last ? minuteAfter(last.throughMinute) : EARLIEST_MINUTE;
       // The tenant is frozen: nothing newer can arrive, but accepted events may carry timestamps 5 minutes ahead.
       const through = minuteOf(new Date(now.getTime() + MAX_FUTURE_MS).toISOString());
-      const next: State = { ...state, stage: state.election === 'immediate' ? 'purge' : 'export' };
+      const { done: _done, ...drained } = state;
+      const next: State = { ...drained, stage: state.election === 'immediate' ? 'purge' : 'export' };
       if (from > through) return { next, detail: { flushed: false } };
       const rollups = await store.queryRollups(tenant.tenantId, from, through);
       const counts: Record<string, number> = { api_call: 0, event: 0, metric: 0, webhook: 0 };
       for (const rollup of rollups) {
         const kind = kindOfSeries(rollup.series);
-        if (kind) counts[kind] += rollup.counters.count ?? 0;
+        // The drain marker is the termination's own record, not the tenant's usage.
+        if (kind && rollup.series !== `event:${DRAIN_MARKER_EVENT}`) counts[kind] += rollup.counters.count ?? 0;
       }
       const firstMinute = rollups.reduce((min, r) => (r.minute < min ? r.minute : min), minuteOf(tenant.createdAt));
       const entry: UsageEntry = {
@@ -213,6 +254,7 @@ export class TerminationTasks {
       for (let page = 0; page < this.pagesPerCall; page++) {
         const { items, cursor: next } = await this.deps.store.tenantEvents(tenant.tenantId, this.pageSize, cursor);
         for (const stored of items) {
+          if (stored.eventId === drainMarkerId(state.terminationId)) continue;
           const event = await decryptStoredEvent(this.deps, tenant, stored);
           if (event === undefined) unreadable++;
           lines.push(JSON.stringify(exportLine(stored, event)));
@@ -251,7 +293,7 @@ export class TerminationTasks {
       const { exports, clock } = this.deps;
       const now = clock.now();
       const parts = await this.partFacts(state);
-      const availableUntil = new Date(now.getTime() + EXPORT_WINDOW_DAYS * DAY_MS).toISOString();
+      const availableUntil = new Date(now.getTime() + (this.deps.exportWindowMs ?? EXPORT_WINDOW_DAYS * DAY_MS)).toISOString();
       const manifest = {
         kind: 'lumiqo.tenant-export.v1',
         tenantId: state.tenantId,
@@ -288,7 +330,7 @@ export class TerminationTasks {
       let finished = true;
       switch (phase) {
         case 'events':
-          finished = await this.purgeEvents(tenantId, counts);
+          finished = await this.purgeEvents(tenantId, counts, drainMarkerId(state.terminationId));
           break;
         case 'rollups':
           counts.rollups = (counts.rollups ?? 0) + (await this.deps.store.deleteRollups(tenantId));
@@ -411,13 +453,14 @@ export class TerminationTasks {
   }
 
   /** One batch of events per page, from the top each call: what was deleted no longer shows up. */
-  private async purgeEvents(tenantId: string, counts: Record<string, number>): Promise<boolean> {
+  private async purgeEvents(tenantId: string, counts: Record<string, number>, markerId: string): Promise<boolean> {
     let cursor: string | undefined;
     for (let page = 0; page < this.pagesPerCall; page++) {
       const { items, cursor: next } = await this.deps.store.tenantEvents(tenantId, this.pageSize, cursor);
       if (items.length === 0) return page === 0;
       // The GSI is eventually consistent: count only what the table itself still holds, so counts stay true.
-      const live = await this.deps.store.getEvents(tenantId, items.map((e) => e.eventId));
+      // The drain marker is deleted with the rest, but it was never the tenant's: it is not counted.
+      const live = (await this.deps.store.getEvents(tenantId, items.map((e) => e.eventId))).filter((e) => e.eventId !== markerId);
       const objectKeysOfPage = items.flatMap((e) => ('objectKey' in e.body ? [e.body.objectKey] : []));
       if (objectKeysOfPage.length > 0) await this.deps.payloads.delete(objectKeysOfPage);
       await this.deps.store.deleteEvents(items);

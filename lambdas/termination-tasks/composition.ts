@@ -10,6 +10,7 @@ import { tenantDirectoryOf } from '../adapters/dynamo-tenant-directory';
 import { tenantCryptoOf, tenantKeyManagerOf } from '../adapters/envelope-crypto';
 import { exportsOf, recordsOf } from '../adapters/s3-document-store';
 import { payloadStoreOf } from '../adapters/s3-payload-store';
+import { eventPublisherOf } from '../adapters/kinesis-event-publisher';
 import type { BackupFacts } from '../domain/deletion-records';
 import type { TerminationTaskDeps } from '../domain/termination-tasks';
 import { Composition } from '../shared/composition';
@@ -27,6 +28,7 @@ export function composeTerminationTasks(env: NodeJS.ProcessEnv, runtime?: Runtim
     records: recordsOf(c),
     requests: privacyRequestsOf(c),
     ledger: billingLedgerOf(c),
+    publisher: eventPublisherOf(c),
     keys: tenantKeyManagerOf(c),
     crypto: tenantCryptoOf(c),
     signer: documentSignerOf(c),

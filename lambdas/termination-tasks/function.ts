@@ -14,6 +14,8 @@ export const TERMINATION_TASKS = declareFunction({
     records: 'write',
     ledger: 'read-write',
     signingKey: 'sign',
+    // R-TERM-1: the stream drain's marker.
+    stream: 'write',
     backupFacts: true,
   },
 });

@@ -30,6 +30,7 @@ export function createTerminationTaskHandler(
     tasks: {
       claim: (s) => tasks.claim(s),
       freeze: (s) => tasks.freeze(s),
+      'drain-stream': (s) => tasks.drainStream(s),
       'flush-usage': (s) => tasks.flushUsage(s),
       'export-tenant-data': (s) => tasks.exportTenantData(s),
       'write-tenant-manifest': (s) => tasks.writeTenantManifest(s),

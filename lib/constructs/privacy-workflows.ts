@@ -33,8 +33,13 @@ import { pascalCase } from './lumiqo-function';
 
 /** R-TERM-2: the tenant's export stays available for EXPORT_WINDOW_DAYS (30 days, 2,592,000 s) before the purge. */
 export const EXPORT_WINDOW = cdk.Duration.days(EXPORT_WINDOW_DAYS);
-/** R-TERM-1: records already in the stream when the tenant froze land before usage is flushed, so none is lost. */
-export const STREAM_DRAIN = cdk.Duration.seconds(300);
+/**
+ * R-TERM-1: the ingest function's timeout (lib/stacks/services-stack.ts uses it): once the freeze is this old, no
+ * request that saw the tenant active is still publishing, and the drain marker goes behind every record accepted.
+ */
+export const INGEST_TIMEOUT = cdk.Duration.seconds(10);
+/** R-TERM-1: how often the drain checks whether the processor has stored the marker (no fixed drain time). */
+export const STREAM_DRAIN_POLL = cdk.Duration.seconds(10);
 /** R-DSR-2, R-DSR-3: how long the processor caches restrictions and erasures (TENANT_CACHE_MS, 60 s). */
 const PROCESSOR_CACHE_SECONDS = TENANT_CACHE_MS / 1000;
 /** R-DSR-2, R-DSR-3: past the processor's cache by 30 s (90 s in all), every new event sees the change. */
@@ -114,9 +119,27 @@ export class PrivacyWorkflows extends Construct {
     });
   }
 
-  /** states:StartExecution on the named workflows (all six by default), nothing else. */
+  /**
+   * states:StartExecution on the named workflows (all six by default), nothing else; with the termination,
+   * states:DescribeExecution on its executions too (the sweeper's "does it still run", R-TERM-1..5).
+   */
   grantStart(grantee: iam.IGrantable, workflows: readonly WorkflowName[] = WORKFLOW_NAMES): void {
     for (const name of workflows) this.stateMachines[name].grantStartExecution(grantee);
+    if (!workflows.includes('termination')) return;
+    const machine = this.stateMachines.termination;
+    // Executions are named at run time (`<terminationId>…`): the machine's own executions, none of any other machine.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['states:DescribeExecution'],
+      resourceArns: [cdk.Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${machine.stateMachineName}:*`,
+        arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
+      })],
+    });
+    acknowledgeWildcardResources(grantee.grantPrincipal as unknown as Construct, (resource) => resource.includes(':execution:') && resource.endsWith(':*'),
+      'states:DescribeExecution only, on the executions of the termination state machine (named per termination at run time): the sweeper checks that a recorded execution still runs (R-TERM-1..5)');
   }
 
   private workflowScope(name: WorkflowName): Construct {
@@ -365,10 +388,15 @@ function terminationDefinition(b: WorkflowBuilder<TerminationTask>, usageReporte
   report.next(b.choice('Election?', 'R-TERM-3: the controller elected immediate deletion, or export first (the default)')
     .when(sfn.Condition.and(sfn.Condition.isPresent('$.election'), sfn.Condition.stringEquals('$.election', 'immediate')), purge)
     .otherwise(exportData));
-  const drain = b.wait('AwaitStreamDrain', STREAM_DRAIN, 'R-TERM-1: lets records already in the stream land before usage is flushed');
-  drain.next(flush);
+  const drain = b.task('DrainStream', 'drain-stream',
+    'R-TERM-1: puts the drain marker into the stream behind the tenant\'s records, then checks whether the processor has stored it');
+  const poll = b.wait('AwaitStreamDrain', STREAM_DRAIN_POLL, 'R-TERM-1: gives the processor time before the drain is checked again');
+  poll.next(drain);
+  drain.next(b.loop('Drained?', 'R-TERM-1: usage is flushed once the processor has passed every record accepted before the freeze', poll, flush, continueLater));
   const freeze = b.task('Freeze', 'freeze', 'R-TERM-1: freezes the tenant: ingestion, reads and API keys answer tenant_frozen');
-  freeze.next(drain);
+  freeze.next(b.wait('AwaitInFlightIngest', INGEST_TIMEOUT,
+    `R-TERM-1: a request that saw the tenant active before the freeze is done publishing within the ingest function's ${INGEST_TIMEOUT.toSeconds()} s timeout`))
+    .next(drain);
 
   const stages: [TerminationStage, sfn.IChainable][] = [
     ['drain', drain], ['flush', flush], ['export', exportData], ['manifest', manifest], ['purge', purge], ['shred', shred], ['verify', verify], ['certify', certify],

@@ -17,7 +17,7 @@ import { IngestionApi } from '../constructs/ingestion-api';
 import { LumiqoFunction, functionConstructId, pascalCase, type LumiqoFunctionName } from '../constructs/lumiqo-function';
 import { OperationsAlarms, overduePrivacyRequestsMetric, billingUsageMetrics } from '../constructs/operations-alarms';
 import { OperatorAccess } from '../constructs/operator-access';
-import { PrivacyWorkflows } from '../constructs/privacy-workflows';
+import { INGEST_TIMEOUT, PrivacyWorkflows } from '../constructs/privacy-workflows';
 import { StreamProcessor } from '../constructs/stream-processor';
 import { fixKeyTags } from '../constructs/grants';
 import { TenantKeys } from '../constructs/tenant-keys';
@@ -111,7 +111,8 @@ export class ServicesStack extends cdk.Stack {
     };
     this.functions = {
       // API functions answer within API Gateway's 29 s; the processor gets a batch's worth of time.
-      ingest: fn('ingest', cdk.Duration.seconds(10)),
+      // R-TERM-1: the termination's stream drain waits out this timeout (INGEST_TIMEOUT) before its marker.
+      ingest: fn('ingest', INGEST_TIMEOUT),
       // 1,769 MB is one full vCPU: the benchmark's ~3,200 records/s per core keeps up with ~3 saturated shards,
       // where the 512 MB default (~0.29 vCPU) falls behind one (README "Performance").
       processor: fn('processor', cdk.Duration.minutes(2), PROCESSOR_MEMORY_MB),
@@ -145,6 +146,9 @@ export class ServicesStack extends cdk.Stack {
     // R-DSR-5: hourly, the open requests past their one-month deadline are counted into OverduePrivacyRequests.
     this.hourlyTask('PrivacyDeadlineCheck', 'Counts data-subject requests past their one-month deadline (R-DSR-5)', subjectTasks, 'check-deadlines');
     // R-TERM-1: hourly, tenants whose subscriptions ended more than billing.terminationGraceDays ago are terminated.
+    // R-TERM-1..5: hourly, the termination sweeper resumes lost executions and starts purges whose window closed.
+    this.hourlyTask('TerminationSweep', 'Resumes lost termination executions and starts the purge once the export window has closed (R-TERM-1..5)',
+      this.functions.privacy.function, 'sweep-terminations');
     this.hourlyTask('BillingDueTerminations', 'Starts the termination of tenants whose Stripe subscription ended before the grace period (R-TERM-1)',
       billing, 'start-due-terminations');
     // R-AI-6: hourly, each AI tenant's rollups go through the anomaly detector; what it flags is stored as insights.
@@ -278,8 +282,10 @@ export class ServicesStack extends cdk.Stack {
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', SQS_DLQ_KEY_REASON);
     acknowledge(processor.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', SQS_DLQ_KEY_REASON);
     const noDeadLetters: [LumiqoFunction[], string][] = [
-      [[ingest, query, admin, privacy],
+      [[ingest, query, admin],
         'Invoked synchronously by API Gateway, which returns the failure to the caller; a function DLQ only receives failed asynchronous invocations, of which there are none'],
+      [[privacy],
+        'Invoked synchronously by API Gateway (the failure goes back to the caller) and asynchronously only by the hourly termination sweep, which carries no data and is made up by the next run from the termination records; its errors raise the function\'s Errors alarm'],
       [[processor],
         'Invoked only by the Kinesis event source mapping, whose on-failure destination is the encrypted StreamProcessor DLQ; a function DLQ would never receive anything'],
       [[terminationTasks],

@@ -7,7 +7,11 @@
 import { createHmac } from 'node:crypto';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { createKinesisClient } from '../../lambdas/adapters/clients';
+import { createAwsClients, createKinesisClient } from '../../lambdas/adapters/clients';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { controlKeys } from '../../lambdas/domain/keys';
+import type { TerminationRecord } from '../../lambdas/domain/privacy';
+import type { SweepOutcome } from '../../lambdas/domain/termination';
 import { TAG_CHANGE_ACTIONS, tenantKeyPolicy, tenantKeyPolicyPrincipals } from '../../lambdas/adapters/tenant-key-policy';
 import { ENV } from '../../lambdas/shared/settings';
 import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
@@ -66,6 +70,25 @@ async function streamBatch(): Promise<KinesisStreamEvent> {
   }
   kinesis.destroy();
   return { Records: records };
+}
+
+/**
+ * A termination's status once it has left `running`. Meanwhile the processor gets the stream, as the event source
+ * mapping would hand it over: the drain marker among it (R-TERM-1).
+ */
+async function terminationSettled(tenantId: string): Promise<Record<string, unknown>> {
+  return eventually(async () => {
+    await world.processor(await streamBatch());
+    const view = ok(200)(await world.http('privacy', apiRequest('GET', '/v1/admin/tenants/{tenantId}/termination', { pathParameters: { tenantId } })));
+    return view.status === 'completed' || view.status === 'failed' ? view : undefined;
+  }, `${tenantId} termination settled`, 30_000);
+}
+
+/** The termination record, read raw from the control table (as the sweeper reads it). */
+async function terminationRecord(tenantId: string): Promise<TerminationRecord | undefined> {
+  const dynamo = createAwsClients(world.emulators.clients).dynamo;
+  const { Item } = await dynamo.send(new GetCommand({ TableName: world.deployment.names.controlTable, Key: controlKeys.termination(tenantId), ConsistentRead: true }));
+  return Item as TerminationRecord | undefined;
 }
 
 const SHOPIFY_SECRET = 'shpss_deployed_shape_0123456789abcdef';
@@ -223,11 +246,10 @@ describe('each function, through its Lambda entry and synthesized environment', 
 
   test('termination-tasks: an immediate termination runs to a signed certificate and shreds the tenant key (R-TERM-1..5)', async () => {
     ok(202)(await world.http('privacy', apiRequest('POST', '/v1/admin/tenants/{tenantId}/termination', { pathParameters: { tenantId: 'globex' }, body: { election: 'immediate' } })));
-    const done = await eventually(async () => {
-      const view = ok(200)(await world.http('privacy', apiRequest('GET', '/v1/admin/tenants/{tenantId}/termination', { pathParameters: { tenantId: 'globex' } })));
-      return view.status === 'completed' || view.status === 'failed' ? view : undefined;
-    }, 'termination settled', 30_000);
+    const done = await terminationSettled('globex');
     expect(done.status).toBe('completed');
+    // R-TERM-1: the drain marker went into the stream from termination-tasks (Kinesis PutRecords, allowed below).
+    expect(recordedCalls().some((c) => c.fn === 'termination-tasks' && c.call.operation === 'PutRecords')).toBe(true);
     const keys = [...new Set(recordedCalls().filter((c) => c.call.operation === 'ScheduleKeyDeletion').map((c) => String(c.call.input.KeyId)))];
     expect(keys.map((k) => world.aws.kms.key(k)?.keyState)).toEqual(['PendingDeletion']);
   });
@@ -243,10 +265,27 @@ describe('each function, through its Lambda entry and synthesized environment', 
     const check = await world.invoke<{ started: { tenantId: string }[] }>('billing', { task: 'start-due-terminations' });
 
     expect(check.started.map((s) => s.tenantId)).toEqual(['initech']);
-    const done = await eventually(async () => {
-      const view = ok(200)(await world.http('privacy', apiRequest('GET', '/v1/admin/tenants/{tenantId}/termination', { pathParameters: { tenantId: 'initech' } })));
-      return view.status === 'completed' || view.status === 'failed' ? view : undefined;
-    }, 'initech termination settled', 30_000);
+    // R-TERM-2: the export is offered and no execution waits for the window; the sweep leaves it armed.
+    await eventually(async () => {
+      await world.processor(await streamBatch());
+      return (await terminationRecord('initech'))?.checkpoint?.stage === 'await-window' ? true : undefined;
+    }, 'initech export offered', 30_000);
+    await eventually(async () => (world.aws.sfn.executions.every((e) => e.status !== 'RUNNING') ? true : undefined), 'executions ended');
+    const armed = await world.invoke<SweepOutcome>('privacy', { task: 'sweep-terminations' });
+    expect(armed).toMatchObject({ purgeStarted: [], resumed: [], errors: [] });
+    // 30 days on (the record's date moved back instead of the clock forward), the hourly sweep starts the purge.
+    const dynamo = createAwsClients(world.emulators.clients).dynamo;
+    await dynamo.send(new UpdateCommand({
+      TableName: world.deployment.names.controlTable,
+      Key: controlKeys.termination('initech'),
+      UpdateExpression: 'SET purgeAfter = :past',
+      ExpressionAttributeValues: { ':past': new Date(Date.now() - 1000).toISOString() },
+    }));
+    const sweep = await world.invoke<SweepOutcome>('privacy', { task: 'sweep-terminations' });
+    expect(sweep.purgeStarted).toEqual(['initech']);
+    // The sweeper asked Step Functions whether the recorded execution still runs (DescribeExecution, allowed below).
+    expect(recordedCalls().some((c) => c.fn === 'privacy' && c.call.operation === 'DescribeExecution')).toBe(true);
+    const done = await terminationSettled('initech');
     expect(done).toMatchObject({ status: 'completed', requestedBy: 'system:billing', election: 'export-then-delete' });
   });
 });

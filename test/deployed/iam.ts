@@ -167,7 +167,8 @@ export function iamRequestsOf(call: AwsCall, policies: DeployedPolicies, keys: K
       return [{ action: 'sqs:SendMessage', resource: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`, context: {} }];
     }
     case 'states':
-      return [{ action, resource: String(input.stateMachineArn), context: {} }];
+      // StartExecution names its state machine, DescribeExecution the execution (R-TERM-1..5, the sweeper).
+      return [{ action, resource: String(input.executionArn ?? input.stateMachineArn), context: {} }];
     case 'secretsmanager':
       return [{ action, resource: String(input.SecretId), context: {} }];
     case 'sts': {

@@ -47,7 +47,7 @@ export const DEPLOYED_STRIPE_API_KEY = 'rk_test_deployed_shape_usage';
 export const DEPLOYED_METERS = [{ meter: 'events.event', id: 'mtr_deployed_events', eventName: 'lumiqo_events' }] as const;
 
 /** Waits of the state machines, shortened: what each waits for happens at once here. */
-const SHORT_WAITS = { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 };
+const SHORT_WAITS = { AwaitPropagation: 0, AwaitInFlightIngest: 0, AwaitStreamDrain: 20 };
 
 export interface DeployedWorld {
   readonly deployment: LocalDeployment;
@@ -87,7 +87,14 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     sts: { credentials: { accessKeyId: emulators.clients.credentials.accessKeyId, secretAccessKey: emulators.clients.credentials.secretAccessKey } },
     sfn: {
       stateMachines: WORKFLOW_NAMES.map((w) => machineArns[w]),
-      onStart: (arn, name, input) => workflows!.start(workflowOf.get(arn)!, name, input as never),
+      // RUNNING until the local execution ends, as DescribeExecution would say (R-TERM-1..5, the sweeper).
+      onStart: async (arn, name, input) => {
+        const { executionId } = await workflows!.start(workflowOf.get(arn)!, name, input as never);
+        const execution = workflows!.execution(executionId)!;
+        await execution.done;
+        if (execution.status === 'FAILED') throw new Error(execution.error?.name ?? 'ExecutionFailed');
+        return execution.output;
+      },
     },
   });
 

@@ -122,6 +122,11 @@ export function terminationWorld(options: {
   const deps: TerminationTaskDeps = {
     ...world,
     ledger: new MemoryBillingLedger(),
+    // R-TERM-1: the stream, as the processor would take it: the drain marker is stored at once.
+    publisher: {
+      // A processor of its own, so the world's processor caches nothing of the frozen tenant.
+      publish: async (envelopes) => void (await new StreamProcessing(world).processBatch(envelopes.map((e) => ({ id: e.eventId, data: Buffer.from(JSON.stringify(e)) })))),
+    },
     backupFacts: options.backupFacts ?? DEFAULT_BACKUP_FACTS,
     ...(options.batching ? { batching: options.batching } : {}),
   };

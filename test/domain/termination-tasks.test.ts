@@ -8,10 +8,10 @@ import { EnvelopeTenantCrypto, LocalKeyringProvider } from '../../lambdas/adapte
 import { backupDates, verifyDeletionDocument, type BackupFacts, type SignedDeletionDocument, type TenantDeletionCertificate } from '../../lambdas/domain/deletion-records';
 import type { PlatformEvent, StoredEvent, StreamEnvelope, Tenant } from '../../lambdas/domain/model';
 import type { AuditEntry } from '../../lambdas/domain/ports';
-import type { TerminationElection, TerminationWorkflowState } from '../../lambdas/domain/privacy';
-import { EVENT_PURPOSE, SUBJECT_KEY_PURPOSE } from '../../lambdas/domain/processing';
+import { TerminationSuperseded, type TerminationElection, type TerminationWorkflowState } from '../../lambdas/domain/privacy';
+import { EVENT_PURPOSE, StreamProcessing, SUBJECT_KEY_PURPOSE } from '../../lambdas/domain/processing';
 import { hashSubject } from '../../lambdas/domain/subjects';
-import { TERMINATION_ACTOR, type TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
+import { DRAIN_MARKER_EVENT, drainMarkerId, TerminationTasks, TERMINATION_ACTOR, type TerminationTaskDeps } from '../../lambdas/domain/termination-tasks';
 import { objectKeys, tenantObjectPrefix } from '../../lambdas/domain/keys';
 import { NOW, removePrivacyKeyDirectories, terminationWorld } from './privacy-fixture';
 
@@ -92,7 +92,11 @@ async function startTermination(w: World, tenantId: string, election: Terminatio
 /** The termination state machine's path (lib/constructs/privacy-workflows.ts), its Waits moving the clock. */
 async function runTermination(w: World, initial: TerminationWorkflowState, beforePurge?: () => Promise<void>): Promise<TerminationWorkflowState> {
   let state = await w.tasks.freeze(initial);
-  w.clock.advance(300_000); // AwaitStreamDrain
+  w.clock.advance(10_000); // AwaitInFlightIngest
+  do {
+    state = await w.tasks.drainStream(state); // R-TERM-1: until the processor has stored the marker
+    w.clock.advance(60_000); // AwaitStreamDrain polls, here past the processor's 60 s tenant cache
+  } while (!state.done);
   state = await w.tasks.flushUsage(state);
   if (state.election !== 'immediate') {
     do state = await w.tasks.exportTenantData(state);
@@ -245,7 +249,7 @@ describe.each<TerminationElection>(['export-then-delete', 'immediate'])('termina
 
   it('R-SEC-6: every task is audited by the workflow and leaves a step; the record is completed', async () => {
     const record = (await w.requests.getTermination('acme'))!;
-    const tasks = ['freeze', 'flush-usage', ...(election === 'immediate' ? [] : ['export-tenant-data', 'write-tenant-manifest']), 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate'];
+    const tasks = ['freeze', 'drain-stream', 'flush-usage', ...(election === 'immediate' ? [] : ['export-tenant-data', 'write-tenant-manifest']), 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate'];
     const audited = (await auditOf(w, 'acme')).filter((e) => e.actor === TERMINATION_ACTOR);
 
     expect(record).toMatchObject({ status: 'completed', election, completedAt: expect.any(String) });
@@ -296,6 +300,56 @@ describe('TerminationTasks, one task at a time', () => {
     await w.directory.setTenantStatus('acme', 'terminated');
     await w.tasks.freeze(state);
     expect((await w.directory.getTenant('acme'))!.status).toBe('terminated');
+  });
+
+  it('R-TERM-1: the drain waits until the processor has stored its marker, however long that takes; the marker is in no count, export or usage', async () => {
+    const queued: StreamEnvelope[] = [];
+    const tasks = new TerminationTasks({ ...w.deps, publisher: { publish: async (envelopes) => void queued.push(...envelopes) } });
+    let s = await tasks.freeze(state);
+    s = await tasks.drainStream(s);
+    expect(queued).toEqual([expect.objectContaining({ tenantId: 'acme', eventId: drainMarkerId(state.terminationId), event: expect.objectContaining({ name: DRAIN_MARKER_EVENT }) })]);
+    // The processor is hours behind: the drain goes on waiting, and puts no second marker.
+    for (let i = 0; i < 3; i++) {
+      w.clock.advance(3_600_000);
+      s = await tasks.drainStream(s);
+      expect(s).toMatchObject({ done: false, stage: 'drain' });
+    }
+    expect(queued).toHaveLength(1);
+    await new StreamProcessing(w).processBatch(queued.map((e) => ({ id: e.eventId, data: Buffer.from(JSON.stringify(e)) })));
+    s = await tasks.drainStream(s);
+    expect(s).toMatchObject({ done: true, stage: 'flush' });
+
+    s = await tasks.flushUsage(s);
+    const entries = await w.ledger.list('acme');
+    const total = (kind: string) => entries.reduce((n, e) => n + (e.counts[kind] ?? 0), 0);
+    expect(Object.fromEntries(['api_call', 'event', 'metric', 'webhook'].map((k) => [k, total(k)]))).toEqual(billableCounts(ingested));
+    do s = await tasks.exportTenantData(s);
+    while (!s.done);
+    expect(s.counts?.exported).toBe(ingested.length);
+    s = await tasks.writeTenantManifest(s);
+    do s = await tasks.purgeTenantData(s);
+    while (!s.done);
+    expect(s.counts?.events).toBe(ingested.length);
+  });
+
+  it('R-TERM-1..5: a retried task whose answer was lost returns what it recorded; a stale or other execution is refused', async () => {
+    let s = await w.tasks.freeze(state);
+    s = await w.tasks.flushUsage(s);
+    const first = await w.tasks.exportTenantData(s);
+    // The answer is lost: Step Functions sends the same state again. Nothing is exported twice, the counts stay.
+    const again = await w.tasks.exportTenantData(s);
+    expect(again).toEqual(first);
+    // A state from before the last two tasks belongs to an execution that was overtaken.
+    await expect(w.tasks.exportTenantData(state)).rejects.toBeInstanceOf(TerminationSuperseded);
+    // Claimed by one execution, the record refuses every other one, and RecordFailure of a stale one writes nothing.
+    const recorded = (await w.requests.getTermination('acme'))!.executionId!;
+    const claimed = await w.tasks.claim({ ...first, execution: { id: 'arn:exec:one' }, predecessor: { id: recorded } });
+    await expect(w.tasks.exportTenantData({ ...claimed, execution: { id: 'arn:exec:two' } })).rejects.toBeInstanceOf(TerminationSuperseded);
+    await expect(w.tasks.claim({ ...first, execution: { id: 'arn:exec:two' } })).rejects.toBeInstanceOf(TerminationSuperseded);
+    await w.tasks.recordFailure({ ...claimed, execution: { id: 'arn:exec:two' }, error: { Error: 'States.Timeout' } });
+    expect(await w.requests.getTermination('acme')).toMatchObject({ status: 'running', executionId: 'arn:exec:one' });
+    // A newer termination of the tenant (another id) is out of reach of this one's tasks.
+    await expect(w.tasks.exportTenantData({ ...claimed, terminationId: 'term_01ARZ3NDEKTSV4RRFFQ69G5FAV' })).rejects.toBeInstanceOf(TerminationSuperseded);
   });
 
   it('R-TERM-1, R-TERM-6: flushing twice does not count anything twice', async () => {

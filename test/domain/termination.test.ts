@@ -228,3 +228,86 @@ describe('Termination.status', () => {
     expect(verifyDeletionDocument(view.certificate!, await signer.publicKeyPem())).toBe(true);
   });
 });
+
+describe('Termination recovery: the sweeper and the operator actions (R-TERM-1..5)', () => {
+  async function underWay(w: ReturnType<typeof world>, stage: string, extra: object = {}) {
+    await w.directory.putTenant(tenant('acme'));
+    const view = await w.termination.start(OPERATOR, 'acme', {});
+    // What the execution's Claim and tasks leave: the open-list entry and a checkpoint.
+    await w.requests.markTerminationOpen('acme', true);
+    const checkpoint = { tenantId: 'acme', terminationId: view.terminationId, election: view.election, requestedAt: view.requestedAt, stage, turn: 7, counts: { events: 5 } } as const;
+    await w.requests.updateTermination('acme', undefined, { checkpoint: checkpoint as never, ...extra });
+    return { view, starter: w.workflows as RecordingWorkflowStarter };
+  }
+
+  it('leaves a running execution alone; resumes a lost one from its checkpoint, bound through its predecessor, audited', async () => {
+    const w = world();
+    const { view, starter } = await underWay(w, 'purge');
+    expect(await w.termination.sweep()).toMatchObject({ checked: 1, resumed: [], errors: [] });
+
+    starter.statuses.set(view.executionId!, 'ABORTED');
+    expect((await w.termination.sweep()).resumed).toEqual(['acme']);
+
+    const resumed = starter.starts.at(-1)!;
+    expect(resumed.executionName).toBe(`${view.terminationId}-r1`);
+    expect(resumed.input).toMatchObject({ stage: 'purge', turn: 7, counts: { events: 5 }, predecessor: { id: view.executionId } });
+    const record = (await w.requests.getTermination('acme'))!;
+    expect(record).toMatchObject({ status: 'running', resumes: 1, executionId: expect.stringContaining(`${view.terminationId}-r1`) });
+    const audit = await w.audit.listForTenant('acme', NOW.toISOString().slice(0, 7));
+    expect(audit).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'tenant.termination.resume', actor: 'system:termination-sweeper', target: view.terminationId })]));
+    // The new execution runs: the next sweep leaves it alone.
+    expect((await w.termination.sweep()).resumed).toEqual([]);
+  });
+
+  it('R-TERM-2: an offered export is armed until its window closes; then the purge starts, whatever became of the executions', async () => {
+    const w = world();
+    const availableUntil = new Date(NOW.getTime() + 30 * DAY_MS).toISOString();
+    const { view, starter } = await underWay(w, 'await-window', { purgeAfter: availableUntil });
+    starter.statuses.set(view.executionId!, 'NOT_FOUND'); // a replaced stack: the execution is gone
+    expect(await w.termination.sweep()).toMatchObject({ purgeStarted: [], resumed: [] });
+    expect(starter.starts).toHaveLength(1);
+
+    w.clock.advance(30 * DAY_MS);
+    expect((await w.termination.sweep()).purgeStarted).toEqual(['acme']);
+    expect(starter.starts.at(-1)!.input).toMatchObject({ stage: 'purge', predecessor: { id: view.executionId } });
+  });
+
+  it('a completed termination leaves the list; a failed one waits for an operator', async () => {
+    const w = world();
+    await underWay(w, 'purge', { status: 'failed', failure: { error: 'States.Timeout', at: NOW.toISOString() } });
+    expect(await w.termination.sweep()).toMatchObject({ failed: ['acme'], resumed: [] });
+    await w.requests.updateTermination('acme', undefined, { status: 'completed' });
+    expect((await w.termination.sweep()).closed).toEqual(['acme']);
+    expect(await w.requests.openTerminations()).toEqual([]);
+  });
+
+  it('operator resume: refused while the execution runs, resumes a failed termination; audited either way', async () => {
+    const w = world();
+    const { view, starter } = await underWay(w, 'export', { status: 'failed', failure: { error: 'States.Timeout', at: NOW.toISOString() } });
+    await expectDomainError(w.termination.resume(OPERATOR, 'acme'), 'conflict', 409);
+
+    starter.statuses.set(view.executionId!, 'FAILED');
+    const resumed = await w.termination.resume(OPERATOR, 'acme');
+    expect(resumed).toMatchObject({ status: 'running', executionId: expect.stringContaining('-r1') });
+    expect(starter.starts.at(-1)!.input).toMatchObject({ stage: 'export', turn: 7 });
+    const audit = await w.audit.listForTenant('acme', NOW.toISOString().slice(0, 7));
+    expect(audit.filter((e) => e.action === 'tenant.termination.resume').map((e) => [e.actor, e.outcome])).toEqual([[OPERATOR, 'failure'], [OPERATOR, 'success']]);
+    await expectDomainError(w.termination.resume(OPERATOR, 'nobody'), 'not_found', 404);
+  });
+
+  it('operator reset: starts over from the freeze before the purge; refused once the purge has begun', async () => {
+    const w = world();
+    const { view, starter } = await underWay(w, 'await-window');
+    starter.statuses.set(view.executionId!, 'SUCCEEDED');
+    await w.termination.reset(OPERATOR, 'acme');
+    const input = starter.starts.at(-1)!.input as Record<string, unknown>;
+    expect(input).toMatchObject({ terminationId: view.terminationId, turn: 8 });
+    expect(input).not.toHaveProperty('stage');
+    expect(input).not.toHaveProperty('counts');
+
+    const other = world();
+    const purging = await underWay(other, 'purge');
+    purging.starter.statuses.set(purging.view.executionId!, 'ABORTED');
+    await expectDomainError(other.termination.reset(OPERATOR, 'acme'), 'conflict', 409);
+  });
+});

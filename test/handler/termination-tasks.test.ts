@@ -95,6 +95,7 @@ describe('termination-tasks handler', () => {
       'issue-certificate': 'issueCertificate',
       'record-failure': 'recordFailure',
       claim: 'claim',
+      'drain-stream': 'drainStream',
     };
     expect(Object.keys(methods).sort()).toEqual([...TERMINATION_TASKS].sort());
 

@@ -9,7 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { PERMANENT_ERROR, SUBJECT_TASKS, TERMINATION_TASKS, WORKFLOW_NAMES, type WorkflowName } from '../../lambdas/domain/privacy';
 import { stackPrefix } from '../../lib/config';
-import { EXPORT_WINDOW, MAX_ERASURE_PASSES, RESTRICTION_PROPAGATION, STREAM_DRAIN } from '../../lib/constructs/privacy-workflows';
+import { EXPORT_WINDOW, INGEST_TIMEOUT, MAX_ERASURE_PASSES, RESTRICTION_PROPAGATION, STREAM_DRAIN_POLL } from '../../lib/constructs/privacy-workflows';
 import { ServicesStack } from '../../lib/stacks/services-stack';
 import { synthesizedWorkflows, type AslDefinition, type AslState, type SynthesizedWorkflow } from '../../lib/workflow-definitions';
 import { synthDataStack, testApp, testConfig } from './helpers';
@@ -105,9 +105,12 @@ const LAYOUTS: Record<WorkflowName, Record<string, string[]>> = {
   termination: {
     ExecutionContext: ['Claim'],
     Claim: ['Resume?'],
-    'Resume?': ['Freeze', 'AwaitStreamDrain', 'FlushUsage', 'ExportTenantData', 'WriteTenantManifest', 'PurgeTenantData', 'ShredKeys', 'VerifyPurge', 'IssueCertificate'],
-    Freeze: ['AwaitStreamDrain'],
-    AwaitStreamDrain: ['FlushUsage'],
+    'Resume?': ['Freeze', 'DrainStream', 'FlushUsage', 'ExportTenantData', 'WriteTenantManifest', 'PurgeTenantData', 'ShredKeys', 'VerifyPurge', 'IssueCertificate'],
+    Freeze: ['AwaitInFlightIngest'],
+    AwaitInFlightIngest: ['DrainStream'],
+    DrainStream: ['Drained?'],
+    'Drained?': ['FlushUsage', 'AwaitStreamDrain', 'Handover'],
+    AwaitStreamDrain: ['DrainStream'],
     FlushUsage: ['ReportTenantUsage'],
     // R-TERM-1, R-BILL-2: the usage function sends the tenant's open usage to Stripe before anything is deleted.
     ReportTenantUsage: ['Election?'],
@@ -292,11 +295,15 @@ describe('waits and decisions', () => {
     expect(RESTRICTION_PROPAGATION.toSeconds()).toBe(90);
   });
 
-  test('termination: AwaitStreamDrain 300 s (R-TERM-1); no execution waits out the 30-day export window (R-TERM-2)', () => {
-    expect(states('termination').AwaitStreamDrain).toMatchObject({ Type: 'Wait', Seconds: 300 });
+  test('termination: the drain waits for the ingest timeout, then polls every 10 s (R-TERM-1); no execution waits out the 30-day export window (R-TERM-2)', () => {
+    expect(states('termination').AwaitInFlightIngest).toMatchObject({ Type: 'Wait', Seconds: 10 });
+    expect(states('termination').AwaitStreamDrain).toMatchObject({ Type: 'Wait', Seconds: 10 });
     const waits = Object.values(states('termination')).filter((state) => state.Type === 'Wait');
-    expect(waits.map((state) => state.Seconds)).toEqual([300]);
-    expect([STREAM_DRAIN.toSeconds(), EXPORT_WINDOW.toSeconds()]).toEqual([300, 2_592_000]);
+    expect(waits.map((state) => state.Seconds).sort()).toEqual([10, 10]);
+    expect([INGEST_TIMEOUT.toSeconds(), STREAM_DRAIN_POLL.toSeconds(), EXPORT_WINDOW.toSeconds()]).toEqual([10, 10, 2_592_000]);
+    // The ingest function's timeout is the one the drain waits out.
+    const ingest = Object.values(template.Resources).find((r) => (r as { Metadata?: Record<string, unknown> }).Metadata?.['lumiqo:function'] === 'ingest') as { Properties: { Timeout: number } } | undefined;
+    if (ingest) expect(ingest.Properties.Timeout).toBe(INGEST_TIMEOUT.toSeconds());
   });
 
   test('termination: Election? purges at once when the controller elected immediate deletion, else exports first (R-TERM-3)', () => {
@@ -433,19 +440,20 @@ describe('the synthesized definitions, run (aws-local-stepfunctions)', () => {
 
   test('termination (export-then-delete): freeze, flush, export, the window, purge, shred, verify, certificate (R-TERM-1..5)', async () => {
     const run = await execute(workflows.termination.definition, { ...TERMINATION, election: 'export-then-delete' }, {
+      'drain-stream': batches(2),
       'export-tenant-data': batches(2),
       'purge-tenant-data': batches(2),
     });
     expect(run.failure).toBeUndefined();
     // R-TERM-2: the execution ends once the export is offered; the sweeper starts the purge at stage 'purge'.
-    expect(run.calls).toEqual(['claim', 'freeze', 'flush-usage', 'report-tenant-usage', 'export-tenant-data', 'export-tenant-data', 'write-tenant-manifest']);
+    expect(run.calls).toEqual(['claim', 'freeze', 'drain-stream', 'drain-stream', 'flush-usage', 'report-tenant-usage', 'export-tenant-data', 'export-tenant-data', 'write-tenant-manifest']);
     const purge = await execute(workflows.termination.definition, { ...TERMINATION, election: 'export-then-delete', stage: 'purge' }, { 'purge-tenant-data': batches(2) });
     expect(purge.calls).toEqual(['claim', 'purge-tenant-data', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
   });
 
   test('termination (immediate): no export and no window, straight to the purge (R-TERM-3)', async () => {
-    const run = await execute(workflows.termination.definition, { ...TERMINATION, election: 'immediate' }, { 'purge-tenant-data': batches(1) });
-    expect(run.calls).toEqual(['claim', 'freeze', 'flush-usage', 'report-tenant-usage', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
+    const run = await execute(workflows.termination.definition, { ...TERMINATION, election: 'immediate' }, { 'drain-stream': batches(1), 'purge-tenant-data': batches(1) });
+    expect(run.calls).toEqual(['claim', 'freeze', 'drain-stream', 'flush-usage', 'report-tenant-usage', 'purge-tenant-data', 'shred-keys', 'verify-purge', 'issue-certificate']);
   });
 
   test('a PermanentTaskError is not retried: recorded at once, the execution fails (R-SEC-6)', async () => {
@@ -459,6 +467,7 @@ describe('the synthesized definitions, run (aws-local-stepfunctions)', () => {
 
   test('any other error is retried 4 times before it is recorded; a retry that succeeds carries on', async () => {
     const failing = await execute(workflows.termination.definition, { ...TERMINATION, election: 'immediate' }, {
+      'drain-stream': batches(1),
       'purge-tenant-data': batches(1),
       'verify-purge': () => { throw new Error('PurgeIncomplete: objects remain'); },
     });
@@ -468,6 +477,7 @@ describe('the synthesized definitions, run (aws-local-stepfunctions)', () => {
     expect(failing.calls).not.toContain('issue-certificate');
 
     const flaky = await execute(workflows.termination.definition, { ...TERMINATION, election: 'immediate' }, {
+      'drain-stream': batches(1),
       'purge-tenant-data': batches(1),
       'verify-purge': (s, call) => { if (call < 3) throw new Error('throttled'); return s; },
     });

@@ -176,10 +176,11 @@ describe('privacy functions and their environment', () => {
   test.each([
     ['R-DSR-5', 'PrivacyDeadlineCheck', 'privacy-tasks', 'check-deadlines'],
     ['R-TERM-1', 'BillingDueTerminations', 'billing', 'start-due-terminations'],
+    ['R-TERM-1..5', 'TerminationSweep', 'privacy', 'sweep-terminations'],
     ['R-AI-6', 'AiInsights', 'ai', 'detect-insights'],
   ] as const)('%s: an hourly rule (%s) invokes %s with {task: %s}', (_req, ruleName, fn, task) => {
     const rules = template.findResources('AWS::Events::Rule');
-    expect(Object.keys(rules)).toHaveLength(5);
+    expect(Object.keys(rules)).toHaveLength(6);
     const [ruleId, rule] = Object.entries(rules).find(([id]) => id.startsWith(ruleName))!;
     expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
     const [target] = rule.Properties.Targets;

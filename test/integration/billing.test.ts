@@ -28,7 +28,7 @@ beforeAll(async () => {
     processorCacheMs: 0,
     // R-TERM-1: no grace, and the termination's waits shortened, so a deleted subscription terminates within the test.
     billing: { prices: { price_Business1: 'business' }, terminationGraceDays: 0 },
-    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 }, retryIntervalMs: 0 },
+    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitInFlightIngest: 0, AwaitStreamDrain: 20, ExportWindow: 0 }, retryIntervalMs: 0 },
   });
   aws = createAwsClients(local.clients);
   const admin = (path: string, body: object = {}) => request(`${local.url}/v1/admin${path}`, { token: local.adminToken, method: 'POST', body });

@@ -19,7 +19,7 @@ beforeAll(async () => {
     log: () => undefined,
     eventSource: { maxBatchingWindowMs: 50 },
     pollIntervalMs: 20,
-    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 }, retryIntervalMs: 0 },
+    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitInFlightIngest: 0, AwaitStreamDrain: 20, ExportWindow: 0 }, retryIntervalMs: 0 },
   });
 });
 afterAll(async () => local?.stop());

@@ -125,7 +125,7 @@ beforeAll(async () => {
     demo: false,
     aroundInvocation: calls.aroundInvocation,
     // Shortened: propagation and drain waits; the 30-day export window lasts 4 s so the test can use it.
-    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 4_000 }, retryIntervalMs: 0 },
+    workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitInFlightIngest: 0, AwaitStreamDrain: 20, ExportWindow: 4_000 }, retryIntervalMs: 0 },
   });
   aws = createAwsClients(local.clients);
   await seedTenant('acme');

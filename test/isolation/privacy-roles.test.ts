@@ -253,3 +253,29 @@ describe('R-TERM-4: crypto-shredding', () => {
     expect(schedule('termination-tasks', '7')).toBe('Allowed');
   });
 });
+
+describe('R-TERM-1..5: the termination sweep and the continued executions reach only the termination machine', () => {
+  const execution = (name: WorkflowName, executionName: string) =>
+    `arn:aws:states:${REGION}:${ACCOUNT}:execution:${logicalId(services, services.workflows.stateMachines[name])}:${executionName}`;
+  const terminationMachine = services.workflows.stateMachines.termination;
+  const machineRoleId = logicalId(services, terminationMachine.role);
+
+  test('privacy (the sweeper) can DescribeExecution a termination execution, not an erasure one; query cannot', () => {
+    expect(decide('privacy', 'states:DescribeExecution', execution('termination', 'term_01-r1'))).toBe('Allowed');
+    expect(decide('privacy', 'states:DescribeExecution', execution('erasure', 'dsr_1'))).not.toBe('Allowed');
+    expect(decide('query', 'states:DescribeExecution', execution('termination', 'term_01-r1'))).not.toBe('Allowed');
+  });
+
+  test('the termination machine can start itself (ContinueInNewExecution), and no other machine', () => {
+    const as = (resource: string) => decideAs(policies, machineRoleId, { action: 'states:StartExecution', resource, context: {} });
+    expect(as(stateMachineArn('termination'))).toBe('Allowed');
+    for (const other of WORKFLOW_NAMES.filter((w) => w !== 'termination')) expect([other, as(stateMachineArn(other))]).toEqual([other, 'ImplicitlyDenied']);
+  });
+
+  test('termination-tasks can put its drain marker into the event stream (R-TERM-1); it cannot read the stream', () => {
+    const stream = fakeArn('AWS::Kinesis::Stream', logicalId(data, data.eventStream));
+    expect(decide('termination-tasks', 'kinesis:PutRecords', stream)).toBe('Allowed');
+    expect(decide('termination-tasks', 'kinesis:GetRecords', stream)).not.toBe('Allowed');
+    expect(decide('ingest', 'kinesis:PutRecords', stream)).toBe('Allowed');
+  });
+});

@@ -126,7 +126,9 @@ export class SynthesizedPolicies {
       }
       case 'Fn::GetAtt': {
         const [logicalId, attribute] = arg as [string, string];
-        if (attribute !== 'Arn') throw new Error(`Fn::GetAtt ${logicalId}.${attribute}: only Arn is resolved`);
+        // A state machine's Name: its fake ARN ends with it (the policies name its executions by it, R-TERM-1..5).
+        if (attribute === 'Name' && this.template(stackName).Resources[logicalId].Type === 'AWS::StepFunctions::StateMachine') return logicalId;
+        if (attribute !== 'Arn') throw new Error(`Fn::GetAtt ${logicalId}.${attribute}: only Arn and a state machine's Name are resolved`);
         return fakeArn(this.template(stackName).Resources[logicalId].Type, logicalId);
       }
       case 'Fn::Join': {

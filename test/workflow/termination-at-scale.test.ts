@@ -59,7 +59,7 @@ test(`R-TERM-1..5: a ${EVENTS.toLocaleString('en')}-event tenant is purged in ex
   }) as typeof w.deps.store;
   const tasks = createTerminationTaskHandler({ ...w.deps, store });
   const workflows = new LocalWorkflows(localDeployment().stateMachines, { 'termination-tasks': (payload) => tasks(payload as never) }, {
-    waitOverridesMs: { AwaitStreamDrain: 0 },
+    waitOverridesMs: { AwaitInFlightIngest: 0, AwaitStreamDrain: 20 },
     retryIntervalMs: 0,
   });
   const termination = new Termination({ ...w, workflows });

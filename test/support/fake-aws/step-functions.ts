@@ -1,6 +1,10 @@
 /**
- * FakeStepFunctions: AWS Step Functions StartExecution (Standard workflows) over its real wire protocol,
- * awsJson1_0 with `x-amz-target: AWSStepFunctions.StartExecution`.
+ * FakeStepFunctions: AWS Step Functions StartExecution and DescribeExecution (Standard workflows) over their real
+ * wire protocol, awsJson1_0 with `x-amz-target: AWSStepFunctions.<Operation>`.
+ *
+ * DescribeExecution, as the API reference states it: the execution's ARN, state machine, name, status (RUNNING,
+ * SUCCEEDED, FAILED…), start date and input (and stop date once closed); an ARN that is no execution of this
+ * account and region is InvalidArn, one it does not know ExecutionDoesNotExist.
  *
  * StartExecution's idempotency, as the API reference states it: the same name and the same input as an execution
  * that is still RUNNING returns that execution again (same ARN and startDate); the same name with another input,
@@ -23,6 +27,7 @@ export interface SfnExecution {
   readonly input: string;
   readonly startDate: Date;
   status: ExecutionStatus;
+  stopDate?: Date;
   output?: unknown;
   error?: unknown;
 }
@@ -68,7 +73,7 @@ export class FakeStepFunctions {
         target: 'AWSStepFunctions',
         jsonVersion: '1.0',
         record: (call) => sfn.calls.push(call),
-        operations: { StartExecution: (input) => sfn.startExecution(input) },
+        operations: { StartExecution: (input) => sfn.startExecution(input), DescribeExecution: (input) => sfn.describeExecution(input) },
       }),
     );
     return sfn;
@@ -127,14 +132,32 @@ export class FakeStepFunctions {
     return { executionArn, startDate: epochSeconds(execution.startDate) };
   }
 
+  private describeExecution(input: Record<string, unknown>) {
+    const executionArn = requiredString(input, 'executionArn', { min: 1, max: 256 });
+    if (!/^arn:aws:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/.test(executionArn)) {
+      throw new AwsError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${executionArn}'`);
+    }
+    const execution = this.executions.find((e) => e.executionArn === executionArn);
+    if (!execution) throw new AwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    return {
+      executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: epochSeconds(execution.startDate),
+      input: execution.input,
+      ...(execution.stopDate ? { stopDate: epochSeconds(execution.stopDate) } : {}),
+    };
+  }
+
   private run(execution: SfnExecution, input: unknown): void {
     const { onStart } = this.options;
     if (!onStart) return; // nothing runs it: it stays RUNNING, as an execution waiting on a task would
     const done: Promise<void> = Promise.resolve()
       .then(() => onStart(execution.stateMachineArn, execution.name, input))
       .then(
-        (output) => Object.assign(execution, { status: 'SUCCEEDED', output }),
-        (error: unknown) => Object.assign(execution, { status: 'FAILED', error }),
+        (output) => Object.assign(execution, { status: 'SUCCEEDED', output, stopDate: new Date() }),
+        (error: unknown) => Object.assign(execution, { status: 'FAILED', error, stopDate: new Date() }),
       )
       .then(() => void this.running.delete(done));
     this.running.add(done);
