@@ -318,10 +318,12 @@ export interface DeadLetter {
   readonly reason: string;
   /** What the store said when it refused the record (R-ING-7), e.g. DynamoDB's ValidationException message. */
   readonly detail?: string;
-  /** Where it came from: stream ARN, shard, partition key. */
+  /**
+   * Where it is: stream ARN, shard, partition key (the tenant id), and when it arrived. R-DSR-2, R-TERM-4: a letter
+   * never carries the record's bytes (a copy in the queue would outlive erasure and shredding); the record is read
+   * from the stream at this position for the stream's retention (24 h), and the DeadLetters alarm fires at once.
+   */
   readonly origin: Readonly<Record<string, string>>;
-  /** The record's bytes, when they fit in a queue message (else the origin points at it in the stream). */
-  readonly data?: Uint8Array;
 }
 
 export interface DeadLetterSink {
