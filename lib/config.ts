@@ -185,6 +185,8 @@ export function runtimeSettings(config: LumiqoConfig): RuntimeSettings {
     plans: config.plans,
     limits: config.limits,
     webhookToleranceSeconds: config.webhookToleranceSeconds,
+    // R-SEC-6: the audit entries' TTL follows the configured retention, not a constant.
+    auditRetentionDays: config.auditRetentionDays,
   };
 }
 

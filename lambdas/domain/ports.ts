@@ -163,7 +163,8 @@ export interface EventStore {
 
 /** Large payloads, under `tenants/<id>/` (R-SEC-4). */
 export interface PayloadStore {
-  put(key: string, body: Uint8Array): Promise<void>;
+  /** R-RET-1: `expireAfterDays` tags the object with its expiry class (retention.ts payloadExpiryClass). */
+  put(key: string, body: Uint8Array, options?: { readonly expireAfterDays?: number }): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
   /** Deletes these objects with every version of each (the bucket is versioned): nothing stays recoverable. */
   delete(keys: readonly string[]): Promise<void>;
