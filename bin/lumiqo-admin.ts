@@ -34,9 +34,13 @@ Commands:
   create-source <tenantId> --scheme standard|stripe|shopify|github [--source-id <id>] [--secret <secret>]
   rotate-source <tenantId> <sourceId> [--secret <secret>]
   audit <tenantId> [--month YYYY-MM]
-  privacy-request <tenantId> --type access|erasure|rectification|restriction|lift-restriction
+  privacy-request <tenantId> --type access|erasure|rectification|restriction|lift-restriction|consent
                   --subject-kind <kind> --subject-value <value> [--corrections '<json array of {path, value}>']
   privacy-status <tenantId> <requestId>
+  consent <tenantId> [--analytics on|off] [--ai on|off] [--subject-kind <kind> --subject-value <value>]
+                  R-DSR-4: turns a purpose off (objection, consent withdrawn) or on again, for the tenant or, with a
+                  subject, for that subject (a consent request: follow it with privacy-status)
+  consent-status <tenantId>              the tenant's flags and every subject's by hash
   terminate <tenantId> [--immediate]      (default: 30-day export window, then purge; R-TERM-3)
   termination-status <tenantId>
   termination-resume <tenantId>   (a failed or lost termination goes on from its last checkpoint; audited)
@@ -65,6 +69,8 @@ const OPTIONS = {
   'subject-kind': { type: 'string' },
   'subject-value': { type: 'string' },
   corrections: { type: 'string' },
+  analytics: { type: 'string' },
+  ai: { type: 'string' },
   immediate: { type: 'boolean' },
   'public-key': { type: 'string' },
   'key-id': { type: 'string' },
@@ -140,6 +146,27 @@ export function commandRequest(command: string, args: readonly string[], values:
       const [tenantId, requestId] = need(2);
       return { method: 'GET', path: `/v1/admin/tenants/${tenantId}/privacy/requests/${requestId}` };
     }
+    case 'consent': {
+      const [tenantId] = need(1);
+      const flag = (name: 'analytics' | 'ai') => {
+        const value = values[name];
+        if (value !== undefined && value !== 'on' && value !== 'off') throw new UsageError(`consent: --${name} is on or off`);
+        return value === undefined ? undefined : value === 'on';
+      };
+      const purposes = optional({ analytics: flag('analytics'), ai: flag('ai') });
+      if (Object.keys(purposes).length === 0) throw new UsageError('consent: name --analytics and/or --ai');
+      if ((values['subject-kind'] === undefined) !== (values['subject-value'] === undefined)) {
+        throw new UsageError('consent: --subject-kind and --subject-value go together');
+      }
+      if (values['subject-kind'] === undefined) return { method: 'POST', path: `/v1/admin/tenants/${tenantId}/privacy/consent`, body: { purposes } };
+      return {
+        method: 'POST',
+        path: `/v1/admin/tenants/${tenantId}/privacy/requests`,
+        body: { type: 'consent', subject: { kind: values['subject-kind'], value: values['subject-value'] }, purposes },
+      };
+    }
+    case 'consent-status':
+      return { method: 'GET', path: `/v1/admin/tenants/${need(1)[0]}/privacy/consent` };
     case 'terminate':
       return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/termination`, body: { election: values.immediate ? 'immediate' : 'export-then-delete' } };
     case 'termination-status':

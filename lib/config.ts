@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_BACKUP_RETENTION_DAYS } from '../lambdas/domain/privacy';
+import { DEFAULT_BACKUP_RETENTION_DAYS, STREAM_RETENTION_HOURS } from '../lambdas/domain/privacy';
 import { AUDIT_RETENTION_DAYS } from '../lambdas/domain/retention';
 import { DEFAULT_AI_SETTINGS, aiSettingsSchema, type AiSettings } from '../lambdas/domain/ai/settings';
 import { DEFAULT_BILLING_SETTINGS, PRICE_ID_PATTERN, type BillingSettings } from '../lambdas/domain/billing';
@@ -55,8 +55,12 @@ export const configSchema = z.strictObject({
   alarmEmail: z.email('alarmEmail: an e-mail address').optional(),
   stream: z
     .strictObject({
-      /** Kinesis retention: must outlast the processor's maximum record age. */
-      retentionHours: z.number().int().min(24).max(8760).default(168),
+      /**
+       * Kinesis retention: must outlast the processor's maximum record age. R-DSR-2, R-TERM-4: the stream holds whole
+       * events, beyond the reach of erasure and shredding, so it keeps them no longer than processing needs (24 h,
+       * Kinesis's minimum and the processor's maximum record age); deletion records and certificates name it.
+       */
+      retentionHours: z.number().int().min(24).max(8760).default(STREAM_RETENTION_HOURS),
     })
     .prefault({}),
   processor: processorSchema.prefault({}),
@@ -210,6 +214,8 @@ export function runtimeSettings(config: LumiqoConfig): RuntimeSettings {
     plans: config.plans,
     limits: config.limits,
     webhookToleranceSeconds: config.webhookToleranceSeconds,
+    // R-SEC-6: the audit entries' TTL follows the configured retention, not a constant.
+    auditRetentionDays: config.auditRetentionDays,
   };
 }
 

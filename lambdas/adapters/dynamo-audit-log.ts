@@ -53,4 +53,6 @@ export class DynamoAuditLog implements AuditLog {
   }
 }
 
-export const auditLogOf = (c: Composition): DynamoAuditLog => c.once('audit', () => new DynamoAuditLog(dynamoOf(c), c.env.value('audit', ENV.auditTable)));
+/** R-SEC-6: entries kept for the deployment's auditRetentionDays (LUMIQO_SETTINGS). */
+export const auditLogOf = (c: Composition): DynamoAuditLog =>
+  c.once('audit', () => new DynamoAuditLog(dynamoOf(c), c.env.value('audit', ENV.auditTable), c.settings.auditRetentionDays ?? AUDIT_RETENTION_DAYS));

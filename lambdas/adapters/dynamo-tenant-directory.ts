@@ -6,6 +6,10 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocu
 import { DomainError, type Tenant } from '../domain/model';
 import { SYSTEM_CLOCK, type ApiKeyRecord, type Clock, type DeliveryRecord, type TenantDirectory, type WebhookSource } from '../domain/ports';
 import { controlKeys } from '../domain/keys';
+import { accountDataExpiresAt } from '../domain/retention';
+import { TABLES } from '../shared/tables';
+
+const TTL_ATTRIBUTE = TABLES.control.ttlAttribute;
 import { deleteKeys, queryAll } from './dynamo-query';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
@@ -57,10 +61,11 @@ export class DynamoTenantDirectory implements TenantDirectory {
         new UpdateCommand({
           TableName: this.tableName,
           Key: controlKeys.tenant(tenantId),
-          UpdateExpression: 'SET #status = :status',
+          // R-RET-2: a terminated tenant's tombstone expires ACCOUNT_DATA_RETENTION_DAYS after its termination.
+          UpdateExpression: status === 'terminated' ? 'SET #status = :status, #ttl = :ttl' : 'SET #status = :status REMOVE #ttl',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status },
+          ExpressionAttributeNames: { '#status': 'status', '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':status': status, ...(status === 'terminated' ? { ':ttl': accountDataExpiresAt(this.clock.now()) } : {}) },
         }),
       );
     } catch (error) {

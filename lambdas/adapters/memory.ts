@@ -33,7 +33,7 @@ import { SYSTEM_CLOCK } from '../domain/ports';
 import { TerminationSuperseded, type PrivacyRequestRecord, type PrivacyStep, type TerminationRecord, type WorkflowName } from '../domain/privacy';
 import { auditKeys, controlKeys, dataKeys, ledgerKeys } from '../domain/keys';
 import { consentFlagsOf, type ConsentEntry, type ConsentFlags } from '../domain/consent';
-import { AUDIT_RETENTION_DAYS } from '../domain/retention';
+import { accountDataExpiresAt, AUDIT_RETENTION_DAYS } from '../domain/retention';
 import { assertMonth, auditEntryFromItem, auditItem } from './audit-items';
 import {
   assertCounterNames,
@@ -84,6 +84,8 @@ const partition = (items: Iterable<Item>, pk: string) => [...items].filter((item
 
 export class MemoryTenantDirectory implements TenantDirectory {
   readonly tenants = new Map<string, Tenant>();
+  /** R-RET-2: the tenant item's TTL (epoch seconds), set when it is terminated. */
+  readonly expiries = new Map<string, number>();
   private readonly keysByHash = new Map<string, ApiKeyRecord>();
   /** The tenant's own list: keyId -> hash, as the Control table's list entries keep it. */
   private readonly keyHashes = new Map<string, string>();
@@ -107,6 +109,9 @@ export class MemoryTenantDirectory implements TenantDirectory {
     const tenant = this.tenants.get(tenantId);
     if (!tenant) throw new DomainError('not_found', `Tenant '${tenantId}' does not exist`, 404);
     this.tenants.set(tenantId, { ...tenant, status });
+    // R-RET-2: as the Control table keeps it, the tombstone's TTL.
+    if (status === 'terminated') this.expiries.set(tenantId, accountDataExpiresAt(this.clock.now()));
+    else this.expiries.delete(tenantId);
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
@@ -282,9 +287,12 @@ export class MemoryEventStore implements EventStore {
 
 export class MemoryPayloadStore implements PayloadStore {
   readonly objects = new Map<string, Uint8Array>();
+  /** R-RET-1: each object's expiry class, as its S3 tag. */
+  readonly expiryClasses = new Map<string, number>();
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: Uint8Array, options: { readonly expireAfterDays?: number } = {}): Promise<void> {
     this.objects.set(assertTenantObjectKey(key), new Uint8Array(body));
+    if (options.expireAfterDays !== undefined) this.expiryClasses.set(key, options.expireAfterDays);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

@@ -8,6 +8,7 @@ import type { PrivacyRequestRecord, PrivacyStep, RequestStatus, TerminationRecor
 export { isBoundTo } from '../domain/privacy';
 import type { TerminationBinding } from '../domain/ports';
 import { controlKeys } from '../domain/keys';
+import { accountDataExpiresAt } from '../domain/retention';
 import type { ConsentEntry } from '../domain/consent';
 
 export type Item = Record<string, unknown>;
@@ -61,8 +62,10 @@ export function consentItem(entry: ConsentEntry): Item {
   return { ...controlKeys.consent(entry.tenantId, entry.subjectHash), ...entry };
 }
 
+/** R-RET-2: a completed termination's record expires with the tombstone, ACCOUNT_DATA_RETENTION_DAYS after it. */
 export function terminationItem(record: TerminationRecord): Item {
-  return { ...record, ...controlKeys.termination(record.tenantId) };
+  const expiresAt = record.status === 'completed' && record.completedAt ? { expiresAt: accountDataExpiresAt(new Date(record.completedAt)) } : {};
+  return { ...record, ...controlKeys.termination(record.tenantId), ...expiresAt };
 }
 
 /** The record without its table keys. */

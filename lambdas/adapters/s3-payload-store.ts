@@ -1,6 +1,7 @@
 /** PayloadStore over one S3 bucket; every key lies under `tenants/<id>/` (R-SEC-4). */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PayloadStore } from '../domain/ports';
+import { PAYLOAD_EXPIRY_TAG } from '../domain/retention';
 import { S3ObjectVersions } from './s3-versions';
 import { assertTenantObjectKey, assertTenantObjectPrefix } from './tenant-object-key';
 import type { Composition } from '../shared/composition';
@@ -17,8 +18,10 @@ export class S3PayloadStore implements PayloadStore {
     this.versions = new S3ObjectVersions(s3, bucket);
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: assertTenantObjectKey(key), Body: body }));
+  async put(key: string, body: Uint8Array, options: { readonly expireAfterDays?: number } = {}): Promise<void> {
+    // R-RET-1: the lifecycle rule of this class deletes the object (tenant-data-store.ts).
+    const tagging = options.expireAfterDays === undefined ? {} : { Tagging: `${PAYLOAD_EXPIRY_TAG}=${options.expireAfterDays}` };
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: assertTenantObjectKey(key), Body: body, ...tagging }));
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

@@ -7,9 +7,10 @@ import { SQS_LIMITS, utf8Bytes } from '../domain/aws-limits';
 import { boundedBatches } from './batches';
 
 /**
- * The processor's dead-letter queue (KMS-encrypted, 14 days): poison records with their reason. R-ING-7: every
- * message stays within SQS's 256 KiB, and so does every batch of them: a record too large to carry is sent as a
- * pointer into the stream (7-day retention), a detail too long is cut, so no letter is refused for its size.
+ * The processor's dead-letter queue (KMS-encrypted, 14 days): poison records with their reason. R-DSR-2, R-TERM-4:
+ * a letter is a pointer into the stream (shard, sequence number, arrival), never the record's bytes, so the queue
+ * holds nothing that erasure or shredding would have to reach. R-ING-7: every message stays within SQS's 256 KiB,
+ * and so does every batch of them: a detail too long is cut, so no letter is refused for its size.
  */
 export class SqsDeadLetterSink implements DeadLetterSink {
   constructor(
@@ -29,17 +30,15 @@ export class SqsDeadLetterSink implements DeadLetterSink {
 
 const MAX_DETAIL_CHARS = 1000;
 
-/** The message body of a letter: within SQS_LIMITS.messageBytes, with the record's bytes when they fit. */
+/** The message body of a letter, well within SQS_LIMITS.messageBytes: the record stays in the stream (`dataInStream`). */
 export function deadLetterMessage(letter: DeadLetter): Record<string, unknown> {
-  const message = {
+  return {
     recordId: letter.recordId,
     reason: letter.reason,
     ...(letter.detail === undefined ? {} : { detail: letter.detail.slice(0, MAX_DETAIL_CHARS) }),
     origin: letter.origin,
+    dataInStream: true,
   };
-  const data = letter.data && Buffer.from(letter.data).toString('base64');
-  const withData = data === undefined ? undefined : { ...message, data };
-  return withData && utf8Bytes(JSON.stringify(withData)) <= SQS_LIMITS.messageBytes ? withData : { ...message, dataInStream: true };
 }
 
 /** Consecutive batches of at most 10 messages and SQS_LIMITS.batchBytes in all. */

@@ -8,7 +8,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { DocumentSigner, DocumentStore } from './ports';
-import { DEFAULT_BACKUP_RETENTION_DAYS, KEY_DELETION_WINDOW_DAYS, PITR_WINDOW_DAYS } from './privacy';
+import { DEAD_LETTER_RETENTION_DAYS, DEFAULT_BACKUP_RETENTION_DAYS, KEY_DELETION_WINDOW_DAYS, PITR_WINDOW_DAYS, STREAM_RETENTION_HOURS } from './privacy';
 
 /** Retention facts of the deployment that decide when backup copies are gone (handed to the tasks by CDK). */
 export interface BackupFacts {
@@ -18,6 +18,10 @@ export interface BackupFacts {
   readonly keyDeletionWindowDays: number;
   /** DynamoDB point-in-time recovery window. */
   readonly pitrWindowDays: number;
+  /** Kinesis retention of the event stream (config.stream.retentionHours): whole events, under the deployment key. @default STREAM_RETENTION_HOURS */
+  readonly streamRetentionHours?: number;
+  /** Retention of the processor's dead-letter queue (stream positions only, never record bytes). @default DEAD_LETTER_RETENTION_DAYS */
+  readonly deadLetterRetentionDays?: number;
 }
 
 /** What a deployment keeps by default (domain/privacy.ts). */
@@ -25,7 +29,56 @@ export const DEFAULT_BACKUP_FACTS: BackupFacts = {
   backupRetentionDays: DEFAULT_BACKUP_RETENTION_DAYS,
   keyDeletionWindowDays: KEY_DELETION_WINDOW_DAYS,
   pitrWindowDays: PITR_WINDOW_DAYS,
+  streamRetentionHours: STREAM_RETENTION_HOURS,
+  deadLetterRetentionDays: DEAD_LETTER_RETENTION_DAYS,
 };
+
+/**
+ * A copy of the deleted data that the platform cannot delete on demand, and when it is gone (R-DSR-2, R-TERM-4):
+ * every deletion record and certificate names each, so that it tells the whole truth.
+ */
+export interface RemainingCopy {
+  /** `event-stream`, `dead-letter-queue`, `table-pitr`, `table-backups`. */
+  readonly store: string;
+  readonly holds: string;
+  /** When the last copy in this store expires. */
+  readonly expiresBy: string;
+  /** Tenant certificates: from when the copy is unreadable (ciphertext under the shredded key). */
+  readonly unreadableFrom?: string;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+const plusDays = (at: Date, days: number) => new Date(at.getTime() + days * DAY_MS).toISOString();
+const plusHours = (at: Date, hours: number) => new Date(at.getTime() + hours * 3600 * 1000).toISOString();
+
+/**
+ * R-DSR-2: what remains of an erased subject. The stream keeps records accepted up to the request for its retention
+ * (the processor drops them: erasure marker); point-in-time recovery and the daily backups keep the erased items,
+ * their bodies as ciphertext under the tenant key, until they age out. The dead-letter queue holds no record bytes.
+ */
+export function subjectRemainingCopies(receivedAt: Date, completedAt: Date, facts: BackupFacts): RemainingCopy[] {
+  return [
+    { store: 'event-stream', holds: 'records of the subject accepted up to the request, whole, under the deployment data key; the processor drops them', expiresBy: plusHours(receivedAt, facts.streamRetentionHours ?? STREAM_RETENTION_HOURS) },
+    { store: 'dead-letter-queue', holds: 'stream positions and reasons only, never record bytes', expiresBy: plusDays(completedAt, facts.deadLetterRetentionDays ?? DEAD_LETTER_RETENTION_DAYS) },
+    { store: 'table-pitr', holds: 'the erased items as they were, bodies as ciphertext under the tenant key', expiresBy: plusDays(completedAt, facts.pitrWindowDays) },
+    { store: 'table-backups', holds: 'the erased items in daily backups, bodies as ciphertext under the tenant key', expiresBy: plusDays(completedAt, facts.backupRetentionDays) },
+  ];
+}
+
+/**
+ * R-TERM-4: what remains of a terminated tenant. Ingestion closed at the freeze, before the purge, so the stream's
+ * last copy of the tenant expires within its retention of the purge; PITR and backups are ciphertext under the
+ * shredded key, unreadable once the key is deleted, and gone when they age out.
+ */
+export function tenantRemainingCopies(purgedAt: Date, keyUnrecoverableAfter: Date, facts: BackupFacts): RemainingCopy[] {
+  const unreadableFrom = keyUnrecoverableAfter.toISOString();
+  return [
+    { store: 'event-stream', holds: 'records accepted before the freeze, whole, under the deployment data key; the processor drops them', expiresBy: plusHours(purgedAt, facts.streamRetentionHours ?? STREAM_RETENTION_HOURS) },
+    { store: 'dead-letter-queue', holds: 'stream positions and reasons only, never record bytes', expiresBy: plusDays(purgedAt, facts.deadLetterRetentionDays ?? DEAD_LETTER_RETENTION_DAYS) },
+    { store: 'table-pitr', holds: 'the tenant\'s items as they were, bodies as ciphertext under the tenant key', expiresBy: plusDays(purgedAt, facts.pitrWindowDays), unreadableFrom },
+    { store: 'table-backups', holds: 'the tenant\'s items in daily backups, bodies as ciphertext under the tenant key', expiresBy: plusDays(purgedAt, facts.backupRetentionDays), unreadableFrom },
+  ];
+}
 
 /** What was deleted, counted by store. */
 export type DeletionCounts = Readonly<Record<string, number>>;
@@ -44,6 +97,8 @@ export interface SubjectDeletionRecord {
    * how many were received after it (new processing by the controller, not covered by this request).
    */
   readonly verification: { readonly method: string; readonly remaining: number; readonly receivedAfterRequest: number; readonly verifiedAt: string };
+  /** Copies the erasure cannot reach, each with when it is gone (absent from records signed before issue 11). */
+  readonly remainingCopies?: readonly RemainingCopy[];
 }
 
 export interface TenantDeletionCertificate {
@@ -70,6 +125,8 @@ export interface TenantDeletionCertificate {
   /** Kept on purpose, apart from tenant data (R-TERM-6, R-SEC-6). */
   readonly retained: readonly string[];
   readonly verification: { readonly method: string; readonly remaining: number; readonly verifiedAt: string };
+  /** Copies the purge cannot reach, each with when it is unreadable and gone (absent from certificates before issue 11). */
+  readonly remainingCopies?: readonly RemainingCopy[];
 }
 
 export type DeletionDocument = SubjectDeletionRecord | TenantDeletionCertificate;
@@ -85,10 +142,12 @@ export interface SignedDeletionDocument<D extends DeletionDocument = DeletionDoc
   };
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
 /** The certificate's backup dates, from the purge time, the key's deletion date and the retention facts. */
-export function backupDates(purgedAt: Date, keyUnrecoverableAfter: Date, facts: BackupFacts): TenantDeletionCertificate['backups'] {
+export function backupDates(
+  purgedAt: Date,
+  keyUnrecoverableAfter: Date,
+  facts: Pick<BackupFacts, 'pitrWindowDays' | 'backupRetentionDays' | 'keyDeletionWindowDays'>,
+): TenantDeletionCertificate['backups'] {
   const copiesExpireBy = new Date(purgedAt.getTime() + Math.max(facts.pitrWindowDays, facts.backupRetentionDays) * DAY_MS);
   const unrecoverableBy = new Date(Math.min(copiesExpireBy.getTime(), keyUnrecoverableAfter.getTime()));
   return {

@@ -163,7 +163,8 @@ export interface EventStore {
 
 /** Large payloads, under `tenants/<id>/` (R-SEC-4). */
 export interface PayloadStore {
-  put(key: string, body: Uint8Array): Promise<void>;
+  /** R-RET-1: `expireAfterDays` tags the object with its expiry class (retention.ts payloadExpiryClass). */
+  put(key: string, body: Uint8Array, options?: { readonly expireAfterDays?: number }): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
   /** Deletes these objects with every version of each (the bucket is versioned): nothing stays recoverable. */
   delete(keys: readonly string[]): Promise<void>;
@@ -348,10 +349,12 @@ export interface DeadLetter {
   readonly reason: string;
   /** What the store said when it refused the record (R-ING-7), e.g. DynamoDB's ValidationException message. */
   readonly detail?: string;
-  /** Where it came from: stream ARN, shard, partition key. */
+  /**
+   * Where it is: stream ARN, shard, partition key (the tenant id), and when it arrived. R-DSR-2, R-TERM-4: a letter
+   * never carries the record's bytes (a copy in the queue would outlive erasure and shredding); the record is read
+   * from the stream at this position for the stream's retention (24 h), and the DeadLetters alarm fires at once.
+   */
   readonly origin: Readonly<Record<string, string>>;
-  /** The record's bytes, when they fit in a queue message (else the origin points at it in the stream). */
-  readonly data?: Uint8Array;
 }
 
 export interface DeadLetterSink {

@@ -85,6 +85,10 @@ export const EXPORT_WINDOW_DAYS = 30;
 export const PITR_WINDOW_DAYS = 35;
 /** Days KMS waits before deleting a shredded tenant key: the shortest KMS allows, so backups turn unreadable soonest. */
 export const KEY_DELETION_WINDOW_DAYS = 7;
+/** R-DSR-2, R-TERM-4: the event stream's retention by default (lib/config.ts stream.retentionHours). */
+export const STREAM_RETENTION_HOURS = 24;
+/** The processor's dead-letter queue keeps letters this long (lib/constructs/stream-processor.ts). */
+export const DEAD_LETTER_RETENTION_DAYS = 14;
 /** Daily table backups are kept this long unless the config says otherwise (lib/config.ts backupRetentionDays). */
 export const DEFAULT_BACKUP_RETENTION_DAYS = 35;
 

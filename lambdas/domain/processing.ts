@@ -21,7 +21,7 @@ import {
   type TenantCrypto,
   type TenantDirectory,
 } from './ports';
-import { expiresAtEpochSeconds, retentionDaysFor } from './retention';
+import { expiresAtEpochSeconds, payloadExpiryClass, retentionDaysFor } from './retention';
 import { clearName, clearRoute } from './clear-metadata';
 import { allowsPurpose, NO_OBJECTIONS, type ConsentFlags, type ConsentReader } from './consent';
 import { minuteOf, rollupDeltas, seriesOf, splitByCounters } from './rollups';
@@ -294,7 +294,8 @@ export class StreamProcessing {
     let stored = withBody(inlineBody(ciphertext));
     if (!keepsInline(this.deps.store, settings, stored, ciphertext)) {
       stored = withBody({ objectKey });
-      await payloads.put(objectKey, ciphertext);
+      // R-RET-1: the payload expires with its event (its lifecycle class).
+      await payloads.put(objectKey, ciphertext, { expireAfterDays: payloadExpiryClass(retentionDaysFor(tenant, settings)) });
     }
     const subjects = subjectHashes.map((subjectHash) => ({ tenantId: tenant.tenantId, subjectHash, eventId: envelope.eventId, expiresAt }));
     return { recordId, stored, subjects, event };

@@ -39,6 +39,8 @@ export const runtimeSettingsSchema = z.strictObject({
   }),
   /** Webhook timestamp tolerance; deliveries are de-duplicated for twice this (R-ING-2). */
   webhookToleranceSeconds: integer(30, 3600),
+  /** R-SEC-6: how long audit entries are kept (lib/config.ts auditRetentionDays). @default AUDIT_RETENTION_DAYS (365) */
+  auditRetentionDays: z.optional(integer(365, 3650)),
 });
 
 export type RuntimeSettings = z.infer<typeof runtimeSettingsSchema>;

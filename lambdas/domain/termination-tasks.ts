@@ -9,7 +9,7 @@
  */
 import type { AiStore } from './ai/ports';
 import { objectKeys, tenantObjectPrefix } from './keys';
-import { backupDates, signDeletionDocument, type BackupFacts, type TenantDeletionCertificate } from './deletion-records';
+import { backupDates, signDeletionDocument, tenantRemainingCopies, type BackupFacts, type TenantDeletionCertificate } from './deletion-records';
 import type { Tenant } from './model';
 import type {
   AuditLog,
@@ -409,6 +409,8 @@ export class TerminationTasks {
         deleted: deletedCounts(state.counts ?? {}),
         keyMaterial: { destroyedAt: state.keyDestroyed.at, unrecoverableAfter: state.keyDestroyed.unrecoverableAfter },
         backups: backupDates(new Date(state.keyDestroyed.at), new Date(state.keyDestroyed.unrecoverableAfter), this.deps.backupFacts),
+        // Issue 11 (R-TERM-4): every copy the purge cannot reach, and when it is unreadable and gone.
+        remainingCopies: tenantRemainingCopies(new Date(state.keyDestroyed.at), new Date(state.keyDestroyed.unrecoverableAfter), this.deps.backupFacts),
         retained: RETAINED_AFTER_TERMINATION,
         verification: { method: VERIFICATION_METHOD, remaining: 0, verifiedAt },
       };

@@ -8,6 +8,8 @@ import { tenantCryptoOf } from '../adapters/envelope-crypto';
 import { exportsOf, recordsOf } from '../adapters/s3-document-store';
 import { payloadStoreOf } from '../adapters/s3-payload-store';
 import { Composition } from '../shared/composition';
+import { ENV } from '../shared/settings';
+import type { BackupFacts } from '../domain/deletion-records';
 import type { RuntimeOptions } from '../shared/environment';
 import { PRIVACY_TASKS } from './function';
 import type { PrivacyTaskDeps } from './handler';
@@ -24,6 +26,7 @@ export function composePrivacyTasks(env: NodeJS.ProcessEnv, runtime?: RuntimeOpt
     exports: exportsOf(c),
     records: recordsOf(c),
     signer: documentSignerOf(c),
+    backupFacts: c.env.json<BackupFacts>('backupFacts', ENV.backupFacts),
     settings: c.settings,
     clock: c.clock,
   };

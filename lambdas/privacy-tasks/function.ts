@@ -13,5 +13,7 @@ export const PRIVACY_TASKS = declareFunction({
     exports: 'read-write',
     records: 'write',
     signingKey: 'sign',
+    // What the deletion record names as remaining, until when (R-DSR-2).
+    backupFacts: true,
   },
 });

@@ -34,8 +34,15 @@ export function createProcessorHandler(
               recordId: id,
               reason,
               ...(detail === undefined ? {} : { detail }),
-              origin: { eventSourceARN: record.eventSourceARN, shard: record.eventID.split(':')[0], partitionKey: record.kinesis.partitionKey },
-              data: Buffer.from(record.kinesis.data, 'base64'),
+              // R-DSR-2, R-TERM-4: a pointer into the stream, never the record's bytes (DeadLetter).
+              origin: {
+                eventSourceARN: record.eventSourceARN,
+                shard: record.eventID.split(':')[0],
+                partitionKey: record.kinesis.partitionKey,
+                ...(Number.isFinite(record.kinesis.approximateArrivalTimestamp)
+                  ? { arrivedAt: new Date(record.kinesis.approximateArrivalTimestamp * 1000).toISOString() }
+                  : {}),
+              },
             };
           }),
         );

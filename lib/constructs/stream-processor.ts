@@ -11,6 +11,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_PROCESSOR_SETTINGS, type ProcessorSettings } from '../config';
+import { DEAD_LETTER_RETENTION_DAYS } from '../../lambdas/domain/privacy';
 
 export interface StreamProcessorProps {
   readonly fn: lambda.IFunction;
@@ -34,7 +35,8 @@ export class StreamProcessor extends Construct {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.queueKey,
       enforceSSL: true,
-      retentionPeriod: cdk.Duration.days(14),
+      // The deletion records and certificates name this (BackupFacts.deadLetterRetentionDays).
+      retentionPeriod: cdk.Duration.days(DEAD_LETTER_RETENTION_DAYS),
     });
 
     this.eventSource = new sources.KinesisEventSource(props.stream, {

@@ -8,6 +8,7 @@ import { AI_PARTITION_PATTERNS, controlKeys, tenantObjectPattern, tenantPartitio
 import { TABLES, type TableShape } from '../../lambdas/shared/tables';
 import { READ_KEY_ACTIONS, WRITE_KEY_ACTIONS, allow, allowKeyViaServices, type KeyUsingService } from './grants';
 import { secureBucket } from './secure-bucket';
+import { PAYLOAD_EXPIRY_CLASSES, PAYLOAD_EXPIRY_TAG } from '../../lambdas/domain/retention';
 
 export interface TenantDataStoreProps {
   /** Customer-managed key for the tables and the payload bucket (R-SEC-2). */
@@ -89,6 +90,12 @@ export class TenantDataStore extends Construct {
           noncurrentVersionExpiration: props.noncurrentPayloadRetention ?? cdk.Duration.days(30),
           expiredObjectDeleteMarker: true,
         },
+        // R-RET-1, R-RET-6: a payload expires with its event, by the expiry class it is tagged with (retention.ts).
+        ...PAYLOAD_EXPIRY_CLASSES.map((days) => ({
+          id: `ExpirePayloadsAfter${days}Days`,
+          tagFilters: { [PAYLOAD_EXPIRY_TAG]: String(days) },
+          expiration: cdk.Duration.days(days),
+        })),
       ],
     });
   }
@@ -134,7 +141,8 @@ export class TenantDataStore extends Construct {
       'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
       'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query',
     ]);
-    allow(grantee, { actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], resources: [this.payloadBucket.arnForObjects('tenants/*')] });
+    // s3:PutObjectTagging: a PutObject with tags (the payload's expiry class, R-RET-1) needs it too.
+    allow(grantee, { actions: ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject'], resources: [this.payloadBucket.arnForObjects('tenants/*')] });
     this.allowDataKey(grantee, WRITE_KEY_ACTIONS, ['dynamodb', 's3']);
   }
 

@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 // Type only: the module's runtime imports (canonicalize, ESM) have no place in the CDK app.
 import type { BackupFacts } from '../../lambdas/domain/deletion-records';
-import { PITR_WINDOW_DAYS, WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
+import { DEAD_LETTER_RETENTION_DAYS, PITR_WINDOW_DAYS, WORKFLOW_NAMES } from '../../lambdas/domain/privacy';
 import { FUNCTION_DECLARATIONS } from '../../lambdas/shared/functions';
 import { tenantObjectPattern } from '../../lambdas/domain/keys';
 import { stackPrefix, type LumiqoConfig } from '../config';
@@ -93,6 +93,8 @@ export class ServicesStack extends cdk.Stack {
       backupRetentionDays: config.backupRetentionDays,
       keyDeletionWindowDays: TenantKeys.KEY_DELETION_WINDOW_DAYS,
       pitrWindowDays: PITR_WINDOW_DAYS,
+      streamRetentionHours: config.stream.retentionHours,
+      deadLetterRetentionDays: DEAD_LETTER_RETENTION_DAYS,
     };
     this.aiProvider = new AiProvider(this, 'AiProvider', { key: this.servicesKey, settings: config.ai });
     const bindings = { store, eventStream: data.eventStream, dataKey: data.dataKey, documents, ledger, tenantKeys, signingKey, backupFacts, aiProvider: this.aiProvider };

@@ -34,39 +34,34 @@ describe('SqsDeadLetterSink within SQS’s 256 KiB', () => {
     await service.close();
   });
 
-  const letter = (n: number, dataBytes: number, detail?: string): DeadLetter => ({
+  const letter = (n: number, detail?: string): DeadLetter => ({
     recordId: String(n),
     reason: 'store_refused',
     ...(detail ? { detail } : {}),
-    origin: { eventSourceARN: 'arn:aws:kinesis:eu-west-1:111122223333:stream/lumiqo-events', shard: 'shardId-000000000000', partitionKey: 'acme' },
-    data: new Uint8Array(dataBytes).fill(65),
+    origin: { eventSourceARN: 'arn:aws:kinesis:eu-west-1:111122223333:stream/lumiqo-events', shard: 'shardId-000000000000', partitionKey: 'acme', arrivedAt: '2026-11-23T10:00:00.000Z' },
   });
   const sentBodies = (from: number) =>
     service.bodies.slice(from).flatMap((body) => (body.Entries as { MessageBody: string }[]).map((e) => JSON.parse(e.MessageBody) as Record<string, unknown>));
 
-  it('sends 12 letters of 150 KB records in batches SQS takes, every record inline', async () => {
-    const before = { calls: service.received.length, refusals: awsLimitRefusals().length };
-
-    await new SqsDeadLetterSink(sqs, `${service.url}/111122223333/dlq`).send(Array.from({ length: 12 }, (_, i) => letter(i, 150 * KiB)));
-
-    expect(awsLimitRefusals().length).toBe(before.refusals);
-    const bodies = sentBodies(before.calls);
-    expect(bodies.map((b) => b.recordId)).toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
-    expect(bodies.every((b) => Buffer.from(String(b.data), 'base64').byteLength === 150 * KiB)).toBe(true);
-    // Two of them would pass 256 KiB: one letter a call.
-    expect(service.received.length - before.calls).toBe(12);
-  });
-
-  it('sends a record too large for a message as a pointer into the stream, and cuts a long detail', async () => {
+  it('R-DSR-2, R-TERM-4: a letter is a pointer into the stream, never the record’s bytes; a long detail is cut', async () => {
     const before = service.received.length;
 
-    await new SqsDeadLetterSink(sqs, `${service.url}/111122223333/dlq`).send([letter(1, 300 * KiB, 'x'.repeat(5000)), letter(2, 10)]);
+    await new SqsDeadLetterSink(sqs, `${service.url}/111122223333/dlq`).send([letter(1, 'x'.repeat(5000)), letter(2)]);
 
-    const [large, small] = sentBodies(before);
-    expect(large).toMatchObject({ recordId: '1', reason: 'store_refused', dataInStream: true, detail: 'x'.repeat(1000) });
-    expect(large).not.toHaveProperty('data');
-    expect(small).toMatchObject({ recordId: '2', data: Buffer.alloc(10, 65).toString('base64') });
+    const [long, short] = sentBodies(before);
+    expect(long).toEqual({ recordId: '1', reason: 'store_refused', detail: 'x'.repeat(1000), origin: letter(1).origin, dataInStream: true });
+    expect(short).toEqual({ recordId: '2', reason: 'store_refused', origin: letter(2).origin, dataInStream: true });
     expect(service.received.length - before).toBe(1);
+  });
+
+  it('sends 25 letters in batches of at most 10, every one within the limits', async () => {
+    const before = { calls: service.received.length, refusals: awsLimitRefusals().length };
+
+    await new SqsDeadLetterSink(sqs, `${service.url}/111122223333/dlq`).send(Array.from({ length: 25 }, (_, i) => letter(i, 'd'.repeat(2000))));
+
+    expect(awsLimitRefusals().length).toBe(before.refusals);
+    expect(sentBodies(before.calls).map((b) => b.recordId)).toEqual(Array.from({ length: 25 }, (_, i) => String(i)));
+    expect(service.received.length - before.calls).toBe(3);
   });
 
   it('the layer does refuse what the sink would have sent before: ten 150 KB letters in one batch', async () => {

@@ -9,6 +9,7 @@ import type { PlatformEvent, StoredEvent, Tenant } from '../model';
 import type { AuditLog, Clock, DocumentSigner, DocumentStore, EventStore, PayloadStore, PrivacyRequestStore, TenantCrypto, TenantDirectory } from '../ports';
 import { PermanentTaskError, type PrivacyRequestRecord, type PrivacyStep, type SubjectTask, type SubjectWorkflowState } from '../privacy';
 import { decryptStoredEvent } from '../export-lines';
+import type { BackupFacts } from '../deletion-records';
 
 /** Events per batch of every task that writes or deletes (one BatchWrite round per 25, a few seconds at most). */
 export const ERASE_BATCH = 200;
@@ -29,6 +30,8 @@ export interface SubjectRequestTasksDeps {
   readonly signer: DocumentSigner;
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
+  /** Retention of the copies a deletion record names (R-DSR-2). @default DEFAULT_BACKUP_FACTS */
+  readonly backupFacts?: BackupFacts;
 }
 
 type Detail = Record<string, string | number | boolean>;

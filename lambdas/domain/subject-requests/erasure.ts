@@ -3,7 +3,7 @@
  * query that located them, and a signed deletion record that outlives every purge.
  */
 import { objectKeys } from '../keys';
-import { signDeletionDocument, type SubjectDeletionRecord } from '../deletion-records';
+import { DEFAULT_BACKUP_FACTS, signDeletionDocument, subjectRemainingCopies, type SubjectDeletionRecord } from '../deletion-records';
 import { PermanentTaskError, type SubjectWorkflowState } from '../privacy';
 import { addCounts, AuditedSubjectTasks, ERASE_BATCH } from './audited-tasks';
 
@@ -92,6 +92,7 @@ export class ErasureTasks extends AuditedSubjectTasks {
           receivedAfterRequest: s.counts?.receivedAfterRequest ?? 0,
           verifiedAt: now.toISOString(),
         },
+        remainingCopies: subjectRemainingCopies(new Date(s.receivedAt), now, this.deps.backupFacts ?? DEFAULT_BACKUP_FACTS),
       };
       const signed = await signDeletionDocument(document, this.deps.signer);
       const key = objectKeys.deletionRecord(s.tenantId, s.requestId);

@@ -2,7 +2,7 @@
  * Erasure (R-DSR-2): the subject's records, index entries, payload objects and exports go, records arriving meanwhile
  * are caught by a later pass, and a signed deletion record is written only for a verified erasure.
  */
-import { verifyDeletionDocument, type SignedDeletionDocument, type SubjectDeletionRecord } from '../../../lambdas/domain/deletion-records';
+import { DEFAULT_BACKUP_FACTS, subjectRemainingCopies, verifyDeletionDocument, type SignedDeletionDocument, type SubjectDeletionRecord } from '../../../lambdas/domain/deletion-records';
 import { objectKeys } from '../../../lambdas/domain/keys';
 import { eventIdsOf, indexEntriesOf, runWorkflow, signup, storeEvents, type PrivacyWorld } from '../privacy-fixture';
 import { ANN, BOB, MINUTE, subjectRequestsWorld, openRequest, runRequest, requestOf, rawEvent, annsWorld } from './world';
@@ -61,7 +61,15 @@ describe('SubjectRequestTasks: erasure (R-DSR-2)', () => {
       completedAt: world.clock.now().toISOString(),
       deleted: { events: 5, subjectIndexEntries: 6, payloadObjects: 1, exports: 0 },
       verification: expect.objectContaining({ remaining: 0 }),
+      // Issue 11: every copy the erasure cannot reach, with its expiry (R-DSR-2).
+      remainingCopies: subjectRemainingCopies(new Date((await requestOf(world, requestId)).receivedAt), world.clock.now(), DEFAULT_BACKUP_FACTS),
     });
+    expect(signed.document.remainingCopies!.map((c) => [c.store, c.expiresBy])).toEqual([
+      ['event-stream', new Date(Date.parse(signed.document.receivedAt) + 24 * 3600_000).toISOString()],
+      ['dead-letter-queue', new Date(Date.parse(signed.document.completedAt) + 14 * 86_400_000).toISOString()],
+      ['table-pitr', new Date(Date.parse(signed.document.completedAt) + 35 * 86_400_000).toISOString()],
+      ['table-backups', new Date(Date.parse(signed.document.completedAt) + 35 * 86_400_000).toISOString()],
+    ]);
     const publicKey = await world.signer.publicKeyPem();
     expect(verifyDeletionDocument(signed, publicKey)).toBe(true);
     const tampered = { ...signed, document: { ...signed.document, deleted: { ...signed.document.deleted, events: 4 } } };

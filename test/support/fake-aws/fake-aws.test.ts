@@ -301,7 +301,7 @@ describe('FakeSqs', () => {
     ]);
     expect(fake.messages(small)).toHaveLength(1);
     const sink = new SqsDeadLetterSink(sqs, small);
-    await expect(sink.send([{ recordId: '1', reason: 'r', origin: {}, data: Buffer.alloc(170 * 1024, 'y') }])).rejects.toThrow('refused 1 message');
+    await expect(sink.send([{ recordId: '1', reason: 'r', origin: { note: 'y'.repeat(210 * 1024) } }])).rejects.toThrow('refused 1 message');
   });
 
   it('takes a single message with its MD5 (the SDK checks it)', async () => {
