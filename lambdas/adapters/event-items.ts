@@ -3,6 +3,7 @@
  * termination's walk over a whole tenant) pages through the GSIs. Shared by the DynamoDB store and its in-memory
  * twin, so both page the same way.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DomainError, type EventKind, type StoredEvent } from '../domain/model';
 import type { EventQuery, Page, Rollup, RollupDelta, SubjectIndexEntry } from '../domain/ports';
 import { DYNAMODB_LIMITS, utf8Bytes } from '../domain/aws-limits';
@@ -42,6 +43,64 @@ export function eventItem(event: StoredEvent): Item {
     // Written only when set, so an event reads back exactly as it was stored.
     ...(event.quarantined === undefined ? {} : { quarantined: event.quarantined }),
     ...(event.rollupPending === undefined ? {} : { rollupPending: event.rollupPending }),
+  };
+}
+
+/** An item in DynamoDB's wire format (AttributeValue maps), as the low-level client sends it. */
+export type WireItem = Record<string, AttributeValue>;
+
+const wireString = (value: string): AttributeValue => ({ S: value });
+/** As lib-dynamodb marshals a number: its JavaScript string form. */
+const wireNumber = (value: number): AttributeValue => ({ N: String(value) });
+
+/**
+ * Issue 12: eventItem straight in DynamoDB's wire format, one object per attribute and no second pass: what
+ * lib-dynamodb's marshall would make of eventItem(event) (test/adapters/event-items-wire.test.ts holds them equal),
+ * at a fraction of its cost on the processor's hot path.
+ */
+export function eventWireItem(event: StoredEvent): WireItem {
+  const key = dataKeys.event(event.tenantId, event.eventId);
+  const timeSort = wireString(dataKeys.timeSort(event.timestamp, event.eventId));
+  const attributes: WireItem = {};
+  for (const name in event.attributes) {
+    const value = event.attributes[name];
+    if (value !== undefined) attributes[name] = typeof value === 'number' ? wireNumber(value) : wireString(value);
+  }
+  const item: WireItem = { pk: wireString(key.pk), sk: wireString(key.sk) };
+  if (event.quarantined) {
+    item.gsi1pk = wireString(dataKeys.quarantine(event.tenantId));
+    item.gsi1sk = timeSort;
+  } else {
+    item.gsi1pk = wireString(dataKeys.byKind(event.tenantId, event.kind));
+    item.gsi1sk = timeSort;
+    item.gsi2pk = wireString(dataKeys.byName(event.tenantId, event.kind, event.name));
+    item.gsi2sk = timeSort;
+  }
+  item.tenantId = wireString(event.tenantId);
+  item.eventId = wireString(event.eventId);
+  item.kind = wireString(event.kind);
+  item.name = wireString(event.name);
+  item.timestamp = wireString(event.timestamp);
+  item.receivedAt = wireString(event.receivedAt);
+  item.attributes = { M: attributes };
+  item.body = { M: 'inline' in event.body ? { inline: wireString(event.body.inline) } : { objectKey: wireString(event.body.objectKey) } };
+  item.subjects = { L: event.subjects.map(wireString) };
+  item.expiresAt = wireNumber(event.expiresAt);
+  if (event.quarantined !== undefined) item.quarantined = { BOOL: event.quarantined };
+  if (event.rollupPending !== undefined) item.rollupPending = { BOOL: event.rollupPending };
+  return item;
+}
+
+/** subjectItem in DynamoDB's wire format. */
+export function subjectWireItem(entry: SubjectIndexEntry): WireItem {
+  const key = dataKeys.subject(entry.tenantId, entry.subjectHash, entry.eventId);
+  return {
+    pk: wireString(key.pk),
+    sk: wireString(key.sk),
+    tenantId: wireString(entry.tenantId),
+    subjectHash: wireString(entry.subjectHash),
+    eventId: wireString(entry.eventId),
+    expiresAt: wireNumber(entry.expiresAt),
   };
 }
 

@@ -6,7 +6,9 @@
 import { Readable } from 'node:stream';
 import { PutRecordsCommand, KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteItemCommand, type WriteRequest as WireWriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDocumentClient, createKmsClient, type AwsClientsConfig } from '../../lambdas/adapters/clients';
 import { DynamoEventStore } from '../../lambdas/adapters/dynamo-event-store';
@@ -19,7 +21,6 @@ import { eventSeries } from './fixtures';
 
 const FAST_RETRY = { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
 type Item = Record<string, unknown>;
-type WriteRequest = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
 const keyOf = (item: Item) => `${item.pk as string}|${item.sk as string}`;
 
 describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () => {
@@ -32,11 +33,11 @@ describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () =>
   it('R-ING-7: re-sends UnprocessedItems until every item is written exactly once', async () => {
     const accepted: string[] = [];
     let calls = 0;
-    ddb.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, WriteRequest[]> }) => {
+    ddb.on(BatchWriteItemCommand).callsFake((input: { RequestItems: Record<string, WireWriteRequest[]> }) => {
       const requests = input.RequestItems.data;
       // Every other call, DynamoDB leaves the second half unprocessed.
       const unprocessed = calls++ % 2 === 0 ? requests.slice(Math.ceil(requests.length / 2)) : [];
-      accepted.push(...requests.slice(0, requests.length - unprocessed.length).map((r) => keyOf(r.PutRequest!.Item)));
+      accepted.push(...requests.slice(0, requests.length - unprocessed.length).map((r) => keyOf(unmarshall(r.PutRequest!.Item!))));
       return { UnprocessedItems: unprocessed.length ? { data: unprocessed } : {} };
     });
     const events = eventSeries('acme', 40, { subjects: ['s1'] });
@@ -46,14 +47,14 @@ describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () =>
 
     expect(accepted).toHaveLength(80);
     expect(new Set(accepted).size).toBe(80);
-    expect(ddb.commandCalls(BatchWriteCommand).every((c) => c.args[0].input.RequestItems!.data.length <= 25)).toBe(true);
+    expect(ddb.commandCalls(BatchWriteItemCommand).every((c) => c.args[0].input.RequestItems!.data.length <= 25)).toBe(true);
   });
 
   it('R-ING-7: throws, rather than losing items, when they stay unprocessed', async () => {
-    ddb.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, WriteRequest[]> }) => ({ UnprocessedItems: input.RequestItems }));
+    ddb.on(BatchWriteItemCommand).callsFake((input: { RequestItems: Record<string, WireWriteRequest[]> }) => ({ UnprocessedItems: input.RequestItems }));
 
     await expect(store().putEvents(eventSeries('acme', 3), [])).rejects.toThrow('BatchWriteItem: 3 entries still unprocessed after 4 attempts');
-    expect(ddb.commandCalls(BatchWriteCommand)).toHaveLength(4);
+    expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(4);
   });
 
   it('re-asks for UnprocessedKeys of a BatchGet, 100 keys a request', async () => {
