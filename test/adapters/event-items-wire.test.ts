@@ -4,7 +4,7 @@
  */
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
-import { eventItem, eventWireItem, storedEventFromItem, subjectItem, subjectWireItem } from '../../lambdas/adapters/event-items';
+import { eventItem, eventItemBytes, eventWireItem, itemBytes, storedEventFromItem, subjectItem, subjectWireItem } from '../../lambdas/adapters/event-items';
 import type { StoredEvent } from '../../lambdas/domain/model';
 
 const text = fc.string({ maxLength: 40 });
@@ -13,7 +13,7 @@ const storedEvent: fc.Arbitrary<StoredEvent> = fc.record(
     tenantId: fc.stringMatching(/^[a-z0-9][a-z0-9-]{1,20}$/),
     eventId: fc.stringMatching(/^ev_[A-Za-z0-9]{1,30}$/),
     kind: fc.constantFrom('event', 'api_call', 'metric', 'webhook'),
-    name: text,
+    name: fc.string({ unit: 'grapheme', maxLength: 20 }),
     timestamp: fc.date({ noInvalidDate: true, min: new Date('2000-01-01'), max: new Date('2100-01-01') }).map((d) => d.toISOString()),
     receivedAt: fc.date({ noInvalidDate: true, min: new Date('2000-01-01'), max: new Date('2100-01-01') }).map((d) => d.toISOString()),
     attributes: fc.dictionary(fc.constantFrom('method', 'route', 'status', 'latencyMs', 'value', 'unit', 'sourceId'), fc.oneof(text, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e15, max: 1e15 }).map((x) => (Object.is(x, -0) ? 0 : x)))),
@@ -33,6 +33,7 @@ describe('issue 12: items in the wire format', () => {
         const wire = eventWireItem(event);
         expect(wire).toEqual(marshall(eventItem(event), { removeUndefinedValues: true }));
         expect(storedEventFromItem(unmarshall(wire))).toEqual(event);
+        expect(eventItemBytes(event)).toBe(itemBytes(eventItem(event)));
       }),
       { numRuns: 500 },
     );
