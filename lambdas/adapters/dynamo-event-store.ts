@@ -57,8 +57,35 @@ export class DynamoEventStore implements EventStore {
   ) {}
 
   async existingEventIds(tenantId: string, eventIds: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
     const keys = [...new Set(eventIds)].map((eventId) => dataKeys.event(tenantId, eventId));
+    const found = await this.existing(keys);
+    return new Set(keys.filter((key) => found.has(key.pk)).map((key) => eventIdFromPk(tenantId, key.pk)));
+  }
+
+  /**
+   * Issue 12: the processor asks once per tenant of a batch, all in the same turn of the event loop; the keys asked
+   * for in one turn are read together, 100 a BatchGetItem, so a batch of 100 tenants costs 5 requests, not 100. A
+   * failed read fails every caller of that turn (each retries its records).
+   */
+  private existing(keys: readonly ItemKey[]): Promise<ReadonlySet<string>> {
+    let turn = this.existenceTurn;
+    if (!turn) {
+      const pending = new Map<string, ItemKey>();
+      const found = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.existenceTurn = undefined;
+        return this.readExisting([...pending.values()]);
+      });
+      turn = this.existenceTurn = { keys: pending, found };
+    }
+    for (const key of keys) turn.keys.set(key.pk, key);
+    return turn.found;
+  }
+
+  private existenceTurn?: { readonly keys: Map<string, ItemKey>; readonly found: Promise<ReadonlySet<string>> };
+
+  /** The partition keys of those of `keys` that exist. */
+  private async readExisting(keys: readonly ItemKey[]): Promise<ReadonlySet<string>> {
+    const found = new Set<string>();
     for (const keysChunk of chunk(keys, BATCH_GET_KEYS)) {
       await sendUntilProcessed<Item>('BatchGetItem', keysChunk, async (pending) => {
         const answer = await this.db.send(
@@ -66,7 +93,7 @@ export class DynamoEventStore implements EventStore {
             RequestItems: { [this.tableName]: { Keys: [...pending], ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': 'pk' } } },
           }),
         );
-        for (const item of answer.Responses?.[this.tableName] ?? []) found.add(eventIdFromPk(tenantId, item.pk as string));
+        for (const item of answer.Responses?.[this.tableName] ?? []) found.add(item.pk as string);
         return answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }, this.retry);
     }

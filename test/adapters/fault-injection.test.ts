@@ -4,6 +4,7 @@
  * throttling by the SDK's retry middleware, exercised through a fake HTTP layer beneath it.
  */
 import { Readable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import { PutRecordsCommand, KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { BatchWriteItemCommand, type WriteRequest as WireWriteRequest } from '@aws-sdk/client-dynamodb';
@@ -68,6 +69,26 @@ describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () =>
 
     expect(found).toEqual(new Set(ids));
     expect(ddb.commandCalls(BatchGetCommand)[0].args[0].input.RequestItems!.data.Keys).toHaveLength(100);
+  });
+
+  it('issue 12: the existence checks of 100 tenants in one turn share BatchGetItem requests, each tenant answered its own', async () => {
+    const stored = new Set<string>();
+    ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: Item[] }> }) => ({
+      Responses: { data: input.RequestItems.data.Keys.filter((key) => stored.has(key.pk as string)).map((key) => ({ pk: key.pk })) },
+      UnprocessedKeys: {},
+    }));
+    const tenants = Array.from({ length: 100 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    // Each tenant has 5 records in the batch; the even ones are stored already.
+    for (const tenantId of tenants) for (const n of [0, 2, 4]) stored.add(`T#${tenantId}#EV#ev_${n}`);
+    const shared = store();
+
+    const answers = await Promise.all(tenants.map((tenantId) => shared.existingEventIds(tenantId, ['ev_0', 'ev_1', 'ev_2', 'ev_3', 'ev_4'])));
+
+    expect(answers.every((found) => isDeepStrictEqual(found, new Set(['ev_0', 'ev_2', 'ev_4'])))).toBe(true);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(5);
+    // A later turn is a new read.
+    await shared.existingEventIds('t000', ['ev_1']);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(6);
   });
 });
 
