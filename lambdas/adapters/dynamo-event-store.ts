@@ -3,7 +3,7 @@
  * (BatchGetItem of 100 keys, BatchWriteItem of 25 items), and whatever DynamoDB leaves unprocessed is
  * re-sent with backoff, so a throttled batch is neither lost nor duplicated (R-ING-7).
  */
-import { QueryCommand as RawQueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, QueryCommand as RawQueryCommand, UpdateItemCommand, type AttributeValue, type WriteRequest as WireWriteRequest } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -21,19 +21,20 @@ import {
   eventIdFromPk,
   eventFitsOneItem,
   eventIdFromSubjectSk,
-  eventItem,
   eventKeys,
+  eventWireItem,
   isReadable,
   pageEvents,
   pageTenantEvents,
   rollupFromItem,
   sortKeyRange,
   storedEventFromItem,
-  subjectItem,
+  subjectWireItem,
   type Item,
   type ItemKey,
   type ReadPartition,
   type ReadStream,
+  type WireItem,
 } from './event-items';
 import { deleteKeys, queryAll } from './dynamo-query';
 import { chunk, DEFAULT_RETRY, forEachLimited, sendUntilProcessed, type RetryPolicy } from './retry';
@@ -56,8 +57,35 @@ export class DynamoEventStore implements EventStore {
   ) {}
 
   async existingEventIds(tenantId: string, eventIds: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
     const keys = [...new Set(eventIds)].map((eventId) => dataKeys.event(tenantId, eventId));
+    const found = await this.existing(keys);
+    return new Set(keys.filter((key) => found.has(key.pk)).map((key) => eventIdFromPk(tenantId, key.pk)));
+  }
+
+  /**
+   * Issue 12: the processor asks once per tenant of a batch, all in the same turn of the event loop; the keys asked
+   * for in one turn are read together, 100 a BatchGetItem, so a batch of 100 tenants costs 5 requests, not 100. A
+   * failed read fails every caller of that turn (each retries its records).
+   */
+  private existing(keys: readonly ItemKey[]): Promise<ReadonlySet<string>> {
+    let turn = this.existenceTurn;
+    if (!turn) {
+      const pending = new Map<string, ItemKey>();
+      const found = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.existenceTurn = undefined;
+        return this.readExisting([...pending.values()]);
+      });
+      turn = this.existenceTurn = { keys: pending, found };
+    }
+    for (const key of keys) turn.keys.set(key.pk, key);
+    return turn.found;
+  }
+
+  private existenceTurn?: { readonly keys: Map<string, ItemKey>; readonly found: Promise<ReadonlySet<string>> };
+
+  /** The partition keys of those of `keys` that exist. */
+  private async readExisting(keys: readonly ItemKey[]): Promise<ReadonlySet<string>> {
+    const found = new Set<string>();
     for (const keysChunk of chunk(keys, BATCH_GET_KEYS)) {
       await sendUntilProcessed<Item>('BatchGetItem', keysChunk, async (pending) => {
         const answer = await this.db.send(
@@ -65,16 +93,26 @@ export class DynamoEventStore implements EventStore {
             RequestItems: { [this.tableName]: { Keys: [...pending], ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': 'pk' } } },
           }),
         );
-        for (const item of answer.Responses?.[this.tableName] ?? []) found.add(eventIdFromPk(tenantId, item.pk as string));
+        for (const item of answer.Responses?.[this.tableName] ?? []) found.add(item.pk as string);
         return answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }, this.retry);
     }
     return found;
   }
 
+  /** Issue 12: items built in DynamoDB's wire format and sent by the low-level client, without lib-dynamodb's marshalling. */
   async putEvents(events: readonly StoredEvent[], subjects: readonly SubjectIndexEntry[]): Promise<void> {
-    const items = [...events.map(eventItem), ...subjects.map(subjectItem)];
-    await storeCall(() => this.write(uniqueByKey(items).map((item) => ({ PutRequest: { Item: item } }))));
+    const byKey = new Map<string, WireItem>();
+    for (const item of [...events.map(eventWireItem), ...subjects.map(subjectWireItem)]) byKey.set(`${item.pk.S!}\u0000${item.sk.S!}`, item);
+    const requests: WireWriteRequest[] = [...byKey.values()].map((item) => ({ PutRequest: { Item: item } }));
+    await storeCall(async () => {
+      for (const requestChunk of chunk(requests, BATCH_WRITE_ITEMS)) {
+        await sendUntilProcessed<WireWriteRequest>('BatchWriteItem', requestChunk, async (pending) => {
+          const answer = await this.db.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: [...pending] } }));
+          return answer.UnprocessedItems?.[this.tableName] ?? [];
+        }, this.retry);
+      }
+    });
   }
 
   fitsOneItem(event: StoredEvent): boolean {
@@ -121,9 +159,31 @@ export class DynamoEventStore implements EventStore {
           ExclusiveStartKey: startAfter,
         }),
       );
-      return { items: answer.Items ?? [], lastKey: answer.LastEvaluatedKey as ItemKey | undefined };
+      // R-DSR-3: an event quarantined since the index answered is not shown.
+      return { items: (await this.withBodies(answer.Items ?? [])).filter(isReadable), lastKey: answer.LastEvaluatedKey as ItemKey | undefined };
     };
     return pageEvents(query, read);
+  }
+
+  /**
+   * Issue 12: the event indexes hold list attributes, not bodies (tables.ts): each page's full items are read from
+   * the table by key, in one BatchGetItem per 100. The index entry's own attributes win (its keys are what a cursor
+   * resumes from); an event deleted since the index answered is left out.
+   */
+  private async withBodies(entries: readonly Item[]): Promise<Item[]> {
+    if (entries.length === 0) return [];
+    const found = new Map<string, Item>();
+    for (const keysChunk of chunk(entries.map((entry) => ({ pk: entry.pk as string, sk: entry.sk as string })), BATCH_GET_KEYS)) {
+      await sendUntilProcessed<ItemKey>('BatchGetItem', keysChunk, async (pending) => {
+        const answer = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending] } } }));
+        for (const item of answer.Responses?.[this.tableName] ?? []) found.set(item.pk as string, item);
+        return (answer.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as ItemKey[];
+      }, this.retry);
+    }
+    return entries.flatMap((entry) => {
+      const full = found.get(entry.pk as string);
+      return full ? [{ ...full, ...entry }] : [];
+    });
   }
 
   /** Read unmarshalled, like applyRollups writes: a sum past 2^53 is read as the nearest double, not refused. */
@@ -195,7 +255,7 @@ export class DynamoEventStore implements EventStore {
           ExclusiveStartKey: startAfter,
         }),
       );
-      return { items: answer.Items ?? [], lastKey: answer.LastEvaluatedKey as ItemKey | undefined };
+      return { items: await this.withBodies(answer.Items ?? []), lastKey: answer.LastEvaluatedKey as ItemKey | undefined };
     };
     return pageTenantEvents(tenantId, limit, cursor, read);
   }

@@ -30,6 +30,21 @@ describeAdapters('EventStore', (ctx) => {
     expect(await ctx.adapters.store.getEvent('rt-a', 'ev_3')).toBeUndefined();
   });
 
+  it('issue 12: a list page and a tenant walk give whole events, bodies and subjects included (the indexes hold neither)', async () => {
+    const events = eventSeries('body-a', 4, { subjects: ['h1', 'h2'] }).map((e, i) => (i === 1 ? { ...e, body: { objectKey: `tenants/body-a/payloads/${e.eventId}` } } : e));
+    const quarantined = storedEvent('body-a', 'ev_q', { quarantined: true, rollupPending: true });
+    await ctx.adapters.store.putEvents([...events, quarantined], []);
+
+    const page = await ctx.adapters.store.queryEvents({ tenantId: 'body-a', kind: 'event', limit: 10 });
+    const byName = await ctx.adapters.store.queryEvents({ tenantId: 'body-a', kind: 'event', name: 'signup', limit: 10 });
+    const walk = await ctx.adapters.store.tenantEvents('body-a', 10);
+
+    const newestFirst = [...events].reverse();
+    expect(page.items).toEqual(newestFirst);
+    expect(byName.items).toEqual(newestFirst);
+    expect([...walk.items].sort((a, b) => a.eventId.localeCompare(b.eventId))).toEqual([...events, quarantined]);
+  });
+
   it('R-SEC-4: an event is found under its own tenant only', async () => {
     await ctx.adapters.store.putEvents([storedEvent('iso-a', 'ev_1')], []);
 

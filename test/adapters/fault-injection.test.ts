@@ -4,9 +4,12 @@
  * throttling by the SDK's retry middleware, exercised through a fake HTTP layer beneath it.
  */
 import { Readable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import { PutRecordsCommand, KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteItemCommand, type WriteRequest as WireWriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDocumentClient, createKmsClient, type AwsClientsConfig } from '../../lambdas/adapters/clients';
 import { DynamoEventStore } from '../../lambdas/adapters/dynamo-event-store';
@@ -19,7 +22,6 @@ import { eventSeries } from './fixtures';
 
 const FAST_RETRY = { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
 type Item = Record<string, unknown>;
-type WriteRequest = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
 const keyOf = (item: Item) => `${item.pk as string}|${item.sk as string}`;
 
 describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () => {
@@ -32,11 +34,11 @@ describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () =>
   it('R-ING-7: re-sends UnprocessedItems until every item is written exactly once', async () => {
     const accepted: string[] = [];
     let calls = 0;
-    ddb.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, WriteRequest[]> }) => {
+    ddb.on(BatchWriteItemCommand).callsFake((input: { RequestItems: Record<string, WireWriteRequest[]> }) => {
       const requests = input.RequestItems.data;
       // Every other call, DynamoDB leaves the second half unprocessed.
       const unprocessed = calls++ % 2 === 0 ? requests.slice(Math.ceil(requests.length / 2)) : [];
-      accepted.push(...requests.slice(0, requests.length - unprocessed.length).map((r) => keyOf(r.PutRequest!.Item)));
+      accepted.push(...requests.slice(0, requests.length - unprocessed.length).map((r) => keyOf(unmarshall(r.PutRequest!.Item!))));
       return { UnprocessedItems: unprocessed.length ? { data: unprocessed } : {} };
     });
     const events = eventSeries('acme', 40, { subjects: ['s1'] });
@@ -46,14 +48,14 @@ describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () =>
 
     expect(accepted).toHaveLength(80);
     expect(new Set(accepted).size).toBe(80);
-    expect(ddb.commandCalls(BatchWriteCommand).every((c) => c.args[0].input.RequestItems!.data.length <= 25)).toBe(true);
+    expect(ddb.commandCalls(BatchWriteItemCommand).every((c) => c.args[0].input.RequestItems!.data.length <= 25)).toBe(true);
   });
 
   it('R-ING-7: throws, rather than losing items, when they stay unprocessed', async () => {
-    ddb.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, WriteRequest[]> }) => ({ UnprocessedItems: input.RequestItems }));
+    ddb.on(BatchWriteItemCommand).callsFake((input: { RequestItems: Record<string, WireWriteRequest[]> }) => ({ UnprocessedItems: input.RequestItems }));
 
     await expect(store().putEvents(eventSeries('acme', 3), [])).rejects.toThrow('BatchWriteItem: 3 entries still unprocessed after 4 attempts');
-    expect(ddb.commandCalls(BatchWriteCommand)).toHaveLength(4);
+    expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(4);
   });
 
   it('re-asks for UnprocessedKeys of a BatchGet, 100 keys a request', async () => {
@@ -67,6 +69,26 @@ describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () =>
 
     expect(found).toEqual(new Set(ids));
     expect(ddb.commandCalls(BatchGetCommand)[0].args[0].input.RequestItems!.data.Keys).toHaveLength(100);
+  });
+
+  it('issue 12: the existence checks of 100 tenants in one turn share BatchGetItem requests, each tenant answered its own', async () => {
+    const stored = new Set<string>();
+    ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: Item[] }> }) => ({
+      Responses: { data: input.RequestItems.data.Keys.filter((key) => stored.has(key.pk as string)).map((key) => ({ pk: key.pk })) },
+      UnprocessedKeys: {},
+    }));
+    const tenants = Array.from({ length: 100 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    // Each tenant has 5 records in the batch; the even ones are stored already.
+    for (const tenantId of tenants) for (const n of [0, 2, 4]) stored.add(`T#${tenantId}#EV#ev_${n}`);
+    const shared = store();
+
+    const answers = await Promise.all(tenants.map((tenantId) => shared.existingEventIds(tenantId, ['ev_0', 'ev_1', 'ev_2', 'ev_3', 'ev_4'])));
+
+    expect(answers.every((found) => isDeepStrictEqual(found, new Set(['ev_0', 'ev_2', 'ev_4'])))).toBe(true);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(5);
+    // A later turn is a new read.
+    await shared.existingEventIds('t000', ['ev_1']);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(6);
   });
 });
 

@@ -1,4 +1,7 @@
 /**
+ * Issue 12: the Encryption SDK is no part of any handler's bundle but a chunk beside it (LEGACY_CHUNK), built here
+ * as LumiqoFunction's hook builds it; the chunk's size is its own figure. Ingest and processor: at most 150 KB.
+ *
  * Section 5: each Lambda bundled as LumiqoFunction bundles it (esbuild: platform node, target node22, CommonJS,
  * minified, source map beside it, @aws-sdk/* external because the runtime ships it), its size, what it carries
  * (openai and stripe must stay out of ingest and processor), and its cold init: the time a fresh Node process
@@ -7,13 +10,14 @@
  * that only loads the same AWS SDK packages and builds one client of each (issue 9: loading the DynamoDB client
  * alone costs ~15× an empty handler, so the empty handler alone is no fair baseline).
  */
+import { execSync } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { build } from 'esbuild';
 import type { LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import { localDeployment } from '../../bin/local/schema';
-import { BUNDLE_ALIASES } from '../../lib/constructs/lumiqo-function';
+import { BUNDLE_ALIASES, LEGACY_CHUNK, legacyChunkCommand } from '../../lib/constructs/lumiqo-function';
 import type { Figure } from './report';
 import { runChild } from './child';
 import { median, round } from './stats';
@@ -25,6 +29,8 @@ const COLD_INIT_RUNS = 9;
 const FORBIDDEN = ['openai', 'stripe'] as const;
 /** Issue 9's goals: bundle size, and cold init against the same-SDK baseline. */
 const MAX_BUNDLE_KB = 600;
+/** Issue 12: the data path's bundles, without the Encryption SDK (a chunk of its own beside them). */
+const MAX_HOT_BUNDLE_KB: Partial<Record<string, number>> = { ingest: 150, processor: 150 };
 const MAX_INIT_RATIO = 1.5;
 
 interface BundleTarget {
@@ -78,12 +84,15 @@ async function bundle(target: BundleTarget, outDir: string): Promise<Bundle> {
     format: 'cjs',
     minify: true,
     sourcemap: true,
-    external: ['@aws-sdk/*'],
+    external: ['@aws-sdk/*', LEGACY_CHUNK.specifier],
     alias: { ...BUNDLE_ALIASES },
     metafile: true,
     logLevel: 'silent',
     absWorkingDir: ROOT,
   });
+  // As LumiqoFunction's hook does: the legacy chunk beside a bundle that requires it.
+  const needsChunk = Object.values(result.metafile.outputs).some((output) => output.imports.some((i) => i.path === LEGACY_CHUNK.specifier));
+  if (needsChunk) execSync(legacyChunkCommand(dirname(file)), { stdio: 'pipe' });
   const packages = new Set<string>();
   const externals = new Set<string>();
   for (const output of Object.values(result.metafile.outputs)) {
@@ -102,7 +111,7 @@ async function bundle(target: BundleTarget, outDir: string): Promise<Bundle> {
  * constructs one client of each `@aws-sdk/client-*` package, and does nothing else.
  */
 async function sdkBaseline(target: BundleTarget, externals: readonly string[], outDir: string): Promise<BundleTarget> {
-  const lines = externals.map((pkg, i) => {
+  const lines = externals.filter((pkg) => !pkg.startsWith('.')).map((pkg, i) => {
     const load = `const m${i} = require(${JSON.stringify(pkg)});`;
     if (!pkg.startsWith('@aws-sdk/client-')) return load;
     return `${load} { const C = Object.values(m${i}).find((v) => typeof v === 'function' && /Client$/.test(v.name) && v.name !== 'Client'); if (C) new C({}); }`;
@@ -143,8 +152,11 @@ export async function bundlesSection(): Promise<{ figures: Figure[]; details: un
     const { functions } = localDeployment();
     const figures: Figure[] = [];
     const details: Record<string, unknown>[] = [{ name: EMPTY.name, bytes: empty.bytes, coldInitMs: emptyInit }];
+    let chunkBytes: number | undefined;
     for (const target of TARGETS) {
       const built = await bundle(target, outDir);
+      chunkBytes ??= await stat(join(dirname(built.file), LEGACY_CHUNK.file)).then((s) => s.size, () => undefined);
+      const maxKb = MAX_HOT_BUNDLE_KB[target.name] ?? MAX_BUNDLE_KB;
       const initSamples = await coldInitMs(target, built.file, target.fn ? functions[target.fn].environment : {});
       const baselineTarget = await sdkBaseline(target, built.externals, outDir);
       const baselineBundle = await bundle(baselineTarget, outDir);
@@ -158,8 +170,8 @@ export async function bundlesSection(): Promise<{ figures: Figure[]; details: un
         unit: 'KiB',
         baseline: { name: 'empty handler', value: round(empty.bytes / 1024, 2) },
         goal: {
-          text: `≤ ${MAX_BUNDLE_KB} KB${target.mustExclude.length > 0 ? `, carries none of ${target.mustExclude.join(', ')}` : ''}`,
-          met: built.bytes <= MAX_BUNDLE_KB * 1000 && carried.length === 0,
+          text: `≤ ${maxKb} KB${target.mustExclude.length > 0 ? `, carries none of ${target.mustExclude.join(', ')}` : ''}`,
+          met: built.bytes <= maxKb * 1000 && carried.length === 0,
         },
         note: `packages: ${built.packages.join(', ') || 'none'}`,
       });
@@ -180,6 +192,15 @@ export async function bundlesSection(): Promise<{ figures: Figure[]; details: un
         coldInitMs: initSamples,
         sdkBaselineMs: baselineInit,
         initRatio,
+      });
+    }
+    if (chunkBytes !== undefined) {
+      figures.push({
+        section: '5 bundles',
+        name: `${LEGACY_CHUNK.file} (Encryption SDK, old-format records only; beside each handler, loaded on first use)`,
+        value: round(chunkBytes / 1024, 1),
+        unit: 'KiB',
+        baseline: { name: 'empty handler', value: round(empty.bytes / 1024, 2) },
       });
     }
     return { figures, details };

@@ -14,6 +14,7 @@ import { dynamoSection } from './dynamo';
 import { endToEndSection } from './end-to-end';
 import { ingestSection } from './ingest';
 import { processorSections } from './processor';
+import { storeAdapterSection } from './store-adapter';
 import { machineInfo, printTable, writeResults, type Figure, type SectionResult } from './report';
 import { subjectRequestSection } from './subject-requests';
 import { synthSection } from './synth';
@@ -32,6 +33,7 @@ const SECTIONS: readonly Section[] = [
   { id: '6', title: '6 end to end', run: endToEndSection },
   { id: '7', title: '7 cdk synth', run: synthSection },
   { id: '8', title: '8 data-subject requests', run: subjectRequestSection },
+  { id: '9', title: '9 store adapter', run: storeAdapterSection },
 ];
 
 function selectedSections(argv: readonly string[]): readonly Section[] {

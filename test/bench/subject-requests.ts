@@ -42,9 +42,13 @@ import { apiCallEvent, createTenants, localControlPlane, streamRecords, stripeIn
 const SECTION = '8 data-subject requests';
 /** Events in the tenant at each measurement; the corpus grows from one size to the next. */
 const SIZES = [10_000, 100_000] as const;
-/** Tried only when the seeding rate measured so far says it fits in this many seconds. */
+/**
+ * Tried when the seeding rate measured so far says it fits in this many seconds. Issue 12: 10 minutes, so that a
+ * machine that writes ~1,500 filler events a second to dynalite (items written directly, not through the API) gets
+ * to 1M; the event indexes' smaller entries (tables.ts) make each write cheaper too.
+ */
 const OPTIONAL_SIZE = 1_000_000;
-const OPTIONAL_SIZE_BUDGET_S = 180;
+const OPTIONAL_SIZE_BUDGET_S = 600;
 /** Seeding the 100k corpus for longer than this is reported as a caveat (the figures stand). */
 const SLOW_SEEDING_S = 120;
 /** Subject X's records: the same at every size. */

@@ -1,10 +1,12 @@
 /**
  * The TenantData table behind `mockClient(DynamoDBDocumentClient)`: answers the three calls the processor's
  * DynamoEventStore makes (BatchGetItem, BatchWriteItem, UpdateItem with SET/ADD) as DynamoDB would, so a test
+ * (puts arrive in DynamoDB's wire format, issue 12; deletions through the document client)
  * can make any one of them throttle or half-succeed and then check what the table really holds. The rollup
  * UpdateItem is sent unmarshalled (numbers as DynamoDB strings), as the store sends it.
  */
-import { ProvisionedThroughputExceededException, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, ProvisionedThroughputExceededException, UpdateItemCommand, type AttributeValue, type WriteRequest as WireWriteRequest } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -46,6 +48,11 @@ export class FakeDataTable {
       UnprocessedKeys: {},
     }));
     ddb.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, WriteRequest[]> }) => this.batchWrite(input.RequestItems[this.tableName]));
+    ddb.on(BatchWriteItemCommand).callsFake((input: { RequestItems: Record<string, WireWriteRequest[]> }) => {
+      const wire = input.RequestItems[this.tableName];
+      const requests = wire.map((r) => (r.PutRequest ? { PutRequest: { Item: unmarshall(r.PutRequest.Item!) } } : { DeleteRequest: { Key: unmarshall(r.DeleteRequest!.Key!) } }));
+      return this.batchWrite(requests, wire);
+    });
     ddb.on(UpdateItemCommand).callsFake((input: RawUpdateInput) =>
       this.update({
         Key: plain(input.Key),
@@ -71,10 +78,11 @@ export class FakeDataTable {
     return counts;
   }
 
-  private batchWrite(requests: WriteRequest[]) {
+  /** `original`: the requests as they came (UnprocessedItems answers with those). */
+  private batchWrite(requests: WriteRequest[], original: readonly unknown[] = requests) {
     const call = this.batchWrites++;
     if (this.faults.batchWriteThrowsOn.has(call)) throw throttled();
-    const unprocessed = this.faults.batchWriteUnprocessedOn.has(call) ? requests.slice(Math.ceil(requests.length / 2)) : [];
+    const unprocessed = this.faults.batchWriteUnprocessedOn.has(call) ? original.slice(Math.ceil(requests.length / 2)) : [];
     for (const request of requests.slice(0, requests.length - unprocessed.length)) {
       if (request.PutRequest) this.items.set(keyOf(request.PutRequest.Item), structuredClone(request.PutRequest.Item));
       if (request.DeleteRequest) this.items.delete(keyOf(request.DeleteRequest.Key));
