@@ -7,6 +7,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
 import { rollupDeltas } from '../../lambdas/domain/rollups';
+import { runCli } from '../../bin/lumiqo-admin';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { startFakeOpenAi, lastToolResult, type FakeOpenAi } from '../support/fake-openai';
 import { TEST_PLATFORM } from '../support/local-platform';
@@ -300,6 +301,48 @@ describe('R-AI-6: insights', () => {
     expect(answer.body.message.sources).toEqual(expect.arrayContaining([expect.stringMatching(/^insight:ins_/)]));
     expect(fake.requests[start + 1].raw).toContain('api:GET /orders');
   });
+});
+
+test('the CLI asks too (npm run cli -- ask), with the tenant\'s ai key and no admin token; a follow-up by --conversation', async () => {
+  fake.replies({ content: 'From the CLI.' });
+  const lines: string[] = [];
+  const run = (...argv: string[]) => runCli(argv, { out: (line) => lines.push(line), env: { LUMIQO_URL: local.url, LUMIQO_API_KEY: keys.acme } });
+  expect(await run('ask', 'How many checkouts?')).toBe(0);
+  const first = JSON.parse(lines.join('\n'));
+  expect(first.message.answer).toBe('From the CLI.');
+  lines.length = 0;
+  expect(await run('ask', 'And now?', '--conversation', first.conversationId)).toBe(0);
+  expect(JSON.parse(lines.join('\n')).conversationId).toBe(first.conversationId);
+  lines.length = 0;
+  expect(await runCli(['ask', 'x'], { out: (line) => lines.push(line), env: { LUMIQO_URL: local.url } })).toBe(2);
+});
+
+describe('R-DSR-2: erasure', () => {
+  test('erasing a subject erases the conversations whose tool results drew on its records; the others stay', async () => {
+    const conversations = async () => (await rawItems()).filter((i) => i.pk === 'T#acme#AI' && String(i.sk).startsWith('CONV#'));
+    const before = await conversations();
+    const withSubject = before.filter((c) => Array.isArray(c.subjects) && c.subjects.length > 0);
+    expect(withSubject.length).toBeGreaterThan(0);
+    expect(withSubject.length).toBeLessThan(before.length);
+    const opened = await request<{ requestId: string }>(`${local.url}/v1/admin/tenants/acme/privacy/requests`, {
+      token: local.adminToken,
+      body: { type: 'erasure', subject: { kind: 'email', value: ACME.email } },
+    });
+    expect(opened.status).toBe(202);
+    await eventually(async () => {
+      const view = (await request<{ status: string }>(`${local.url}/v1/admin/tenants/acme/privacy/requests/${opened.body.requestId}`, { token: local.adminToken })).body;
+      if (view.status === 'failed') throw new Error(JSON.stringify(view));
+      return view.status === 'completed' ? view : undefined;
+    }, 'erasure', 60_000);
+    const after = await conversations();
+    const gone = new Set(withSubject.map((c) => c.sk));
+    expect(after.filter((c) => gone.has(c.sk))).toEqual([]);
+    // can: the conversations that never saw the subject's records are still there, with their messages.
+    expect(after.length).toBe(before.length - withSubject.length);
+    const messages = (await rawItems()).filter((i) => i.pk === 'T#acme#AI' && String(i.sk).startsWith('MSG#'));
+    for (const c of withSubject) expect(messages.filter((m) => String(m.sk).startsWith(`MSG#${String(c.conversationId)}#`))).toEqual([]);
+    expect(messages.length).toBeGreaterThan(0);
+  }, 90_000);
 });
 
 describe('R-TERM-3: termination', () => {

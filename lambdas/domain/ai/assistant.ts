@@ -22,6 +22,8 @@ export const AI_KEY_PURPOSE = 'ai';
 const MAX_TOOL_RESULT_CHARS = 24_000;
 /** Days a month's usage counter is kept from its first use: past the month's end. */
 const USAGE_RETENTION_DAYS = 62;
+/** Subject hashes a conversation keeps for erasure (64 hex characters each: about 130 KB at most). */
+const MAX_SUBJECTS = 2000;
 /** Conversations one list returns. */
 const LIST_LIMIT = 50;
 
@@ -256,11 +258,13 @@ export class Assistant {
       title: state.title || redactedQuestion.slice(0, 120),
       history: [...state.history, turn].slice(-Math.max(settings.historyTurns, 1)),
     };
+    const subjects = [...new Set([...(conversation.subjects ?? []), ...(ctx.reader.subjectsSeen?.() ?? [])])].slice(0, MAX_SUBJECTS);
     await store.putConversation({
       ...conversation,
       updatedAt: message.createdAt,
       turns: conversation.turns + 1,
       sealed: await this.seal(ctx.tenant, nextState),
+      ...(subjects.length > 0 ? { subjects } : {}),
       expiresAt,
     });
     await store.enrolTenant(tenantId);
