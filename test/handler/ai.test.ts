@@ -136,3 +136,23 @@ describe('R-AI-6: the insight task and GET /v1/ai/insights', () => {
     expect([...store.insights.values()].map((i) => i.tenantId)).toEqual(['acme']);
   });
 });
+
+describe('R-SEC-5: the operator routes', () => {
+  test('an operator asks and reads for the tenant in the path, audited as the operator; an unknown or malformed tenant is a 404', async () => {
+    const { platform, http } = aiWorld();
+    await keysOf(platform, 'acme');
+    fake.replies({ content: 'For the operator.' });
+    const asked = await http(apiRequest('POST', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'acme' }, body: { question: 'How are things?' } }));
+    expect(asked.statusCode).toBe(201);
+    const { conversationId } = json(asked);
+    const listed = json(await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'acme' } })));
+    expect(listed.items.map((c: { conversationId: string }) => c.conversationId)).toEqual([conversationId]);
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations/{conversationId}', { pathParameters: { tenantId: 'acme', conversationId } }))).statusCode).toBe(200);
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/insights', { pathParameters: { tenantId: 'acme' } }))).statusCode).toBe(200);
+    expect(platform.audit.items.find((i) => i.action === 'ai.conversation.start')).toMatchObject({ actor: expect.stringMatching(/^operator:arn:aws:iam::/) });
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'nobody' } }))).statusCode).toBe(404);
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'T#x' } }))).statusCode).toBe(404);
+    // Without a verified operator identity (API Gateway would not let it through): 403.
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'acme' }, operator: null }))).statusCode).toBe(403);
+  });
+});
