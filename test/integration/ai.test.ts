@@ -238,6 +238,28 @@ describe('R-AI-2, OWASP LLM01: prompt injection never yields another tenant\'s d
   });
 });
 
+describe('R-AI-4: special-category data', () => {
+  test('goes out only for a tenant that enabled it; otherwise the field is a token', async () => {
+    expect((await admin('/tenants', { tenantId: 'clinic', name: 'Clinic', aiSpecialCategory: true })).status).toBe(201);
+    keys.clinic = String((await admin('/tenants/clinic/api-keys', { scopes: ['ingest', 'read', 'ai'] })).body.apiKey);
+    const event = { type: 'event', name: 'visit', timestamp: now(), properties: { health: 'asthma-marker-991', email: 'pat@clinic.example' } };
+    await ingest('clinic', [event]);
+    await ingest('globex', [event]);
+    const sampled = async (tenant: string) => {
+      const start = fake.requests.length;
+      fake.script((_b, i) => (i === start ? { toolCalls: [{ name: 'sample_events', arguments: { kind: 'event', name: 'visit', status_class: null, from: null, to: null, limit: 1 } }] } : { content: 'ok' }));
+      expect((await ask(tenant, 'latest visit?')).status).toBe(201);
+      return fake.requests.slice(start).map((r) => r.raw).join('\n');
+    };
+    const enabled = await sampled('clinic');
+    expect(enabled).toContain('asthma-marker-991');
+    expect(enabled).not.toContain('pat@clinic.example');
+    const disabled = await sampled('globex');
+    expect(disabled).not.toContain('asthma-marker-991');
+    expect(disabled).toContain('⟨special_');
+  });
+});
+
 describe('OWASP LLM10 and provider failures, end to end', () => {
   test('a provider 500 answers 424 ai_provider_error (after the SDK\'s one retry); a stalled provider too, within the timeout', async () => {
     fake.replies({ status: 500 });
