@@ -69,7 +69,7 @@ export class OpenAiChatModel implements ChatModel {
         // R-AI-3: never stored by the provider (Chat Completions' default, said explicitly).
         store: false,
         max_completion_tokens: request.maxOutputTokens,
-      });
+      }, { timeout: request.timeoutMs });
     } catch (error) {
       if (error instanceof sdk.APIConnectionTimeoutError) throw new AiProviderError('timeout', 'The provider did not answer in time');
       if (error instanceof sdk.APIConnectionError) throw new AiProviderError('unreachable', 'The provider could not be reached');

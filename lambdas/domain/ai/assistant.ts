@@ -211,7 +211,10 @@ export class Assistant {
     let usedModel = settings.model;
     let answer: string | undefined;
 
+    const deadline = clock.now().getTime() + settings.turnTimeoutMs;
     while (answer === undefined) {
+      const timeoutMs = Math.min(settings.providerTimeoutMs, Math.floor((deadline - clock.now().getTime()) / 2));
+      if (timeoutMs < 500) throw providerFailure(new AiProviderError('timeout', 'The turn ran out of time'));
       if (monthTokens >= budget) {
         throw new DomainError('ai_budget_exceeded', `The tenant's monthly AI budget of ${budget} tokens is used up until the start of next month (UTC)`, 429);
       }
@@ -222,6 +225,7 @@ export class Assistant {
           messages: [{ role: 'system', content: SYSTEM_PROMPT }, ...replay, ...turn],
           tools: mayCallTools ? TOOL_DEFINITIONS : [],
           maxOutputTokens: settings.maxOutputTokens,
+          timeoutMs,
         })
         .catch((error: unknown) => {
           throw error instanceof AiProviderError ? providerFailure(error) : error;

@@ -30,6 +30,8 @@ export interface ChatRequest {
   /** Empty: the model must answer in text. */
   readonly tools: readonly ToolDefinition[];
   readonly maxOutputTokens: number;
+  /** This call's timeout per attempt. */
+  readonly timeoutMs: number;
 }
 
 export interface ChatResponse {
