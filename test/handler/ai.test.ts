@@ -24,11 +24,11 @@ afterAll(async () => {
 function aiWorld(configured = true) {
   const platform = testPlatform();
   const store = new MemoryAiStore();
-  const settings = { ...DEFAULT_AI_SETTINGS, providerTimeoutMs: 1000, ...(configured ? { baseUrl: fake.baseUrl } : {}) };
+  const settings = { ...DEFAULT_AI_SETTINGS, providerTimeoutMs: 5000, ...(configured ? { baseUrl: fake.baseUrl } : {}) };
   const assistant = new Assistant({
     store,
     crypto: platform.crypto,
-    ...(configured ? { model: new OpenAiChatModel({ baseUrl: fake.baseUrl, apiKey: async () => 'sk-handler-secret', timeoutMs: 1000 }) } : {}),
+    ...(configured ? { model: new OpenAiChatModel({ baseUrl: fake.baseUrl, apiKey: async () => 'sk-handler-secret', timeoutMs: 5000 }) } : {}),
     settings,
     clock: platform.clock,
     audit: platform.audit,
@@ -73,6 +73,7 @@ describe('routes and codes', () => {
     expect((await feedback(acme.ai, message.messageId, { rating: 'down', reason: 'too vague' })).statusCode).toBe(200);
     expect((await feedback(globex.ai, message.messageId, { rating: 'up' })).statusCode).toBe(404);
     expect((await feedback(acme.ai, 'msg_0000', { rating: 'up' })).statusCode).toBe(404);
+    expect((await feedback(acme.ai, `msg_${'X'.repeat(5000)}`, { rating: 'up' })).statusCode).toBe(404);
     expect((await http(apiRequest('GET', '/v1/ai/conversations/{conversationId}', { headers: bearer(globex.ai), pathParameters: { conversationId } }))).statusCode).toBe(404);
     expect((await http(apiRequest('GET', '/v1/ai/conversations/{conversationId}', { headers: bearer(acme.ai), pathParameters: { conversationId: '../../T#globex' } }))).statusCode).toBe(404);
     expect(platform.audit.items.map((i) => i.action).filter((a) => String(a).startsWith('ai.'))).toEqual(['ai.conversation.start', 'ai.conversation.message', 'ai.feedback']);
