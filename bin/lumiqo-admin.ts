@@ -45,6 +45,8 @@ Commands:
   termination-status <tenantId>
   termination-resume <tenantId>   (a failed or lost termination goes on from its last checkpoint; audited)
   termination-reset <tenantId>    (starts a termination over from the freeze, only before the purge; audited)
+  ask "<question>" [--conversation <id>] --api-key <key>   (or LUMIQO_API_KEY; a key of scope ai: the AI
+                       assistant over that key's tenant, R-AI-1; no admin token or SigV4 needed)
 
 Offline:
   verify-certificate <file> (--public-key <pem file> | --aws --key-id <signing key ARN>)
@@ -74,6 +76,8 @@ const OPTIONS = {
   immediate: { type: 'boolean' },
   'public-key': { type: 'string' },
   'key-id': { type: 'string' },
+  'api-key': { type: 'string' },
+  conversation: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -84,12 +88,14 @@ export interface AdminRequest {
   /** Path below the API base, with query string. */
   readonly path: string;
   readonly body?: Record<string, unknown>;
+  /** A tenant route: authorised by this API key, not as an operator. */
+  readonly apiKey?: string;
 }
 
 class UsageError extends Error {}
 
 /** The operator route a command calls (the same routes as lambdas/shared/routes.ts). */
-export function commandRequest(command: string, args: readonly string[], values: Values): AdminRequest {
+export function commandRequest(command: string, args: readonly string[], values: Values, env: NodeJS.ProcessEnv = {}): AdminRequest {
   const need = (count: number) => {
     if (args.length !== count) throw new UsageError(`${command}: expected ${count} argument(s), got ${args.length}`);
     return args.map(encodeURIComponent);
@@ -176,6 +182,13 @@ export function commandRequest(command: string, args: readonly string[], values:
       return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/termination/resume` };
     case 'termination-reset':
       return { method: 'POST', path: `/v1/admin/tenants/${need(1)[0]}/termination/reset` };
+    case 'ask': {
+      if (args.length !== 1 || !args[0]) throw new UsageError('ask: expected the question, quoted');
+      const apiKey = values['api-key'] ?? env.LUMIQO_API_KEY;
+      if (!apiKey) throw new UsageError('ask: pass --api-key <key of scope ai> or LUMIQO_API_KEY');
+      const conversation = values.conversation ? `/${encodeURIComponent(values.conversation)}/messages` : '';
+      return { method: 'POST', path: `/v1/ai/conversations${conversation}`, body: { question: args[0] }, apiKey };
+    }
     default:
       throw new UsageError(`Unknown command '${command}'`);
   }
@@ -303,7 +316,7 @@ export async function runCli(argv: readonly string[], io: CliIo = { out: (line) 
       io.out(JSON.stringify(outcome, null, 2));
       return outcome.valid ? 0 : 1;
     }
-    request = commandRequest(command, args, values);
+    request = commandRequest(command, args, values, io.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.out(`${error.message}\n\n${USAGE}`);
@@ -314,7 +327,9 @@ export async function runCli(argv: readonly string[], io: CliIo = { out: (line) 
   const url = new URL(`${base}${request.path}`);
   const body = request.body === undefined ? undefined : JSON.stringify(request.body);
   let headers: Record<string, string>;
-  if (values.aws) {
+  if (request.apiKey) {
+    headers = { authorization: `Bearer ${request.apiKey}`, 'content-type': 'application/json' };
+  } else if (values.aws) {
     const region = values.region ?? regionOf(url) ?? io.env.AWS_REGION;
     if (!region) throw new Error('--aws: pass --region (the URL names none)');
     // The SDK's default credential chain, as every AWS tool resolves it.

@@ -104,7 +104,9 @@ function sourceFingerprint(cwd: string): string {
       hash.update(relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
     }
   };
-  for (const path of ['lib', join('lambdas', 'shared'), 'cdk.json', join('node_modules', 'aws-cdk-lib', 'package.json')]) add(join(REPO_ROOT, path));
+  // lambdas/domain too: the config's schemas and defaults (settings.ts, billing.ts, ai/settings.ts) and the key schema
+  // the grants are built from live there, and a change of theirs changes the templates.
+  for (const path of ['lib', join('lambdas', 'shared'), join('lambdas', 'domain'), 'cdk.json', join('node_modules', 'aws-cdk-lib', 'package.json')]) add(join(REPO_ROOT, path));
   add(join(cwd, 'lumiqo.config.json'));
   return hash.digest('hex').slice(0, 16);
 }

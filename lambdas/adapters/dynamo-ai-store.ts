@@ -121,6 +121,28 @@ export class DynamoAiStore implements AiStore {
     return items.map((i) => String(i.sk));
   }
 
+  async eraseSubject(tenantId: string, subjectHash: string): Promise<number> {
+    const conversations = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      FilterExpression: 'contains(subjects, :subject)',
+      ExpressionAttributeValues: { ':pk': aiKeys.partition(tenantId), ':prefix': 'CONV#', ':subject': subjectHash },
+      ProjectionExpression: 'pk, sk, conversationId',
+      ConsistentRead: true,
+    });
+    for (const conversation of conversations) {
+      const messages = await queryAll(this.db, {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': aiKeys.partition(tenantId), ':prefix': `MSG#${String(conversation.conversationId)}#` },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+      });
+      await deleteKeys(this.db, this.tableName, [...messages, { pk: conversation.pk, sk: conversation.sk }]);
+    }
+    return conversations.length;
+  }
+
   async purgeTenant(tenantId: string): Promise<number> {
     const keys = await queryAll(this.db, {
       TableName: this.tableName,

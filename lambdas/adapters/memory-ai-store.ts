@@ -61,6 +61,14 @@ export class MemoryAiStore implements AiStore {
   async enrolledTenants() {
     return [...this.enrolled];
   }
+  async eraseSubject(tenantId: string, subjectHash: string) {
+    const hit = [...this.conversations.values()].filter((c) => c.tenantId === tenantId && c.subjects?.includes(subjectHash));
+    for (const c of hit) {
+      this.conversations.delete(`${tenantId}/${c.conversationId}`);
+      for (const key of [...this.messages.keys()]) if (key.startsWith(`${tenantId}/${c.conversationId}/`)) this.messages.delete(key);
+    }
+    return hit.length;
+  }
   async purgeTenant(tenantId: string) {
     let n = 0;
     for (const map of [this.conversations, this.messages, this.usage, this.rates, this.insights] as Map<string, unknown>[]) {

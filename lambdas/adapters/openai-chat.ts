@@ -3,9 +3,11 @@
  * server), through the official `openai` SDK's Chat Completions API (README "AI assistant" says why not Responses).
  * Every request says `store: false`, so nothing is kept for the dashboard or distillation; the conversation's history
  * is replayed by the platform. The API key is read through `apiKey` (Secrets Manager in AWS) when a request is made;
- * it is never logged, and an error's message never carries it.
+ * it is never logged, and an error's message never carries it. The SDK (most of the function's bundle) is loaded on
+ * the first question (openai-sdk.ts), so a cold start that lists, reads, records feedback or runs the insight job
+ * does not pay for it.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { AiProviderError, type ChatMessage, type ChatModel, type ChatRequest, type ChatResponse } from '../domain/ai/ports';
 
@@ -33,23 +35,32 @@ function toProvider(message: ChatMessage): ChatCompletionMessageParam {
   }
 }
 
-export class OpenAiChatModel implements ChatModel {
-  private readonly client: OpenAI;
+type Sdk = typeof import('./openai-sdk');
 
-  constructor(options: OpenAiChatOptions) {
-    this.client = new OpenAI({
-      baseURL: options.baseUrl,
-      apiKey: () => options.apiKey(),
-      timeout: options.timeoutMs,
-      // One retry of a connection failure or a 5xx/429; the timeout bounds each attempt.
-      maxRetries: 1,
-    });
+export class OpenAiChatModel implements ChatModel {
+  private loaded?: Promise<{ sdk: Sdk; client: OpenAI }>;
+
+  constructor(private readonly options: OpenAiChatOptions) {}
+
+  private load(): Promise<{ sdk: Sdk; client: OpenAI }> {
+    // A require in a function: esbuild runs the bundled module's code only when it is first called.
+    return (this.loaded ??= Promise.resolve().then(() => require('./openai-sdk') as Sdk).then((sdk) => ({
+      sdk,
+      client: new sdk.OpenAI({
+        baseURL: this.options.baseUrl,
+        apiKey: () => this.options.apiKey(),
+        timeout: this.options.timeoutMs,
+        // One retry of a connection failure or a 5xx/429; the timeout bounds each attempt.
+        maxRetries: 1,
+      }),
+    })));
   }
 
   async complete(request: ChatRequest): Promise<ChatResponse> {
+    const { sdk, client } = await this.load();
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      completion = await this.client.chat.completions.create({
+      completion = await client.chat.completions.create({
         model: request.model,
         messages: request.messages.map(toProvider),
         ...(request.tools.length > 0
@@ -58,11 +69,11 @@ export class OpenAiChatModel implements ChatModel {
         // R-AI-3: never stored by the provider (Chat Completions' default, said explicitly).
         store: false,
         max_completion_tokens: request.maxOutputTokens,
-      });
+      }, { timeout: request.timeoutMs });
     } catch (error) {
-      if (error instanceof APIConnectionTimeoutError) throw new AiProviderError('timeout', 'The provider did not answer in time');
-      if (error instanceof APIConnectionError) throw new AiProviderError('unreachable', 'The provider could not be reached');
-      if (error instanceof APIError) throw new AiProviderError('refused', `The provider answered ${error.status ?? 'an error'}`);
+      if (error instanceof sdk.APIConnectionTimeoutError) throw new AiProviderError('timeout', 'The provider did not answer in time');
+      if (error instanceof sdk.APIConnectionError) throw new AiProviderError('unreachable', 'The provider could not be reached');
+      if (error instanceof sdk.APIError) throw new AiProviderError('refused', `The provider answered ${error.status ?? 'an error'}`);
       throw new AiProviderError('malformed', 'The provider call failed');
     }
     const choice = completion.choices?.[0];

@@ -54,6 +54,8 @@ export function composeAi(env: NodeJS.ProcessEnv, runtime?: RuntimeOptions): AiD
     clock: c.clock,
     audit: auditLogOf(c),
     retentionDays,
+    // R-AI-4: only where the tenant has enabled it (at creation: aiSpecialCategory).
+    allowSpecialCategory: (tenant) => tenant.aiSpecialCategory === true,
   });
   return { directory: tenantDirectoryOf(c), clock: c.clock, store, assistant, tenantScoped: tenantScopedReadsOf(c), retentionDays };
 }

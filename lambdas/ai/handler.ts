@@ -9,12 +9,13 @@ import { INSIGHT_JOB, runInsightJob, tenantInsights } from '../domain/ai/insight
 import type { AiStore } from '../domain/ai/ports';
 import { tenantToolReader } from '../domain/ai/reader';
 import { DomainError, type Tenant } from '../domain/model';
+import { assertTenantActive } from '../domain/tenants';
 import type { Clock, TenantDirectory } from '../domain/ports';
 import type { TenantReadDeps } from '../domain/queries';
 import { parse } from '../domain/validation';
 import * as z from '../domain/zod';
 import { lambdaEntry } from '../shared/composition';
-import { httpHandler, json, jsonBody, lowerCaseHeaders } from '../shared/http';
+import { httpHandler, json, jsonBody, lowerCaseHeaders, operatorOf, tenantIdParam } from '../shared/http';
 import { scopeOfRoute } from '../shared/routes';
 import { ApiKeyAuthenticator } from '../shared/tenant-context';
 import { composeAi } from './composition';
@@ -39,15 +40,30 @@ const insightQuerySchema = z.strictObject({
   replayTo: z.optional(isoTime),
 });
 
+/** The operator twin of every AI route: `/v1/admin/tenants/{tenantId}/ai/…` for `/v1/ai/…`. */
+const OPERATOR_PREFIX = '/v1/admin/tenants/{tenantId}';
+
 export function createAiHandler(deps: AiDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const auth = new ApiKeyAuthenticator(deps.directory, () => deps.clock.now().getTime());
+  /** The tenant and the actor: an API key's own tenant, or for an operator (IAM, R-SEC-5) the tenant in the path. */
+  async function caller(event: APIGatewayProxyEvent): Promise<{ tenant: Tenant; actor: string }> {
+    if (!event.resource.startsWith(`${OPERATOR_PREFIX}/`)) {
+      const { tenant, context } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute(event.httpMethod, event.resource));
+      return { tenant, actor: `api-key:${context.credential.id}` };
+    }
+    const actor = operatorOf(event);
+    const tenant = await deps.directory.getTenant(tenantIdParam(event));
+    if (!tenant) throw new DomainError('not_found', 'No such tenant', 404);
+    assertTenantActive(tenant);
+    return { tenant, actor };
+  }
   return httpHandler(async (event) => {
-    const { tenant, context } = await auth.authenticate(lowerCaseHeaders(event), scopeOfRoute(event.httpMethod, event.resource));
-    const actor = `api-key:${context.credential.id}`;
+    const { tenant, actor } = await caller(event);
     const path = event.pathParameters ?? {};
     const conversationId = path.conversationId ?? '';
     const turn = async () => ({ tenant, actor, reader: tenantToolReader(tenant, await deps.tenantScoped(tenant), deps.store) });
-    switch (`${event.httpMethod} ${event.resource}`) {
+    const resource = event.resource.startsWith(`${OPERATOR_PREFIX}/`) ? `/v1${event.resource.slice(OPERATOR_PREFIX.length)}` : event.resource;
+    switch (`${event.httpMethod} ${resource}`) {
       case 'POST /v1/ai/conversations':
         return json(201, await deps.assistant.start(await turn(), jsonBody(event, MAX_BODY_BYTES)));
       case 'POST /v1/ai/conversations/{conversationId}/messages':

@@ -29,6 +29,8 @@ export const createTenantSchema = z.strictObject({
       .array(z.strictObject({ kind: z.string().check(z.regex(/^[a-z][a-z0-9_]{0,39}$/)), path: z.string().check(z.minLength(2), z.maxLength(200)) }))
       .check(z.maxLength(20)),
   ),
+  /** R-AI-4: special-category (Art. 9) fields may go to the AI provider for this tenant. @default false */
+  aiSpecialCategory: z.optional(z.boolean()),
 });
 
 /** A webhook secret the tenant brings (Stripe's, Shopify's) or rotates to; its strength is checked per scheme (assertSecretStrength). */
@@ -95,6 +97,7 @@ export class Administration {
         status: 'active',
         ...(request.retentionDays !== undefined ? { retentionDays: request.retentionDays } : {}),
         ...(request.subjectPaths ? { subjectPaths: request.subjectPaths } : {}),
+        ...(request.aiSpecialCategory ? { aiSpecialCategory: true } : {}),
         keyRef,
         subjectKeyCiphertext: Buffer.from(subjectKey).toString('base64'),
         createdAt: this.deps.clock.now().toISOString(),

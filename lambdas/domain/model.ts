@@ -29,6 +29,8 @@ export interface Tenant {
   readonly retentionDays?: number;
   /** JSON paths that locate data-subject identifiers; the platform defaults apply when absent. */
   readonly subjectPaths?: readonly SubjectPath[];
+  /** R-AI-4: the tenant has enabled special-category (Art. 9) data for the AI assistant; absent: never sent. */
+  readonly aiSpecialCategory?: boolean;
   /** Where the tenant's key material lives: a KMS key ARN, or `local:<tenantId>` in local mode. */
   readonly keyRef: string;
   /** The tenant's subject-hashing key, envelope-encrypted under the tenant key (base64). */

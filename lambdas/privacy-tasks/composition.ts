@@ -1,6 +1,8 @@
 /** The data-subject task function's adapters, from its declared environment (function.ts). */
 import { documentSignerOf } from '../adapters/document-signers';
 import { auditLogOf } from '../adapters/dynamo-audit-log';
+import { DynamoAiStore } from '../adapters/dynamo-ai-store';
+import { dynamoOf } from '../adapters/dynamo-client';
 import { eventStoreOf } from '../adapters/dynamo-event-store';
 import { privacyRequestsOf } from '../adapters/dynamo-privacy-requests';
 import { tenantDirectoryOf } from '../adapters/dynamo-tenant-directory';
@@ -8,9 +10,9 @@ import { tenantCryptoOf } from '../adapters/envelope-crypto';
 import { exportsOf, recordsOf } from '../adapters/s3-document-store';
 import { payloadStoreOf } from '../adapters/s3-payload-store';
 import { Composition } from '../shared/composition';
-import { ENV } from '../shared/settings';
 import type { BackupFacts } from '../domain/deletion-records';
 import type { RuntimeOptions } from '../shared/environment';
+import { ENV } from '../shared/settings';
 import { PRIVACY_TASKS } from './function';
 import type { PrivacyTaskDeps } from './handler';
 
@@ -27,6 +29,8 @@ export function composePrivacyTasks(env: NodeJS.ProcessEnv, runtime?: RuntimeOpt
     records: recordsOf(c),
     signer: documentSignerOf(c),
     backupFacts: c.env.json<BackupFacts>('backupFacts', ENV.backupFacts),
+    // R-DSR-2: the AI conversations that drew on the subject's records (TenantData, within the erase grant).
+    ai: new DynamoAiStore(dynamoOf(c), c.env.value('tenantData', ENV.dataTable)),
     settings: c.settings,
     clock: c.clock,
   };

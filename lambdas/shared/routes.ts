@@ -61,6 +61,12 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/ai/conversations/{conversationId}/messages', fn: 'ai', auth: 'api-key', scope: 'ai' },
   { method: 'POST', path: '/v1/ai/conversations/{conversationId}/messages/{messageId}/feedback', fn: 'ai', auth: 'api-key', scope: 'ai' },
   { method: 'GET', path: '/v1/ai/insights', fn: 'ai', auth: 'api-key', scope: 'ai' },
+  // The same for an operator, on any tenant (R-SEC-5: IAM), audited as the operator.
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/ai/conversations', fn: 'ai', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/tenants/{tenantId}/ai/conversations', fn: 'ai', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/tenants/{tenantId}/ai/conversations/{conversationId}', fn: 'ai', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/ai/conversations/{conversationId}/messages', fn: 'ai', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/tenants/{tenantId}/ai/insights', fn: 'ai', auth: 'iam' },
 ];
 
 /**

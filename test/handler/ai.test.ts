@@ -24,11 +24,11 @@ afterAll(async () => {
 function aiWorld(configured = true) {
   const platform = testPlatform();
   const store = new MemoryAiStore();
-  const settings = { ...DEFAULT_AI_SETTINGS, providerTimeoutMs: 1000, ...(configured ? { baseUrl: fake.baseUrl } : {}) };
+  const settings = { ...DEFAULT_AI_SETTINGS, providerTimeoutMs: 5000, ...(configured ? { baseUrl: fake.baseUrl } : {}) };
   const assistant = new Assistant({
     store,
     crypto: platform.crypto,
-    ...(configured ? { model: new OpenAiChatModel({ baseUrl: fake.baseUrl, apiKey: async () => 'sk-handler-secret', timeoutMs: 1000 }) } : {}),
+    ...(configured ? { model: new OpenAiChatModel({ baseUrl: fake.baseUrl, apiKey: async () => 'sk-handler-secret', timeoutMs: 5000 }) } : {}),
     settings,
     clock: platform.clock,
     audit: platform.audit,
@@ -73,6 +73,7 @@ describe('routes and codes', () => {
     expect((await feedback(acme.ai, message.messageId, { rating: 'down', reason: 'too vague' })).statusCode).toBe(200);
     expect((await feedback(globex.ai, message.messageId, { rating: 'up' })).statusCode).toBe(404);
     expect((await feedback(acme.ai, 'msg_0000', { rating: 'up' })).statusCode).toBe(404);
+    expect((await feedback(acme.ai, `msg_${'X'.repeat(5000)}`, { rating: 'up' })).statusCode).toBe(404);
     expect((await http(apiRequest('GET', '/v1/ai/conversations/{conversationId}', { headers: bearer(globex.ai), pathParameters: { conversationId } }))).statusCode).toBe(404);
     expect((await http(apiRequest('GET', '/v1/ai/conversations/{conversationId}', { headers: bearer(acme.ai), pathParameters: { conversationId: '../../T#globex' } }))).statusCode).toBe(404);
     expect(platform.audit.items.map((i) => i.action).filter((a) => String(a).startsWith('ai.'))).toEqual(['ai.conversation.start', 'ai.conversation.message', 'ai.feedback']);
@@ -134,5 +135,25 @@ describe('R-AI-6: the insight task and GET /v1/ai/insights', () => {
     const replay = json(await http(apiRequest('GET', '/v1/ai/insights', { headers: bearer((await issueKey(platform, 'globex', ['ai'])).apiKey), query: { replayFrom: new Date(top - 3 * hour).toISOString(), replayTo: new Date(top).toISOString() } })));
     expect(replay.items).toEqual([expect.objectContaining({ series: 'event:signup', metric: 'volume' })]);
     expect([...store.insights.values()].map((i) => i.tenantId)).toEqual(['acme']);
+  });
+});
+
+describe('R-SEC-5: the operator routes', () => {
+  test('an operator asks and reads for the tenant in the path, audited as the operator; an unknown or malformed tenant is a 404', async () => {
+    const { platform, http } = aiWorld();
+    await keysOf(platform, 'acme');
+    fake.replies({ content: 'For the operator.' });
+    const asked = await http(apiRequest('POST', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'acme' }, body: { question: 'How are things?' } }));
+    expect(asked.statusCode).toBe(201);
+    const { conversationId } = json(asked);
+    const listed = json(await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'acme' } })));
+    expect(listed.items.map((c: { conversationId: string }) => c.conversationId)).toEqual([conversationId]);
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations/{conversationId}', { pathParameters: { tenantId: 'acme', conversationId } }))).statusCode).toBe(200);
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/insights', { pathParameters: { tenantId: 'acme' } }))).statusCode).toBe(200);
+    expect(platform.audit.items.find((i) => i.action === 'ai.conversation.start')).toMatchObject({ actor: expect.stringMatching(/^operator:arn:aws:iam::/) });
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'nobody' } }))).statusCode).toBe(404);
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'T#x' } }))).statusCode).toBe(404);
+    // Without a verified operator identity (API Gateway would not let it through): 403.
+    expect((await http(apiRequest('GET', '/v1/admin/tenants/{tenantId}/ai/conversations', { pathParameters: { tenantId: 'acme' }, operator: null }))).statusCode).toBe(403);
   });
 });

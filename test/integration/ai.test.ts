@@ -7,6 +7,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
 import { rollupDeltas } from '../../lambdas/domain/rollups';
+import { runCli } from '../../bin/lumiqo-admin';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { startFakeOpenAi, lastToolResult, type FakeOpenAi } from '../support/fake-openai';
 import { TEST_PLATFORM } from '../support/local-platform';
@@ -68,7 +69,7 @@ beforeAll(async () => {
     demo: false,
     aroundInvocation: calls.aroundInvocation,
     workflows: { waitOverridesMs: { AwaitPropagation: 0, AwaitStreamDrain: 0, ExportWindow: 0 }, retryIntervalMs: 0 },
-    ai: { baseUrl: fake.baseUrl, apiKey: 'sk-local-test-key', settings: { requestsPerMinute: 1000, providerTimeoutMs: 1500, monthlyTokenBudget: { starter: 2500, business: 10_000_000, enterprise: 10_000_000 } } },
+    ai: { baseUrl: fake.baseUrl, apiKey: 'sk-local-test-key', settings: { requestsPerMinute: 1000, providerTimeoutMs: 3000, monthlyTokenBudget: { starter: 2500, business: 10_000_000, enterprise: 10_000_000 } } },
   });
   aws = createAwsClients(local.clients);
   await Promise.all([createTenant('acme', 'business'), createTenant('globex', 'business'), createTenant('tiny', 'starter')]);
@@ -237,20 +238,43 @@ describe('R-AI-2, OWASP LLM01: prompt injection never yields another tenant\'s d
   });
 });
 
+describe('R-AI-4: special-category data', () => {
+  test('goes out only for a tenant that enabled it; otherwise the field is a token', async () => {
+    expect((await admin('/tenants', { tenantId: 'clinic', name: 'Clinic', aiSpecialCategory: true })).status).toBe(201);
+    keys.clinic = String((await admin('/tenants/clinic/api-keys', { scopes: ['ingest', 'read', 'ai'] })).body.apiKey);
+    const event = { type: 'event', name: 'visit', timestamp: now(), properties: { health: 'asthma-marker-991', email: 'pat@clinic.example' } };
+    await ingest('clinic', [event]);
+    await ingest('globex', [event]);
+    const sampled = async (tenant: string) => {
+      const start = fake.requests.length;
+      fake.script((_b, i) => (i === start ? { toolCalls: [{ name: 'sample_events', arguments: { kind: 'event', name: 'visit', status_class: null, from: null, to: null, limit: 1 } }] } : { content: 'ok' }));
+      expect((await ask(tenant, 'latest visit?')).status).toBe(201);
+      return fake.requests.slice(start).map((r) => r.raw).join('\n');
+    };
+    const enabled = await sampled('clinic');
+    expect(enabled).toContain('asthma-marker-991');
+    expect(enabled).not.toContain('pat@clinic.example');
+    const disabled = await sampled('globex');
+    expect(disabled).not.toContain('asthma-marker-991');
+    expect(disabled).toContain('⟨special_');
+  });
+});
+
 describe('OWASP LLM10 and provider failures, end to end', () => {
   test('a provider 500 answers 424 ai_provider_error (after the SDK\'s one retry); a stalled provider too, within the timeout', async () => {
     fake.replies({ status: 500 });
     const failed = await ask('acme', 'anything?');
     expect(failed).toMatchObject({ status: 424, body: { error: { code: 'ai_provider_error' } } });
-    fake.replies({ stallMs: 10_000 });
+    fake.replies({ stallMs: 20_000 });
     const started = Date.now();
     const stalled = await ask('acme', 'anything?');
     expect(stalled).toMatchObject({ status: 424, body: { error: { code: 'ai_provider_error' } } });
-    expect(Date.now() - started).toBeLessThan(8_000);
+    // Two attempts of 3 s each, well before the stalled answer would come.
+    expect(Date.now() - started).toBeLessThan(12_000);
     // can: the provider back, the same question works.
     fake.replies({ content: 'fine' });
     expect((await ask('acme', 'anything?')).status).toBe(201);
-  }, 30_000);
+  }, 45_000);
 
   test('a starter tenant over its monthly token budget answers 429 ai_budget_exceeded and the provider is not called', async () => {
     fake.replies({ content: 'ok', usage: { input: 1000, output: 300 } });
@@ -300,6 +324,48 @@ describe('R-AI-6: insights', () => {
     expect(answer.body.message.sources).toEqual(expect.arrayContaining([expect.stringMatching(/^insight:ins_/)]));
     expect(fake.requests[start + 1].raw).toContain('api:GET /orders');
   });
+});
+
+test('the CLI asks too (npm run cli -- ask), with the tenant\'s ai key and no admin token; a follow-up by --conversation', async () => {
+  fake.replies({ content: 'From the CLI.' });
+  const lines: string[] = [];
+  const run = (...argv: string[]) => runCli(argv, { out: (line) => lines.push(line), env: { LUMIQO_URL: local.url, LUMIQO_API_KEY: keys.acme } });
+  expect(await run('ask', 'How many checkouts?')).toBe(0);
+  const first = JSON.parse(lines.join('\n'));
+  expect(first.message.answer).toBe('From the CLI.');
+  lines.length = 0;
+  expect(await run('ask', 'And now?', '--conversation', first.conversationId)).toBe(0);
+  expect(JSON.parse(lines.join('\n')).conversationId).toBe(first.conversationId);
+  lines.length = 0;
+  expect(await runCli(['ask', 'x'], { out: (line) => lines.push(line), env: { LUMIQO_URL: local.url } })).toBe(2);
+});
+
+describe('R-DSR-2: erasure', () => {
+  test('erasing a subject erases the conversations whose tool results drew on its records; the others stay', async () => {
+    const conversations = async () => (await rawItems()).filter((i) => i.pk === 'T#acme#AI' && String(i.sk).startsWith('CONV#'));
+    const before = await conversations();
+    const withSubject = before.filter((c) => Array.isArray(c.subjects) && c.subjects.length > 0);
+    expect(withSubject.length).toBeGreaterThan(0);
+    expect(withSubject.length).toBeLessThan(before.length);
+    const opened = await request<{ requestId: string }>(`${local.url}/v1/admin/tenants/acme/privacy/requests`, {
+      token: local.adminToken,
+      body: { type: 'erasure', subject: { kind: 'email', value: ACME.email } },
+    });
+    expect(opened.status).toBe(202);
+    await eventually(async () => {
+      const view = (await request<{ status: string }>(`${local.url}/v1/admin/tenants/acme/privacy/requests/${opened.body.requestId}`, { token: local.adminToken })).body;
+      if (view.status === 'failed') throw new Error(JSON.stringify(view));
+      return view.status === 'completed' ? view : undefined;
+    }, 'erasure', 60_000);
+    const after = await conversations();
+    const gone = new Set(withSubject.map((c) => c.sk));
+    expect(after.filter((c) => gone.has(c.sk))).toEqual([]);
+    // can: the conversations that never saw the subject's records are still there, with their messages.
+    expect(after.length).toBe(before.length - withSubject.length);
+    const messages = (await rawItems()).filter((i) => i.pk === 'T#acme#AI' && String(i.sk).startsWith('MSG#'));
+    for (const c of withSubject) expect(messages.filter((m) => String(m.sk).startsWith(`MSG#${String(c.conversationId)}#`))).toEqual([]);
+    expect(messages.length).toBeGreaterThan(0);
+  }, 90_000);
 });
 
 describe('R-TERM-3: termination', () => {

@@ -22,7 +22,7 @@ const admin = (path: string, body: object) => request(`${local.url}/v1/admin${pa
 beforeAll(async () => {
   local = await startLocalPlatform({ port: 0, demo: false, pollIntervalMs: 20, ttlSweepIntervalMs: 3_600_000, log: () => undefined });
   expect((await admin('/tenants', { tenantId: TENANT, name: 'Sweep' })).status).toBe(201);
-  apiKey = String((await admin(`/tenants/${TENANT}/api-keys`, { scopes: ['ingest', 'read', 'privacy'] })).body.apiKey);
+  apiKey = String((await admin(`/tenants/${TENANT}/api-keys`, { scopes: ['ingest', 'read', 'privacy', 'ai'] })).body.apiKey);
   ingestKey = String((await admin(`/tenants/${TENANT}/api-keys`, {})).body.apiKey);
   githubSecret = String((await admin(`/tenants/${TENANT}/webhook-sources`, { scheme: 'github', sourceId: 'gh' })).body.secret);
   for (const scheme of ['standard', 'stripe', 'shopify']) await admin(`/tenants/${TENANT}/webhook-sources`, { scheme, sourceId: scheme });

@@ -20,8 +20,12 @@ import { TOOL_DEFINITIONS, runTool, type TenantToolReader } from './tools';
 export const AI_KEY_PURPOSE = 'ai';
 /** A tool result longer than this is cut before it is redacted and sent. */
 const MAX_TOOL_RESULT_CHARS = 24_000;
+/** The ids newId gives conversations and messages. */
+const ID_PATTERN = { conv: /^conv_[0-9A-Z]{26}$/, msg: /^msg_[0-9A-Z]{26}$/ } as const;
 /** Days a month's usage counter is kept from its first use: past the month's end. */
 const USAGE_RETENTION_DAYS = 62;
+/** Subject hashes a conversation keeps for erasure (64 hex characters each: about 130 KB at most). */
+const MAX_SUBJECTS = 2000;
 /** Conversations one list returns. */
 const LIST_LIMIT = 50;
 
@@ -161,7 +165,10 @@ export class Assistant {
   /** R-AI-5: thumbs up or down on one answer, with an optional reason (sealed like the conversation). */
   async feedback(ctx: Omit<TurnContext, 'reader'>, conversationId: string, messageId: string, body: unknown): Promise<{ messageId: string; rating: 'up' | 'down' }> {
     const { rating, reason } = parse(feedbackSchema, body);
-    const message = await this.deps.store.getMessage(ctx.tenant.tenantId, conversationId, messageId);
+    // Ids of another shape name no message, and must not reach a key (DynamoDB refuses keys over 1 KB: a 500).
+    const message = ID_PATTERN.msg.test(messageId) && ID_PATTERN.conv.test(conversationId)
+      ? await this.deps.store.getMessage(ctx.tenant.tenantId, conversationId, messageId)
+      : undefined;
     if (!message) throw new DomainError('not_found', `No message '${messageId}' in conversation '${conversationId}'`, 404);
     const at = this.deps.clock.now().toISOString();
     const sealedReason = reason ? await this.seal(ctx.tenant, reason) : undefined;
@@ -173,7 +180,7 @@ export class Assistant {
   }
 
   private async conversation(tenant: Tenant, conversationId: string): Promise<ConversationItem> {
-    const conversation = /^conv_[0-9A-Z]{26}$/.test(conversationId) ? await this.deps.store.getConversation(tenant.tenantId, conversationId) : undefined;
+    const conversation = ID_PATTERN.conv.test(conversationId) ? await this.deps.store.getConversation(tenant.tenantId, conversationId) : undefined;
     if (!conversation) throw new DomainError('not_found', `No conversation '${conversationId.slice(0, 64)}'`, 404);
     return conversation;
   }
@@ -209,7 +216,10 @@ export class Assistant {
     let usedModel = settings.model;
     let answer: string | undefined;
 
+    const deadline = clock.now().getTime() + settings.turnTimeoutMs;
     while (answer === undefined) {
+      const timeoutMs = Math.min(settings.providerTimeoutMs, Math.floor((deadline - clock.now().getTime()) / 2));
+      if (timeoutMs < 500) throw providerFailure(new AiProviderError('timeout', 'The turn ran out of time'));
       if (monthTokens >= budget) {
         throw new DomainError('ai_budget_exceeded', `The tenant's monthly AI budget of ${budget} tokens is used up until the start of next month (UTC)`, 429);
       }
@@ -220,6 +230,7 @@ export class Assistant {
           messages: [{ role: 'system', content: SYSTEM_PROMPT }, ...replay, ...turn],
           tools: mayCallTools ? TOOL_DEFINITIONS : [],
           maxOutputTokens: settings.maxOutputTokens,
+          timeoutMs,
         })
         .catch((error: unknown) => {
           throw error instanceof AiProviderError ? providerFailure(error) : error;
@@ -256,11 +267,13 @@ export class Assistant {
       title: state.title || redactedQuestion.slice(0, 120),
       history: [...state.history, turn].slice(-Math.max(settings.historyTurns, 1)),
     };
+    const subjects = [...new Set([...(conversation.subjects ?? []), ...(ctx.reader.subjectsSeen?.() ?? [])])].slice(0, MAX_SUBJECTS);
     await store.putConversation({
       ...conversation,
       updatedAt: message.createdAt,
       turns: conversation.turns + 1,
       sealed: await this.seal(ctx.tenant, nextState),
+      ...(subjects.length > 0 ? { subjects } : {}),
       expiresAt,
     });
     await store.enrolTenant(tenantId);

@@ -30,6 +30,8 @@ export interface ChatRequest {
   /** Empty: the model must answer in text. */
   readonly tools: readonly ToolDefinition[];
   readonly maxOutputTokens: number;
+  /** This call's timeout per attempt. */
+  readonly timeoutMs: number;
 }
 
 export interface ChatResponse {
@@ -65,6 +67,11 @@ export interface ConversationItem {
   readonly turns: number;
   /** Tenant-key ciphertext (base64) of ConversationState. */
   readonly sealed: string;
+  /**
+   * R-DSR-2: the keyed subject hashes (as in the subject index, no personal data) of the records its tool results
+   * drew on, so that a subject's erasure also erases the conversations that saw the subject's records.
+   */
+  readonly subjects?: readonly string[];
   readonly expiresAt: number;
 }
 
@@ -119,6 +126,8 @@ export interface AiStore {
   /** Tenants that use AI (enrolled on first use): the scheduled insight job's list. */
   enrolTenant(tenantId: string): Promise<void>;
   enrolledTenants(): Promise<string[]>;
+  /** R-DSR-2: deletes every conversation (with its messages) that drew on the subject's records; returns how many. */
+  eraseSubject(tenantId: string, subjectHash: string): Promise<number>;
   /** R-TERM-3: every AI item of the tenant; returns how many. */
   purgeTenant(tenantId: string): Promise<number>;
 }

@@ -29,8 +29,13 @@ export const aiSettingsSchema = z.strictObject({
   requestsPerMinute: integer(1, 10_000),
   /** Tool calls the model may make in one turn; then it must answer. */
   maxToolCallsPerTurn: integer(1, 20),
-  /** Timeout of one provider call. */
+  /** Timeout of one provider call (each attempt; the SDK retries once). */
   providerTimeoutMs: integer(1000, 120_000),
+  /**
+   * The whole turn, within the function's 29 s (API Gateway's limit): each provider call gets at most half of what
+   * is left (two attempts fit), and none starts with less than a second left.
+   */
+  turnTimeoutMs: integer(2000, 28_000),
   /** Most output tokens of one provider call. */
   maxOutputTokens: integer(64, 32_000),
   /** Earlier turns replayed to the provider (the API keeps no state: store is false). */
@@ -48,7 +53,8 @@ export const DEFAULT_AI_SETTINGS: AiSettings = {
   monthlyTokenBudget: { starter: 200_000, business: 2_000_000, enterprise: 20_000_000 },
   requestsPerMinute: 10,
   maxToolCallsPerTurn: 6,
-  providerTimeoutMs: 30_000,
+  providerTimeoutMs: 20_000,
+  turnTimeoutMs: 25_000,
   maxOutputTokens: 1500,
   historyTurns: 6,
 };

@@ -19,6 +19,8 @@ export interface TenantToolReader {
   /** A page of the tenant's events (the read route's query, decrypted). */
   events(query: { kind: string; name?: string; from?: string; to?: string; limit: number }): Promise<EventView[]>;
   insights(limit: number): Promise<InsightItem[]>;
+  /** R-DSR-2: the subject hashes of every record read so far (stored with the conversation, for erasure). */
+  subjectsSeen?(): readonly string[];
 }
 
 export interface ToolOutcome {

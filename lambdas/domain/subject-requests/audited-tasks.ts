@@ -3,6 +3,7 @@
  * against its request, audits the call with the subject's hash and records the request's step; and the work list
  * that `locate` writes and the batch loops read one batch per call, so no call grows with the subject's data.
  */
+import type { AiStore } from '../ai/ports';
 import { objectKeys, TENANT_ID_PATTERN } from '../keys';
 import type { RuntimeSettings } from '../settings';
 import type { PlatformEvent, StoredEvent, Tenant } from '../model';
@@ -28,6 +29,8 @@ export interface SubjectRequestTasksDeps {
   /** Records bucket: signed deletion records. */
   readonly records: DocumentStore;
   readonly signer: DocumentSigner;
+  /** R-DSR-2: the AI assistant's conversations that drew on a subject's records. */
+  readonly ai?: Pick<AiStore, 'eraseSubject'>;
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
   /** Retention of the copies a deletion record names (R-DSR-2). @default DEFAULT_BACKUP_FACTS */

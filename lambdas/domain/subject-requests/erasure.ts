@@ -44,11 +44,15 @@ export class ErasureTasks extends AuditedSubjectTasks {
     });
   }
 
-  /** R-DSR-2: earlier exports of this subject are its data too. */
+  /**
+   * R-DSR-2: earlier exports of this subject are its data too, and so are the AI conversations whose tool results
+   * drew on the subject's records (R-AI-5).
+   */
   eraseExports(state: SubjectWorkflowState): Promise<SubjectWorkflowState> {
     return this.run('erase-exports', state, async ({ state: s }) => {
       const exports = await this.deps.exports.deletePrefix(objectKeys.subjectExports(s.tenantId, s.subjectHash));
-      return { next: { ...s, counts: addCounts(s.counts, { exports }) }, detail: { exports } };
+      const aiConversations = (await this.deps.ai?.eraseSubject(s.tenantId, s.subjectHash)) ?? 0;
+      return { next: { ...s, counts: addCounts(s.counts, { exports, aiConversations }) }, detail: { exports, aiConversations } };
     });
   }
 

@@ -216,6 +216,19 @@ describe('provider failures and configuration', () => {
     expect(store.messages.size + store.conversations.size).toBe(0);
   });
 
+  test('a turn stops within turnTimeoutMs: each call gets half of what is left, and none starts with too little; nothing is stored', async () => {
+    let advance = () => undefined as void;
+    const model = new ScriptedModel(() => {
+      advance();
+      return tool('list_series', { hours_back: 1 });
+    });
+    const { assistant, clock, store } = world(model, { turnTimeoutMs: 10_000, providerTimeoutMs: 20_000, maxToolCallsPerTurn: 20 });
+    advance = () => clock.advance(4_000);
+    expect(await codeOf(assistant.start({ tenant, actor: 'api-key:k1', reader: reader().reader }, { question: 'slow' }))).toBe('424 ai_provider_error');
+    expect(model.requests.map((r) => r.timeoutMs)).toEqual([5_000, 3_000, 1_000]);
+    expect(store.messages.size).toBe(0);
+  });
+
   test('without a provider every question answers 424 ai_not_configured', async () => {
     const { assistant } = world(undefined);
     expect(await codeOf(assistant.start({ tenant, actor: 'api-key:k1', reader: reader().reader }, { question: 'a' }))).toBe('424 ai_not_configured');
