@@ -62,24 +62,12 @@ export class BillingLedger extends Construct {
       deletionProtection: true,
       removalPolicy: cdk.RemovalPolicy.RETAIN,
     });
-    this.stripeWebhookSecret = new secretsmanager.Secret(this, 'StripeWebhookSecret', {
-      description: 'Stripe webhook signing secret (whsec_...) of POST /v1/billing/stripe/webhook (R-BILL-3)',
-      encryptionKey: props.dataKey,
-      removalPolicy: cdk.RemovalPolicy.RETAIN,
-    });
-    for (const id of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled', 'HIPAA.Security-SecretsManagerRotationEnabled']) {
-      acknowledge(this.stripeWebhookSecret, id,
-        'Stripe issues the webhook signing secret and is the only party that can roll it (Dashboard or API, with an overlap during which both secrets sign); a Secrets Manager rotation function cannot create one, so rotation is the operator rolling it in Stripe and putting the new value here');
-    }
-    this.stripeApiKey = new secretsmanager.Secret(this, 'StripeApiKey', {
-      description: 'Stripe restricted API key (rk_...) of the usage reporter: writes Billing Meter Events, reads Billing Meters (R-BILL-2)',
-      encryptionKey: props.dataKey,
-      removalPolicy: cdk.RemovalPolicy.RETAIN,
-    });
-    for (const id of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled', 'HIPAA.Security-SecretsManagerRotationEnabled']) {
-      acknowledge(this.stripeApiKey, id,
-        'Stripe issues API keys and only the Stripe Dashboard can roll one (with an expiry for the old key); a Secrets Manager rotation function cannot create one, so rotation is the operator rolling the restricted key in Stripe and putting the new value here');
-    }
+    this.stripeWebhookSecret = this.stripeSecret('StripeWebhookSecret',
+      'Stripe webhook signing secret (whsec_...) of POST /v1/billing/stripe/webhook (R-BILL-3)',
+      'Stripe issues the webhook signing secret and is the only party that can roll it (Dashboard or API, with an overlap during which both secrets sign); a Secrets Manager rotation function cannot create one, so rotation is the operator rolling it in Stripe and putting the new value here');
+    this.stripeApiKey = this.stripeSecret('StripeApiKey',
+      'Stripe restricted API key (rk_...) of the usage reporter: writes Billing Meter Events, reads Billing Meters (R-BILL-2)',
+      'Stripe issues API keys and only the Stripe Dashboard can roll one (with an expiry for the old key); a Secrets Manager rotation function cannot create one, so rotation is the operator rolling the restricted key in Stripe and putting the new value here');
     const retention = cdk.Duration.days(BILLING_RETENTION_DAYS);
     this.statementsBucket = secureBucket(this, 'StatementsBucket', {
       encryptionKey: props.dataKey,
@@ -89,6 +77,15 @@ export class BillingLedger extends Construct {
       // R-RET-3: deleted when the lock ends; a version an overwrite left behind is locked as long and goes then too.
       lifecycleRules: [{ id: 'ExpireStatements', expiration: cdk.Duration.days(BILLING_RETENTION_DAYS + 1), noncurrentVersionExpiration: cdk.Duration.days(BILLING_RETENTION_DAYS + 1) }],
     });
+  }
+
+  /** A secret Stripe issues, encrypted with the data key, kept on stack deletion; rotation is Stripe's (`rotationReason`). */
+  private stripeSecret(id: string, description: string, rotationReason: string): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, id, { description, encryptionKey: this.dataKey, removalPolicy: cdk.RemovalPolicy.RETAIN });
+    for (const rule of ['AwsSolutions-SMG4', 'NIST.800.53.R5-SecretsManagerRotationEnabled', 'HIPAA.Security-SecretsManagerRotationEnabled']) {
+      acknowledge(secret, rule, rotationReason);
+    }
+    return secret;
   }
 
   /** Appends entries and reads them back (the last entry decides where the next flush starts); no update or delete. */
