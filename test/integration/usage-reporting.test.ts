@@ -11,6 +11,9 @@ import Stripe from 'stripe';
 import { createDocumentClient } from '../../lambdas/adapters/clients';
 import { DynamoUsageLedger, DynamoUsageMarks } from '../../lambdas/adapters/dynamo-usage-ledger';
 import { lazyStripe, StripeMeterSink } from '../../lambdas/adapters/stripe-meters';
+import { createAwsClients } from '../../lambdas/adapters/clients';
+import { S3DocumentStore } from '../../lambdas/adapters/s3-document-store';
+import { MonthlyStatements, statementKey, type UsageStatement } from '../../lambdas/domain/usage-statements';
 import {
   eventUsageMark,
   UsageReconciliation,
@@ -236,6 +239,34 @@ describe('usage reporter (R-BILL-2)', () => {
     const daily = await w.reporter().run();
     expect(daily.sent).toBe(0);
     expect(w.server.accepted).toHaveLength(4);
+  }, 60_000);
+});
+
+describe('R-RET-3: monthly statements', () => {
+  test('once the month\'s days are settled, one statement per tenant and month: totals and every delivery; never written twice', async () => {
+    const w = await world('2026-12-02T04:00:00Z');
+    await w.marks.record([...events('tenant-alpha', '2026-11-20', 'event', 4, 25), ...events('tenant-alpha', '2026-11-30', 'api_call', 1, 60)]);
+    await w.reporter().run();
+    const s3 = createAwsClients(emulators.clients).s3;
+    const store = new S3DocumentStore(s3, emulators.bucket);
+    const statements = () => new MonthlyStatements({ ledger: w.ledger, statements: store, settings: SETTINGS, clock: w.clock });
+
+    // 2 December: November's last day is not settled yet.
+    expect(await statements().run()).toEqual({ month: '2026-11', written: [], skipped: 0 });
+    w.clock.advance(DAY_MS);
+    const first = await statements().run();
+    expect(first.written).toEqual([statementKey('tenant-alpha', '2026-11')]);
+    const statement = JSON.parse(Buffer.from((await store.get(first.written[0]))!).toString('utf8')) as UsageStatement;
+    expect(statement).toMatchObject({ kind: 'lumiqo.usage-statement.v1', tenantId: 'tenant-alpha', month: '2026-11' });
+    expect(statement.days.map((d) => [d.day, d.totals])).toEqual([
+      ['2026-11-20', { 'events.event': 4, bytes_stored: 100 }],
+      ['2026-11-30', { 'events.api_call': 1, bytes_stored: 60 }],
+    ]);
+    expect(statement.days[0].deliveries.map((d) => [d.meter, d.value, d.revision, d.outcome])).toEqual([['bytes_stored', 100, 0, 'accepted'], ['events.event', 4, 0, 'accepted']]);
+    expect(statement.days[0].deliveries[0].identifier).toBe(usageIdentifier('bytes_stored', 'tenant-alpha', '2026-11-20', 100, 0));
+    // A later run finds it written and leaves it alone (the bucket's Object Lock would keep the first anyway).
+    expect(await statements().run()).toEqual({ month: '2026-11', written: [], skipped: 1 });
+    s3.destroy();
   }, 60_000);
 });
 
