@@ -12,6 +12,7 @@ export function banner(local: LocalPlatform): string {
     `  data            ${local.dataDir ?? 'in memory (gone on exit; keep it with --data-dir <dir> or LUMIQO_DATA_DIR)'}`,
     `  admin token     ${local.adminToken}   (operator routes: Authorization: Bearer <token>; npm run cli -- --help)`,
     `  Stripe webhook  POST ${local.url}/v1/billing/stripe/webhook, signing secret ${local.stripeWebhookSecret} (stripe listen --forward-to …; R-BILL-3)`,
+    `  Stripe meters   daily usage report and reconciliation against ${local.stripeApiBaseUrl ?? 'https://api.stripe.com'} (LUMIQO_STRIPE_API_BASE_URL, LUMIQO_LOCAL_STRIPE_API_KEY; R-BILL-2)`,
     `  dead letters    GET ${local.url}/_local/dead-letters (admin token)`,
     `  signing key     ${local.keyDir}/signing.pem (verifies deletion records and certificates)`,
     `  emulators       DynamoDB ${local.clients.endpoints.dynamodb}  Kinesis ${local.clients.endpoints.kinesis}  S3 ${local.clients.endpoints.s3}`,
