@@ -15,6 +15,7 @@ export function banner(local: LocalPlatform): string {
     local.ai.baseUrl
       ? `  AI assistant    model ${local.ai.model} at ${local.ai.baseUrl} (R-AI-1)`
       : '  AI assistant    not configured: AI routes answer ai_not_configured. Set LUMIQO_OPENAI_BASE_URL (and LUMIQO_OPENAI_API_KEY or _FILE, LUMIQO_OPENAI_MODEL) to any OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1',
+    `  Stripe meters   daily usage report and reconciliation against ${local.stripeApiBaseUrl ?? 'https://api.stripe.com'} (LUMIQO_STRIPE_API_BASE_URL, LUMIQO_LOCAL_STRIPE_API_KEY; R-BILL-2)`,
     `  dead letters    GET ${local.url}/_local/dead-letters (admin token)`,
     `  signing key     ${local.keyDir}/signing.pem (verifies deletion records and certificates)`,
     `  emulators       DynamoDB ${local.clients.endpoints.dynamodb}  Kinesis ${local.clients.endpoints.kinesis}  S3 ${local.clients.endpoints.s3}`,

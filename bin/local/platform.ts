@@ -138,6 +138,8 @@ export interface LocalPlatform {
   readonly adminToken: string;
   /** R-BILL-3: the Stripe webhook signing secret of POST /v1/billing/stripe/webhook (in AWS: Secrets Manager). */
   readonly stripeWebhookSecret: string;
+  /** R-BILL-2: where the usage function sends meter events and reads their summaries (https://api.stripe.com if unset). */
+  readonly stripeApiBaseUrl?: string;
   readonly demo?: DemoCredentials;
   readonly dataDir?: string;
   /** Directory of the per-tenant key files (raw AES keyring). */
@@ -252,7 +254,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       }),
     );
     // R-BILL-2: the daily usage tasks and the termination's ReportUsage state (R-TERM-1).
-    const usageTasks = invoked('usage', createUsageTaskHandler(composeUsage(usageEnvironment(environment('usage'), options.stripe), runtime)));
+    const usageEnv = usageEnvironment(environment('usage'), options.stripe);
+    const stripeApiBaseUrl = usageEnv[BILLING_ENV.apiBaseUrl];
+    const usageTasks = invoked('usage', createUsageTaskHandler(composeUsage(usageEnv, runtime)));
     workflows = new LocalWorkflows(
       deployment.stateMachines,
       {
@@ -381,6 +385,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       url: gateway.url,
       adminToken: state.adminToken,
       stripeWebhookSecret,
+      ...(stripeApiBaseUrl ? { stripeApiBaseUrl } : {}),
       ...(demo ? { demo } : {}),
       ...(dataDir ? { dataDir } : {}),
       keyDir,

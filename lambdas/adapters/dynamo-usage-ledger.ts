@@ -75,6 +75,11 @@ export class DynamoUsageLedger implements UsageLedger {
     return items.map((item) => item.sk as string);
   }
 
+  async hasUsage(tenantId: string, day: string): Promise<boolean> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.markDay(day, tenantId), ConsistentRead: true }));
+    return Item !== undefined;
+  }
+
   async dayTotals(tenantId: string, day: string): Promise<UsageQuantities> {
     const items = await queryAll(this.db, {
       TableName: this.tableName,

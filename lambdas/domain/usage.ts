@@ -59,6 +59,8 @@ export interface UsageDelivery {
 export interface UsageLedger {
   /** Tenants with at least one mark on `day`. */
   tenantsWithUsage(day: string): Promise<string[]>;
+  /** Whether the tenant has at least one mark on `day` (one key read, for one tenant's flush). */
+  hasUsage(tenantId: string, day: string): Promise<boolean>;
   /** The day's totals, summed over its marks. */
   dayTotals(tenantId: string, day: string): Promise<UsageQuantities>;
   /** Deliveries of the day, every meter, oldest revision first. */
@@ -212,7 +214,7 @@ export class UsageReporter {
     const outcome = emptyOutcome();
     const today = usageDayOf(this.deps.clock.now().toISOString());
     for (const day of daysBetween(addDays(today, -(METER_EVENT_MAX_AGE_DAYS - 1)), today)) {
-      if ((await this.deps.ledger.tenantsWithUsage(day)).includes(tenantId)) await this.reportDay(tenantId, day, 'termination', outcome);
+      if (await this.deps.ledger.hasUsage(tenantId, day)) await this.reportDay(tenantId, day, 'termination', outcome);
     }
     if (outcome.failed.length > 0) throw new Error(`Usage flush of '${tenantId}' failed for ${outcome.failed.map((f) => f.day).join(', ')}: ${outcome.failed[0].error}`);
     return outcome;

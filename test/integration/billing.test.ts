@@ -5,6 +5,7 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import Stripe from 'stripe';
+import { MARK_RETENTION_DAYS } from '../../lambdas/adapters/dynamo-usage-ledger';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { TEST_PLATFORM } from '../support/local-platform';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
@@ -117,7 +118,15 @@ test('R-SEC-10, R-RET-3: the ledger holds Stripe references only (no e-mail, nam
   expect(JSON.stringify(Items)).not.toMatch(/ann@example\.com|Ann Example|Main St|Springfield|pm_card|customer_details|unit_amount/);
   // Stripe's records, and the usage the termination flushed (LEDGER#…) before initech's purge.
   expect(Items.some((item) => String(item.pk).startsWith('LEDGER#'))).toBe(true);
-  for (const item of Items) expect([item.pk, Number(item.expiresAt) > Date.now() / 1000 + 7 * 365 * DAY]).toEqual([item.pk, true]);
+  // R-BILL-2: usage marks (counts by event id, no content) are working data, kept 40 days past their day, beyond
+  // Stripe's 35-day window; what was billed is in the 7-year records (deliveries, settled days, statements).
+  const isMark = (item: Record<string, unknown>) => /^MARKS?#/.test(String(item.pk));
+  expect(Items.filter(isMark).length).toBeGreaterThan(0);
+  for (const item of Items.filter(isMark)) {
+    expect([item.pk, Object.keys(item).sort()]).toEqual([item.pk, String(item.pk).startsWith('MARKS#') ? ['expiresAt', 'pk', 'sk'] : ['expiresAt', 'pk', 'q', 'sk']]);
+    expect([item.pk, Number(item.expiresAt) <= Date.now() / 1000 + MARK_RETENTION_DAYS * DAY]).toEqual([item.pk, true]);
+  }
+  for (const item of Items.filter((i) => !isMark(i))) expect([item.pk, Number(item.expiresAt) > Date.now() / 1000 + 7 * 365 * DAY]).toEqual([item.pk, true]);
 });
 
 test('R-SEC-5: every AWS call the functions made over the local platform is allowed by their synthesized roles', () => {

@@ -11,6 +11,9 @@ import Stripe from 'stripe';
 import { createDocumentClient } from '../../lambdas/adapters/clients';
 import { DynamoUsageLedger, DynamoUsageMarks } from '../../lambdas/adapters/dynamo-usage-ledger';
 import { lazyStripe, StripeMeterSink } from '../../lambdas/adapters/stripe-meters';
+import { createAwsClients } from '../../lambdas/adapters/clients';
+import { S3DocumentStore } from '../../lambdas/adapters/s3-document-store';
+import { MonthlyStatements, statementKey, type UsageStatement } from '../../lambdas/domain/usage-statements';
 import {
   eventUsageMark,
   UsageReconciliation,
@@ -46,6 +49,11 @@ beforeAll(async () => {
   emulators = await startEmulators('lumiqo-usage');
   db = createDocumentClient(emulators.clients);
 }, 60_000);
+/** Each test's recording server, closed after it. */
+const servers: RecordingStripeServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
 afterAll(async () => {
   db?.destroy();
   await emulators?.close();
@@ -62,6 +70,7 @@ async function world(start: string) {
   }));
   const clock = new ManualClock(new Date(start));
   const server = await new RecordingStripeServer(clock, METERS).start();
+  servers.push(server);
   const ledger = new DynamoUsageLedger(db, tableName);
   const marks = new DynamoUsageMarks(db, tableName);
   const sink = new StripeMeterSink(lazyStripe(async () => 'sk_test_usage', { baseUrl: server.url, maxNetworkRetries: 2 }));
@@ -120,157 +129,165 @@ describe('usage reporter (R-BILL-2)', () => {
 
   test('crash after the send, crash between tenants, a duplicate answer, then runs again: one accepted total per tenant, meter and day', async () => {
     const w = await world('2026-11-22T02:00:00Z');
-    try {
-      await w.marks.record([...events('tenant-alpha', D1, 'event', 5, 120), ...events('tenant-alpha', D1, 'api_call', 2, 50), ...events('tenant-alpha', D2, 'event', 3, 10)]);
-      await w.marks.record([...events('tenant-beta', D1, 'event', 7, 30), ...events('tenant-beta', D2, 'api_call', 4, 40)]);
-      // A redelivered batch writes the same marks again: no second count.
-      const again = events('tenant-beta', D2, 'event', 1, 1000);
-      await w.marks.record(again);
-      await w.marks.record(again);
+    await w.marks.record([...events('tenant-alpha', D1, 'event', 5, 120), ...events('tenant-alpha', D1, 'api_call', 2, 50), ...events('tenant-alpha', D2, 'event', 3, 10)]);
+    await w.marks.record([...events('tenant-beta', D1, 'event', 7, 30), ...events('tenant-beta', D2, 'api_call', 4, 40)]);
+    // A redelivered batch writes the same marks again: no second count.
+    const again = events('tenant-beta', D2, 'event', 1, 1000);
+    await w.marks.record(again);
+    await w.marks.record(again);
 
-      // 1. Crash after the first send, before its ledger write.
-      const first = crashing(w.ledger, (method) => method === 'recordDelivery');
-      await Promise.race([w.reporter({ ledger: first.proxy }).run(), first.crashed]);
-      expect(w.server.accepted).toHaveLength(1);
-      expect(await w.ledger.deliveries('tenant-alpha', D1)).toEqual([]);
+    // 1. Crash after the first send, before its ledger write.
+    const first = crashing(w.ledger, (method) => method === 'recordDelivery');
+    await Promise.race([w.reporter({ ledger: first.proxy }).run(), first.crashed]);
+    expect(w.server.accepted).toHaveLength(1);
+    expect(await w.ledger.deliveries('tenant-alpha', D1)).toEqual([]);
 
-      // 2. Runs again and crashes between the tenants (before tenant-beta's first send of D1).
-      const second = crashing({ customerOf: w.customerOf }, (_method, args) => args[0] === 'tenant-beta');
-      await Promise.race([w.reporter({ customerOf: second.proxy.customerOf }).run(), second.crashed]);
-      const alphaD1 = await w.ledger.deliveries('tenant-alpha', D1);
-      // The resend of the crashed send met Stripe's duplicate 400: delivered, not counted again.
-      expect(alphaD1.map((d) => [d.meter, d.value, d.outcome])).toEqual([
-        ['bytes_stored', 700, 'accepted'],
-        ['events.api_call', 2, 'accepted'],
-        ['events.event', 5, 'duplicate'],
-      ]);
-      expect(w.server.calls.filter((c) => c.status === 400).map((c) => c.params.identifier)).toEqual([usageIdentifier('events.event', 'tenant-alpha', D1, 5, 0)]);
+    // 2. Runs again and crashes between the tenants (before tenant-beta's first send of D1).
+    const second = crashing({ customerOf: w.customerOf }, (_method, args) => args[0] === 'tenant-beta');
+    await Promise.race([w.reporter({ customerOf: second.proxy.customerOf }).run(), second.crashed]);
+    const alphaD1 = await w.ledger.deliveries('tenant-alpha', D1);
+    // The resend of the crashed send met Stripe's duplicate 400: delivered, not counted again.
+    expect(alphaD1.map((d) => [d.meter, d.value, d.outcome])).toEqual([
+      ['bytes_stored', 700, 'accepted'],
+      ['events.api_call', 2, 'accepted'],
+      ['events.event', 5, 'duplicate'],
+    ]);
+    expect(w.server.calls.filter((c) => c.status === 400).map((c) => c.params.identifier)).toEqual([usageIdentifier('events.event', 'tenant-alpha', D1, 5, 0)]);
 
-      // 3. A duplicate answer: the connection is cut after Stripe accepted; the SDK's retry gets the 400.
-      w.server.dropConnectionAfterAccept(1);
-      const third = await w.reporter().run();
-      expect(third.failed).toEqual([]);
-      expect(third.duplicates).toBe(1);
+    // 3. A duplicate answer: the connection is cut after Stripe accepted; the SDK's retry gets the 400.
+    w.server.dropConnectionAfterAccept(1);
+    const third = await w.reporter().run();
+    expect(third.failed).toEqual([]);
+    expect(third.duplicates).toBe(1);
 
-      // 4. And again: nothing left to send.
-      const postsBefore = w.server.meterEventPosts().length;
-      const fourth = await w.reporter().run();
-      expect(w.server.meterEventPosts()).toHaveLength(postsBefore);
-      expect(fourth.sent).toBe(0);
+    // 4. And again: nothing left to send.
+    const postsBefore = w.server.meterEventPosts().length;
+    const fourth = await w.reporter().run();
+    expect(w.server.meterEventPosts()).toHaveLength(postsBefore);
+    expect(fourth.sent).toBe(0);
 
-      // Exactly one accepted total per tenant, meter and day, each the ledger's sum of marks.
-      const expected = new Map<string, number>();
-      for (const [tenantId, customer] of Object.entries(CUSTOMERS)) {
-        for (const day of [D1, D2]) {
-          const totals = await w.ledger.dayTotals(tenantId, day);
-          for (const { meter, eventName } of METERS) expect(w.server.dayValue(eventName, customer, day) ?? 0).toBe(totals[meter] ?? 0);
-          for (const [meter, value] of Object.entries(totals)) expected.set(`${customer}|${meterOf(meter as UsageMeter)}|${day}`, value);
-        }
+    // Exactly one accepted total per tenant, meter and day, each the ledger's sum of marks.
+    const expected = new Map<string, number>();
+    for (const [tenantId, customer] of Object.entries(CUSTOMERS)) {
+      for (const day of [D1, D2]) {
+        const totals = await w.ledger.dayTotals(tenantId, day);
+        for (const { meter, eventName } of METERS) expect(w.server.dayValue(eventName, customer, day) ?? 0).toBe(totals[meter] ?? 0);
+        for (const [meter, value] of Object.entries(totals)) expected.set(`${customer}|${meterOf(meter as UsageMeter)}|${day}`, value);
       }
-      expect(Object.fromEntries(acceptedTotals(w))).toEqual(Object.fromEntries([...expected].map(([key, value]) => [key, [value]])));
-      expect(expected.get(`cus_Beta|lumiqo_events|${D2}`)).toBe(1);
-      expect(expected.get(`cus_Beta|lumiqo_bytes_stored|${D2}`)).toBe(4 * 40 + 1000);
-    } finally {
-      await w.server.close();
     }
+    expect(Object.fromEntries(acceptedTotals(w))).toEqual(Object.fromEntries([...expected].map(([key, value]) => [key, [value]])));
+    expect(expected.get(`cus_Beta|lumiqo_events|${D2}`)).toBe(1);
+    expect(expected.get(`cus_Beta|lumiqo_bytes_stored|${D2}`)).toBe(4 * 40 + 1000);
   }, 60_000);
 
   test('a later run changes a closed day only when the ledger total changed (a late record), and a settled day is left alone', async () => {
     const w = await world('2026-11-22T02:00:00Z');
-    try {
-      await w.marks.record(events('tenant-alpha', D2, 'event', 3, 10));
-      await w.reporter().run();
-      expect(w.server.accepted.map((e) => e.value).sort()).toEqual([3, 30]);
+    await w.marks.record(events('tenant-alpha', D2, 'event', 3, 10));
+    await w.reporter().run();
+    expect(w.server.accepted.map((e) => e.value).sort()).toEqual([3, 30]);
 
-      // The next day, nothing changed: nothing is sent.
-      w.clock.advance(3600_000);
-      await w.reporter().run();
-      expect(w.server.accepted).toHaveLength(2);
+    // The next day, nothing changed: nothing is sent.
+    w.clock.advance(3600_000);
+    await w.reporter().run();
+    expect(w.server.accepted).toHaveLength(2);
 
-      // A late record of D2 (stream retry): the new total replaces the day's value at Stripe.
-      await w.marks.record(events('tenant-alpha', D2, 'event', 1, 10));
-      const late = await w.reporter().run();
-      expect(late.sent).toBe(2);
-      expect(w.server.dayValue('lumiqo_events', 'cus_Alpha', D2)).toBe(4);
-      expect(w.server.dayValue('lumiqo_bytes_stored', 'cus_Alpha', D2)).toBe(40);
-      expect((await w.ledger.deliveries('tenant-alpha', D2)).map((d) => [d.meter, d.revision, d.value])).toEqual([
-        ['bytes_stored', 0, 30], ['bytes_stored', 1, 40], ['events.event', 0, 3], ['events.event', 1, 4],
-      ]);
+    // A late record of D2 (stream retry): the new total replaces the day's value at Stripe.
+    await w.marks.record(events('tenant-alpha', D2, 'event', 1, 10));
+    const late = await w.reporter().run();
+    expect(late.sent).toBe(2);
+    expect(w.server.dayValue('lumiqo_events', 'cus_Alpha', D2)).toBe(4);
+    expect(w.server.dayValue('lumiqo_bytes_stored', 'cus_Alpha', D2)).toBe(40);
+    expect((await w.ledger.deliveries('tenant-alpha', D2)).map((d) => [d.meter, d.revision, d.value])).toEqual([
+      ['bytes_stored', 0, 30], ['bytes_stored', 1, 40], ['events.event', 0, 3], ['events.event', 1, 4],
+    ]);
 
-      // Past settleAfterDays the day is settled; after that it is not even read again.
-      w.clock.advance(2 * DAY_MS);
-      const settling = await w.reporter().run();
-      expect(settling.settled).toBe(1);
-      expect(await w.ledger.isSettled('tenant-alpha', D2)).toBe(true);
-      const posts = w.server.meterEventPosts().length;
-      expect((await w.reporter().run()).unchanged).toBe(0);
-      expect(w.server.meterEventPosts()).toHaveLength(posts);
-    } finally {
-      await w.server.close();
-    }
+    // Past settleAfterDays the day is settled; after that it is not even read again.
+    w.clock.advance(2 * DAY_MS);
+    const settling = await w.reporter().run();
+    expect(settling.settled).toBe(1);
+    expect(await w.ledger.isSettled('tenant-alpha', D2)).toBe(true);
+    const posts = w.server.meterEventPosts().length;
+    expect((await w.reporter().run()).unchanged).toBe(0);
+    expect(w.server.meterEventPosts()).toHaveLength(posts);
   }, 60_000);
 
   test('a day not deliverable for alarmAfterDays (no Stripe customer yet) is reported near the 35-day limit; Stripe refuses older events', async () => {
     const w = await world('2026-12-31T01:00:00Z');
-    try {
-      await w.marks.record(events('tenant-gamma', '2026-11-29', 'event', 2)); // ended 31 days ago
-      await w.marks.record(events('tenant-gamma', '2026-12-20', 'event', 2)); // 10 days ago
-      await w.marks.record(events('tenant-alpha', '2026-11-28', 'event', 1)); // 32 days ago, deliverable
-      const outcome = await w.reporter().run();
-      expect(outcome.nearLimit).toEqual([{ tenantId: 'tenant-gamma', day: '2026-11-29' }]);
-      expect(outcome.withoutCustomer.map((d) => d.day)).toEqual(['2026-11-29', '2026-12-20']);
-      expect(w.server.dayValue('lumiqo_events', 'cus_Alpha', '2026-11-28')).toBe(1);
+    await w.marks.record(events('tenant-gamma', '2026-11-29', 'event', 2)); // ended 31 days ago
+    await w.marks.record(events('tenant-gamma', '2026-12-20', 'event', 2)); // 10 days ago
+    await w.marks.record(events('tenant-alpha', '2026-11-28', 'event', 1)); // 32 days ago, deliverable
+    const outcome = await w.reporter().run();
+    expect(outcome.nearLimit).toEqual([{ tenantId: 'tenant-gamma', day: '2026-11-29' }]);
+    expect(outcome.withoutCustomer.map((d) => d.day)).toEqual(['2026-11-29', '2026-12-20']);
+    expect(w.server.dayValue('lumiqo_events', 'cus_Alpha', '2026-11-28')).toBe(1);
 
-      const stripe = new Stripe('sk_test_usage', { host: '127.0.0.1', port: Number(new URL(w.server.url).port), protocol: 'http', maxNetworkRetries: 0 });
-      await expect(stripe.billing.meterEvents.create({
-        event_name: 'lumiqo_events', identifier: 'too-old', timestamp: Date.parse('2026-11-25T00:00:00Z') / 1000,
-        payload: { stripe_customer_id: 'cus_Alpha', value: '1' },
-      })).rejects.toMatchObject({ statusCode: 400, message: expect.stringContaining('35 calendar days') });
-    } finally {
-      await w.server.close();
-    }
+    const stripe = new Stripe('sk_test_usage', { host: '127.0.0.1', port: Number(new URL(w.server.url).port), protocol: 'http', maxNetworkRetries: 0 });
+    await expect(stripe.billing.meterEvents.create({
+      event_name: 'lumiqo_events', identifier: 'too-old', timestamp: Date.parse('2026-11-25T00:00:00Z') / 1000,
+      payload: { stripe_customer_id: 'cus_Alpha', value: '1' },
+    })).rejects.toMatchObject({ statusCode: 400, message: expect.stringContaining('35 calendar days') });
   }, 60_000);
 
   test('R-TERM-1: the termination flush sends the open day through the same code; the daily run after it sends nothing more', async () => {
     const w = await world('2026-11-22T15:00:00Z');
-    try {
-      await w.marks.record([...events('tenant-alpha', D2, 'event', 2), ...events('tenant-alpha', '2026-11-22', 'event', 6, 10)]);
-      const flushed = await w.reporter().flushTenant('tenant-alpha');
-      expect(flushed.sent).toBe(4);
-      expect(w.server.dayValue('lumiqo_events', 'cus_Alpha', '2026-11-22')).toBe(6);
-      expect((await w.ledger.deliveries('tenant-alpha', '2026-11-22')).every((d) => d.reason === 'termination')).toBe(true);
-      w.clock.advance(DAY_MS);
-      const daily = await w.reporter().run();
-      expect(daily.sent).toBe(0);
-      expect(w.server.accepted).toHaveLength(4);
-    } finally {
-      await w.server.close();
-    }
+    await w.marks.record([...events('tenant-alpha', D2, 'event', 2), ...events('tenant-alpha', '2026-11-22', 'event', 6, 10)]);
+    const flushed = await w.reporter().flushTenant('tenant-alpha');
+    expect(flushed.sent).toBe(4);
+    expect(w.server.dayValue('lumiqo_events', 'cus_Alpha', '2026-11-22')).toBe(6);
+    expect((await w.ledger.deliveries('tenant-alpha', '2026-11-22')).every((d) => d.reason === 'termination')).toBe(true);
+    w.clock.advance(DAY_MS);
+    const daily = await w.reporter().run();
+    expect(daily.sent).toBe(0);
+    expect(w.server.accepted).toHaveLength(4);
+  }, 60_000);
+});
+
+describe('R-RET-3: monthly statements', () => {
+  test('once the month\'s days are settled, one statement per tenant and month: totals and every delivery; never written twice', async () => {
+    const w = await world('2026-12-02T04:00:00Z');
+    await w.marks.record([...events('tenant-alpha', '2026-11-20', 'event', 4, 25), ...events('tenant-alpha', '2026-11-30', 'api_call', 1, 60)]);
+    await w.reporter().run();
+    const s3 = createAwsClients(emulators.clients).s3;
+    const store = new S3DocumentStore(s3, emulators.bucket);
+    const statements = () => new MonthlyStatements({ ledger: w.ledger, statements: store, settings: SETTINGS, clock: w.clock });
+
+    // 2 December: November's last day is not settled yet.
+    expect(await statements().run()).toEqual({ month: '2026-11', written: [], skipped: 0 });
+    w.clock.advance(DAY_MS);
+    const first = await statements().run();
+    expect(first.written).toEqual([statementKey('tenant-alpha', '2026-11')]);
+    const statement = JSON.parse(Buffer.from((await store.get(first.written[0]))!).toString('utf8')) as UsageStatement;
+    expect(statement).toMatchObject({ kind: 'lumiqo.usage-statement.v1', tenantId: 'tenant-alpha', month: '2026-11' });
+    expect(statement.days.map((d) => [d.day, d.totals])).toEqual([
+      ['2026-11-20', { 'events.event': 4, bytes_stored: 100 }],
+      ['2026-11-30', { 'events.api_call': 1, bytes_stored: 60 }],
+    ]);
+    expect(statement.days[0].deliveries.map((d) => [d.meter, d.value, d.revision, d.outcome])).toEqual([['bytes_stored', 100, 0, 'accepted'], ['events.event', 4, 0, 'accepted']]);
+    expect(statement.days[0].deliveries[0].identifier).toBe(usageIdentifier('bytes_stored', 'tenant-alpha', '2026-11-20', 100, 0));
+    // A later run finds it written and leaves it alone (the bucket's Object Lock would keep the first anyway).
+    expect(await statements().run()).toEqual({ month: '2026-11', written: [], skipped: 1 });
+    s3.destroy();
   }, 60_000);
 });
 
 describe('usage reconciliation', () => {
   test('quiet when Stripe and the ledger agree; an injected difference names tenant, day and meter', async () => {
     const w = await world('2026-11-22T02:00:00Z');
-    try {
-      await w.marks.record([...events('tenant-alpha', '2026-11-20', 'event', 5), ...events('tenant-beta', '2026-11-21', 'api_call', 2)]);
-      await w.reporter().run();
-      const reconciliation = new UsageReconciliation({ ledger: w.ledger, sink: w.sink, customerOf: w.customerOf, settings: SETTINGS, clock: w.clock });
-      const agreed = await reconciliation.run();
-      expect(agreed.mismatches).toEqual([]);
-      expect(agreed.checked).toBe(2 * METERS.length);
+    await w.marks.record([...events('tenant-alpha', '2026-11-20', 'event', 5), ...events('tenant-beta', '2026-11-21', 'api_call', 2)]);
+    await w.reporter().run();
+    const reconciliation = new UsageReconciliation({ ledger: w.ledger, sink: w.sink, customerOf: w.customerOf, settings: SETTINGS, clock: w.clock });
+    const agreed = await reconciliation.run();
+    expect(agreed.mismatches).toEqual([]);
+    expect(agreed.checked).toBe(2 * METERS.length);
 
-      // Someone sends a stray event into tenant-beta's day (later, so it is the day's latest).
-      const stripe = new Stripe('sk_test_usage', { host: '127.0.0.1', port: Number(new URL(w.server.url).port), protocol: 'http', maxNetworkRetries: 0 });
-      await stripe.billing.meterEvents.create({ event_name: 'lumiqo_api_calls', identifier: 'stray-1', timestamp: Date.parse('2026-11-21T00:00:00Z') / 1000, payload: { stripe_customer_id: 'cus_Beta', value: '9' } });
-      expect((await reconciliation.run()).mismatches).toEqual([{ tenantId: 'tenant-beta', day: '2026-11-21', meter: 'events.api_call', ledger: 2, provider: 9 }]);
-      // A late record the reporter has not sent yet is a difference too, until it runs.
-      await w.marks.record(events('tenant-alpha', '2026-11-20', 'event', 1));
-      expect((await reconciliation.run()).mismatches.map((m) => [m.tenantId, m.day, m.meter])).toEqual([
-        ['tenant-alpha', '2026-11-20', 'events.event'], ['tenant-alpha', '2026-11-20', 'bytes_stored'], ['tenant-beta', '2026-11-21', 'events.api_call'],
-      ]);
-    } finally {
-      await w.server.close();
-    }
+    // Someone sends a stray event into tenant-beta's day (later, so it is the day's latest).
+    const stripe = new Stripe('sk_test_usage', { host: '127.0.0.1', port: Number(new URL(w.server.url).port), protocol: 'http', maxNetworkRetries: 0 });
+    await stripe.billing.meterEvents.create({ event_name: 'lumiqo_api_calls', identifier: 'stray-1', timestamp: Date.parse('2026-11-21T00:00:00Z') / 1000, payload: { stripe_customer_id: 'cus_Beta', value: '9' } });
+    expect((await reconciliation.run()).mismatches).toEqual([{ tenantId: 'tenant-beta', day: '2026-11-21', meter: 'events.api_call', ledger: 2, provider: 9 }]);
+    // A late record the reporter has not sent yet is a difference too, until it runs.
+    await w.marks.record(events('tenant-alpha', '2026-11-20', 'event', 1));
+    expect((await reconciliation.run()).mismatches.map((m) => [m.tenantId, m.day, m.meter])).toEqual([
+      ['tenant-alpha', '2026-11-20', 'events.event'], ['tenant-alpha', '2026-11-20', 'bytes_stored'], ['tenant-beta', '2026-11-21', 'events.api_call'],
+    ]);
   }, 60_000);
 });

@@ -19,7 +19,7 @@ jest.mock('@cloud-copilot/iam-policy', () => jest.requireActual('./iam-policy-mo
 const logicalId = logicalIdIn;
 
 type Principal = LumiqoFunctionName | 'TenantReadRole';
-const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks', 'billing'];
+const FUNCTIONS: LumiqoFunctionName[] = ['ingest', 'processor', 'query', 'admin', 'privacy', 'privacy-tasks', 'termination-tasks', 'billing', 'usage'];
 const PRINCIPALS: Principal[] = [...FUNCTIONS, 'TenantReadRole'];
 const roleIdOf = (principal: Principal) =>
   logicalId(services, principal === 'TenantReadRole' ? services.tenantReadRole : services.functions[principal].role);
@@ -34,6 +34,9 @@ const signingKeyId = logicalId(data, data.signingKey.key);
 const signingKeyArn = fakeArn('AWS::KMS::Key', signingKeyId);
 const dataKeyArn = fakeArn('AWS::KMS::Key', logicalId(data, data.dataKey));
 const stripeSecretArn = fakeArn('AWS::SecretsManager::Secret', logicalId(data, data.ledger.stripeWebhookSecret));
+const stripeApiKeyArn = fakeArn('AWS::SecretsManager::Secret', logicalId(data, data.ledger.stripeApiKey));
+const statementsBucket = fakeArn('AWS::S3::Bucket', logicalId(data, data.ledger.statementsBucket));
+const STATEMENT = `${statementsBucket}/statements/tenant-a/2026-11.json`;
 const stateMachineArn = (name: WorkflowName) => fakeArn('AWS::StepFunctions::StateMachine', logicalId(services, services.workflows.stateMachines[name]));
 
 const deployment = stackPrefix(config);
@@ -67,13 +70,13 @@ describe('R-TERM-6, R-RET-3: the billing ledger is apart from the service: only 
     expect(decide('billing', action, ledgerArn, leadingKeys('STRIPE#EVENT#evt_1'))).toBe('Allowed');
   });
 
-  test.each(others('termination-tasks', 'billing'))('%s cannot read or write the ledger, billing records included; termination-tasks can', (principal) => {
+  test.each(others('termination-tasks', 'billing', 'usage'))('%s cannot read or write the ledger, billing records included; termination-tasks can', (principal) => {
     for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem']) {
       expect([action, decide(principal, action, ledgerArn, leadingKeys('BILLING#tenant-a'))]).not.toEqual([action, 'Allowed']);
     }
   });
 
-  test.each(others('termination-tasks', 'billing'))('%s cannot read or write the ledger; termination-tasks can', (principal) => {
+  test.each(others('termination-tasks', 'billing', 'usage'))('%s cannot read or write the ledger; termination-tasks can', (principal) => {
     for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem']) {
       expect([action, decide(principal, action, ledgerArn, LEDGER_KEY)]).not.toEqual([action, 'Allowed']);
     }
@@ -108,6 +111,59 @@ describe('R-TERM-6, R-RET-3: the billing ledger is apart from the service: only 
     expect(decide('termination-tasks', 'dynamodb:DeleteItem', ledgerArn, LEDGER_KEY)).not.toBe('Allowed');
     expect(decide('termination-tasks', 'dynamodb:BatchWriteItem', ledgerArn, LEDGER_KEY)).not.toBe('Allowed');
     expect(decide('termination-tasks', 'dynamodb:PutItem', ledgerArn, LEDGER_KEY)).toBe('Allowed');
+  });
+});
+
+describe('R-BILL-2, R-RET-3: usage marks, usage deliveries and the monthly statements', () => {
+  const DAY = '2026-11-20';
+  const MARKS = [leadingKeys(`MARK#tenant-a#${DAY}`), leadingKeys(`MARKS#${DAY}`)];
+
+  test.each(['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'])('the processor can %s usage marks and the day index, nothing else of the ledger', (action) => {
+    for (const keys of MARKS) expect(decide('processor', action, ledgerArn, keys)).toBe('Allowed');
+    for (const partition of ['LEDGER#tenant-a', 'BILLING#tenant-a', 'STRIPE#EVENT#evt_1', 'STRIPE#CUSTOMER#cus_1']) {
+      expect([partition, decide('processor', action, ledgerArn, leadingKeys(partition))]).not.toEqual([partition, 'Allowed']);
+    }
+    // A batch that mixes in a billing record, or names no key at all, is refused whole.
+    expect(decide('processor', action, ledgerArn, leadingKeys(`MARK#tenant-a#${DAY}`, 'LEDGER#tenant-a'))).not.toBe('Allowed');
+    expect(decide('processor', action, ledgerArn, {})).not.toBe('Allowed');
+  });
+
+  test('the processor cannot read the ledger, not even its own marks', () => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']) {
+      for (const keys of MARKS) expect([action, decide('processor', action, ledgerArn, keys)]).not.toEqual([action, 'Allowed']);
+    }
+  });
+
+  test.each(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'])('the usage function can %s the ledger (marks, deliveries, subscription states); never update or delete', (action) => {
+    for (const keys of [...MARKS, LEDGER_KEY, leadingKeys('BILLING#tenant-a')]) expect(decide('usage', action, ledgerArn, keys)).toBe('Allowed');
+    for (const write of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect([write, decide('usage', write, ledgerArn, LEDGER_KEY)]).not.toEqual([write, 'Allowed']);
+    }
+  });
+
+  test.each(others('usage'))('%s cannot read the Stripe API key; the usage function can', (principal) => {
+    expect(decide(principal, 'secretsmanager:GetSecretValue', stripeApiKeyArn, {})).not.toBe('Allowed');
+    expect(decide('usage', 'secretsmanager:GetSecretValue', stripeApiKeyArn, {})).toBe('Allowed');
+  });
+
+  test.each(others('usage'))('%s can neither read nor write a monthly statement; the usage function can', (principal) => {
+    for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:GetObjectVersion']) {
+      expect([action, decide(principal, action, STATEMENT)]).not.toEqual([action, 'Allowed']);
+    }
+    expect(decide(principal, 's3:ListBucket', statementsBucket, { 's3:prefix': 'statements/tenant-a/' })).not.toBe('Allowed');
+    expect(decide('usage', 's3:GetObject', STATEMENT)).toBe('Allowed');
+    expect(decide('usage', 's3:PutObject', STATEMENT)).toBe('Allowed');
+  });
+
+  test('R-RET-3: no role, the usage function included, can delete a statement or loosen its lock; it writes only under statements/', () => {
+    for (const principal of PRINCIPALS) {
+      for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectRetention', 's3:BypassGovernanceRetention', 's3:PutBucketObjectLockConfiguration', 's3:PutLifecycleConfiguration']) {
+        const resource = action.startsWith('s3:PutBucket') || action === 's3:PutLifecycleConfiguration' ? statementsBucket : STATEMENT;
+        expect([principal, action, decide(principal, action, resource)]).not.toEqual([principal, action, 'Allowed']);
+      }
+    }
+    expect(decide('usage', 's3:PutObject', `${statementsBucket}/tenants/tenant-a/x`)).not.toBe('Allowed');
+    expect(decide('usage', 's3:PutObject', STATEMENT)).toBe('Allowed');
   });
 });
 

@@ -17,6 +17,11 @@ import { TEST_PLATFORM } from '../support/local-platform';
 import { localCallCheck } from '../deployed/allowed-calls';
 import type { LocalExecution } from '../../bin/local/workflows';
 import { eventually, request } from '../integration/http';
+import Stripe from 'stripe';
+import { ManualClock } from '../support/manual-clock';
+import { RecordingStripeServer } from '../support/stripe-server';
+import { checkoutCompleted, subscriptionEvent, WEBHOOK_PATH } from '../support/stripe-events';
+import { DynamoUsageLedger } from '../../lambdas/adapters/dynamo-usage-ledger';
 
 let local: LocalPlatform;
 let aws: AwsClients;
@@ -83,9 +88,14 @@ async function itemsIn(partition: string): Promise<number> {
 
 const calls = localCallCheck();
 
+/** R-BILL-2, R-TERM-1: the Stripe the usage function reports to (the real SDK, at the configured base URL). */
+let stripe: RecordingStripeServer;
+
 beforeAll(async () => {
+  stripe = await new RecordingStripeServer(new ManualClock(new Date()), [{ id: 'mtr_wf_events', eventName: 'lumiqo_events' }]).start();
   local = await startLocalPlatform({
     ...TEST_PLATFORM,
+    stripe: { baseUrl: stripe.url, apiKey: 'sk_test_workflow', meters: { 'events.event': { eventName: 'lumiqo_events', meterId: 'mtr_wf_events' } } },
     demo: false,
     aroundInvocation: calls.aroundInvocation,
     // The processor's tenant cache and the workflows' AwaitPropagation, scaled down together (60 s / 90 s in AWS).
@@ -110,6 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await local?.stop();
+  await stripe?.close();
 });
 
 afterEach(() => faults.clear());
@@ -295,9 +306,9 @@ describe('termination (R-TERM-1..6)', () => {
   }
 
   it.each([
-    ['immediate', [['Claim', 'Freeze', 'DrainStream', 'FlushUsage', 'PurgeTenantData', 'ShredKeys', 'VerifyPurge', 'IssueCertificate']]],
+    ['immediate', [['Claim', 'Freeze', 'DrainStream', 'FlushUsage', 'ReportTenantUsage', 'PurgeTenantData', 'ShredKeys', 'VerifyPurge', 'IssueCertificate']]],
     ['export-then-delete', [
-      ['Claim', 'Freeze', 'DrainStream', 'FlushUsage', 'ExportTenantData', 'WriteTenantManifest'],
+      ['Claim', 'Freeze', 'DrainStream', 'FlushUsage', 'ReportTenantUsage', 'ExportTenantData', 'WriteTenantManifest'],
       ['Claim', 'PurgeTenantData', 'ShredKeys', 'VerifyPurge', 'IssueCertificate'],
     ]],
   ])('election %s: freeze, drain, purge, shred, verify and a signed certificate; the other tenant keeps working', async (election, paths) => {
@@ -327,6 +338,37 @@ describe('termination (R-TERM-1..6)', () => {
     expect(ledger.reduce((sum, e) => sum + Object.values(e.counts).reduce((a, b) => a + b, 0), 0)).toBe(2);
     // The other tenant is untouched and still works.
     expect(await seed('bravo', [signup('still.here@example.com')])).toHaveLength(1);
+  });
+});
+
+describe('R-TERM-1, R-BILL-2: termination reports the open usage to Stripe before the purge', () => {
+  async function deliver(event: object) {
+    const payload = JSON.stringify(event);
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: local.stripeWebhookSecret });
+    expect((await request(`${local.url}${WEBHOOK_PATH}`, { body: payload, headers: { 'stripe-signature': signature } })).status).toBe(200);
+  }
+
+  it('the usage function sends today\'s total of the stored events; the marks outlive the purge; a fault in the send is retried, never doubled', async () => {
+    const tenantId = `t-${randomUUID().slice(0, 8)}`;
+    const customer = `cus_wf${randomUUID().slice(0, 8)}`;
+    await createTenant(tenantId);
+    const now = Math.floor(Date.now() / 1000);
+    await deliver(checkoutCompleted(tenantId, customer, now - 10, `sub_wf${tenantId.slice(2)}`));
+    await deliver(subscriptionEvent('created', { customer, subscription: `sub_wf${tenantId.slice(2)}`, price: 'price_NotMapped', created: now - 5 }));
+    await seed(tenantId, [signup('una@example.com'), signup('ivo@example.com'), signup('eve@example.com')]);
+    // The first send is cut after Stripe accepted it: the SDK's retry meets the duplicate 400, which counts as delivered.
+    stripe.dropConnectionAfterAccept(1);
+
+    const started = await admin(`/tenants/${tenantId}/termination`, { election: 'immediate' });
+    const execution = await finished(String(started.body.terminationId));
+
+    expect(execution.status).toBe('SUCCEEDED');
+    const today = new Date().toISOString().slice(0, 10);
+    expect(stripe.dayValue('lumiqo_events', customer, today)).toBe(3);
+    expect(stripe.accepted.filter((e) => e.customer === customer)).toHaveLength(1);
+    const ledger = new DynamoUsageLedger(aws.dynamo, local.deployment.names.ledgerTable);
+    expect((await ledger.dayTotals(tenantId, today))['events.event']).toBe(3);
+    expect((await ledger.deliveries(tenantId, today)).map((d) => [d.meter, d.value, d.outcome, d.reason])).toEqual([['events.event', 3, 'duplicate', 'termination']]);
   });
 });
 
