@@ -140,7 +140,8 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
       'privacy-tasks': (payload) => invoke('privacy-tasks', payload),
       'termination-tasks': (payload) => invoke('termination-tasks', payload),
     },
-    { waitOverridesMs: SHORT_WAITS, retryIntervalMs: 0 },
+    // Executions named as Step Functions names them: the termination record holds that ARN (R-TERM-1..5, Claim).
+    { waitOverridesMs: SHORT_WAITS, retryIntervalMs: 0, stateMachineArns: machineArns },
   );
 
   const keyFacts: KeyFacts = {
