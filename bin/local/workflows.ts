@@ -45,6 +45,11 @@ export interface LocalWorkflowOptions {
   readonly interceptTask?: (workflow: WorkflowName, stateName: string, call: () => Promise<unknown>) => Promise<unknown>;
   /** A failed or crashed execution (the failure is also in the request record, via the machine's Catch). */
   readonly onExecutionError?: (executionArn: string, error: unknown) => void;
+  /**
+   * The state machines' ARNs, where executions must carry the deployed names (the deployed tier: the record names
+   * the ARN Step Functions answered). @default `arn:aws:states:<local region>:<local account>:stateMachine:<workflow>`
+   */
+  readonly stateMachineArns?: Readonly<Partial<Record<WorkflowName, string>>>;
   /** Any execution that has ended (succeeded, failed or stopped). */
   readonly onExecutionEnd?: (execution: LocalExecution) => void;
 }
@@ -75,7 +80,7 @@ export class LocalWorkflows implements WorkflowStarter {
   ) {}
 
   async start(workflow: WorkflowName, executionName: string, input: object): Promise<{ readonly executionId: string }> {
-    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${workflow}:${executionName}`;
+    const executionArn = `${this.stateMachineArn(workflow).replace(':stateMachine:', ':execution:')}:${executionName}`;
     // StartExecution is idempotent by name (for the same input): one execution, whatever the number of starts.
     if (this.executions.has(executionArn)) return { executionId: executionArn };
     const machine = this.machines[workflow];
@@ -162,7 +167,7 @@ export class LocalWorkflows implements WorkflowStarter {
   }
 
   private stateMachineArn(workflow: WorkflowName): string {
-    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${workflow}`;
+    return this.options.stateMachineArns?.[workflow] ?? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${workflow}`;
   }
 
   private workflowOf(stateMachineArn: string): WorkflowName {

@@ -78,10 +78,22 @@ async function streamBatch(): Promise<KinesisStreamEvent> {
  */
 async function terminationSettled(tenantId: string): Promise<Record<string, unknown>> {
   return eventually(async () => {
-    await world.processor(await streamBatch());
+    await deliverNewRecords();
     const view = ok(200)(await world.http('privacy', apiRequest('GET', '/v1/admin/tenants/{tenantId}/termination', { pathParameters: { tenantId } })));
     return view.status === 'completed' || view.status === 'failed' ? view : undefined;
   }, `${tenantId} termination settled`, 30_000);
+}
+
+/** Stream records not handed to the processor yet by deliverNewRecords, from the first termination on. */
+const delivered = new Set<string>();
+let deliverFrom: number | undefined;
+/** What the event source mapping does while a termination runs: each new record, once (R-TERM-1's drain marker). */
+async function deliverNewRecords(): Promise<void> {
+  if (deliverFrom === undefined) throw new Error('deliverFrom is not set: set it before the termination starts');
+  const fresh = (await streamBatch()).Records.filter((r) => r.kinesis.approximateArrivalTimestamp >= deliverFrom! && !delivered.has(r.eventID));
+  if (fresh.length === 0) return;
+  for (const r of fresh) delivered.add(r.eventID);
+  await world.processor({ Records: fresh });
 }
 
 /** The termination record, read raw from the control table (as the sweeper reads it). */
@@ -245,6 +257,7 @@ describe('each function, through its Lambda entry and synthesized environment', 
   });
 
   test('termination-tasks: an immediate termination runs to a signed certificate and shreds the tenant key (R-TERM-1..5)', async () => {
+    deliverFrom ??= Date.now() / 1000 - 1;
     ok(202)(await world.http('privacy', apiRequest('POST', '/v1/admin/tenants/{tenantId}/termination', { pathParameters: { tenantId: 'globex' }, body: { election: 'immediate' } })));
     const done = await terminationSettled('globex');
     expect(done.status).toBe('completed');
@@ -262,12 +275,13 @@ describe('each function, through its Lambda entry and synthesized environment', 
     const deleted = subscriptionEvent('deleted', { customer: 'cus_Deployed2', subscription: 'sub_D2', price: 'price_NotMapped', created: ended, endedAt: ended });
     ok(200)(await world.http('billing', signedWebhook(deleted, DEPLOYED_STRIPE_SECRET)));
 
+    deliverFrom ??= Date.now() / 1000 - 1;
     const check = await world.invoke<{ started: { tenantId: string }[] }>('billing', { task: 'start-due-terminations' });
 
     expect(check.started.map((s) => s.tenantId)).toEqual(['initech']);
     // R-TERM-2: the export is offered and no execution waits for the window; the sweep leaves it armed.
     await eventually(async () => {
-      await world.processor(await streamBatch());
+      await deliverNewRecords();
       return (await terminationRecord('initech'))?.checkpoint?.stage === 'await-window' ? true : undefined;
     }, 'initech export offered', 30_000);
     await eventually(async () => (world.aws.sfn.executions.every((e) => e.status !== 'RUNNING') ? true : undefined), 'executions ended');

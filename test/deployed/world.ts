@@ -169,7 +169,8 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
       'termination-tasks': (payload) => invoke('termination-tasks', payload),
       usage: (payload) => invoke('usage', payload),
     },
-    { waitOverridesMs: SHORT_WAITS, retryIntervalMs: 0 },
+    // Executions named as Step Functions names them: the termination record holds that ARN (R-TERM-1..5, Claim).
+    { waitOverridesMs: SHORT_WAITS, retryIntervalMs: 0, stateMachineArns: machineArns },
   );
 
   const keyFacts: KeyFacts = {

@@ -27,7 +27,7 @@ import {
   ScheduleKeyDeletionCommand,
   SignCommand,
 } from '@aws-sdk/client-kms';
-import { ExecutionAlreadyExists, InvalidExecutionInput, InvalidName, SFNClient, StartExecutionCommand, StateMachineDoesNotExist } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, InvalidExecutionInput, InvalidName, SFNClient, StartExecutionCommand, StateMachineDoesNotExist } from '@aws-sdk/client-sfn';
 import {
   BatchEntryIdsNotDistinct,
   BatchRequestTooLong,
@@ -364,6 +364,29 @@ describe('FakeStepFunctions', () => {
     await expect(start('ok-name', '{not json')).rejects.toBeInstanceOf(InvalidExecutionInput);
     await expect(start('ok-name', '{}', erasure.replace('erasure', 'unknown'))).rejects.toBeInstanceOf(StateMachineDoesNotExist);
     await expect(start('x'.repeat(80))).resolves.toMatchObject({ executionArn: expect.stringMatching(/:execution:erasure:x{80}$/) });
+  });
+
+  it('DescribeExecution: RUNNING until onStart settles, then its end; an unknown execution is ExecutionDoesNotExist (R-TERM-1..5)', async () => {
+    let finish!: () => void;
+    const slow = await FakeStepFunctions.start({ stateMachines: ['termination'], onStart: () => new Promise<void>((resolve) => (finish = resolve)) });
+    const client3 = new SFNClient(client(slow.url));
+    const machine = 'arn:aws:states:us-east-1:000000000000:stateMachine:termination';
+    try {
+      const starter = new SfnWorkflowStarter(client3, { termination: machine } as ConstructorParameters<typeof SfnWorkflowStarter>[1]);
+      const { executionId } = await starter.start('termination', 'term-1', { tenantId: 'acme' });
+      await expect(client3.send(new DescribeExecutionCommand({ executionArn: executionId }))).resolves.toMatchObject({
+        executionArn: executionId, stateMachineArn: machine, name: 'term-1', status: 'RUNNING', input: '{"tenantId":"acme"}',
+      });
+      expect(await starter.status(executionId)).toBe('RUNNING');
+      finish();
+      await slow.settled();
+      expect(await starter.status(executionId)).toBe('SUCCEEDED');
+      expect(await starter.status(executionId.replace('term-1', 'term-2'))).toBe('NOT_FOUND');
+      await expect(client3.send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:termination:none' }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+      await expect(client3.send(new DescribeExecutionCommand({ executionArn: machine }))).rejects.toMatchObject({ name: 'InvalidArn' });
+    } finally {
+      await slow.close();
+    }
   });
 
   it('records a failed execution when onStart throws', async () => {
