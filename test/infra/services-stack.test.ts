@@ -146,7 +146,8 @@ describe('privacy functions and their environment', () => {
       expect([name, has(name, ENV.exportsBucket), has(name, ENV.recordsBucket)]).toEqual([name, privacyFunction, privacyFunction]);
       expect([name, has(name, ENV.ledgerTable)]).toEqual([name, name === 'termination-tasks']);
       expect([name, has(name, ENV.signingKeyId)]).toEqual([name, name === 'privacy-tasks' || name === 'termination-tasks']);
-      expect([name, has(name, ENV.backupFacts)]).toEqual([name, name === 'termination-tasks']);
+      // Issue 11: privacy-tasks names the remaining copies in deletion records, with their retention.
+      expect([name, has(name, ENV.backupFacts)]).toEqual([name, name === 'termination-tasks' || name === 'privacy-tasks']);
     }
     // Cross-stack references to the data stack's resources, never a hard-coded name.
     expect(JSON.stringify(variablesOf('termination-tasks')[ENV.ledgerTable])).toContain('BillingLedger');
@@ -158,6 +159,9 @@ describe('privacy functions and their environment', () => {
       backupRetentionDays: 21,
       keyDeletionWindowDays: TenantKeys.KEY_DELETION_WINDOW_DAYS,
       pitrWindowDays: 35,
+      // Issue 11: the stream and dead-letter retention the certificate names as remaining copies.
+      streamRetentionHours: 24,
+      deadLetterRetentionDays: 14,
     });
   });
 
