@@ -34,9 +34,13 @@ Commands:
   create-source <tenantId> --scheme standard|stripe|shopify|github [--source-id <id>] [--secret <secret>]
   rotate-source <tenantId> <sourceId> [--secret <secret>]
   audit <tenantId> [--month YYYY-MM]
+  subject-audit <tenantId> (--subject-kind <kind> --subject-value <value> | --subject-hash <hash>)
+                       R-SEC-6: everything done to or about one data subject
   privacy-request <tenantId> --type access|erasure|rectification|restriction|lift-restriction|consent
                   --subject-kind <kind> --subject-value <value> [--corrections '<json array of {path, value}>']
   privacy-status <tenantId> <requestId>
+  privacy-retry <tenantId> <requestId>   R-DSR-5: runs a failed request again (audited)
+  privacy-close <tenantId> <requestId> --reason answered-outside-platform|withdrawn-by-subject|duplicate|manifestly-unfounded
   consent <tenantId> [--analytics on|off] [--ai on|off] [--subject-kind <kind> --subject-value <value>]
                   R-DSR-4: turns a purpose off (objection, consent withdrawn) or on again, for the tenant or, with a
                   subject, for that subject (a consent request: follow it with privacy-status)
@@ -70,8 +74,10 @@ const OPTIONS = {
   type: { type: 'string' },
   'subject-kind': { type: 'string' },
   'subject-value': { type: 'string' },
+  'subject-hash': { type: 'string' },
   corrections: { type: 'string' },
   analytics: { type: 'string' },
+  reason: { type: 'string' },
   ai: { type: 'string' },
   immediate: { type: 'boolean' },
   'public-key': { type: 'string' },
@@ -129,6 +135,13 @@ export function commandRequest(command: string, args: readonly string[], values:
       const month = values.month ? `?month=${encodeURIComponent(values.month)}` : '';
       return { method: 'GET', path: `/v1/admin/tenants/${need(1)[0]}/audit${month}` };
     }
+    case 'subject-audit': {
+      const [tenantId] = need(1);
+      const byValue = values['subject-kind'] !== undefined && values['subject-value'] !== undefined;
+      if (byValue === (values['subject-hash'] !== undefined)) throw new UsageError('subject-audit: --subject-kind with --subject-value, or --subject-hash');
+      const body = byValue ? { subject: { kind: values['subject-kind'], value: values['subject-value'] } } : { subjectHash: values['subject-hash'] };
+      return { method: 'POST', path: `/v1/admin/tenants/${tenantId}/audit/subject`, body };
+    }
     case 'privacy-request': {
       const [tenantId] = need(1);
       if (!values.type || !values['subject-kind'] || values['subject-value'] === undefined) {
@@ -151,6 +164,15 @@ export function commandRequest(command: string, args: readonly string[], values:
     case 'privacy-status': {
       const [tenantId, requestId] = need(2);
       return { method: 'GET', path: `/v1/admin/tenants/${tenantId}/privacy/requests/${requestId}` };
+    }
+    case 'privacy-retry': {
+      const [tenantId, requestId] = need(2);
+      return { method: 'POST', path: `/v1/admin/tenants/${tenantId}/privacy/requests/${requestId}/retry`, body: {} };
+    }
+    case 'privacy-close': {
+      const [tenantId, requestId] = need(2);
+      if (!values.reason) throw new UsageError('privacy-close: --reason is required');
+      return { method: 'POST', path: `/v1/admin/tenants/${tenantId}/privacy/requests/${requestId}/close`, body: { reason: values.reason } };
     }
     case 'consent': {
       const [tenantId] = need(1);

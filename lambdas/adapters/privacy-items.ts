@@ -20,7 +20,7 @@ export type TerminationPatch = Partial<Omit<TerminationRecord, 'tenantId' | 'ste
  * R-DSR-5: a request stays on the open list until it is completed. A failed one stays too: it has not been
  * answered, so its deadline still runs and an operator must act.
  */
-export const isOpen = (status: RequestStatus): boolean => status !== 'completed';
+export const isOpen = (status: RequestStatus): boolean => status !== 'completed' && status !== 'closed';
 
 /** The open-list key; the due date in one ISO form, so that the list sorts by time whatever form was given. */
 export function openRequestKey(record: Pick<PrivacyRequestRecord, 'tenantId' | 'requestId' | 'dueAt'>): { pk: string; sk: string } {

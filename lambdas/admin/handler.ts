@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Administration, type AdministrationDeps } from '../domain/administration';
 import { DomainError } from '../domain/model';
+import { SubjectAudit } from '../domain/subject-audit';
 import { httpHandler, json, jsonBody, operatorOf, tenantIdParam } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
 import { composeAdmin } from './composition';
@@ -13,6 +14,7 @@ export type AdminDeps = AdministrationDeps;
 
 export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const admin = new Administration(deps);
+  const subjectAudit = new SubjectAudit(deps);
   return httpHandler(async (event) => {
     const actor = operatorOf(event);
     const tenantId = tenantIdParam(event);
@@ -36,6 +38,9 @@ export function createAdminHandler(deps: AdminDeps): (event: APIGatewayProxyEven
         const month = event.queryStringParameters?.month ?? deps.clock.now().toISOString().slice(0, 7);
         return json(200, { items: await admin.auditEntries(tenantId, month) });
       }
+      // R-SEC-6: everything done to or about one subject (its hash, or an identifier in the body, never the URL).
+      case 'POST /v1/admin/tenants/{tenantId}/audit/subject':
+        return json(200, await subjectAudit.entries(actor, tenantId, jsonBody(event)));
       default:
         throw new DomainError('not_found', 'No such route', 404);
     }

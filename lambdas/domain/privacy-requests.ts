@@ -328,7 +328,7 @@ export class PrivacyRequests extends PrivacyRequestIntake {
       subjectHash: record.subjectHash,
       receivedAt: record.receivedAt,
       dueAt: record.dueAt,
-      overdue: record.status !== 'completed' && now.getTime() > Date.parse(record.dueAt),
+      overdue: record.status !== 'completed' && record.status !== 'closed' && now.getTime() > Date.parse(record.dueAt),
       ...(record.completedAt ? { completedAt: record.completedAt } : {}),
       // The execution ARN names the platform's account: an operator's detail, not the tenant's.
       steps: record.steps.map(({ detail, ...step }) => {

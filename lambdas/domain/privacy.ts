@@ -23,7 +23,8 @@ export const SHOPIFY_TOPICS: Readonly<Record<string, SubjectRequestType>> = {
 export type WorkflowName = SubjectRequestType | 'termination';
 export const WORKFLOW_NAMES: readonly WorkflowName[] = [...SUBJECT_REQUEST_TYPES, 'termination'];
 
-export type RequestStatus = 'received' | 'running' | 'completed' | 'failed';
+/** `closed`: a failed request an operator closed with a reason (privacy-request-operations.ts); off the open list. */
+export type RequestStatus = 'received' | 'running' | 'completed' | 'failed' | 'closed';
 /** Where a request came from: the tenant's API key, an operator, or a Shopify GDPR webhook (R-DSR-6). */
 export type RequestOrigin = 'api' | 'operator' | 'shopify';
 

@@ -10,6 +10,7 @@ import { PrivacyRequests, type PrivacyRequestsDeps, type PrivacyRequestView } fr
 import { Termination, type SweepOutcome, type TerminationDeps } from '../domain/termination';
 import { TenantConsent } from '../domain/tenant-consent';
 import { logger } from '../shared/logger';
+import { PrivacyRequestOperations } from '../domain/privacy-request-operations';
 import { httpHandler, json, jsonBody as parseJsonBody, lowerCaseHeaders, operatorOf, tenantIdParam } from '../shared/http';
 import { lambdaEntry } from '../shared/composition';
 import { requireTenant } from '../domain/tenants';
@@ -27,6 +28,7 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
   const privacy = new PrivacyRequests(deps);
   const termination = new Termination(deps);
   const consent = new TenantConsent(deps);
+  const operations = new PrivacyRequestOperations(deps);
 
   const accepted = (view: PrivacyRequestView, location: string) => json(202, view, { location });
 
@@ -52,6 +54,13 @@ export function createPrivacyHandler(deps: PrivacyDeps): (event: APIGatewayProxy
       }
       case 'GET /v1/admin/tenants/{tenantId}/privacy/requests/{requestId}':
         operatorOf(event);
+        return json(200, await privacy.view(tenantId, requestId));
+      // R-DSR-5: a failed request retried or closed by an operator.
+      case 'POST /v1/admin/tenants/{tenantId}/privacy/requests/{requestId}/retry':
+        await operations.retry(operatorOf(event), tenantId, requestId);
+        return json(202, await privacy.view(tenantId, requestId));
+      case 'POST /v1/admin/tenants/{tenantId}/privacy/requests/{requestId}/close':
+        await operations.close(operatorOf(event), tenantId, requestId, jsonBody(event));
         return json(200, await privacy.view(tenantId, requestId));
       // R-DSR-4: consent flags, tenant-wide (set here) and per subject (set by a `consent` request).
       case 'GET /v1/privacy/consent': {

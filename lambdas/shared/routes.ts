@@ -36,11 +36,16 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/webhook-sources', fn: 'admin', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/webhook-sources/{sourceId}/rotate', fn: 'admin', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/audit', fn: 'admin', auth: 'iam' },
+  // R-SEC-6: one subject's audit trail, by its hash or an identifier in the body.
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/audit/subject', fn: 'admin', auth: 'iam' },
   // Data-subject requests (R-DSR-1..5): by the tenant's API key, or by an operator for any tenant.
   { method: 'POST', path: '/v1/privacy/requests', fn: 'privacy', auth: 'api-key', scope: 'privacy' },
   { method: 'GET', path: '/v1/privacy/requests/{requestId}', fn: 'privacy', auth: 'api-key', scope: 'privacy' },
   { method: 'POST', path: '/v1/admin/tenants/{tenantId}/privacy/requests', fn: 'privacy', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/tenants/{tenantId}/privacy/requests/{requestId}', fn: 'privacy', auth: 'iam' },
+  // R-DSR-5: an operator retries or closes a failed request (audited).
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/privacy/requests/{requestId}/retry', fn: 'privacy', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/tenants/{tenantId}/privacy/requests/{requestId}/close', fn: 'privacy', auth: 'iam' },
   // Consent and objection (R-DSR-4): the tenant-wide flags and the subjects' flags by hash; a subject's own change is a `consent` request.
   { method: 'GET', path: '/v1/privacy/consent', fn: 'privacy', auth: 'api-key', scope: 'privacy' },
   { method: 'POST', path: '/v1/privacy/consent', fn: 'privacy', auth: 'api-key', scope: 'privacy' },

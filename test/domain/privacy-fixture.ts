@@ -149,6 +149,13 @@ export async function apiKeyFor(world: PrivacyWorld, tenantId: string, scopes: r
   return new Administration(world).issueApiKey(`operator:${OPERATOR_ARN}`, tenantId, { scopes });
 }
 
+/** Tenants acme and globex, each with an API key of every scope: the privacy handler tests' world. */
+export async function twoTenantsWithKeys(world: PrivacyWorld): Promise<{ acmeKey: string; globexKey: string }> {
+  await createTenant(world, 'acme');
+  await createTenant(world, 'globex');
+  return { acmeKey: (await apiKeyFor(world, 'acme')).apiKey, globexKey: (await apiKeyFor(world, 'globex')).apiKey };
+}
+
 let sequence = 0;
 
 /** A generic event with these properties (identifiers go where the default subject paths find them). */

@@ -5,7 +5,7 @@
  */
 import { createPrivacyHandler } from '../../lambdas/privacy/handler';
 import type { ConsentAnswer } from '../../lambdas/domain/tenant-consent';
-import { apiKeyFor, createTenant, OPERATOR_ARN, privacyWorld, removePrivacyKeyDirectories, subjectHashOf, type PrivacyWorld } from '../domain/privacy-fixture';
+import { apiKeyFor, OPERATOR_ARN, privacyWorld, removePrivacyKeyDirectories, subjectHashOf, twoTenantsWithKeys, type PrivacyWorld } from '../domain/privacy-fixture';
 import { apiRequest, bearer, bodyOf, expectErrorAnswer } from './fixtures';
 
 afterAll(removePrivacyKeyDirectories);
@@ -19,10 +19,7 @@ describe('privacy handler: consent (R-DSR-4)', () => {
   beforeEach(async () => {
     world = privacyWorld();
     handler = createPrivacyHandler(world);
-    await createTenant(world, 'acme');
-    await createTenant(world, 'globex');
-    acmeKey = (await apiKeyFor(world, 'acme')).apiKey;
-    globexKey = (await apiKeyFor(world, 'globex')).apiKey;
+    ({ acmeKey, globexKey } = await twoTenantsWithKeys(world));
   });
 
   const set = (apiKey: string, body: unknown) => handler(apiRequest('POST', '/v1/privacy/consent', { body: body as object, headers: bearer(apiKey) }));

@@ -10,12 +10,12 @@ import type { PrivacyRequestView } from '../../lambdas/domain/privacy-requests';
 import { createPrivacyHandler, MAX_PRIVACY_BODY_BYTES } from '../../lambdas/privacy/handler';
 import {
   apiKeyFor,
-  createTenant,
   NOW,
   OPERATOR_ARN,
   privacyWorld,
   removePrivacyKeyDirectories,
   subjectHashOf,
+  twoTenantsWithKeys,
   type PrivacyWorld,
 } from '../domain/privacy-fixture';
 import { apiRequest, bearer, bodyOf, expectErrorAnswer } from './fixtures';
@@ -33,10 +33,7 @@ describe('privacy handler', () => {
   beforeEach(async () => {
     world = privacyWorld();
     handler = createPrivacyHandler(world);
-    await createTenant(world, 'acme');
-    await createTenant(world, 'globex');
-    acmeKey = (await apiKeyFor(world, 'acme')).apiKey;
-    globexKey = (await apiKeyFor(world, 'globex')).apiKey;
+    ({ acmeKey, globexKey } = await twoTenantsWithKeys(world));
   });
 
   const post = (apiKey: string, body: unknown) => handler(apiRequest('POST', '/v1/privacy/requests', { body: body as object, headers: bearer(apiKey) }));

@@ -360,7 +360,8 @@ describe('TenantDataStore grants', () => {
     const { grantStack, role } = grantedRole((data, r) => data.store.grantDataWrite(r));
     const statements = statementsOf(grantStack, role);
     expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']) }));
-    expect(statements).toContainEqual(expect.objectContaining({ Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] }));
+    // s3:PutObjectTagging: the payload's expiry class (R-RET-1) is a tag written with the object.
+    expect(statements).toContainEqual(expect.objectContaining({ Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'] }));
     expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['kms:GenerateDataKey', 'kms:Decrypt']) }));
     expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
   });

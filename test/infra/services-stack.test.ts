@@ -148,7 +148,8 @@ describe('privacy functions and their environment', () => {
       // R-BILL-2, R-RET-3: the Stripe API key and the statements bucket reach the usage function alone.
       expect([name, has(name, BILLING_ENV.apiKeySecretArn), has(name, BILLING_ENV.statementsBucket)]).toEqual([name, name === 'usage', name === 'usage']);
       expect([name, has(name, ENV.signingKeyId)]).toEqual([name, name === 'privacy-tasks' || name === 'termination-tasks']);
-      expect([name, has(name, ENV.backupFacts)]).toEqual([name, name === 'termination-tasks']);
+      // Issue 11: privacy-tasks names the remaining copies in deletion records, with their retention.
+      expect([name, has(name, ENV.backupFacts)]).toEqual([name, name === 'termination-tasks' || name === 'privacy-tasks']);
     }
     // Cross-stack references to the data stack's resources, never a hard-coded name.
     expect(JSON.stringify(variablesOf('termination-tasks')[ENV.ledgerTable])).toContain('BillingLedger');
@@ -160,6 +161,9 @@ describe('privacy functions and their environment', () => {
       backupRetentionDays: 21,
       keyDeletionWindowDays: TenantKeys.KEY_DELETION_WINDOW_DAYS,
       pitrWindowDays: 35,
+      // Issue 11: the stream and dead-letter retention the certificate names as remaining copies.
+      streamRetentionHours: 24,
+      deadLetterRetentionDays: 14,
     });
   });
 

@@ -95,6 +95,16 @@ describe('R-DSR-4: consent and objection through the consent state machine', () 
     // R-SEC-6: every step is in the subject's audit trail.
     const audit = await local.platform.audit.listForSubject('consenting', done.subjectHash);
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['privacy.request.open', 'privacy.consent.set-consent', 'privacy.consent.complete']));
+    // … and an operator reads it with the CLI, by identifier or by hash (R-SEC-6).
+    for (const by of [['--subject-kind', 'email', '--subject-value', 'ann.objects@example.com'], ['--subject-hash', done.subjectHash]]) {
+      const { code, output } = await cli('subject-audit', 'consenting', ...by);
+      expect(code).toBe(0);
+      expect(output.subjectHash).toBe(done.subjectHash);
+      expect((output.items as { action: string }[]).map((e) => e.action)).toEqual(expect.arrayContaining(['privacy.consent.set-consent']));
+    }
+    // A request that did not fail can be neither retried nor closed (R-DSR-5).
+    expect(await cli('privacy-retry', 'consenting', done.requestId)).toMatchObject({ code: 1, output: { error: { code: 'conflict' } } });
+    expect(await cli('privacy-close', 'consenting', done.requestId, '--reason', 'duplicate')).toMatchObject({ code: 1, output: { error: { code: 'conflict' } } });
 
     // Consent given again: stored again.
     await subjectConsent('ann.objects@example.com', '--analytics', 'on');
