@@ -5,12 +5,14 @@
  * has never reaches the provider or an answer, and nothing personal is in what was sent (R-AI-2, R-AI-4).
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
 import { rollupDeltas } from '../../lambdas/domain/rollups';
 import { runCli } from '../../bin/lumiqo-admin';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { startFakeOpenAi, lastToolResult, type FakeOpenAi } from '../support/fake-openai';
 import { TEST_PLATFORM } from '../support/local-platform';
+import { CORPUS, pii } from '../support/pii';
 import { localCallCheck } from '../deployed/allowed-calls';
 import { eventually, request } from './http';
 
@@ -235,6 +237,25 @@ describe('R-AI-2, OWASP LLM01: prompt injection never yields another tenant\'s d
     expect(sent).toContain(globexEventIds[0]);
     expect(sent).not.toContain(GLOBEX.email);
     for (const id of acmeEventIds) expect(sent).not.toContain(id);
+  });
+});
+
+describe('R-AI-4: the corpus and generated forms, end to end', () => {
+  test('nothing that matches reaches the fake provider\'s request log; the answer shown to the tenant has the values back', async () => {
+    const generated = fc.sample(pii, { numRuns: 40, seed: 13 }).map(([, value]) => value);
+    const values = [...CORPUS.map(([, value]) => value), ...generated];
+    await ingest('acme', [{ type: 'event', name: 'pii_corpus', timestamp: now(), properties: { note: values.join(' | '), list: values } }]);
+    const start = fake.requests.length;
+    fake.script((body, i) =>
+      i === start
+        ? { toolCalls: [{ name: 'sample_events', arguments: { kind: 'event', name: 'pii_corpus', status_class: null, from: null, to: null, limit: 1 } }] }
+        : { content: `Seen: ${[...new Set([...lastToolResult(body).matchAll(/⟨[a-z_]+_\d+⟩/g)].map((m) => m[0]))].join(' ')}` },
+    );
+    const answer = await ask('acme', `Do these appear: ${CORPUS.slice(0, 4).map(([, value]) => value).join(', ')}?`);
+    expect(answer.status).toBe(201);
+    const sent = fake.requests.slice(start).map((r) => r.raw).join('\n');
+    expect(values.filter((value) => sent.includes(value))).toEqual([]);
+    expect(values.filter((value) => !answer.body.message.answer.includes(value))).toEqual([]);
   });
 });
 

@@ -153,7 +153,7 @@ export class Assistant {
     const conversation = await this.conversation(tenant, conversationId);
     const state = await this.unseal<ConversationState>(tenant, conversation.sealed);
     const redactor = new Redactor(state.vault);
-    const messages = await this.deps.store.listMessages(tenant.tenantId, conversationId);
+    const messages = [...(await this.deps.store.listMessages(tenant.tenantId, conversationId))].sort((a, b) => a.turn - b.turn);
     return {
       conversationId,
       createdAt: conversation.createdAt,
@@ -253,6 +253,7 @@ export class Assistant {
       tenantId,
       conversationId: conversation.conversationId,
       messageId: newId('msg', clock.now()),
+      turn: conversation.turns + 1,
       createdAt: clock.now().toISOString(),
       model: usedModel,
       usage,

@@ -80,6 +80,8 @@ export interface MessageItem {
   readonly tenantId: string;
   readonly conversationId: string;
   readonly messageId: string;
+  /** 1 for the first turn of the conversation: the order of its messages (ids of one millisecond do not sort). */
+  readonly turn: number;
   readonly createdAt: string;
   readonly model: string;
   readonly usage: TokenUsage;

@@ -113,12 +113,13 @@ const DETECTORS: readonly Detector[] = [
     pattern: /(?<![\d.+])\d(?:[ -]?\d){12,18}(?![\d.])/g,
     accept: (m) => digitsOf(m).length >= 13 && luhnValid(digitsOf(m)),
   },
-  { kind: 'ip', pattern: /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g, accept: (m) => isIP(m) === 4 },
   {
     kind: 'ip',
-    pattern: /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,8}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])/g,
+    pattern: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,8}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:.])/g,
     accept: (m) => isIP(m) === 6,
   },
+  // After IPv6, which may end in an IPv4 address (::ffff:192.0.2.1): that one is taken whole.
+  { kind: 'ip', pattern: /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g, accept: (m) => isIP(m) === 4 },
   {
     kind: 'phone',
     pattern: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,8}(?:[ .-]\d{1,8}){1,5}(?![\w])|(?<![\w+])\+\d{7,15}(?!\w)/g,
