@@ -222,7 +222,7 @@ export class EnvelopeTenantCrypto implements TenantCrypto {
     options: DataKeyCacheOptions = {},
   ) {
     this.maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-    this.maxMessages = Math.min(options.maxMessagesEncrypted ?? DEFAULT_MAX_MESSAGES, MAX_MESSAGES_PER_DATA_KEY);
+    this.maxMessages = Math.max(1, Math.min(options.maxMessagesEncrypted ?? DEFAULT_MAX_MESSAGES, MAX_MESSAGES_PER_DATA_KEY));
     this.capacity = options.capacity ?? DEFAULT_CAPACITY;
     this.now = options.now ?? Date.now;
   }

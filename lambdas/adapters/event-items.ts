@@ -36,8 +36,9 @@ export function eventItem(event: StoredEvent): Item {
     name: event.name,
     timestamp: event.timestamp,
     receivedAt: event.receivedAt,
-    attributes: event.attributes,
-    body: event.body,
+    // Copies, so the item shares nothing with the event it was made from (the in-memory store keeps items as made).
+    attributes: { ...event.attributes },
+    body: { ...event.body },
     subjects: [...event.subjects],
     expiresAt: event.expiresAt,
     // Written only when set, so an event reads back exactly as it was stored.

@@ -190,7 +190,9 @@ export class MemoryEventStore implements EventStore {
   }
 
   async putEvents(events: readonly StoredEvent[], subjects: readonly SubjectIndexEntry[]): Promise<void> {
-    for (const item of [...events.map(eventItem), ...subjects.map(subjectItem)]) this.items.set(keyOf(item), copy(item));
+    // eventItem and subjectItem make fresh items that share nothing with the caller's objects: kept as they are
+    // (a deep copy of each was a fifth of the processor benchmark's CPU).
+    for (const item of [...events.map(eventItem), ...subjects.map(subjectItem)]) this.items.set(keyOf(item), item);
   }
 
   fitsOneItem(event: StoredEvent): boolean {

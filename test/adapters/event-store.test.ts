@@ -45,6 +45,18 @@ describeAdapters('EventStore', (ctx) => {
     expect([...walk.items].sort((a, b) => a.eventId.localeCompare(b.eventId))).toEqual([...events, quarantined]);
   });
 
+  it('keeps what was put: changing the event object afterwards changes nothing stored', async () => {
+    const event = storedEvent('iso-m', 'ev_1', { attributes: { plan: 'pro' }, subjects: ['h1'] });
+    const original = structuredClone(event);
+    await ctx.adapters.store.putEvents([event], []);
+
+    (event.attributes as Record<string, string>).plan = 'changed';
+    (event.body as { inline: string }).inline = 'changed';
+    (event.subjects as string[]).push('h2');
+
+    expect(await ctx.adapters.store.getEvent('iso-m', 'ev_1')).toEqual(original);
+  });
+
   it('R-SEC-4: an event is found under its own tenant only', async () => {
     await ctx.adapters.store.putEvents([storedEvent('iso-a', 'ev_1')], []);
 

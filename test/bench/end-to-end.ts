@@ -82,6 +82,8 @@ export async function endToEndSection(): Promise<{ figures: Figure[]; details: u
     const demo = local.demo;
     if (!demo) throw new Error('the local platform created no demo tenant');
     const auth = { authorization: `Bearer ${demo.apiKey}` };
+    // Issue 10's scopes: the ingest key cannot read (403); reads take the demo's read key.
+    const readAuth = { authorization: `Bearer ${demo.readApiKey}` };
     const singleBody = (i: number) => JSON.stringify(apiCallEvent(i, new Date().toISOString()));
     const batchBody = (i: number) =>
       JSON.stringify({ events: Array.from({ length: BATCH_EVENTS }, (_, j) => apiCallEvent(i * BATCH_EVENTS + j, new Date().toISOString())) });
@@ -93,7 +95,7 @@ export async function endToEndSection(): Promise<{ figures: Figure[]; details: u
     const batch = await sustain(`${local.url}/v1/events`, auth, BATCH_REQUESTS, batchBody, BATCH_EVENTS);
 
     // Processing: wait until the last events of every client are readable.
-    const readable = async (eventId: string) => (await fetch(`${local.url}/v1/events/${eventId}`, { headers: auth })).status === 200;
+    const readable = async (eventId: string) => (await fetch(`${local.url}/v1/events/${eventId}`, { headers: readAuth })).status === 200;
     let pending = [...single.lastEventIds, ...batch.lastEventIds];
     while (pending.length > 0) {
       if (performance.now() - loadStarted > DRAIN_TIMEOUT_MS) throw new Error(`${pending.length} events still unreadable after ${DRAIN_TIMEOUT_MS / 1000} s`);
@@ -111,7 +113,7 @@ export async function endToEndSection(): Promise<{ figures: Figure[]; details: u
     let sending = true;
     const poller = (async () => {
       while (sending || latencies.size < acceptedAt.size) {
-        const response = await fetch(`${local.url}/v1/events?kind=event&name=${probeName}&limit=100`, { headers: auth });
+        const response = await fetch(`${local.url}/v1/events?kind=event&name=${probeName}&limit=100`, { headers: readAuth });
         const { items } = (await response.json()) as { items: { eventId: string }[] };
         const now = performance.now();
         for (const { eventId } of items) {
