@@ -123,6 +123,13 @@ interface TaskOutcome {
   readonly patch?: Partial<Omit<TerminationRecord, 'tenantId' | 'steps'>>;
 }
 
+/** One events turn of the purge, written before it deletes anything (purgeEvents). */
+interface PendingPurge {
+  readonly turn: number;
+  readonly ids: readonly string[];
+  readonly counts: Readonly<Record<string, number>>;
+}
+
 /** Facts of one export part, kept in the exports bucket next to the parts until the manifest is written. */
 interface PartFacts {
   readonly key: string;
@@ -330,7 +337,7 @@ export class TerminationTasks {
       let finished = true;
       switch (phase) {
         case 'events':
-          finished = await this.purgeEvents(tenantId, counts, drainMarkerId(state.terminationId));
+          finished = await this.purgeEvents(state, counts);
           break;
         case 'rollups':
           counts.rollups = (counts.rollups ?? 0) + (await this.deps.store.deleteRollups(tenantId));
@@ -454,24 +461,54 @@ export class TerminationTasks {
     return state;
   }
 
-  /** One batch of events per page, from the top each call: what was deleted no longer shows up. */
-  private async purgeEvents(tenantId: string, counts: Record<string, number>, markerId: string): Promise<boolean> {
-    let cursor: string | undefined;
-    for (let page = 0; page < this.pagesPerCall; page++) {
-      const { items, cursor: next } = await this.deps.store.tenantEvents(tenantId, this.pageSize, cursor);
-      if (items.length === 0) return page === 0;
+  /**
+   * Up to `pagesPerCall` pages of events, from the top each call (what was deleted no longer shows up). Counted
+   * before anything is deleted, and the ids and counts written to the exports bucket first (`purge/pending.json`):
+   * a turn that dies half-way (a Lambda timeout) is finished by its retry from that list, with the first count,
+   * so the certificate's counts never come out low. Returns whether no event was left to delete.
+   */
+  private async purgeEvents(state: State, counts: Record<string, number>): Promise<boolean> {
+    const tenantId = state.tenantId;
+    const turn = (state.turn ?? 0) + 1;
+    const pendingFolder = objectKeys.tenantExport(tenantId, state.terminationId, 'purge/');
+    const pendingKey = `${pendingFolder}pending.json`;
+    const stored = await this.deps.exports.get(pendingKey);
+    let pending = stored ? (JSON.parse(Buffer.from(stored).toString('utf8')) as PendingPurge) : undefined;
+    if (pending?.turn !== turn) {
+      const markerId = drainMarkerId(state.terminationId);
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < this.pagesPerCall; page++) {
+        const { items, cursor: next } = await this.deps.store.tenantEvents(tenantId, this.pageSize, cursor);
+        ids.push(...items.map((e) => e.eventId));
+        if (!next) break;
+        cursor = next;
+      }
       // The GSI is eventually consistent: count only what the table itself still holds, so counts stay true.
       // The drain marker is deleted with the rest, but it was never the tenant's: it is not counted.
-      const live = (await this.deps.store.getEvents(tenantId, items.map((e) => e.eventId))).filter((e) => e.eventId !== markerId);
-      const objectKeysOfPage = items.flatMap((e) => ('objectKey' in e.body ? [e.body.objectKey] : []));
-      if (objectKeysOfPage.length > 0) await this.deps.payloads.delete(objectKeysOfPage);
-      await this.deps.store.deleteEvents(items);
-      counts.events = (counts.events ?? 0) + live.length;
-      counts.subjectIndexEntries = (counts.subjectIndexEntries ?? 0) + live.reduce((sum, e) => sum + e.subjects.length, 0);
-      counts.payloadObjects = (counts.payloadObjects ?? 0) + live.filter((e) => 'objectKey' in e.body).length;
-      if (!next) return false;
-      cursor = next;
+      const live = (await this.deps.store.getEvents(tenantId, ids)).filter((e) => e.eventId !== markerId);
+      pending = {
+        turn,
+        ids,
+        counts: {
+          events: live.length,
+          subjectIndexEntries: live.reduce((sum, e) => sum + e.subjects.length, 0),
+          payloadObjects: live.filter((e) => 'objectKey' in e.body).length,
+        },
+      };
+      if (ids.length === 0) {
+        // The phase is over: its bookkeeping goes (it is no export of the tenant's, nor in the certificate's count).
+        await this.deps.exports.deletePrefix(pendingFolder);
+        return true;
+      }
+      await this.deps.exports.put(pendingKey, Buffer.from(JSON.stringify(pending), 'utf8'), 'application/json');
     }
+    // What of the list is still there (all of it, or what a turn that died half-way left).
+    const remaining = pending.ids.length > 0 ? await this.deps.store.getEvents(tenantId, pending.ids) : [];
+    const objectKeysOfTurn = remaining.flatMap((e) => ('objectKey' in e.body ? [e.body.objectKey] : []));
+    if (objectKeysOfTurn.length > 0) await this.deps.payloads.delete(objectKeysOfTurn);
+    if (remaining.length > 0) await this.deps.store.deleteEvents(remaining);
+    for (const [store, n] of Object.entries(pending.counts)) counts[store] = (counts[store] ?? 0) + n;
     return false;
   }
 

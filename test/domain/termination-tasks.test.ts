@@ -352,6 +352,31 @@ describe('TerminationTasks, one task at a time', () => {
     await expect(w.tasks.exportTenantData({ ...claimed, terminationId: 'term_01ARZ3NDEKTSV4RRFFQ69G5FAV' })).rejects.toBeInstanceOf(TerminationSuperseded);
   });
 
+  it('R-TERM-3: a purge turn that dies half-way (a Lambda timeout) is finished by its retry; no event is missed in the counts', async () => {
+    const deleteEvents = w.deps.store.deleteEvents.bind(w.deps.store);
+    let calls = 0;
+    // This world's store only (a new world per test): the second delete dies after the first event of its batch.
+    w.deps.store.deleteEvents = async (events) => {
+      if (calls++ === 1) {
+        await deleteEvents(events.slice(0, 1));
+        throw Object.assign(new Error('Task timed out'), { name: 'States.Timeout' });
+      }
+      return deleteEvents(events);
+    };
+    let s = state;
+    let failures = 0;
+    for (let turn = 0; turn < 100 && !s.done; turn++) {
+      try {
+        s = await w.tasks.purgeTenantData(s);
+      } catch {
+        failures++; // Step Functions retries the task with the same state
+      }
+    }
+    expect(failures).toBe(1);
+    expect(s.counts?.events).toBe(ingested.length);
+    expect(await w.store.tenantEvents('acme', 10)).toMatchObject({ items: [] });
+  });
+
   it('R-TERM-1, R-TERM-6: flushing twice does not count anything twice', async () => {
     await w.tasks.flushUsage(state);
     await w.tasks.flushUsage(state);

@@ -39,8 +39,9 @@ class SimulatedTenantStore {
     return { items, ...(to < this.total ? { cursor: String(to - this.deleted) } : {}) };
   }
 
+  /** The purge deletes from the first event on: every id below `deleted` is gone. */
   async getEvents(_tenantId: string, eventIds: readonly string[]): Promise<StoredEvent[]> {
-    return eventIds.map((id) => this.event(Number(id.slice(3))));
+    return eventIds.map((id) => Number(id.slice(3))).filter((n) => n >= this.deleted).map((n) => this.event(n));
   }
 
   async deleteEvents(events: readonly unknown[]): Promise<void> {
