@@ -360,7 +360,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       stops.push(async () => clearInterval(sweeper));
     }
 
-    const ttlSweeper = new TtlSweeper(aws.dynamo, deployment.tables, platform.clock);
+    // R-RET-1: an expired event's S3 payload goes with it (in AWS: the payload bucket's lifecycle rule of its class).
+    const ttlSweeper = new TtlSweeper(aws.dynamo, deployment.tables, platform.clock, async (table, item) => {
+      const objectKey = (item.body as { objectKey?: unknown } | undefined)?.objectKey;
+      if (table.name === deployment.names.dataTable && typeof objectKey === 'string') await platform.payloads.delete([objectKey]);
+    });
     ttlSweeper.start(options.ttlSweepIntervalMs ?? 60_000, (error) => log('TTL sweeper', error));
     stops.push(() => ttlSweeper.stop());
 

@@ -15,10 +15,15 @@ export class TtlSweeper {
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
 
+  /**
+   * @param onExpired called with each item deleted (R-RET-1: local mode deletes an expired event's S3 payload with it,
+   *   as the payload bucket's lifecycle rule of its expiry class does in AWS; s3rver has no lifecycle).
+   */
   constructor(
     private readonly dynamo: DynamoDBDocumentClient,
     private readonly tables: readonly LocalTable[],
     private readonly clock: Clock,
+    private readonly onExpired?: (table: LocalTable, item: Record<string, unknown>) => Promise<void>,
   ) {}
 
   /** Sweeps every `intervalMs` until stopped. */
@@ -52,13 +57,15 @@ export class TtlSweeper {
         new ScanCommand({
           TableName: table.name,
           FilterExpression: '#ttl < :now AND #ttl > :oldest',
-          ExpressionAttributeNames: { '#ttl': attribute, ...Object.fromEntries(table.keyAttributes.map((k, i) => [`#k${i}`, k])) },
+          // With onExpired the whole item is read (it may need more than the key).
+          ExpressionAttributeNames: { '#ttl': attribute, ...(this.onExpired ? {} : Object.fromEntries(table.keyAttributes.map((k, i) => [`#k${i}`, k]))) },
           ExpressionAttributeValues: { ':now': now, ':oldest': now - FIVE_YEARS_SECONDS },
-          ProjectionExpression: table.keyAttributes.map((_, i) => `#k${i}`).join(', '),
+          ...(this.onExpired ? {} : { ProjectionExpression: table.keyAttributes.map((_, i) => `#k${i}`).join(', ') }),
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const key of page.Items ?? []) {
+      for (const item of page.Items ?? []) {
+        const key = Object.fromEntries(table.keyAttributes.map((k) => [k, item[k]]));
         try {
           await this.dynamo.send(
             new DeleteCommand({
@@ -70,6 +77,7 @@ export class TtlSweeper {
             }),
           );
           deleted++;
+          await this.onExpired?.(table, item);
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }

@@ -132,9 +132,10 @@ describe('R-ING-7: a record DynamoDB refuses for good', () => {
       return fresh.length > 0 ? fresh : undefined;
     }, 'the dead letter');
     expect(letters.map((m) => m.body)).toEqual([
-      expect.objectContaining({ recordId: refusedSequence, reason: 'store_refused', detail: expect.stringContaining('ValidationException'), data: expect.any(String) }),
+      expect.objectContaining({ recordId: refusedSequence, reason: 'store_refused', detail: expect.stringContaining('ValidationException'), dataInStream: true }),
     ]);
-    expect(JSON.parse(Buffer.from(String(letters[0].body.data), 'base64').toString()).eventId).toBe(refused.eventId);
+    // Issue 11 (R-DSR-2, R-TERM-4): a pointer into the stream, never the record's bytes.
+    expect(letters[0].body).not.toHaveProperty('data');
     expect((await getEvent(refused.eventId)).status).toBe(404);
   });
 });

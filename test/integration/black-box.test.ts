@@ -6,13 +6,14 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
 import { S3ObjectVersions } from '../../lambdas/adapters/s3-versions';
 import type { RemainingCopy, SignedDeletionDocument, SubjectDeletionRecord, TenantDeletionCertificate } from '../../lambdas/domain/deletion-records';
+import { dataKeys } from '../../lambdas/domain/keys';
 import type { PrivacyRequestView } from '../../lambdas/domain/privacy-requests';
 import type { TerminationView } from '../../lambdas/domain/termination';
 import { localCallCheck } from '../deployed/allowed-calls';
@@ -206,6 +207,22 @@ it('after a termination: nothing of the tenant anywhere, raw, but its tombstone,
   for (const r of stream) expect(r.arrivedAt.getTime() + 24 * 3600_000).toBeLessThanOrEqual(Date.parse(streamCopy.expiresBy) + 1000);
   expect(copy(certificate.remainingCopies, 'table-pitr')).toMatchObject({ unreadableFrom: certificate.keyMaterial.unrecoverableAfter });
 }, 150_000);
+
+it('R-RET-1: an expired event takes its S3 payload with it (local mode: the TTL sweeper, as the lifecycle class does in AWS)', async () => {
+  expect((await admin('/tenants', { tenantId: 'bbox-ttl', name: 'TTL' })).status).toBe(201);
+  const apiKey = String((await admin('/tenants/bbox-ttl/api-keys', { scopes: ['ingest', 'read'] })).body.apiKey);
+  const big = { type: 'event', name: 'upload', timestamp: new Date().toISOString(), properties: { blob: 'y'.repeat(60_000) } };
+  const answer = await request<{ eventIds: string[] }>(`${local.url}/v1/events`, { token: apiKey, body: { events: [big] } });
+  const [id] = answer.body.eventIds;
+  await eventually(async () => ((await request(`${local.url}/v1/events/${id}`, { token: apiKey })).status === 200 ? true : undefined), 'the event');
+  expect(await local.platform.payloads.countPrefix('tenants/bbox-ttl/')).toBe(1);
+
+  await aws.dynamo.send(new UpdateCommand({ TableName: local.deployment.names.dataTable, Key: dataKeys.event('bbox-ttl', id), UpdateExpression: 'SET expiresAt = :past', ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 60 } }));
+  await local.ttlSweeper.sweepOnce();
+
+  expect((await request(`${local.url}/v1/events/${id}`, { token: apiKey })).status).toBe(404);
+  expect(await local.platform.payloads.countPrefix('tenants/bbox-ttl/')).toBe(0);
+});
 
 test('every AWS call the functions made here is allowed by their synthesized roles', () => {
   expect(calls.functions().length).toBeGreaterThan(0);

@@ -4,7 +4,7 @@
  * for with a deadline; nothing sleeps a fixed time.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook } from 'standardwebhooks';
@@ -232,20 +232,27 @@ describe('failure paths (R-ING-7)', () => {
     // Disabled, the mapping leaves records in the stream, so the three below arrive in one batch.
     local.eventSourceMapping.disable();
     const poison = `not json ${randomUUID()}`;
-    let before: string, after: string;
+    let before: string, after: string, sequenceNumber: string | undefined;
     try {
       before = (await ingest('alpha', { type: 'event', name: 'before-poison' })).body.eventIds[0];
-      await aws.kinesis.send(new PutRecordCommand({ StreamName: local.deployment.names.eventStream, PartitionKey: 'alpha', Data: Buffer.from(poison) }));
+      ({ SequenceNumber: sequenceNumber } = await aws.kinesis.send(new PutRecordCommand({ StreamName: local.deployment.names.eventStream, PartitionKey: 'alpha', Data: Buffer.from(poison) })));
       after = (await ingest('alpha', { type: 'event', name: 'after-poison' })).body.eventIds[0];
     } finally {
       local.eventSourceMapping.enable();
     }
     await Promise.all([stored('alpha', before), stored('alpha', after)]);
     const letter = await eventually(async () => {
-      const { body } = await request<{ messages: { body: { reason?: string; data?: string } }[] }>(`${local.url}/_local/dead-letters`, { token: local.adminToken });
-      return body.messages.find((m) => m.body.data && Buffer.from(m.body.data, 'base64').toString() === poison);
+      const { body } = await request<{ messages: { body: { recordId?: string; reason?: string; data?: string; origin: { shard: string } } }[] }>(`${local.url}/_local/dead-letters`, { token: local.adminToken });
+      return body.messages.find((m) => m.body.recordId === sequenceNumber);
     }, 'the poison record in the DLQ');
     expect(letter.body.reason).toBe('malformed_record');
+    // R-DSR-2, R-TERM-4 (issue 11): the letter points into the stream, it carries no bytes; the record is read there.
+    expect(letter.body).not.toHaveProperty('data');
+    const { ShardIterator } = await aws.kinesis.send(
+      new GetShardIteratorCommand({ StreamName: local.deployment.names.eventStream, ShardId: letter.body.origin.shard, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: sequenceNumber }),
+    );
+    const { Records } = await aws.kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1 }));
+    expect(Buffer.from(Records![0].Data!).toString()).toBe(poison);
   });
 
   it('keeps the dead-letter queue behind the admin token', async () => {
