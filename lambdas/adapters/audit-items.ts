@@ -1,6 +1,17 @@
 /** How audit entries are laid out as Audit table items; shared by the DynamoDB log and its in-memory twin. */
+import { randomUUID } from 'node:crypto';
 import type { AuditEntry } from '../domain/ports';
 import { auditKeys } from '../domain/keys';
+
+let written = 0;
+/**
+ * An entry's id: a per-process sequence number, then a UUID. Entries of one millisecond (or of a clock that stands
+ * still, as in tests) list in the order this process wrote them; entries of different processes stay unique.
+ */
+export function auditEntryId(): string {
+  written += 1;
+  return `${written.toString(36).padStart(8, '0')}-${randomUUID()}`;
+}
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 

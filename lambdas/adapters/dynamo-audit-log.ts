@@ -2,12 +2,11 @@
  * AuditLog over the Audit table (R-SEC-6): one item per entry under the tenant's month, never overwritten,
  * expired by TTL after the retention period; entries about a data subject are also indexed by subject (GSI1).
  */
-import { randomUUID } from 'node:crypto';
 import { PutCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, AuditLog } from '../domain/ports';
 import { auditKeys, INDEX } from '../domain/keys';
 import { AUDIT_RETENTION_DAYS } from '../domain/retention';
-import { assertMonth, auditEntryFromItem, auditItem } from './audit-items';
+import { assertMonth, auditEntryFromItem, auditEntryId, auditItem } from './audit-items';
 import { queryAll } from './dynamo-query';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
@@ -24,7 +23,7 @@ export class DynamoAuditLog implements AuditLog {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: auditItem(entry, randomUUID(), this.retentionDays),
+        Item: auditItem(entry, auditEntryId(), this.retentionDays),
         // Append-only: an entry is never replaced.
         ConditionExpression: 'attribute_not_exists(pk)',
       }),

@@ -9,16 +9,15 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { BILLING_RETENTION_DAYS } from '../domain/billing';
 import { ledgerKeys } from '../domain/keys';
 import { expiresAtEpochSeconds } from '../domain/retention';
-import { addQuantities, METER_EVENT_MAX_AGE_DAYS, type UsageDelivery, type UsageLedger, type UsageMark, type UsageMarks, type UsageQuantities } from '../domain/usage';
+import { addQuantities, USAGE_MARK_RETENTION_DAYS, type UsageDelivery, type UsageLedger, type UsageMark, type UsageMarks, type UsageQuantities } from '../domain/usage';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
 import { dynamoOf } from './dynamo-client';
 import { deleteKeys, putItems, queryAll } from './dynamo-query';
 
 /** Marks outlive the window in which their day can still be reported (35 days) by a few days. */
-export const MARK_RETENTION_DAYS = METER_EVENT_MAX_AGE_DAYS + 5;
 
-const dayExpiry = (day: string) => expiresAtEpochSeconds(new Date(`${day}T00:00:00.000Z`), MARK_RETENTION_DAYS);
+const dayExpiry = (day: string) => expiresAtEpochSeconds(new Date(`${day}T00:00:00.000Z`), USAGE_MARK_RETENTION_DAYS);
 const recordExpiry = (at: string) => expiresAtEpochSeconds(new Date(at), BILLING_RETENTION_DAYS);
 const strip = ({ pk: _pk, sk: _sk, expiresAt: _expiresAt, ...rest }: Record<string, unknown>) => rest;
 

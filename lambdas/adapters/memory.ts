@@ -3,7 +3,6 @@
  * the same item layout and paging (event-items.ts), conditional writes, the same errors. Values are
  * copied in and out, as a round trip through a real store would.
  */
-import { randomUUID } from 'node:crypto';
 import { DomainError, type StoredEvent, type StreamEnvelope, type Tenant } from '../domain/model';
 import type {
   ApiKeyRecord,
@@ -34,7 +33,7 @@ import { TerminationSuperseded, type PrivacyRequestRecord, type PrivacyStep, typ
 import { auditKeys, controlKeys, dataKeys, ledgerKeys } from '../domain/keys';
 import { consentFlagsOf, type ConsentEntry, type ConsentFlags } from '../domain/consent';
 import { accountDataExpiresAt, AUDIT_RETENTION_DAYS } from '../domain/retention';
-import { assertMonth, auditEntryFromItem, auditItem } from './audit-items';
+import { assertMonth, auditEntryFromItem, auditEntryId, auditItem } from './audit-items';
 import {
   assertCounterNames,
   eventIdFromSubjectSk,
@@ -329,7 +328,7 @@ export class MemoryAuditLog implements AuditLog {
   constructor(private readonly retentionDays: number = AUDIT_RETENTION_DAYS) {}
 
   async record(entry: AuditEntry): Promise<void> {
-    this.items.push(copy(auditItem(entry, randomUUID(), this.retentionDays)));
+    this.items.push(copy(auditItem(entry, auditEntryId(), this.retentionDays)));
   }
 
   async listForSubject(tenantId: string, subjectHash: string): Promise<AuditEntry[]> {

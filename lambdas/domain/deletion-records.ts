@@ -8,6 +8,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { DocumentSigner, DocumentStore } from './ports';
+import { USAGE_MARK_RETENTION_DAYS } from './usage';
 import { DEAD_LETTER_RETENTION_DAYS, DEFAULT_BACKUP_RETENTION_DAYS, KEY_DELETION_WINDOW_DAYS, PITR_WINDOW_DAYS, STREAM_RETENTION_HOURS } from './privacy';
 
 /** Retention facts of the deployment that decide when backup copies are gone (handed to the tasks by CDK). */
@@ -52,6 +53,16 @@ const plusDays = (at: Date, days: number) => new Date(at.getTime() + days * DAY_
 const plusHours = (at: Date, hours: number) => new Date(at.getTime() + hours * 3600 * 1000).toISOString();
 
 /**
+ * R-BILL-2, R-TERM-6: the billing ledger's usage marks, one per stored event (its id, day, kind and byte count, no
+ * content), which billing keeps until Stripe's 35-day window has passed; none is written after `at`.
+ */
+const usageMarks = (at: Date): RemainingCopy => ({
+  store: 'usage-ledger',
+  holds: 'usage marks: event ids with their day, kind and size, no content; billing records (R-BILL-2)',
+  expiresBy: plusDays(at, USAGE_MARK_RETENTION_DAYS),
+});
+
+/**
  * R-DSR-2: what remains of an erased subject. The stream keeps records accepted up to the request for its retention
  * (the processor drops them: erasure marker); point-in-time recovery and the daily backups keep the erased items,
  * their bodies as ciphertext under the tenant key, until they age out. The dead-letter queue holds no record bytes.
@@ -62,6 +73,7 @@ export function subjectRemainingCopies(receivedAt: Date, completedAt: Date, fact
     { store: 'dead-letter-queue', holds: 'stream positions and reasons only, never record bytes', expiresBy: plusDays(completedAt, facts.deadLetterRetentionDays ?? DEAD_LETTER_RETENTION_DAYS) },
     { store: 'table-pitr', holds: 'the erased items as they were, bodies as ciphertext under the tenant key', expiresBy: plusDays(completedAt, facts.pitrWindowDays) },
     { store: 'table-backups', holds: 'the erased items in daily backups, bodies as ciphertext under the tenant key', expiresBy: plusDays(completedAt, facts.backupRetentionDays) },
+    usageMarks(completedAt),
   ];
 }
 
@@ -77,6 +89,7 @@ export function tenantRemainingCopies(purgedAt: Date, keyUnrecoverableAfter: Dat
     { store: 'dead-letter-queue', holds: 'stream positions and reasons only, never record bytes', expiresBy: plusDays(purgedAt, facts.deadLetterRetentionDays ?? DEAD_LETTER_RETENTION_DAYS) },
     { store: 'table-pitr', holds: 'the tenant\'s items as they were, bodies as ciphertext under the tenant key', expiresBy: plusDays(purgedAt, facts.pitrWindowDays), unreadableFrom },
     { store: 'table-backups', holds: 'the tenant\'s items in daily backups, bodies as ciphertext under the tenant key', expiresBy: plusDays(purgedAt, facts.backupRetentionDays), unreadableFrom },
+    usageMarks(purgedAt),
   ];
 }
 

@@ -7,6 +7,7 @@
  * immediately) → (30-day window) → purge every store → shred the tenant key → verify nothing is readable →
  * issue the signed certificate.
  */
+import { DRAIN_MARKER_EVENT, drainMarkerId } from './drain-marker';
 import type { AiStore } from './ai/ports';
 import { objectKeys, tenantObjectPrefix } from './keys';
 import { backupDates, signDeletionDocument, tenantRemainingCopies, type BackupFacts, type TenantDeletionCertificate } from './deletion-records';
@@ -42,13 +43,7 @@ import { decryptStoredEvent, exportLine, sha256Hex } from './export-lines';
 import { minuteOf } from './rollups';
 
 export const TERMINATION_ACTOR = 'system:termination-workflow';
-/**
- * R-TERM-1: the stream drain's marker, an event the termination puts into the stream after the freeze (partition
- * key: the tenant, so behind every record of the tenant accepted before it). Once the processor has stored it, it
- * has passed every one of them. It is nobody's data: the export, the certificate's counts and the usage leave it out.
- */
-export const DRAIN_MARKER_EVENT = 'lumiqo.termination.drain';
-export const drainMarkerId = (terminationId: string): string => `td_${terminationId.slice(terminationId.indexOf('_') + 1)}`;
+export { DRAIN_MARKER_EVENT, drainMarkerId } from './drain-marker';
 /** Events read per store call, in export and purge. */
 export const TERMINATION_PAGE = 250;
 /**

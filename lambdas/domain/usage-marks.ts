@@ -6,6 +6,7 @@
  * unwritten and retried; a record refused for good (the DLQ) has its mark taken back; redriven, it is marked again
  * under the same key.
  */
+import { isDrainMarker } from './drain-marker';
 import type { PlatformEvent, StoredEvent } from './model';
 import { eventUsageMark, type UsageMark, type UsageMarks } from './usage';
 
@@ -24,7 +25,9 @@ const markOf = (p: Markable): UsageMark => eventUsageMark(p.stored, Buffer.byteL
 export async function markUsage<P extends Markable>(usage: UsageMarks | undefined, prepared: readonly P[], outcome: { readonly retry: string[] }): Promise<P[]> {
   if (!usage) return [...prepared];
   try {
-    await usage.record(prepared.map(markOf));
+    // A termination's drain marker is the platform's own event, not the tenant's usage (R-TERM-1).
+    const billable = prepared.filter((p) => !isDrainMarker(p.stored));
+    if (billable.length > 0) await usage.record(billable.map(markOf));
     return [...prepared];
   } catch {
     outcome.retry.push(...prepared.map((p) => p.recordId));
@@ -39,6 +42,6 @@ export async function markUsage<P extends Markable>(usage: UsageMarks | undefine
 export async function forgetRefusedMarks(usage: UsageMarks | undefined, marked: readonly Markable[], outcome: { readonly rejected: readonly { readonly id: string }[] }): Promise<void> {
   if (!usage || outcome.rejected.length === 0) return;
   const refused = new Set(outcome.rejected.map((r) => r.id));
-  const marks = marked.filter((p) => refused.has(p.recordId)).map(markOf);
+  const marks = marked.filter((p) => refused.has(p.recordId) && !isDrainMarker(p.stored)).map(markOf);
   if (marks.length > 0) await usage.forget(marks).catch(() => undefined);
 }

@@ -106,6 +106,8 @@ export interface UsageSettings {
 }
 
 export const METER_EVENT_MAX_AGE_DAYS = 35;
+/** Usage marks are kept past Stripe's window, then expire (the ledger table's TTL). */
+export const USAGE_MARK_RETENTION_DAYS = METER_EVENT_MAX_AGE_DAYS + 5;
 export const METER_IDENTIFIER_MAX = 100;
 
 export const meterConfigSchema = z.object({

@@ -7,6 +7,7 @@ import type { PlatformEvent, StreamEnvelope } from '../../lambdas/domain/model';
 import { PermanentStoreError } from '../../lambdas/domain/ports';
 import { StreamProcessing, type InputRecord } from '../../lambdas/domain/processing';
 import { rollupDeltas } from '../../lambdas/domain/rollups';
+import { DRAIN_MARKER_EVENT, drainMarkerId } from '../../lambdas/domain/drain-marker';
 import { createTenant, NOW, removeKeyDirectories, testPlatform, type TestPlatform } from '../handler/fixtures';
 
 afterAll(removeKeyDirectories);
@@ -109,4 +110,13 @@ test('R-DSR-2: an erased record is not counted: it is never stored', async () =>
 
   expect(outcome.erased).toBe(1);
   expect([...usage.marks.values()].map((m) => m.sourceId)).toEqual(['ev_1']);
+});
+
+test("R-TERM-1: a termination's drain marker is stored but never counted; a tenant's event of the same name is", async () => {
+  const marker = envelope(drainMarkerId('term_01ABC'), { name: DRAIN_MARKER_EVENT });
+  const lookalike = envelope('ev_3', { name: DRAIN_MARKER_EVENT });
+
+  expect(await processing.processBatch([record(marker), record(lookalike)])).toMatchObject({ stored: 2 });
+
+  expect(usage.totals('acme', day)).toEqual({ 'events.event': 1, bytes_stored: bytesOf(lookalike) });
 });

@@ -5,7 +5,7 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import Stripe from 'stripe';
-import { MARK_RETENTION_DAYS } from '../../lambdas/adapters/dynamo-usage-ledger';
+import { USAGE_MARK_RETENTION_DAYS } from '../../lambdas/domain/usage';
 import { startLocalPlatform, type LocalPlatform } from '../../bin/local/platform';
 import { TEST_PLATFORM } from '../support/local-platform';
 import { createAwsClients, type AwsClients } from '../../lambdas/adapters/clients';
@@ -124,7 +124,7 @@ test('R-SEC-10, R-RET-3: the ledger holds Stripe references only (no e-mail, nam
   expect(Items.filter(isMark).length).toBeGreaterThan(0);
   for (const item of Items.filter(isMark)) {
     expect([item.pk, Object.keys(item).sort()]).toEqual([item.pk, String(item.pk).startsWith('MARKS#') ? ['expiresAt', 'pk', 'sk'] : ['expiresAt', 'pk', 'q', 'sk']]);
-    expect([item.pk, Number(item.expiresAt) <= Date.now() / 1000 + MARK_RETENTION_DAYS * DAY]).toEqual([item.pk, true]);
+    expect([item.pk, Number(item.expiresAt) <= Date.now() / 1000 + USAGE_MARK_RETENTION_DAYS * DAY]).toEqual([item.pk, true]);
   }
   for (const item of Items.filter((i) => !isMark(i))) expect([item.pk, Number(item.expiresAt) > Date.now() / 1000 + 7 * 365 * DAY]).toEqual([item.pk, true]);
 });

@@ -59,7 +59,10 @@ test(`R-TERM-1..5: a ${EVENTS.toLocaleString('en')}-event tenant is purged in ex
     deleteEvents: simulated.deleteEvents.bind(simulated),
   }) as typeof w.deps.store;
   const tasks = createTerminationTaskHandler({ ...w.deps, store });
-  const workflows = new LocalWorkflows(localDeployment().stateMachines, { 'termination-tasks': (payload) => tasks(payload as never) }, {
+  // ReportTenantUsage hands the state on unchanged here: the tenant has no Stripe customer, and the usage report
+  // itself is proven in privacy-workflows.test.ts; this test is about the history of the termination's executions.
+  const usage = async (payload: unknown) => (payload as { state: unknown }).state;
+  const workflows = new LocalWorkflows(localDeployment().stateMachines, { 'termination-tasks': (payload) => tasks(payload as never), usage }, {
     waitOverridesMs: { AwaitInFlightIngest: 0, AwaitStreamDrain: 20 },
     retryIntervalMs: 0,
   });
