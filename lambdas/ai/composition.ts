@@ -8,6 +8,7 @@
 import { localApiKey, secretsManagerApiKey } from '../adapters/ai-provider-key';
 import { aiStoreOf } from '../adapters/dynamo-ai-store';
 import { auditLogOf } from '../adapters/dynamo-audit-log';
+import { privacyRequestsOf } from '../adapters/dynamo-privacy-requests';
 import { tenantDirectoryOf } from '../adapters/dynamo-tenant-directory';
 import { tenantCryptoOf } from '../adapters/envelope-crypto';
 import { OpenAiChatModel } from '../adapters/openai-chat';
@@ -57,5 +58,5 @@ export function composeAi(env: NodeJS.ProcessEnv, runtime?: RuntimeOptions): AiD
     // R-AI-4: only where the tenant has enabled it (at creation: aiSpecialCategory).
     allowSpecialCategory: (tenant) => tenant.aiSpecialCategory === true,
   });
-  return { directory: tenantDirectoryOf(c), clock: c.clock, store, assistant, tenantScoped: tenantScopedReadsOf(c), retentionDays };
+  return { directory: tenantDirectoryOf(c), clock: c.clock, store, assistant, consent: privacyRequestsOf(c), tenantScoped: tenantScopedReadsOf(c), retentionDays };
 }

@@ -5,7 +5,7 @@ export const AI = declareFunction({
   name: 'ai',
   description: 'Answers a tenant\'s questions about its own data through tenant-scoped tools, and detects rollup anomalies',
   uses: {
-    // API key lookup, the tenant record (plan, subject paths).
+    // API key lookup, the tenant record (plan, subject paths); R-DSR-4: the consent flags (T#<tenant>#CONSENT).
     control: 'read',
     // R-AI-2, R-SEC-4: every tool reads through the tenant-scoped role, as the query function's read routes do.
     tenantRead: 'assume',

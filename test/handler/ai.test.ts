@@ -10,7 +10,7 @@ import { Assistant } from '../../lambdas/domain/ai/assistant';
 import { DEFAULT_AI_SETTINGS } from '../../lambdas/domain/ai/settings';
 import { rollupDeltas } from '../../lambdas/domain/rollups';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
-import { apiRequest, bearer, createTenant, issueKey, NOW, removeKeyDirectories, testPlatform, type TestPlatform } from './fixtures';
+import { apiRequest, bearer, createTenant, ingestAndProcess, issueKey, NOW, removeKeyDirectories, tenantWithKey, testPlatform, type TestPlatform } from './fixtures';
 
 let fake: FakeOpenAi;
 beforeAll(async () => {
@@ -39,6 +39,7 @@ function aiWorld(configured = true) {
     clock: platform.clock,
     store,
     assistant,
+    consent: platform.requests,
     tenantScoped: async () => ({ store: platform.store, payloads: platform.payloads, crypto: platform.crypto }),
     retentionDays: () => 30,
   };
@@ -105,6 +106,57 @@ describe('routes and codes', () => {
     const key = (await keysOf(unconfigured.platform, 'acme')).ai;
     const answer = await unconfigured.http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'hi' } }));
     expect([answer.statusCode, json(answer).error.code]).toEqual([424, 'ai_not_configured']);
+  });
+});
+
+describe('R-DSR-4, R-AI-4: consent flags that exclude AI', () => {
+  const ANN = 'ann.objects@acme.example';
+  const BOB = 'bob.allows@acme.example';
+  const sampleAll = { toolCalls: [{ name: 'sample_events', arguments: { kind: 'event', name: 'signup', status_class: null, from: null, to: null, limit: 5 } }] };
+  const off = (platform: TestPlatform, subjectHash: string | undefined) =>
+    platform.requests.setConsent({ tenantId: 'acme', ...(subjectHash ? { subjectHash } : {}), off: ['ai'], updatedAt: NOW.toISOString(), updatedBy: 'test' });
+
+  async function signups(platform: TestPlatform, key: string) {
+    const [annId, bobId] = await ingestAndProcess(platform, key, [
+      { type: 'event', name: 'signup', timestamp: NOW.toISOString(), properties: { email: ANN, marker: 'ANN-RECORD' } },
+      { type: 'event', name: 'signup', timestamp: NOW.toISOString(), properties: { email: BOB, marker: 'BOB-RECORD' } },
+    ]);
+    const stored = (await platform.store.queryEvents({ tenantId: 'acme', limit: 10 })).items;
+    return { annId, bobId, annHash: stored.find((e) => e.eventId === annId)!.subjects[0] };
+  }
+
+  test('a subject that objected to ai: its record never reaches the provider, a tool result or the conversation; another subject\'s does', async () => {
+    const { platform, http, store } = aiWorld();
+    const key = await tenantWithKey(platform, 'acme');
+    const { annId, bobId, annHash } = await signups(platform, key);
+    await off(platform, annHash);
+    const before = fake.requests.length;
+    fake.replies(sampleAll, { content: 'One signup.' });
+    const answer = await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'Show me signups' } }));
+    expect(answer.statusCode).toBe(201);
+    const sent = fake.requests.slice(before).map((r) => r.raw).join('\n');
+    // can: the other subject's record is sent (redacted); the objecting subject's record is not, in any form.
+    expect(sent).toContain('BOB-RECORD');
+    expect(sent).toContain(bobId);
+    expect(sent).not.toContain('ANN-RECORD');
+    expect(sent).not.toContain(annId);
+    expect(json(answer).message.sources).toEqual([`event:${bobId}`]);
+    expect([...store.conversations.values()].flatMap((c) => c.subjects ?? [])).not.toContain(annHash);
+  });
+
+  test('a tenant-wide ai objection answers 403 ai_objected before any provider call; reading conversations still works; allowed again, it asks', async () => {
+    const { platform, http } = aiWorld();
+    const key = await tenantWithKey(platform, 'acme');
+    await off(platform, undefined);
+    const before = fake.requests.length;
+    const refused = await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'hi' } }));
+    expect([refused.statusCode, json(refused).error.code]).toEqual([403, 'ai_objected']);
+    expect(fake.requests.length).toBe(before);
+    expect((await http(apiRequest('GET', '/v1/ai/conversations', { headers: bearer(key) }))).statusCode).toBe(200);
+    await platform.requests.setConsent({ tenantId: 'acme', off: [], updatedAt: NOW.toISOString(), updatedBy: 'test' });
+    fake.replies({ content: 'Hello.' });
+    expect((await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'hi' } }))).statusCode).toBe(201);
+    expect(fake.requests.length).toBe(before + 1);
   });
 });
 
