@@ -17,5 +17,7 @@ export const AI = declareFunction({
     audit: 'append',
     // R-AI-3: the provider's API key (Secrets Manager) and the AI settings.
     aiProvider: 'invoke',
+    // R-BILL-2: one ai_tokens usage mark per provider call, in the billing ledger's MARK partitions only (no read).
+    usage: 'mark',
   },
 });

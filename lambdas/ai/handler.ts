@@ -69,7 +69,8 @@ export function createAiHandler(deps: AiDeps): (event: APIGatewayProxyEvent) => 
     const turn = async () => {
       const flags = await deps.consent.consentFlags(tenant.tenantId);
       assertAiAllowed(flags);
-      return { tenant, actor, reader: tenantToolReader(tenant, await deps.tenantScoped(tenant), deps.store, flags) };
+      const requestId = event.requestContext?.requestId;
+      return { tenant, actor, reader: tenantToolReader(tenant, await deps.tenantScoped(tenant), deps.store, flags), ...(requestId ? { requestId } : {}) };
     };
     const resource = event.resource.startsWith(`${OPERATOR_PREFIX}/`) ? `/v1${event.resource.slice(OPERATOR_PREFIX.length)}` : event.resource;
     switch (`${event.httpMethod} ${resource}`) {

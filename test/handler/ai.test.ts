@@ -5,6 +5,7 @@
  */
 import { OpenAiChatModel } from '../../lambdas/adapters/openai-chat';
 import { MemoryAiStore } from '../../lambdas/adapters/memory-ai-store';
+import { MemoryUsageMarks } from '../../lambdas/adapters/memory-billing';
 import { createAiHandler, createInsightTaskHandler, type AiDeps } from '../../lambdas/ai/handler';
 import { Assistant } from '../../lambdas/domain/ai/assistant';
 import { DEFAULT_AI_SETTINGS } from '../../lambdas/domain/ai/settings';
@@ -24,6 +25,7 @@ afterAll(async () => {
 function aiWorld(configured = true) {
   const platform = testPlatform();
   const store = new MemoryAiStore();
+  const usage = new MemoryUsageMarks();
   const settings = { ...DEFAULT_AI_SETTINGS, providerTimeoutMs: 5000, ...(configured ? { baseUrl: fake.baseUrl } : {}) };
   const assistant = new Assistant({
     store,
@@ -33,6 +35,7 @@ function aiWorld(configured = true) {
     clock: platform.clock,
     audit: platform.audit,
     retentionDays: () => 30,
+    usage,
   });
   const deps: AiDeps = {
     directory: platform.directory,
@@ -43,7 +46,7 @@ function aiWorld(configured = true) {
     tenantScoped: async () => ({ store: platform.store, payloads: platform.payloads, crypto: platform.crypto }),
     retentionDays: () => 30,
   };
-  return { platform, store, http: createAiHandler(deps), task: createInsightTaskHandler(deps) };
+  return { platform, store, usage, http: createAiHandler(deps), task: createInsightTaskHandler(deps) };
 }
 
 async function keysOf(platform: TestPlatform, tenantId: string) {
@@ -157,6 +160,31 @@ describe('R-DSR-4, R-AI-4: consent flags that exclude AI', () => {
     fake.replies({ content: 'Hello.' });
     expect((await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'hi' } }))).statusCode).toBe(201);
     expect(fake.requests.length).toBe(before + 1);
+  });
+});
+
+describe('R-BILL-2: ai_tokens usage marks', () => {
+  test('one mark per provider call keyed by the API Gateway request id: the same request again is counted once, another request on its own', async () => {
+    const { platform, http, usage } = aiWorld();
+    const key = await tenantWithKey(platform, 'acme');
+    const ask = (requestId: string) => {
+      const event = apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'How many signups?' } });
+      return http({ ...event, requestContext: { ...event.requestContext, requestId } });
+    };
+    const usageOf = { usage: { input: 700, cached: 300, output: 50, reasoning: 20 } };
+    fake.replies({ toolCalls: [{ name: 'list_series', arguments: { hours_back: 1 } }], ...usageOf }, { content: 'None.', ...usageOf });
+    expect((await ask('8f0c2b1e-0000-4000-8000-000000000001')).statusCode).toBe(201);
+    const day = NOW.toISOString().slice(0, 10);
+    expect([...usage.marks.values()].map((m) => [m.sourceId, m.quantities])).toEqual([
+      ['ai#8f0c2b1e-0000-4000-8000-000000000001#1', { ai_tokens: 750 }],
+      ['ai#8f0c2b1e-0000-4000-8000-000000000001#2', { ai_tokens: 750 }],
+    ]);
+    fake.replies({ toolCalls: [{ name: 'list_series', arguments: { hours_back: 1 } }], ...usageOf }, { content: 'None.', ...usageOf });
+    expect((await ask('8f0c2b1e-0000-4000-8000-000000000001')).statusCode).toBe(201);
+    expect(usage.totals('acme', day)).toEqual({ ai_tokens: 1500 });
+    fake.replies({ content: 'None.', ...usageOf });
+    expect((await ask('8f0c2b1e-0000-4000-8000-000000000002')).statusCode).toBe(201);
+    expect(usage.totals('acme', day)).toEqual({ ai_tokens: 2250 });
   });
 });
 
