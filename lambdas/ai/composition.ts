@@ -8,7 +8,9 @@
 import { localApiKey, secretsManagerApiKey } from '../adapters/ai-provider-key';
 import { aiStoreOf } from '../adapters/dynamo-ai-store';
 import { auditLogOf } from '../adapters/dynamo-audit-log';
+import { privacyRequestsOf } from '../adapters/dynamo-privacy-requests';
 import { tenantDirectoryOf } from '../adapters/dynamo-tenant-directory';
+import { usageMarksOf } from '../adapters/dynamo-usage-ledger';
 import { tenantCryptoOf } from '../adapters/envelope-crypto';
 import { OpenAiChatModel } from '../adapters/openai-chat';
 import { secretsManagerReader } from '../adapters/stripe-webhook-secret';
@@ -56,6 +58,8 @@ export function composeAi(env: NodeJS.ProcessEnv, runtime?: RuntimeOptions): AiD
     retentionDays,
     // R-AI-4: only where the tenant has enabled it (at creation: aiSpecialCategory).
     allowSpecialCategory: (tenant) => tenant.aiSpecialCategory === true,
+    // R-BILL-2: the ai_tokens meter, one mark per provider call.
+    usage: usageMarksOf(c),
   });
-  return { directory: tenantDirectoryOf(c), clock: c.clock, store, assistant, tenantScoped: tenantScopedReadsOf(c), retentionDays };
+  return { directory: tenantDirectoryOf(c), clock: c.clock, store, assistant, consent: privacyRequestsOf(c), tenantScoped: tenantScopedReadsOf(c), retentionDays };
 }

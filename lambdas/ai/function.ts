@@ -5,7 +5,7 @@ export const AI = declareFunction({
   name: 'ai',
   description: 'Answers a tenant\'s questions about its own data through tenant-scoped tools, and detects rollup anomalies',
   uses: {
-    // API key lookup, the tenant record (plan, subject paths).
+    // API key lookup, the tenant record (plan, subject paths); R-DSR-4: the consent flags (T#<tenant>#CONSENT).
     control: 'read',
     // R-AI-2, R-SEC-4: every tool reads through the tenant-scoped role, as the query function's read routes do.
     tenantRead: 'assume',
@@ -17,5 +17,7 @@ export const AI = declareFunction({
     audit: 'append',
     // R-AI-3: the provider's API key (Secrets Manager) and the AI settings.
     aiProvider: 'invoke',
+    // R-BILL-2: one ai_tokens usage mark per provider call, in the billing ledger's MARK partitions only (no read).
+    usage: 'mark',
   },
 });

@@ -7,7 +7,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Assistant } from '../domain/ai/assistant';
 import { INSIGHT_JOB, runInsightJob, tenantInsights } from '../domain/ai/insights';
 import type { AiStore } from '../domain/ai/ports';
-import { tenantToolReader } from '../domain/ai/reader';
+import { assertAiAllowed, tenantToolReader } from '../domain/ai/reader';
+import type { ConsentReader } from '../domain/consent';
 import { DomainError, type Tenant } from '../domain/model';
 import { assertTenantActive } from '../domain/tenants';
 import type { Clock, TenantDirectory } from '../domain/ports';
@@ -25,6 +26,8 @@ export interface AiDeps {
   readonly clock: Clock;
   readonly store: AiStore;
   readonly assistant: Assistant;
+  /** R-DSR-4: the tenant's and its subjects' consent flags (the Control table, consistent reads). */
+  readonly consent: ConsentReader;
   /** R-SEC-4: adapters whose credentials reach only this tenant's data. */
   tenantScoped(tenant: { readonly tenantId: string }): Promise<TenantReadDeps>;
   retentionDays(tenant: Tenant): number;
@@ -61,7 +64,14 @@ export function createAiHandler(deps: AiDeps): (event: APIGatewayProxyEvent) => 
     const { tenant, actor } = await caller(event);
     const path = event.pathParameters ?? {};
     const conversationId = path.conversationId ?? '';
-    const turn = async () => ({ tenant, actor, reader: tenantToolReader(tenant, await deps.tenantScoped(tenant), deps.store) });
+    // R-DSR-4, R-AI-4: flags read per turn, before any provider call: a tenant-wide objection answers 403 ai_objected;
+    // a subject's objection keeps its records out of every tool result.
+    const turn = async () => {
+      const flags = await deps.consent.consentFlags(tenant.tenantId);
+      assertAiAllowed(flags);
+      const requestId = event.requestContext?.requestId;
+      return { tenant, actor, reader: tenantToolReader(tenant, await deps.tenantScoped(tenant), deps.store, flags), ...(requestId ? { requestId } : {}) };
+    };
     const resource = event.resource.startsWith(`${OPERATOR_PREFIX}/`) ? `/v1${event.resource.slice(OPERATOR_PREFIX.length)}` : event.resource;
     switch (`${event.httpMethod} ${resource}`) {
       case 'POST /v1/ai/conversations':

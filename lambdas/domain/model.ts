@@ -164,6 +164,7 @@ export type ErrorCode =
   | 'ai_not_configured'
   | 'ai_provider_error'
   | 'ai_budget_exceeded'
+  | 'ai_objected'
   | 'internal_error';
 
 export class DomainError extends Error {

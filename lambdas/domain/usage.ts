@@ -153,6 +153,14 @@ export function usageIdentifier(meter: UsageMeter, tenantId: string, day: string
 }
 
 /** A stored event's marks: one event of its kind and its plaintext size in bytes, on the UTC day it was received. */
+/**
+ * R-BILL-2: the AI function's mark of one provider call: its billable tokens (input + output; cached and reasoning
+ * are inside them), keyed by the API request and the call's place in the turn, so a retried request is counted once.
+ */
+export function aiUsageMark(tenantId: string, at: string, requestId: string, call: number, tokens: number): UsageMark {
+  return { tenantId, day: usageDayOf(at), sourceId: `ai#${requestId}#${call}`, quantities: { ai_tokens: tokens } };
+}
+
 export function eventUsageMark(event: { tenantId: string; eventId: string; kind: string; receivedAt: string }, bytes: number): UsageMark {
   return {
     tenantId: event.tenantId,

@@ -198,6 +198,10 @@ describe('each function, through its Lambda entry and synthesized environment', 
     expect(assumed).toHaveLength(1);
     expect(world.aws.sts.sessionOf(String(recordedCalls().find((c) => c.fn === 'ai' && c.sessionToken)?.sessionToken))?.tags).toEqual({ tenantId: 'acme' });
     expect(recordedCalls().filter((c) => c.fn === 'ai' && c.call.operation === 'GetSecretValue')).toHaveLength(1);
+    // R-BILL-2: one ai_tokens mark per provider call, in the ledger's MARK partitions (the role check covers the call).
+    const marks = recordedCalls().filter((c) => c.fn === 'ai' && c.call.operation === 'BatchWriteItem' && JSON.stringify(c.call.input).includes('MARK#acme#'));
+    expect(marks).toHaveLength(3);
+    expect(JSON.stringify(marks.map((c) => c.call.input))).toContain('ai_tokens');
 
     const run = await world.invoke<{ tenants: number; failed: string[] }>('ai', { task: 'detect-insights' });
     expect(run).toMatchObject({ tenants: 1, failed: [] });

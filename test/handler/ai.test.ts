@@ -5,12 +5,13 @@
  */
 import { OpenAiChatModel } from '../../lambdas/adapters/openai-chat';
 import { MemoryAiStore } from '../../lambdas/adapters/memory-ai-store';
+import { MemoryUsageMarks } from '../../lambdas/adapters/memory-billing';
 import { createAiHandler, createInsightTaskHandler, type AiDeps } from '../../lambdas/ai/handler';
 import { Assistant } from '../../lambdas/domain/ai/assistant';
 import { DEFAULT_AI_SETTINGS } from '../../lambdas/domain/ai/settings';
 import { rollupDeltas } from '../../lambdas/domain/rollups';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
-import { apiRequest, bearer, createTenant, issueKey, NOW, removeKeyDirectories, testPlatform, type TestPlatform } from './fixtures';
+import { apiRequest, bearer, createTenant, ingestAndProcess, issueKey, NOW, removeKeyDirectories, tenantWithKey, testPlatform, type TestPlatform } from './fixtures';
 
 let fake: FakeOpenAi;
 beforeAll(async () => {
@@ -24,6 +25,7 @@ afterAll(async () => {
 function aiWorld(configured = true) {
   const platform = testPlatform();
   const store = new MemoryAiStore();
+  const usage = new MemoryUsageMarks();
   const settings = { ...DEFAULT_AI_SETTINGS, providerTimeoutMs: 5000, ...(configured ? { baseUrl: fake.baseUrl } : {}) };
   const assistant = new Assistant({
     store,
@@ -33,16 +35,18 @@ function aiWorld(configured = true) {
     clock: platform.clock,
     audit: platform.audit,
     retentionDays: () => 30,
+    usage,
   });
   const deps: AiDeps = {
     directory: platform.directory,
     clock: platform.clock,
     store,
     assistant,
+    consent: platform.requests,
     tenantScoped: async () => ({ store: platform.store, payloads: platform.payloads, crypto: platform.crypto }),
     retentionDays: () => 30,
   };
-  return { platform, store, http: createAiHandler(deps), task: createInsightTaskHandler(deps) };
+  return { platform, store, usage, http: createAiHandler(deps), task: createInsightTaskHandler(deps) };
 }
 
 async function keysOf(platform: TestPlatform, tenantId: string) {
@@ -105,6 +109,82 @@ describe('routes and codes', () => {
     const key = (await keysOf(unconfigured.platform, 'acme')).ai;
     const answer = await unconfigured.http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'hi' } }));
     expect([answer.statusCode, json(answer).error.code]).toEqual([424, 'ai_not_configured']);
+  });
+});
+
+describe('R-DSR-4, R-AI-4: consent flags that exclude AI', () => {
+  const ANN = 'ann.objects@acme.example';
+  const BOB = 'bob.allows@acme.example';
+  const sampleAll = { toolCalls: [{ name: 'sample_events', arguments: { kind: 'event', name: 'signup', status_class: null, from: null, to: null, limit: 5 } }] };
+  const off = (platform: TestPlatform, subjectHash: string | undefined) =>
+    platform.requests.setConsent({ tenantId: 'acme', ...(subjectHash ? { subjectHash } : {}), off: ['ai'], updatedAt: NOW.toISOString(), updatedBy: 'test' });
+
+  async function signups(platform: TestPlatform, key: string) {
+    const [annId, bobId] = await ingestAndProcess(platform, key, [
+      { type: 'event', name: 'signup', timestamp: NOW.toISOString(), properties: { email: ANN, marker: 'ANN-RECORD' } },
+      { type: 'event', name: 'signup', timestamp: NOW.toISOString(), properties: { email: BOB, marker: 'BOB-RECORD' } },
+    ]);
+    const stored = (await platform.store.queryEvents({ tenantId: 'acme', limit: 10 })).items;
+    return { annId, bobId, annHash: stored.find((e) => e.eventId === annId)!.subjects[0] };
+  }
+
+  test('a subject that objected to ai: its record never reaches the provider, a tool result or the conversation; another subject\'s does', async () => {
+    const { platform, http, store } = aiWorld();
+    const key = await tenantWithKey(platform, 'acme');
+    const { annId, bobId, annHash } = await signups(platform, key);
+    await off(platform, annHash);
+    const before = fake.requests.length;
+    fake.replies(sampleAll, { content: 'One signup.' });
+    const answer = await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'Show me signups' } }));
+    expect(answer.statusCode).toBe(201);
+    const sent = fake.requests.slice(before).map((r) => r.raw).join('\n');
+    // can: the other subject's record is sent (redacted); the objecting subject's record is not, in any form.
+    expect(sent).toContain('BOB-RECORD');
+    expect(sent).toContain(bobId);
+    expect(sent).not.toContain('ANN-RECORD');
+    expect(sent).not.toContain(annId);
+    expect(json(answer).message.sources).toEqual([`event:${bobId}`]);
+    expect([...store.conversations.values()].flatMap((c) => c.subjects ?? [])).not.toContain(annHash);
+  });
+
+  test('a tenant-wide ai objection answers 403 ai_objected before any provider call; reading conversations still works; allowed again, it asks', async () => {
+    const { platform, http } = aiWorld();
+    const key = await tenantWithKey(platform, 'acme');
+    await off(platform, undefined);
+    const before = fake.requests.length;
+    const refused = await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'hi' } }));
+    expect([refused.statusCode, json(refused).error.code]).toEqual([403, 'ai_objected']);
+    expect(fake.requests.length).toBe(before);
+    expect((await http(apiRequest('GET', '/v1/ai/conversations', { headers: bearer(key) }))).statusCode).toBe(200);
+    await platform.requests.setConsent({ tenantId: 'acme', off: [], updatedAt: NOW.toISOString(), updatedBy: 'test' });
+    fake.replies({ content: 'Hello.' });
+    expect((await http(apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'hi' } }))).statusCode).toBe(201);
+    expect(fake.requests.length).toBe(before + 1);
+  });
+});
+
+describe('R-BILL-2: ai_tokens usage marks', () => {
+  test('one mark per provider call keyed by the API Gateway request id: the same request again is counted once, another request on its own', async () => {
+    const { platform, http, usage } = aiWorld();
+    const key = await tenantWithKey(platform, 'acme');
+    const ask = (requestId: string) => {
+      const event = apiRequest('POST', '/v1/ai/conversations', { headers: bearer(key), body: { question: 'How many signups?' } });
+      return http({ ...event, requestContext: { ...event.requestContext, requestId } });
+    };
+    const usageOf = { usage: { input: 700, cached: 300, output: 50, reasoning: 20 } };
+    fake.replies({ toolCalls: [{ name: 'list_series', arguments: { hours_back: 1 } }], ...usageOf }, { content: 'None.', ...usageOf });
+    expect((await ask('8f0c2b1e-0000-4000-8000-000000000001')).statusCode).toBe(201);
+    const day = NOW.toISOString().slice(0, 10);
+    expect([...usage.marks.values()].map((m) => [m.sourceId, m.quantities])).toEqual([
+      ['ai#8f0c2b1e-0000-4000-8000-000000000001#1', { ai_tokens: 750 }],
+      ['ai#8f0c2b1e-0000-4000-8000-000000000001#2', { ai_tokens: 750 }],
+    ]);
+    fake.replies({ toolCalls: [{ name: 'list_series', arguments: { hours_back: 1 } }], ...usageOf }, { content: 'None.', ...usageOf });
+    expect((await ask('8f0c2b1e-0000-4000-8000-000000000001')).statusCode).toBe(201);
+    expect(usage.totals('acme', day)).toEqual({ ai_tokens: 1500 });
+    fake.replies({ content: 'None.', ...usageOf });
+    expect((await ask('8f0c2b1e-0000-4000-8000-000000000002')).statusCode).toBe(201);
+    expect(usage.totals('acme', day)).toEqual({ ai_tokens: 2250 });
   });
 });
 

@@ -407,6 +407,54 @@ describe('R-TERM-3: termination', () => {
   }, 90_000);
 });
 
+describe('R-DSR-4, R-AI-4: consent flags that exclude AI, set through the privacy API', () => {
+  const ANN = 'ann.objects-to-ai@consenting.example';
+  const BOB = 'bob.allows-ai@consenting.example';
+  const sampleSignups = { toolCalls: [{ name: 'sample_events', arguments: { kind: 'event', name: 'signup', status_class: null, from: null, to: null, limit: 5 } }] };
+  let annId = '';
+  let bobId = '';
+
+  beforeAll(async () => {
+    await createTenant('consenting', 'business');
+    [annId, bobId] = await ingest('consenting', [
+      { type: 'event', name: 'signup', timestamp: now(), properties: { email: ANN, marker: 'ANN-OBJECTS-RECORD' } },
+      { type: 'event', name: 'signup', timestamp: now(), properties: { email: BOB, marker: 'BOB-ALLOWS-RECORD' } },
+    ]);
+    // The subject's objection is a `consent` request (its state machine waits out the propagation bound: 0 here).
+    const opened = await admin('/tenants/consenting/privacy/requests', { type: 'consent', subject: { kind: 'email', value: ANN }, purposes: { ai: false } });
+    expect(opened.status).toBe(202);
+    await eventually(async () => {
+      const status = await request(`${local.url}/v1/admin/tenants/consenting/privacy/requests/${String(opened.body.requestId)}`, { token: local.adminToken });
+      return status.body.status === 'completed' ? true : undefined;
+    }, 'the consent request');
+  }, 90_000);
+
+  test('the objecting subject\'s record never reaches the provider; can: the other subject\'s record is sent', async () => {
+    const start = fake.requests.length;
+    fake.replies(sampleSignups, { content: 'One signup.' });
+    const answer = await ask('consenting', 'Show me recent signups');
+    expect(answer.status).toBe(201);
+    const text = fake.requests.slice(start).map((r) => r.raw).join('\n');
+    expect(fake.requests.length - start).toBe(2);
+    expect(text).toContain('BOB-ALLOWS-RECORD');
+    expect(text).toContain(bobId);
+    for (const value of ['ANN-OBJECTS-RECORD', annId, ANN]) expect(text).not.toContain(value);
+    expect(answer.body.message.sources).toEqual([`event:${bobId}`]);
+  });
+
+  test('a tenant-wide ai objection answers 403 ai_objected and the provider is not called; allowed again, it answers', async () => {
+    expect((await admin('/tenants/consenting/privacy/consent', { purposes: { ai: false } })).status).toBe(200);
+    const start = fake.requests.length;
+    const refused = await ask('consenting', 'Anything?');
+    expect([refused.status, (refused.body as unknown as { error: { code: string } }).error.code]).toEqual([403, 'ai_objected']);
+    expect(fake.requests.length).toBe(start);
+    expect((await admin('/tenants/consenting/privacy/consent', { purposes: { ai: true } })).status).toBe(200);
+    fake.replies({ content: 'Hello again.' });
+    expect((await ask('consenting', 'Anything?')).status).toBe(201);
+    expect(fake.requests.length).toBe(start + 1);
+  });
+});
+
 test('R-SEC-5: every AWS call the AI function made locally is allowed by its synthesized role (tool reads as the tenant read role)', () => {
   expect(calls.functions()).toContain('ai');
   expect(calls.denied()).toEqual([]);

@@ -18,6 +18,7 @@ import {
   eventUsageMark,
   UsageReconciliation,
   UsageReporter,
+  aiUsageMark,
   usageIdentifier,
   type UsageLedger,
   type UsageMeter,
@@ -60,7 +61,8 @@ afterAll(async () => {
 });
 
 /** A fresh ledger table, a clock at `start`, the server and the reporter's parts, per test. */
-async function world(start: string) {
+async function world(start: string, meters: readonly { id: string; eventName: string; meter: UsageMeter }[] = METERS) {
+  const settings: UsageSettings = { ...SETTINGS, meters: Object.fromEntries(meters.map((m) => [m.meter, { eventName: m.eventName, meterId: m.id }])) };
   const tableName = `${LEDGER}-${++table}`;
   await db.send(new CreateTableCommand({
     TableName: tableName,
@@ -69,14 +71,14 @@ async function world(start: string) {
     AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
   }));
   const clock = new ManualClock(new Date(start));
-  const server = await new RecordingStripeServer(clock, METERS).start();
+  const server = await new RecordingStripeServer(clock, meters).start();
   servers.push(server);
   const ledger = new DynamoUsageLedger(db, tableName);
   const marks = new DynamoUsageMarks(db, tableName);
   const sink = new StripeMeterSink(lazyStripe(async () => 'sk_test_usage', { baseUrl: server.url, maxNetworkRetries: 2 }));
   const customerOf = async (tenantId: string) => CUSTOMERS[tenantId];
   const reporter = (overrides: { ledger?: UsageLedger; customerOf?: (tenantId: string) => Promise<string | undefined> } = {}) =>
-    new UsageReporter({ ledger: overrides.ledger ?? ledger, sink, customerOf: overrides.customerOf ?? customerOf, settings: SETTINGS, clock });
+    new UsageReporter({ ledger: overrides.ledger ?? ledger, sink, customerOf: overrides.customerOf ?? customerOf, settings, clock });
   return { tableName, clock, server, ledger, marks, sink, customerOf, reporter };
 }
 
@@ -126,6 +128,24 @@ const meterOf = (meter: UsageMeter) => METERS.find((m) => m.meter === meter)!.ev
 describe('usage reporter (R-BILL-2)', () => {
   const D1 = '2026-11-20';
   const D2 = '2026-11-21';
+
+  test('R-BILL-2: with an ai_tokens meter configured, the day\'s AI tokens (the AI function\'s marks) are sent once; a retried request adds nothing', async () => {
+    const AI_METER = { id: 'mtr_test_ai_tokens', eventName: 'lumiqo_ai_tokens', meter: 'ai_tokens' as const };
+    const w = await world('2026-11-22T02:00:00Z', [...METERS, AI_METER]);
+    // Two questions on D1, two provider calls each; the first request retried (the same marks again).
+    const first = [aiUsageMark('tenant-alpha', `${D1}T09:00:00.000Z`, 'req-a', 1, 1200), aiUsageMark('tenant-alpha', `${D1}T09:00:00.000Z`, 'req-a', 2, 300)];
+    await w.marks.record(first);
+    await w.marks.record(first);
+    await w.marks.record([aiUsageMark('tenant-alpha', `${D1}T10:00:00.000Z`, 'req-b', 1, 500), ...events('tenant-alpha', D1, 'event', 2)]);
+    await w.reporter().run();
+    expect(acceptedTotals(w).get(`cus_Alpha|lumiqo_ai_tokens|${D1}`)).toEqual([2000]);
+    expect(acceptedTotals(w).get(`cus_Alpha|lumiqo_events|${D1}`)).toEqual([2]);
+    // can: without the meter configured, the same ledger sends no AI tokens.
+    const without = await world('2026-11-22T02:00:00Z');
+    await without.marks.record(first);
+    await without.reporter().run();
+    expect(without.server.accepted.map((e) => e.eventName)).not.toContain('lumiqo_ai_tokens');
+  });
 
   test('crash after the send, crash between tenants, a duplicate answer, then runs again: one accepted total per tenant, meter and day', async () => {
     const w = await world('2026-11-22T02:00:00Z');

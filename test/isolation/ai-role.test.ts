@@ -25,6 +25,7 @@ const leadingKeys = (...keys: string[]): Context => ({ 'dynamodb:LeadingKeys': k
 const dataTable = fakeArn('AWS::DynamoDB::Table', logicalIdIn(data, data.store.tenantDataTable));
 const controlTable = fakeArn('AWS::DynamoDB::Table', logicalIdIn(data, data.store.controlTable));
 const auditTable = fakeArn('AWS::DynamoDB::Table', logicalIdIn(data, data.store.auditTable));
+const ledgerTable = fakeArn('AWS::DynamoDB::Table', logicalIdIn(data, data.ledger.table));
 const payloadObject = `${fakeArn('AWS::S3::Bucket', logicalIdIn(data, data.store.payloadBucket))}/tenants/tenant-a/payloads/e1`;
 const variable = (fn: 'ai' | 'billing', name: string) => policies.functionVariable(logicalIdIn(services, services.functions[fn].function), name);
 
@@ -125,8 +126,37 @@ describe('control and audit', () => {
     }
   });
 
+  test('R-DSR-4: reads the consent flags (T#<tenant>#CONSENT, the tenant-wide item and the subjects\' by query); never writes them', () => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query']) {
+      expect([action, decide(aiRole, action, controlTable, leadingKeys('T#tenant-a#CONSENT'))]).toEqual([action, 'Allowed']);
+    }
+    for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem']) {
+      expect([action, decide(aiRole, action, controlTable, leadingKeys('T#tenant-a#CONSENT'))]).not.toEqual([action, 'Allowed']);
+    }
+  });
+
   test('appends audit entries, never deletes one', () => {
     expect(decide(aiRole, 'dynamodb:PutItem', auditTable, leadingKeys('T#tenant-a#AUDIT#2026-12'))).toBe('Allowed');
     expect(decide(aiRole, 'dynamodb:DeleteItem', auditTable, leadingKeys('T#tenant-a#AUDIT#2026-12'))).not.toBe('Allowed');
+  });
+});
+
+describe('R-BILL-2: ai_tokens usage marks in the billing ledger', () => {
+  const MARKS = [leadingKeys('MARK#tenant-a#2026-12-01'), leadingKeys('MARKS#2026-12-01')];
+  test('can: write usage marks and the day index (the processor\'s grant)', () => {
+    for (const action of ['dynamodb:BatchWriteItem', 'dynamodb:PutItem']) {
+      for (const keys of MARKS) expect([action, decide(aiRole, action, ledgerTable, keys)]).toEqual([action, 'Allowed']);
+    }
+  });
+
+  test('cannot read the ledger, write a billing record, or mix one into a batch of marks', () => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']) {
+      for (const keys of MARKS) expect([action, decide(aiRole, action, ledgerTable, keys)]).not.toEqual([action, 'Allowed']);
+    }
+    for (const partition of ['LEDGER#tenant-a', 'BILLING#tenant-a', 'STRIPE#EVENT#evt_1']) {
+      expect([partition, decide(aiRole, 'dynamodb:PutItem', ledgerTable, leadingKeys(partition))]).not.toEqual([partition, 'Allowed']);
+    }
+    expect(decide(aiRole, 'dynamodb:BatchWriteItem', ledgerTable, leadingKeys('MARK#tenant-a#2026-12-01', 'LEDGER#tenant-a'))).not.toBe('Allowed');
+    expect(decide(aiRole, 'dynamodb:PutItem', ledgerTable, {})).not.toBe('Allowed');
   });
 });

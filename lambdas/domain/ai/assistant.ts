@@ -15,6 +15,7 @@ import { AiProviderError, type AiStore, type ChatMessage, type ChatModel, type C
 import { EMPTY_VAULT, Redactor, type VaultState } from './redaction';
 import { NO_USAGE, addUsage, billableTokens, costUsd, type AiSettings, type TokenUsage } from './settings';
 import { TOOL_DEFINITIONS, runTool, type TenantToolReader } from './tools';
+import { aiUsageMark, type UsageMarks } from '../usage';
 
 /** Purpose of the tenant-key ciphertexts of conversations (the key policy conditions on it). */
 export const AI_KEY_PURPOSE = 'ai';
@@ -84,6 +85,8 @@ export interface AssistantDeps {
   retentionDays(tenant: Tenant): number;
   /** R-AI-4: whether the tenant has enabled special-category data for AI. */
   allowSpecialCategory?(tenant: Tenant): boolean;
+  /** R-BILL-2: the usage ledger's marks (the `ai_tokens` meter). @default none counted (tests) */
+  readonly usage?: UsageMarks;
 }
 
 export interface TurnContext {
@@ -92,6 +95,11 @@ export interface TurnContext {
   readonly actor: string;
   /** Tools' reads, bound to the tenant by the credential (R-SEC-4). */
   readonly reader: TenantToolReader;
+  /**
+   * R-BILL-2: the request's own id (API Gateway's requestId): usage marks are keyed by it, so a retried invocation of
+   * the same request writes the same marks. @default a fresh id per turn
+   */
+  readonly requestId?: string;
 }
 
 const notConfigured = () =>
@@ -217,6 +225,8 @@ export class Assistant {
     let answer: string | undefined;
 
     const deadline = clock.now().getTime() + settings.turnTimeoutMs;
+    const requestId = ctx.requestId ?? newId('req', now);
+    let providerCalls = 0;
     while (answer === undefined) {
       const timeoutMs = Math.min(settings.providerTimeoutMs, Math.floor((deadline - clock.now().getTime()) / 2));
       if (timeoutMs < 500) throw providerFailure(new AiProviderError('timeout', 'The turn ran out of time'));
@@ -237,6 +247,9 @@ export class Assistant {
         });
       usedModel = response.model || settings.model;
       usage = addUsage(usage, response.usage);
+      // R-BILL-2: one usage mark per provider call, written as soon as its tokens are spent (a later failure of the
+      // turn keeps them counted), keyed by request and call so a retried request is counted once.
+      await this.deps.usage?.record([aiUsageMark(tenantId, now.toISOString(), requestId, ++providerCalls, billableTokens(response.usage))]);
       monthTokens = (await store.addUsage(tenantId, month, billableTokens(response.usage), costUsd(settings, usedModel, response.usage), usageExpiresAt)).tokens;
 
       if (response.toolCalls.length === 0 || !mayCallTools) {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { EnvelopeTenantCrypto, LocalKeyringProvider, LocalTenantKeyManager } from '../../../lambdas/adapters/envelope-crypto';
 import { MemoryAuditLog } from '../../../lambdas/adapters/memory';
 import { MemoryAiStore } from '../../../lambdas/adapters/memory-ai-store';
+import { MemoryUsageMarks } from '../../../lambdas/adapters/memory-billing';
 import { Assistant, type AssistantDeps } from '../../../lambdas/domain/ai/assistant';
 import { AiProviderError, type ChatModel, type ChatRequest, type ChatResponse } from '../../../lambdas/domain/ai/ports';
 import { DEFAULT_AI_SETTINGS, costUsd, type AiSettings } from '../../../lambdas/domain/ai/settings';
@@ -72,6 +73,7 @@ function reader() {
 
 function world(model: ChatModel | undefined, settings: Partial<AiSettings> = {}) {
   const store = new MemoryAiStore();
+  const usage = new MemoryUsageMarks();
   const audit = new MemoryAuditLog();
   const clock = new ManualClock(NOW);
   const deps: AssistantDeps = {
@@ -82,8 +84,9 @@ function world(model: ChatModel | undefined, settings: Partial<AiSettings> = {})
     clock,
     audit,
     retentionDays: () => 90,
+    usage,
   };
-  return { assistant: new Assistant(deps), store, audit, clock };
+  return { assistant: new Assistant(deps), store, audit, clock, usage };
 }
 
 const codeOf = async (promise: Promise<unknown>) => promise.then(() => 'resolved', (e: unknown) => (e instanceof DomainError ? `${e.status} ${e.code}` : String(e)));
@@ -205,6 +208,36 @@ describe('OWASP LLM10: rate and budget before any provider call', () => {
     const model = new ScriptedModel((_r, i) => (i === 0 ? tool('list_series', { hours_back: 1 }) : answer('x')));
     const { assistant } = world(model, { monthlyTokenBudget: { starter: 1, business: 10_000, enterprise: 1 } });
     expect(await codeOf(assistant.start({ tenant, actor: 'api-key:k1', reader: reader().reader }, { question: 'a' }))).toBe('resolved');
+  });
+});
+
+describe('R-BILL-2: the ai_tokens usage meter', () => {
+  test('one mark per provider call with input + output tokens (cached and reasoning counted once, inside them); a retried request writes the same marks', async () => {
+    const model = new ScriptedModel((_r, i) => (i % 2 === 0 ? tool('list_series', { hours_back: 1 }) : answer('x')));
+    const { assistant, usage } = world(model);
+    const ctx = { tenant, actor: 'api-key:k1', reader: reader().reader, requestId: 'req-1' };
+    await assistant.start(ctx, { question: 'a' });
+    // Each call reports input 1,000 (cached 400 inside), output 200 (reasoning 50 inside): 1,200 tokens a call.
+    expect([...usage.marks.values()]).toEqual([
+      { tenantId: 'acme', day: '2026-12-01', sourceId: 'ai#req-1#1', quantities: { ai_tokens: 1200 } },
+      { tenantId: 'acme', day: '2026-12-01', sourceId: 'ai#req-1#2', quantities: { ai_tokens: 1200 } },
+    ]);
+    // The same request again (a retried invocation): the same keys, so the day's total does not change.
+    await assistant.start(ctx, { question: 'a' });
+    expect(usage.totals('acme', '2026-12-01')).toEqual({ ai_tokens: 2400 });
+    // can: another request is counted on its own.
+    await assistant.start({ ...ctx, requestId: 'req-2' }, { question: 'b' });
+    expect(usage.totals('acme', '2026-12-01')).toEqual({ ai_tokens: 4800 });
+  });
+
+  test('tokens spent before a turn fails stay counted (the budget crossed mid-turn); a refused turn before any call writes no mark', async () => {
+    const model = new ScriptedModel((_r, i) => (i === 0 ? tool('list_series', { hours_back: 1 }) : answer('x')));
+    const { assistant, usage } = world(model, { monthlyTokenBudget: { starter: 1, business: 1000, enterprise: 1 } });
+    const ctx = { tenant, actor: 'api-key:k1', reader: reader().reader };
+    expect(await codeOf(assistant.start(ctx, { question: 'a' }))).toBe('429 ai_budget_exceeded');
+    expect(usage.totals('acme', '2026-12-01')).toEqual({ ai_tokens: 1200 });
+    expect(await codeOf(assistant.start(ctx, { question: 'b' }))).toBe('429 ai_budget_exceeded');
+    expect(usage.marks.size).toBe(1);
   });
 });
 
