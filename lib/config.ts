@@ -129,6 +129,14 @@ export const configSchema = z.strictObject({
   if (c.plans.starter.retentionDays > c.plans.business.retentionDays || c.plans.business.retentionDays > c.plans.enterprise.retentionDays) {
     ctx.addIssue({ code: 'custom', path: ['plans'], message: 'Business keeps data at least as long as Starter, Enterprise at least as long as Business (R-RET-1)' });
   }
+  // R-BILL-1: a larger plan allows at least as much as a smaller one, so an upgrade never lowers a limit.
+  for (const limit of ['monthlyEvents', 'maxWebhookSources', 'maxApiKeys'] as const) {
+    for (const [smaller, larger] of [['starter', 'business'], ['business', 'enterprise']] as const) {
+      if (c.plans[smaller][limit] > c.plans[larger][limit]) {
+        ctx.addIssue({ code: 'custom', path: ['plans', larger, limit], message: `must be at least ${smaller}'s ${c.plans[smaller][limit]} (R-BILL-1: an upgrade never lowers a limit)` });
+      }
+    }
+  }
 });
 
 export type LumiqoConfig = z.infer<typeof configSchema>;

@@ -37,6 +37,7 @@ import { composeQuery } from '../../lambdas/query/composition';
 import { createQueryHandler } from '../../lambdas/query/handler';
 import { AI_ENV, BILLING_ENV, type LumiqoFunctionName } from '../../lambdas/shared/declarations';
 import type { RuntimeOptions } from '../../lambdas/shared/environment';
+import type { RuntimeSettings } from '../../lambdas/domain/settings';
 import { ENV } from '../../lambdas/shared/settings';
 import { composeTerminationTasks } from '../../lambdas/termination-tasks/composition';
 import { createTerminationTaskHandler } from '../../lambdas/termination-tasks/handler';
@@ -98,6 +99,8 @@ export interface LocalPlatformOptions {
    * @default LUMIQO_STRIPE_API_BASE_URL and LUMIQO_LOCAL_STRIPE_API_KEY of the process; no meters unless configured
    */
   readonly stripe?: { readonly baseUrl?: string; readonly apiKey?: string; readonly meters?: Readonly<Record<string, { eventName: string; meterId: string }>> };
+  /** R-BILL-1: the plans (retention and limits) in place of the synthesized ones, for every function (tests). @default as synthesized */
+  readonly plans?: RuntimeSettings['plans'];
   /** Operational messages (errors of background loops). @default console.error */
   readonly log?: (message: string, error?: unknown) => void;
 }
@@ -236,7 +239,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // ECDSA key, created on first use, both in keyDir. No STS runs locally: reads use the platform's credentials.
     const environment = (name: LumiqoFunctionName): NodeJS.ProcessEnv => {
       const { [ENV.tenantReadRoleArn]: _noSts, ...synthesized } = deployment.functions[name].environment;
-      return { ...synthesized, [ENV.keyring]: 'local', [ENV.localKeyDir]: keyDir };
+      const plans = options.plans && synthesized[ENV.settings] ? { [ENV.settings]: JSON.stringify({ ...JSON.parse(synthesized[ENV.settings]), plans: options.plans }) } : {};
+      return { ...synthesized, ...plans, [ENV.keyring]: 'local', [ENV.localKeyDir]: keyDir };
     };
     const around = options.aroundInvocation;
     const invoked = <E, R>(fn: LumiqoFunctionName, handler: (event: E) => Promise<R>) =>

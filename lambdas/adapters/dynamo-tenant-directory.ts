@@ -158,6 +158,17 @@ export class DynamoTenantDirectory implements TenantDirectory {
     return seen.fingerprint === delivery.fingerprint ? 'replay' : 'retry';
   }
 
+  async countWebhookSources(tenantId: string): Promise<number> {
+    const { pk } = controlKeys.webhookSource(tenantId, '');
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': 'SOURCE#' },
+      ProjectionExpression: 'sk',
+    });
+    return items.length;
+  }
+
   async forgetDelivery(tenantId: string, sourceId: string, deliveryId: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: controlKeys.delivery(tenantId, sourceId, deliveryId) }));
   }

@@ -145,6 +145,10 @@ export class MemoryTenantDirectory implements TenantDirectory {
     this.sources.set(keyOf(controlKeys.webhookSource(source.tenantId, source.sourceId)), copy(source));
   }
 
+  async countWebhookSources(tenantId: string): Promise<number> {
+    return [...this.sources.values()].filter((source) => source.tenantId === tenantId).length;
+  }
+
   async recordDelivery(delivery: DeliveryRecord): Promise<'new' | 'retry' | 'replay'> {
     const key = keyOf(controlKeys.delivery(delivery.tenantId, delivery.sourceId, delivery.deliveryId));
     const seen = this.deliveries.get(key);

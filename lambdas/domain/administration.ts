@@ -11,6 +11,7 @@ import { requireTenant } from './tenants';
 import { API_KEY_ID_PATTERN, DEFAULT_API_KEY_SCOPES, issueApiKey, issueKeySchema } from './api-keys';
 import { newId } from './ids';
 import { parseJsonPath } from './json-paths';
+import { assertPlanAllows } from './plan-limits';
 import { WEBHOOK_SECRET_PURPOSE } from './ingestion';
 import { DomainError, type ApiKeyScope, type Tenant } from './model';
 import type { ApiKeyRecord, AuditLog, Clock, TenantCrypto, TenantDirectory, TenantKeyManager, WebhookSource } from './ports';
@@ -120,7 +121,10 @@ export class Administration {
     return this.audited(actor, 'api-key.issue', tenantId, async () => {
       const request = parse(issueKeySchema, input ?? {});
       const scopes = request.scopes ?? DEFAULT_API_KEY_SCOPES;
-      await requireTenant(this.deps.directory, tenantId);
+      const tenant = await requireTenant(this.deps.directory, tenantId);
+      // R-BILL-1: the plan's number of active keys (revoked ones do not count).
+      const active = (await this.deps.directory.listApiKeys(tenantId)).filter((key) => key.status === 'active').length;
+      assertPlanAllows(tenant, this.deps.settings, 'API keys', active);
       const now = this.deps.clock.now();
       const issued = issueApiKey(now);
       await this.deps.directory.putApiKey(issued.keyHash, { tenantId, keyId: issued.keyId, status: 'active', scopes, createdAt: now.toISOString() });
@@ -144,6 +148,8 @@ export class Administration {
       if (await this.deps.directory.getWebhookSource(tenantId, sourceId)) {
         throw new DomainError('conflict', `Webhook source '${sourceId}' already exists`, 409);
       }
+      // R-BILL-1: the plan's number of webhook sources.
+      assertPlanAllows(tenant, this.deps.settings, 'webhook sources', await this.deps.directory.countWebhookSources(tenantId));
       if (request.secret !== undefined) assertSecretStrength(request.scheme, request.secret);
       const secret = request.secret ?? generateWebhookSecret(request.scheme);
       const source: WebhookSource = {

@@ -11,6 +11,7 @@ import type { ParsedEvent } from './events';
 import { newId } from './ids';
 import { DomainError, streamRecordOf, type StreamEnvelope, type Tenant, type TenantContext, type WebhookEvent, type WebhookScheme } from './model';
 import type { Clock, EventPublisher, TenantCrypto, TenantDirectory } from './ports';
+import type { EventQuota } from './plan-limits';
 import { SHOPIFY_TOPICS } from './privacy';
 import { verifyWebhook, WEBHOOK_SCHEMES, type WebhookRequest } from './webhook-signatures';
 
@@ -27,6 +28,8 @@ export interface IngestionDeps {
   readonly clock: Clock;
   /** Absent where no privacy workflows are deployed: GDPR topics are then refused rather than stored as events. */
   readonly privacy?: ShopifyPrivacyIntake;
+  /** R-BILL-1: the plan's monthly event quota; absent (unit tests, the benchmark): no quota. */
+  readonly quota?: EventQuota;
 }
 
 export type WebhookOutcome =
@@ -52,7 +55,14 @@ export class Ingestion {
    * so does an `Idempotency-Key` header: the ids of the events without their own `id` then derive from the
    * tenant, the key and the event's position, so a retried request carries the same ids and is stored once.
    */
-  async acceptEvents(context: TenantContext, events: readonly ParsedEvent[], receivedAt: Date, idempotencyKey?: string): Promise<{ eventIds: string[] }> {
+  async acceptEvents(
+    context: TenantContext,
+    events: readonly ParsedEvent[],
+    receivedAt: Date,
+    idempotencyKey?: string,
+    /** R-BILL-1: the authenticated tenant, whose plan's quota admits the events (with `quota`). */
+    tenant?: Pick<Tenant, 'tenantId' | 'plan'>,
+  ): Promise<{ eventIds: string[] }> {
     const envelopes: StreamEnvelope[] = events.map(({ clientId, event }, i) => ({
       v: 1,
       tenantId: context.tenantId,
@@ -61,7 +71,7 @@ export class Ingestion {
       event,
     }));
     envelopes.forEach((envelope, i) => assertFitsStreamRecord(envelope, events.length > 1 ? `events[${i}]` : 'The event'));
-    await this.deps.publisher.publish(envelopes);
+    await this.publishWithinQuota(tenant, envelopes);
     return { eventIds: envelopes.map((e) => e.eventId) };
   }
 
@@ -124,7 +134,7 @@ export class Ingestion {
     // Issue 10: published before any marker is written. The event id is deterministic, so publishing a retry or a
     // replay again stores nothing twice (the processor's event-id gate), while a crash between the publish and the
     // marker leaves the sender's retry accepted and stored, never answered `duplicate` for an event that is lost.
-    await this.deps.publisher.publish([envelope]);
+    await this.publishWithinQuota(tenant, [envelope]);
 
     // R-ING-2: remembered for twice the tolerance, so a replay cannot outlive its marker and still pass the clock.
     const expiresAtEpochSeconds = Math.ceil(now.getTime() / 1000) + 2 * settings.webhookToleranceSeconds + DELIVERY_MEMORY_EXTRA_SECONDS;
@@ -151,6 +161,19 @@ export class Ingestion {
     if (seen === 'replay') throw new DomainError('replayed_delivery', 'This signed delivery was already received; it is not accepted twice', 409);
     if (seen === 'retry') return { status: 'duplicate', eventId, deliveryId: verified.deliveryId };
     return { status: 'accepted', eventId, deliveryId: verified.deliveryId };
+  }
+
+  /** R-BILL-1: admitted into the plan's monthly quota (429 quota_exceeded beyond), given back if the stream refuses them. */
+  private async publishWithinQuota(tenant: Pick<Tenant, 'tenantId' | 'plan'> | undefined, envelopes: readonly StreamEnvelope[]): Promise<void> {
+    const { quota, publisher } = this.deps;
+    if (!quota || !tenant) return publisher.publish(envelopes);
+    await quota.admit(tenant, envelopes.length);
+    try {
+      await publisher.publish(envelopes);
+    } catch (error) {
+      quota.release(tenant.tenantId, envelopes.length);
+      throw error;
+    }
   }
 
   /**

@@ -88,6 +88,8 @@ export const controlKeys = {
     pk: `${tenantPrefix(tenantId)}DELIVERY#${sourceId}`,
     sk: deliveryId,
   }),
+  /** R-BILL-1: the tenant's admitted events of a UTC month (`YYYY-MM`), counted by ingest (domain/plan-limits.ts). */
+  eventQuota: (tenantId: string, month: string) => ({ pk: `${tenantPrefix(tenantId)}QUOTA`, sk: `EVENTS#${month}` }),
   /** Data-subject requests of a tenant (R-DSR-5). */
   privacyRequest: (tenantId: string, requestId: string) => ({ pk: `${tenantPrefix(tenantId)}PRIVACY`, sk: `REQ#${requestId}` }),
   /**

@@ -161,6 +161,8 @@ export type ErrorCode =
   | 'duplicate_delivery'
   | 'invalid_request'
   | 'throttled'
+  | 'quota_exceeded'
+  | 'plan_limit_reached'
   | 'ai_not_configured'
   | 'ai_provider_error'
   | 'ai_budget_exceeded'

@@ -50,6 +50,8 @@ export interface TenantDirectory {
   revokeApiKey(tenantId: string, keyId: string, at: string): Promise<boolean>;
   getWebhookSource(tenantId: string, sourceId: string): Promise<WebhookSource | undefined>;
   putWebhookSource(source: WebhookSource): Promise<void>;
+  /** R-BILL-1: how many webhook sources the tenant has (the plan's maxWebhookSources). */
+  countWebhookSources(tenantId: string): Promise<number>;
   /**
    * Records a webhook delivery id with a fingerprint of its signature header (R-ING-7), by a conditional put.
    * 'new': first time seen. 'retry': the id was seen with another signature (the sender re-signed a retry).

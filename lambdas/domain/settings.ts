@@ -17,6 +17,15 @@ export const planSchema = z.strictObject({
   /** Bounds within which the controller may set a tenant's own retention. */
   minRetentionDays: z._default(retentionDays, 1),
   maxRetentionDays: z._default(retentionDays, 3650),
+  /**
+   * R-BILL-1 (lambdas/domain/plan-limits.ts): events the tenant may ingest per UTC month, API-key events and webhook
+   * deliveries together (429 quota_exceeded beyond). A plan that leaves a limit out gets Starter's default.
+   */
+  monthlyEvents: z._default(integer(1, 1_000_000_000_000), 1_000_000),
+  /** R-BILL-1: webhook sources the tenant may have (409 plan_limit_reached beyond). */
+  maxWebhookSources: z._default(integer(0, 100_000), 5),
+  /** R-BILL-1: active API keys the tenant may have (409 plan_limit_reached beyond). */
+  maxApiKeys: z._default(integer(1, 100_000), 5),
 });
 
 /** A single-tenant deployment's tenant; lib/config.ts takes it as its `tenant` key. */
@@ -49,9 +58,9 @@ export const DEFAULT_RUNTIME_SETTINGS: RuntimeSettings = {
   stage: 'dev',
   tenancy: { mode: 'multi' },
   plans: {
-    starter: { retentionDays: 30, minRetentionDays: 1, maxRetentionDays: 30 },
-    business: { retentionDays: 90, minRetentionDays: 1, maxRetentionDays: 365 },
-    enterprise: { retentionDays: 365, minRetentionDays: 1, maxRetentionDays: 3650 },
+    starter: { retentionDays: 30, minRetentionDays: 1, maxRetentionDays: 30, monthlyEvents: 1_000_000, maxWebhookSources: 5, maxApiKeys: 5 },
+    business: { retentionDays: 90, minRetentionDays: 1, maxRetentionDays: 365, monthlyEvents: 50_000_000, maxWebhookSources: 50, maxApiKeys: 50 },
+    enterprise: { retentionDays: 365, minRetentionDays: 1, maxRetentionDays: 3650, monthlyEvents: 1_000_000_000, maxWebhookSources: 500, maxApiKeys: 500 },
   },
   limits: { maxBodyBytes: 1024 * 1024, maxBatchEvents: 100, inlinePayloadBytes: 32 * 1024 },
   webhookToleranceSeconds: 300,

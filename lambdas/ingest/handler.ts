@@ -21,10 +21,10 @@ export function createIngestHandler(deps: IngestDeps): (event: APIGatewayProxyEv
   return httpHandler(async (event) => {
     const headers = lowerCaseHeaders(event);
     if (event.resource === '/v1/events') {
-      const { context } = await auth.authenticate(headers, scopeOfRoute('POST', '/v1/events'));
+      const { context, tenant } = await auth.authenticate(headers, scopeOfRoute('POST', '/v1/events'));
       const receivedAt = deps.clock.now();
       const events = parseIngestBody({ rawBody: rawBody(event), contentType: headers['content-type'], receivedAt, limits: deps.settings.limits });
-      const { eventIds } = await ingestion.acceptEvents(context, events, receivedAt, idempotencyKeyOf(headers));
+      const { eventIds } = await ingestion.acceptEvents(context, events, receivedAt, idempotencyKeyOf(headers), tenant);
       return json(202, { accepted: eventIds.length, eventIds });
     }
     if (event.resource === '/v1/hooks/{tenantId}/{sourceId}') {

@@ -53,6 +53,8 @@ export const INGEST_CONTROL_PARTITIONS: readonly string[] = [
   anyTenantPartition((tenantId) => controlKeys.delivery(tenantId, '*', '').pk),
   anyTenantPartition((tenantId) => controlKeys.privacyRequest(tenantId, '').pk),
   controlKeys.openRequest(new Date(0).toISOString(), 'sample-tenant', '').pk,
+  // R-BILL-1: the monthly event counter of the plan's quota (DynamoEventCounter).
+  anyTenantPartition((tenantId) => controlKeys.eventQuota(tenantId, '').pk),
 ];
 
 /**

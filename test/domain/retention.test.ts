@@ -23,7 +23,7 @@ describe('R-RET-1: retentionDaysFor', () => {
   });
 
   it('follows the configured plans, not built-in numbers', () => {
-    const settings = { ...SETTINGS, plans: { ...SETTINGS.plans, starter: { retentionDays: 14, minRetentionDays: 7, maxRetentionDays: 21 } } };
+    const settings = { ...SETTINGS, plans: { ...SETTINGS.plans, starter: { ...SETTINGS.plans.starter, retentionDays: 14, minRetentionDays: 7, maxRetentionDays: 21 } } };
     expect(retentionDaysFor({ plan: 'starter' }, settings)).toBe(14);
     expect(retentionDaysFor({ plan: 'starter', retentionDays: 3 }, settings)).toBe(7);
   });

@@ -23,6 +23,7 @@ import { createIngestHandler } from '../../lambdas/ingest/handler';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
 import { createQueryHandler } from '../../lambdas/query/handler';
 import { DEFAULT_RUNTIME_SETTINGS, type RuntimeSettings } from '../../lambdas/domain/settings';
+import { EventQuota, type EventCounter } from '../../lambdas/domain/plan-limits';
 import { ManualClock } from '../support/manual-clock';
 
 export { ManualClock };
@@ -91,6 +92,10 @@ export interface PlatformOverrides {
   readonly store?: EventStore;
   /** Replaces the processor's encryption (e.g. KMS behind a mocked client). */
   readonly processorCrypto?: EnvelopeTenantCrypto;
+  /** R-BILL-1: plans in place of the defaults (e.g. small limits). */
+  readonly plans?: Partial<RuntimeSettings['plans']>;
+  /** R-BILL-1: ingest counts the plan's monthly quota in this counter; none: no quota. */
+  readonly eventCounter?: EventCounter;
 }
 
 export function testPlatform(overrides: PlatformOverrides = {}): TestPlatform {
@@ -100,6 +105,7 @@ export function testPlatform(overrides: PlatformOverrides = {}): TestPlatform {
     ...DEFAULT_RUNTIME_SETTINGS,
     tenancy: overrides.tenancy ?? DEFAULT_RUNTIME_SETTINGS.tenancy,
     limits: { ...DEFAULT_RUNTIME_SETTINGS.limits, ...overrides.limits },
+    plans: { ...DEFAULT_RUNTIME_SETTINGS.plans, ...overrides.plans },
   };
   const clock = new ManualClock(NOW);
   const directory = new MemoryTenantDirectory(clock);
@@ -124,7 +130,14 @@ export function testPlatform(overrides: PlatformOverrides = {}): TestPlatform {
     deadLetters,
     requests,
     admin: createAdminHandler({ directory, keys, crypto, audit, settings, clock }),
-    ingest: createIngestHandler({ directory, publisher, crypto, settings, clock }),
+    ingest: createIngestHandler({
+      directory,
+      publisher,
+      crypto,
+      settings,
+      clock,
+      ...(overrides.eventCounter ? { quota: new EventQuota({ counter: overrides.eventCounter, settings, clock }) } : {}),
+    }),
     query: createQueryHandler({ directory, clock, tenantScoped: async () => ({ store, payloads, crypto }) }),
     processor: createProcessorHandler({
       directory,

@@ -48,6 +48,26 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ plans })).toThrow(/plans: Business keeps data at least as long as Starter/);
   });
 
+  test('R-BILL-1: plan limits default per plan, growing with it; a plan that leaves one out gets Starter\'s', () => {
+    const { plans } = parseConfig({});
+    expect([plans.starter.monthlyEvents, plans.business.monthlyEvents, plans.enterprise.monthlyEvents]).toEqual([1_000_000, 50_000_000, 1_000_000_000]);
+    expect([plans.starter.maxApiKeys, plans.business.maxWebhookSources]).toEqual([5, 50]);
+    const configured = parseConfig({ plans: { starter: { retentionDays: 30, maxRetentionDays: 30 }, business: { retentionDays: 90, monthlyEvents: 5_000_000 }, enterprise: { retentionDays: 365, monthlyEvents: 9_000_000 } } }).plans;
+    expect([configured.starter.monthlyEvents, configured.business.monthlyEvents, configured.enterprise.maxApiKeys]).toEqual([1_000_000, 5_000_000, 5]);
+    expect(runtimeSettings(parseConfig({})).plans.business).toMatchObject({ monthlyEvents: 50_000_000, maxWebhookSources: 50, maxApiKeys: 50 });
+  });
+
+  test.each([
+    ['a larger plan with a smaller quota', { business: { retentionDays: 90, monthlyEvents: 10 } }, /plans\.business\.monthlyEvents: must be at least starter's 1000000/],
+    ['Enterprise with fewer API keys than Business', { business: { retentionDays: 90, maxApiKeys: 50 }, enterprise: { retentionDays: 365, maxApiKeys: 10 } }, /plans\.enterprise\.maxApiKeys: must be at least business's 50/],
+    ['a quota of 0', { starter: { retentionDays: 30, maxRetentionDays: 30, monthlyEvents: 0 } }, /plans\.starter\.monthlyEvents/],
+    ['a fractional number of webhook sources', { starter: { retentionDays: 30, maxRetentionDays: 30, maxWebhookSources: 1.5 } }, /plans\.starter\.maxWebhookSources/],
+  ])('R-BILL-1: rejects %s, naming the plan and the limit', (_name, override, message) => {
+    const plans = { starter: { retentionDays: 30, maxRetentionDays: 30 }, business: { retentionDays: 90 }, enterprise: { retentionDays: 365 }, ...override };
+    expect(() => parseConfig({ plans })).toThrow(ConfigError);
+    expect(() => parseConfig({ plans })).toThrow(message);
+  });
+
   test('rejects a plan retention outside its own bounds, naming the plan', () => {
     const plans = {
       starter: { retentionDays: 30, maxRetentionDays: 10 },

@@ -373,13 +373,13 @@ describe('TenantDataStore grants', () => {
       expect.objectContaining({
         Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Condition: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#DELIVERY#*', 'T#*#PRIVACY', 'PRIVACY#OPEN'] },
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#DELIVERY#*', 'T#*#PRIVACY', 'PRIVACY#OPEN', 'T#*#QUOTA'] },
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
       }),
     ]);
     expect(statements[0].Condition).toBeUndefined();
-    expect(INGEST_CONTROL_PARTITIONS).toEqual(['T#*#DELIVERY#*', 'T#*#PRIVACY', 'PRIVACY#OPEN']);
+    expect(INGEST_CONTROL_PARTITIONS).toEqual(['T#*#DELIVERY#*', 'T#*#PRIVACY', 'PRIVACY#OPEN', 'T#*#QUOTA']);
   });
 
   test.each(['grantControlRead', 'grantControlReadWrite', 'grantControlPurge'] as const)('R-SEC-5: %s grants no Scan (no function lists the control table)', (grant) => {

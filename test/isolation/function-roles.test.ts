@@ -94,6 +94,7 @@ describe('R-SEC-5: ingest, internet-facing, writes only delivery markers and pri
     ['a webhook delivery marker', 'T#tenant-a#DELIVERY#shop', ['dynamodb:PutItem', 'dynamodb:DeleteItem']],
     ['a Shopify GDPR webhook\'s privacy request', 'T#tenant-a#PRIVACY', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
     ['the open-requests list entry', 'PRIVACY#OPEN', ['dynamodb:PutItem', 'dynamodb:DeleteItem']],
+    ['the plan quota\'s monthly event counter (R-BILL-1)', 'T#tenant-a#QUOTA', ['dynamodb:UpdateItem']],
   ])('ingest can write %s', (_what, partition, actions) => {
     for (const action of actions) expect([action, decide('ingest', action, controlTable, leadingKeys(partition))]).toEqual([action, 'Allowed']);
   });
@@ -111,6 +112,7 @@ describe('R-SEC-5: billing, internet-facing too, writes only the tenant\'s own p
   const forbidden: [string, string, LumiqoFunctionName][] = [
     ['an API key hash', 'APIKEY#9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', 'admin'],
     ['a webhook delivery marker', 'T#tenant-a#DELIVERY#shop', 'ingest'],
+    ['the plan quota\'s event counter (R-BILL-1)', 'T#tenant-a#QUOTA', 'ingest'],
     ['an erasure marker', 'T#tenant-a#ERASED', 'privacy-tasks'],
     ['a restriction', 'T#tenant-a#RESTRICTED', 'privacy-tasks'],
   ];
