@@ -95,4 +95,4 @@ test(`R-TERM-1..5: a ${EVENTS.toLocaleString('en')}-event tenant is purged in ex
   expect(certificate.document.deleted.events).toBe(EVENTS);
   // The record stays small: no list in it grows with the tenant (400 KB item limit).
   expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThan(16_000);
-}, 600_000);
+}, 1_500_000);
