@@ -199,11 +199,19 @@ export class DynamoTenantDirectory implements TenantDirectory {
         })),
       );
     }
+    // R-BILL-1: the plan quota's monthly event counters (numbers only; DynamoEventCounter) go with the tenant.
+    const quota = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': controlKeys.eventQuota(tenantId, '').pk },
+      ProjectionExpression: 'pk, sk',
+      ConsistentRead: true,
+    });
     const lookups = owned
       .filter((item) => (item.sk as string).startsWith('KEY#') && typeof item.keyHash === 'string')
       .map((item) => controlKeys.apiKeyByHash(item.keyHash as string));
     const listed = owned.filter((item) => !KEPT_ON_PURGE.has(item.sk as string)).map((item) => ({ pk: item.pk, sk: item.sk }));
-    const keys = [...deliveries.map((item) => ({ pk: item.pk, sk: item.sk })), ...lookups, ...listed];
+    const keys = [...[...deliveries, ...quota].map((item) => ({ pk: item.pk, sk: item.sk })), ...lookups, ...listed];
     await deleteKeys(this.db, this.tableName, keys);
     return keys.length;
   }

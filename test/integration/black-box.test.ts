@@ -141,7 +141,14 @@ it('after an erasure: nothing of the subject anywhere, raw, but the copies its d
   // only where the record says it stays (the request, its audit entries, the erasure marker).
   const items = await allItems();
   for (const { item } of items) expect(JSON.stringify(item).toLowerCase()).not.toContain('ann.blackbox');
-  for (const { item } of items) for (const id of ann) expect(JSON.stringify(item)).not.toContain(id);
+  // The usage ledger keeps one mark per stored event (its id, day, kind and size; no content) for billing: the record
+  // names that copy, and every mark expires by its expiresBy (R-BILL-2, R-TERM-6).
+  const marksCopy = copy(record.remainingCopies, 'usage-ledger')!;
+  expect(marksCopy).toBeDefined();
+  const isMark = (item: Record<string, unknown>) => String(item.pk).startsWith('MARK#bbox-erase#');
+  for (const { item } of items.filter(({ item }) => isMark(item))) expect(Number(item.expiresAt) * 1000).toBeLessThanOrEqual(Date.parse(marksCopy.expiresBy));
+  expect(items.some(({ item }) => isMark(item) && ann.some((id) => String(item.sk).includes(id)))).toBe(true);
+  for (const { item } of items.filter(({ item }) => !isMark(item))) for (const id of ann) expect(JSON.stringify(item)).not.toContain(id);
   const withHash = items.filter(({ item }) => JSON.stringify(item).includes(hash)).map(({ item }) => String(item.pk));
   expect(withHash.length).toBeGreaterThan(0);
   for (const pk of withHash) expect(pk).toMatch(/^T#bbox-erase#(PRIVACY|ERASED|AUDIT#\d{4}-\d{2})$/);
@@ -190,10 +197,14 @@ it('after a termination: nothing of the tenant anywhere, raw, but its tombstone,
   const items = await allItems();
   const ofTenant = items.filter(({ item }) => JSON.stringify(item).includes('bbox-term'));
   // Kept on purpose: the tombstone and the termination record, the audit log, the billing ledger (R-TERM-6).
-  const kept = new Set(ofTenant.map(({ item }) => (item.pk === 'T#bbox-term#TENANT' ? `${String(item.pk)} ${String(item.sk)}` : String(item.pk).replace(/#\d{4}-\d{2}$/, ''))));
-  for (const entry of kept) expect(entry).toMatch(/^(T#bbox-term#TENANT (TENANT|TERMINATION)|T#bbox-term#AUDIT|LEDGER#bbox-term)$/);
+  // and the usage marks with their day index, named in the certificate with their expiry (R-BILL-2).
+  const kept = new Set(ofTenant.map(({ item }) => (item.pk === 'T#bbox-term#TENANT' ? `${String(item.pk)} ${String(item.sk)}` : String(item.pk).replace(/#\d{4}-\d{2}(-\d{2})?$/, ''))));
+  for (const entry of kept) expect(entry).toMatch(/^(T#bbox-term#TENANT (TENANT|TERMINATION)|T#bbox-term#AUDIT|LEDGER#bbox-term|MARK#bbox-term|MARKS)$/);
+  const marksCopy = copy(certificate.remainingCopies, 'usage-ledger')!;
+  const isMark = (item: Record<string, unknown>) => /^MARKS?#/.test(String(item.pk));
+  for (const { item } of ofTenant.filter(({ item }) => isMark(item))) expect(Number(item.expiresAt) * 1000).toBeLessThanOrEqual(Date.parse(marksCopy.expiresBy));
   for (const { item } of items) expect(JSON.stringify(item).toLowerCase()).not.toContain('ann.blackbox');
-  for (const { item } of items) for (const id of ann) expect(JSON.stringify(item)).not.toContain(id);
+  for (const { item } of items.filter(({ item }) => !isMark(item))) for (const id of ann) expect(JSON.stringify(item)).not.toContain(id);
   // The tombstone and the termination record expire 90 days after the termination (R-RET-2).
   const tombstone = ofTenant.find(({ index, item }) => !index && item.pk === 'T#bbox-term#TENANT' && item.sk === 'TENANT')!.item;
   expect(Number(tombstone.expiresAt)).toBeGreaterThan(Date.now() / 1000 + 89 * 86_400);
