@@ -69,6 +69,8 @@ describe('SubjectRequestTasks: erasure (R-DSR-2)', () => {
       ['dead-letter-queue', new Date(Date.parse(signed.document.completedAt) + 14 * 86_400_000).toISOString()],
       ['table-pitr', new Date(Date.parse(signed.document.completedAt) + 35 * 86_400_000).toISOString()],
       ['table-backups', new Date(Date.parse(signed.document.completedAt) + 35 * 86_400_000).toISOString()],
+      // R-BILL-2: the usage marks (event ids and counts) outlive the erasure for Stripe's window, 40 days.
+      ['usage-ledger', new Date(Date.parse(signed.document.completedAt) + 40 * 86_400_000).toISOString()],
     ]);
     const publicKey = await world.signer.publicKeyPem();
     expect(verifyDeletionDocument(signed, publicKey)).toBe(true);
