@@ -16,6 +16,7 @@ import { BILLING_RETENTION_DAYS, type BillingRecords, type CustomerLink, type In
 import { SYSTEM_CLOCK, type Clock } from '../domain/ports';
 import { expiresAtEpochSeconds } from '../domain/retention';
 import { queryAll } from './dynamo-query';
+import { withoutKeys } from './ledger-items';
 
 type Item = Record<string, unknown>;
 
@@ -43,10 +44,6 @@ export const billingKeys = {
   }),
 } as const;
 
-const strip = <T>(item: Item): T => {
-  const { pk: _pk, sk: _sk, expiresAt: _expiresAt, ...rest } = item;
-  return rest as T;
-};
 
 export class DynamoBillingRecords implements BillingRecords {
   constructor(
@@ -72,7 +69,7 @@ export class DynamoBillingRecords implements BillingRecords {
   async linkCustomer(link: CustomerLink): Promise<CustomerLink> {
     if (await this.append({ ...link, ...billingKeys.customer(link.customerId) })) return link;
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: billingKeys.customer(link.customerId), ConsistentRead: true }));
-    return strip<CustomerLink>(Item!);
+    return withoutKeys<CustomerLink>(Item!);
   }
 
   async recordSubscriptionState(state: SubscriptionState): Promise<void> {
@@ -80,7 +77,7 @@ export class DynamoBillingRecords implements BillingRecords {
   }
 
   async subscriptionStates(tenantId: string): Promise<SubscriptionState[]> {
-    return (await this.tenantItems(tenantId, 'SUBSCRIPTION#')).map((item) => strip<SubscriptionState>(item));
+    return (await this.tenantItems(tenantId, 'SUBSCRIPTION#')).map((item) => withoutKeys<SubscriptionState>(item));
   }
 
   async recordInvoice(invoice: InvoiceRecord): Promise<void> {
@@ -100,11 +97,11 @@ export class DynamoBillingRecords implements BillingRecords {
       ExpressionAttributeValues: { ':due': billingKeys.due, ':now': `${now}~` },
       ConsistentRead: true,
     });
-    return items.map((item) => strip<PendingTermination>(item));
+    return items.map((item) => withoutKeys<PendingTermination>(item));
   }
 
   async pendingTerminations(tenantId: string): Promise<PendingTermination[]> {
-    return (await this.tenantItems(tenantId, 'TERMINATION#')).map((item) => strip<PendingTermination>(item));
+    return (await this.tenantItems(tenantId, 'TERMINATION#')).map((item) => withoutKeys<PendingTermination>(item));
   }
 
   private tenantItems(tenantId: string, prefix: string): Promise<Item[]> {

@@ -14,12 +14,12 @@ import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
 import { dynamoOf } from './dynamo-client';
 import { deleteKeys, putItems, queryAll } from './dynamo-query';
+import { withoutKeys } from './ledger-items';
 
 /** Marks outlive the window in which their day can still be reported (35 days) by a few days. */
 
 const dayExpiry = (day: string) => expiresAtEpochSeconds(new Date(`${day}T00:00:00.000Z`), USAGE_MARK_RETENTION_DAYS);
 const recordExpiry = (at: string) => expiresAtEpochSeconds(new Date(at), BILLING_RETENTION_DAYS);
-const strip = ({ pk: _pk, sk: _sk, expiresAt: _expiresAt, ...rest }: Record<string, unknown>) => rest;
 
 /** The processor's port: writes marks (and, once per container, the day index) and takes refused ones back. */
 export class DynamoUsageMarks implements UsageMarks {
@@ -99,7 +99,7 @@ export class DynamoUsageLedger implements UsageLedger {
       ExpressionAttributeValues: { ':pk': ledgerKeys.settled(tenantId, day).pk, ':prefix': `SENT#${day}#` },
       ConsistentRead: true,
     });
-    return items.map((item) => strip(item) as unknown as UsageDelivery);
+    return items.map((item) => withoutKeys<UsageDelivery>(item));
   }
 
   async recordDelivery(delivery: UsageDelivery): Promise<void> {

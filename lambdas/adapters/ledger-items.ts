@@ -9,6 +9,12 @@ import { ledgerKeys } from '../domain/keys';
 
 export type Item = Record<string, unknown>;
 
+/** A ledger item as its record: without the keys and the TTL attribute (billing records, usage deliveries). */
+export function withoutKeys<T>(item: Item): T {
+  const { pk: _pk, sk: _sk, expiresAt: _expiresAt, ...rest } = item;
+  return rest as T;
+}
+
 /** Sort-key prefix of usage entries: lastEntry and list read only these. */
 export const USAGE_PREFIX = 'USAGE#';
 
