@@ -217,6 +217,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   try {
     const emulators = await startEmulators(dataDir);
     stops.push(() => emulators.close());
+    // Every function invocation under way, and what the timers started, ends before the emulators close under it
+    // (dynalite rejects an operation on its closed database where nobody awaits it).
+    const running = new Set<Promise<unknown>>();
+    const tracked = <R>(work: Promise<R>): Promise<R> => {
+      const settled = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      running.add(settled);
+      void settled.then(() => running.delete(settled));
+      return work;
+    };
+    const background = (what: string, run: () => Promise<unknown>) => void tracked(run()).catch((error) => log(what, error));
+    stops.push(async () => {
+      while (running.size > 0) await Promise.all(running);
+    });
     await provision(emulators.clients, deployment);
 
     let state = loadState(dataDir);
@@ -243,8 +259,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       return { ...synthesized, ...plans, [ENV.keyring]: 'local', [ENV.localKeyDir]: keyDir };
     };
     const around = options.aroundInvocation;
-    const invoked = <E, R>(fn: LumiqoFunctionName, handler: (event: E) => Promise<R>) =>
-      around ? (event: E) => around(fn, () => handler(event)) : handler;
+    const invoked =
+      <E, R>(fn: LumiqoFunctionName, handler: (event: E) => Promise<R>) =>
+      (event: E): Promise<R> =>
+        tracked(around ? around(fn, () => handler(event)) : handler(event));
     const platform = composeTerminationTasks(environment('termination-tasks'), runtime);
     const privacyTasks = invoked('privacy-tasks', createPrivacyTaskHandler(composePrivacyTasks(environment('privacy-tasks'), runtime)));
     // R-TERM-2: a shortened ExportWindow (tests) is the export window's length; the purge then starts at its end.
@@ -274,14 +292,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         // R-TERM-2: a termination execution that ends with its export offered arms the purge for the window's end.
         onExecutionEnd: (execution) => {
           options.workflows?.onExecutionEnd?.(execution);
-          if (execution.workflow === 'termination') void armPurges().catch((error) => log('termination schedule', error));
+          if (execution.workflow === 'termination') background('termination schedule', () => armPurges());
         },
       },
     );
-    stops.push(async () => workflows!.abortAll());
+    stops.push(async () => workflows!.close());
     /** What a scheduled EventBridge rule runs in AWS, every `ms` here from start; stopped with the platform. */
     const every = (ms: number, what: string, run: () => Promise<unknown>) => {
-      const timer = setInterval(() => run().catch((error) => log(what, error)), ms);
+      const timer = setInterval(() => background(what, run), ms);
       timer.unref();
       stops.push(async () => clearInterval(timer));
     };
@@ -350,7 +368,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         // Timers last at most an hour (Node's limit is 24.8 days): each one sweeps, then arms the next.
         const timer = setTimeout(() => {
           schedules.delete(record.terminationId);
-          void sweep().then(() => armPurges()).catch((error) => log('termination sweep', error));
+          background('termination sweep', () => sweep().then(() => armPurges()));
         }, Math.min(3_600_000, Math.max(0, Date.parse(record.purgeAfter) - platform.clock.now().getTime())));
         timer.unref();
         schedules.set(record.terminationId, timer);
@@ -359,7 +377,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     if (options.terminationSweepIntervalMs !== 0) {
       await sweep().catch((error) => log('termination sweep', error));
       await armPurges().catch((error) => log('termination schedule', error));
-      const sweeper = setInterval(() => void sweep().catch((error) => log('termination sweep', error)), options.terminationSweepIntervalMs ?? 60_000);
+      const sweeper = setInterval(() => background('termination sweep', sweep), options.terminationSweepIntervalMs ?? 60_000);
       sweeper.unref();
       stops.push(async () => clearInterval(sweeper));
     }

@@ -72,6 +72,7 @@ export interface LocalExecution {
 
 export class LocalWorkflows implements WorkflowStarter {
   private readonly executions = new Map<string, LocalExecution>();
+  private closed = false;
 
   constructor(
     private readonly machines: Readonly<Record<WorkflowName, LocalStateMachine>>,
@@ -80,6 +81,7 @@ export class LocalWorkflows implements WorkflowStarter {
   ) {}
 
   async start(workflow: WorkflowName, executionName: string, input: object): Promise<{ readonly executionId: string }> {
+    if (this.closed) throw new Error(`The local workflows are stopped: no execution of ${workflow} starts`);
     const executionArn = `${this.stateMachineArn(workflow).replace(':stateMachine:', ':execution:')}:${executionName}`;
     // StartExecution is idempotent by name (for the same input): one execution, whatever the number of starts.
     if (this.executions.has(executionArn)) return { executionId: executionArn };
@@ -87,12 +89,19 @@ export class LocalWorkflows implements WorkflowStarter {
     if (!machine) throw new Error(`No local state machine for workflow '${workflow}'`);
 
     const states: string[] = [];
+    // aws-local-stepfunctions 3.0 stops between states on abort, but a state's Retry loop goes on calling its task:
+    // an aborted execution (StopExecution in AWS) calls nothing more, as in AWS.
+    let aborted = false;
+    const enter = (stateName: string) => {
+      if (aborted) throw new Error(`Execution ${executionName} was aborted`);
+      states.push(stateName);
+    };
     const taskResourceLocalHandlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
     for (const [stateName, functionName] of Object.entries(machine.taskFunctions)) {
       const fn = this.functions[functionName];
       if (!fn) throw new Error(`State ${stateName} of ${workflow} invokes ${functionName}, which is not running locally`);
       taskResourceLocalHandlers[stateName] = async (request) => {
-        states.push(stateName);
+        enter(stateName);
         // LambdaInvoke hands the function `{ FunctionName, Payload }`; CDK's OutputPath `$.Payload` reads the result.
         const payload = (request as { Payload?: unknown }).Payload;
         const call = () => fn(JSON.parse(JSON.stringify(payload ?? null)));
@@ -103,7 +112,7 @@ export class LocalWorkflows implements WorkflowStarter {
     // states:startExecution (R-TERM-1..5): the named machine's execution starts here too, and runs on its own.
     for (const stateName of machine.executionStarts) {
       taskResourceLocalHandlers[stateName] = async (request) => {
-        states.push(stateName);
+        enter(stateName);
         const { StateMachineArn, Name, Input } = request as { StateMachineArn: string; Name: string; Input: object };
         const target = this.workflowOf(StateMachineArn);
         const { executionId } = await this.start(target, Name, typeof Input === 'string' ? (JSON.parse(Input) as object) : Input);
@@ -132,7 +141,10 @@ export class LocalWorkflows implements WorkflowStarter {
       status: 'RUNNING',
       states,
       transitions: 0,
-      abort: () => run.abort(),
+      abort: () => {
+        aborted = true;
+        run.abort();
+      },
       done: run.result.then(
         (output) => {
           execution.status = output === null ? 'ABORTED' : 'SUCCEEDED';
@@ -189,8 +201,14 @@ export class LocalWorkflows implements WorkflowStarter {
     await Promise.all([...this.executions.values()].map((e) => e.done));
   }
 
-  /** Stops every running execution (local shutdown; a deployed execution would go on). */
+  /** Stops every running execution. */
   abortAll(): void {
     for (const execution of this.executions.values()) if (execution.status === 'RUNNING') execution.abort();
+  }
+
+  /** Local shutdown (a deployed execution would go on): every execution stops, and none starts any more. */
+  close(): void {
+    this.closed = true;
+    this.abortAll();
   }
 }

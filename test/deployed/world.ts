@@ -198,7 +198,7 @@ export async function startDeployedWorld(): Promise<DeployedWorld> {
     processor: (event) => invoke('processor', event),
     keyFacts,
     close: async () => {
-      workflows!.abortAll();
+      workflows!.close();
       await stripe.close();
       await aws.close();
       await openai.close();

@@ -225,8 +225,12 @@ describe('failure paths (R-ING-7)', () => {
     await stored('alpha', marker.body.eventIds[0]);
 
     expect((await listEvents('alpha', `kind=event&name=${name}`)).body.items).toHaveLength(1);
-    const rollup = (await rollups('alpha', `series=event:${name}`)).body.items;
-    expect(rollup.reduce((sum, r) => sum + r.count, 0)).toBe(1);
+    // A batch writes its events before its rollups: the count is read once it has been applied at all.
+    const counted = await eventually(async () => {
+      const sum = (await rollups('alpha', `series=event:${name}`)).body.items.reduce((total, r) => total + r.count, 0);
+      return sum > 0 ? sum : undefined;
+    }, `the rollup of ${name}`);
+    expect(counted).toBe(1);
   });
 
   it('sends a poison record to the dead-letter queue and stores the rest of its batch', async () => {
