@@ -41,11 +41,14 @@ import { chunk, DEFAULT_RETRY, forEachLimited, sendUntilProcessed, type RetryPol
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
 import { dynamoOf } from './dynamo-client';
+import { SameTurn, SameTurnWrites } from './same-turn';
 
 /** DynamoDB's per-request limits. */
 const { batchGetKeys: BATCH_GET_KEYS, batchWriteRequests: BATCH_WRITE_ITEMS } = DYNAMODB_LIMITS;
 /** Rollup updates in flight at once: enough to hide latency, few enough not to provoke throttling. */
 const ROLLUP_CONCURRENCY = 8;
+/** BatchWriteItem requests of one turn in flight at once, for the same reason. */
+const WRITE_CONCURRENCY = 8;
 
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: ItemKey } };
 
@@ -58,34 +61,37 @@ export class DynamoEventStore implements EventStore {
 
   async existingEventIds(tenantId: string, eventIds: readonly string[]): Promise<Set<string>> {
     const keys = [...new Set(eventIds)].map((eventId) => dataKeys.event(tenantId, eventId));
-    const found = await this.existing(keys);
+    const found = await this.existence.join(keys);
     return new Set(keys.filter((key) => found.has(key.pk)).map((key) => eventIdFromPk(tenantId, key.pk)));
   }
 
   /**
    * Issue 12: the processor asks once per tenant of a batch, all in the same turn of the event loop; the keys asked
-   * for in one turn are read together, 100 a BatchGetItem, so a batch of 100 tenants costs 5 requests, not 100. A
-   * failed read fails every caller of that turn (each retries its records).
+   * for in one turn are read together (same-turn.ts), so a batch of 100 tenants costs 5 requests, not 100. A failed
+   * read fails every caller of that turn (each retries its records).
    */
-  private existing(keys: readonly ItemKey[]): Promise<ReadonlySet<string>> {
-    let turn = this.existenceTurn;
-    if (!turn) {
-      const pending = new Map<string, ItemKey>();
-      const found = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.existenceTurn = undefined;
-        return this.readExisting([...pending.values()]);
-      });
-      turn = this.existenceTurn = { keys: pending, found };
-    }
-    for (const key of keys) turn.keys.set(key.pk, key);
-    return turn.found;
-  }
+  private readonly existence = new SameTurn<ItemKey, ReadonlySet<string>>((keys) => this.readExisting(keys));
 
-  private existenceTurn?: { readonly keys: Map<string, ItemKey>; readonly found: Promise<ReadonlySet<string>> };
+  /**
+   * Issue 12: the events and subject entries of every tenant of a batch, written in the same turn, share their
+   * BatchWriteItem requests (same-turn.ts); a failed request fails only the callers it carried.
+   */
+  private readonly eventWrites = new SameTurnWrites<WireItem>(
+    (items) =>
+      storeCall(() =>
+        sendUntilProcessed<WireWriteRequest>('BatchWriteItem', items.map((Item) => ({ PutRequest: { Item } })), async (pending) => {
+          const answer = await this.db.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: [...pending] } }));
+          return answer.UnprocessedItems?.[this.tableName] ?? [];
+        }, this.retry),
+      ),
+    BATCH_WRITE_ITEMS,
+    WRITE_CONCURRENCY,
+  );
 
-  /** The partition keys of those of `keys` that exist. */
-  private async readExisting(keys: readonly ItemKey[]): Promise<ReadonlySet<string>> {
+  /** The partition keys of those of `keys` that exist (one key once). */
+  private async readExisting(requested: readonly ItemKey[]): Promise<ReadonlySet<string>> {
     const found = new Set<string>();
+    const keys = [...new Map(requested.map((key) => [key.pk, key])).values()];
     for (const keysChunk of chunk(keys, BATCH_GET_KEYS)) {
       await sendUntilProcessed<Item>('BatchGetItem', keysChunk, async (pending) => {
         const answer = await this.db.send(
@@ -104,15 +110,7 @@ export class DynamoEventStore implements EventStore {
   async putEvents(events: readonly StoredEvent[], subjects: readonly SubjectIndexEntry[]): Promise<void> {
     const byKey = new Map<string, WireItem>();
     for (const item of [...events.map(eventWireItem), ...subjects.map(subjectWireItem)]) byKey.set(`${item.pk.S!}\u0000${item.sk.S!}`, item);
-    const requests: WireWriteRequest[] = [...byKey.values()].map((item) => ({ PutRequest: { Item: item } }));
-    await storeCall(async () => {
-      for (const requestChunk of chunk(requests, BATCH_WRITE_ITEMS)) {
-        await sendUntilProcessed<WireWriteRequest>('BatchWriteItem', requestChunk, async (pending) => {
-          const answer = await this.db.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: [...pending] } }));
-          return answer.UnprocessedItems?.[this.tableName] ?? [];
-        }, this.retry);
-      }
-    });
+    await this.eventWrites.write(byKey);
   }
 
   fitsOneItem(event: StoredEvent): boolean {

@@ -15,6 +15,11 @@ import { ENV } from '../shared/settings';
 import { dynamoOf } from './dynamo-client';
 import { deleteKeys, putItems, queryAll } from './dynamo-query';
 import { withoutKeys } from './ledger-items';
+import { SameTurnWrites } from './same-turn';
+import { DYNAMODB_LIMITS } from '../domain/aws-limits';
+
+/** Mark requests of one turn in flight at once. */
+const MARK_WRITE_CONCURRENCY = 8;
 
 /** Marks outlive the window in which their day can still be reported (35 days) by a few days. */
 
@@ -26,10 +31,15 @@ export class DynamoUsageMarks implements UsageMarks {
   /** Tenant-days whose index item this container has written: the index is written once, not per batch. */
   private readonly indexed = new Set<string>();
 
+  /** Issue 12: the marks of every tenant of a batch, recorded in the same turn, share their requests (same-turn.ts). */
+  private readonly writes: SameTurnWrites<Record<string, unknown>>;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.writes = new SameTurnWrites((items) => putItems(db, tableName, items), DYNAMODB_LIMITS.batchWriteRequests, MARK_WRITE_CONCURRENCY);
+  }
 
   async record(marks: readonly UsageMark[]): Promise<void> {
     const items = new Map<string, Record<string, unknown>>();
@@ -40,10 +50,11 @@ export class DynamoUsageMarks implements UsageMarks {
       const dayKey = `${mark.day}#${mark.tenantId}`;
       if (!this.indexed.has(dayKey)) {
         days.add(dayKey);
-        items.set(`MARKS\u0000${dayKey}`, { ...ledgerKeys.markDay(mark.day, mark.tenantId), expiresAt: dayExpiry(mark.day) });
+        const index = ledgerKeys.markDay(mark.day, mark.tenantId);
+        items.set(`${index.pk}\u0000${index.sk}`, { ...index, expiresAt: dayExpiry(mark.day) });
       }
     }
-    await putItems(this.db, this.tableName, [...items.values()]);
+    await this.writes.write(items);
     for (const day of days) this.indexed.add(day);
   }
 

@@ -17,6 +17,7 @@ import { DynamoTenantDirectory } from '../../lambdas/adapters/dynamo-tenant-dire
 import { EnvelopeTenantCrypto, KmsKeyringProvider } from '../../lambdas/adapters/envelope-crypto';
 import { KinesisEventPublisher, putRecordsRequests } from '../../lambdas/adapters/kinesis-event-publisher';
 import { S3PayloadStore } from '../../lambdas/adapters/s3-payload-store';
+import { PermanentStoreError } from '../../lambdas/domain/ports';
 import type { StreamEnvelope } from '../../lambdas/domain/model';
 import { eventSeries } from './fixtures';
 
@@ -89,6 +90,43 @@ describe('DynamoEventStore under partial batch success (mocked DynamoDB)', () =>
     // A later turn is a new read.
     await shared.existingEventIds('t000', ['ev_1']);
     expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(6);
+  });
+
+  it('issue 12: the writes of 100 tenants in one turn share BatchWriteItem requests of 25 items, whatever tenant each holds', async () => {
+    const written: string[] = [];
+    ddb.on(BatchWriteItemCommand).callsFake((input: { RequestItems: Record<string, WireWriteRequest[]> }) => {
+      written.push(...input.RequestItems.data.map((r) => keyOf(unmarshall(r.PutRequest!.Item!))));
+      return { UnprocessedItems: {} };
+    });
+    const tenants = Array.from({ length: 100 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    const shared = store();
+
+    await Promise.all(tenants.map((tenantId) => shared.putEvents(eventSeries(tenantId, 2), [])));
+
+    // 200 items: 8 requests, where one per tenant would be 100.
+    expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(8);
+    expect(new Set(written).size).toBe(200);
+    expect(ddb.commandCalls(BatchWriteItemCommand).every((c) => c.args[0].input.RequestItems!.data.length <= 25)).toBe(true);
+  });
+
+  it('issue 12, R-ING-7: a shared write that DynamoDB refuses fails only the callers whose items it held', async () => {
+    const refusedTenant = 't003';
+    ddb.on(BatchWriteItemCommand).callsFake((input: { RequestItems: Record<string, WireWriteRequest[]> }) => {
+      const tenantsOfRequest = input.RequestItems.data.map((r) => unmarshall(r.PutRequest!.Item!).tenantId as string);
+      if (tenantsOfRequest.includes(refusedTenant)) {
+        throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException', $fault: 'client' });
+      }
+      return { UnprocessedItems: {} };
+    });
+    const tenants = Array.from({ length: 10 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    const shared = store();
+
+    // 10 items per tenant, in the order the callers joined: t002 and t004 share a request with t003, the rest do not.
+    const outcomes = await Promise.allSettled(tenants.map((tenantId) => shared.putEvents(eventSeries(tenantId, 10), [])));
+
+    const failed = tenants.filter((_, i) => outcomes[i].status === 'rejected');
+    expect(failed).toEqual(['t002', 't003', 't004']);
+    expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(PermanentStoreError);
   });
 });
 

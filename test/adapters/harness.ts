@@ -34,7 +34,7 @@ export interface Adapters {
  * The billing ledger's table (pk, sk strings, R-TERM-6). Made here, as the synthesized template that the emulators
  * are provisioned from may not hold it yet.
  */
-async function createLedgerTable(db: DynamoDBDocumentClient, tableName: string): Promise<void> {
+export async function createLedgerTable(db: DynamoDBDocumentClient, tableName: string): Promise<void> {
   try {
     await db.send(
       new CreateTableCommand({

@@ -1,14 +1,17 @@
 /**
- * Section 3: DynamoDB requests per 1,000 records. The processor runs with the real DynamoEventStore over
+ * Section 3: DynamoDB requests per 1,000 records. The processor runs with the real DynamoEventStore and, as it is
+ * composed in Lambda, the real usage marks (R-BILL-2: one mark per stored event, in the BillingLedger table) over
  * dynalite (test/support/emulators.ts); a middleware on the document client counts every request by operation
  * and estimates the write request units DynamoDB would bill, from the items on the wire (table plus GSIs).
  */
 import type { BuildMiddleware } from '@smithy/types';
 import { createDocumentClient } from '../../lambdas/adapters/clients';
 import { DynamoEventStore } from '../../lambdas/adapters/dynamo-event-store';
+import { DynamoUsageMarks } from '../../lambdas/adapters/dynamo-usage-ledger';
 import { MemoryPayloadStore, MemoryPrivacyRequestStore } from '../../lambdas/adapters/memory';
 import { StreamProcessing } from '../../lambdas/domain/processing';
 import { TABLES } from '../../lambdas/shared/tables';
+import { createLedgerTable } from '../adapters/harness';
 import { startEmulators } from '../support/emulators';
 import { KINESIS_BATCH_SIZE, TENANT_COUNTS } from './processor';
 import type { Figure } from './report';
@@ -26,10 +29,15 @@ const DOLLARS_PER_MILLION_WRU = 0.625;
 /** dynalite's own implementation of DynamoDB's item-size rules (it ships no type declarations). */
 const { itemSize } = require('dynalite/db') as { itemSize(item: Record<string, unknown>): number };
 
+/** The BillingLedger table of this run (created here: the test emulators hold only the tenant tables). */
+const LEDGER_TABLE = 'lumiqo-bench-BillingLedger';
+
 interface RequestCounts {
   readonly requests: Record<string, number>;
   /** Write request units: 1 per started KB of each item written, in the table and in each GSI it appears in. */
   writeUnits: number;
+  /** Of those, the usage marks' (BillingLedger table). */
+  markUnits: number;
   /** Items put or deleted by BatchWriteItem, and keys read by BatchGetItem. */
   itemsWritten: number;
   keysRead: number;
@@ -44,11 +52,13 @@ const writeUnitsOf = (item: WireItem) => Math.max(1, Math.ceil(itemSize(item) / 
 
 /**
  * Write units of one put: the item in the table, plus, in every index whose key it carries, the index entry: the
- * table and index keys and the projected attributes (issue 12: INCLUDE, see tables.ts), or all of it (ALL).
+ * table and index keys and the projected attributes (issue 12: INCLUDE, see tables.ts), or all of it (ALL). The
+ * BillingLedger table has no index.
  */
-function putWriteUnits(item: WireItem): number {
+function putWriteUnits(table: string, item: WireItem): number {
   const { partitionKey, sortKey, indexes } = TABLES.tenantData;
   let units = writeUnitsOf(item);
+  if (table === LEDGER_TABLE) return units;
   for (const index of indexes) {
     if (!(index.partitionKey in item)) continue;
     const projected = index.projection
@@ -67,12 +77,13 @@ function countingMiddleware<Input extends object, Output extends object>(counts:
     const raw = request.body ?? '{}';
     const body = JSON.parse(typeof raw === 'string' ? raw : new TextDecoder().decode(raw)) as WireBody;
     if (operation === 'BatchWriteItem') {
-      for (const writes of Object.values(body.RequestItems ?? {}) as { PutRequest?: { Item: WireItem } }[][]) {
+      for (const [table, writes] of Object.entries(body.RequestItems ?? {}) as [string, { PutRequest?: { Item: WireItem } }[]][]) {
         for (const write of writes) {
           counts.itemsWritten++;
           const item = write.PutRequest?.Item;
-          // An item is written again to every GSI whose key it carries (projection ALL).
-          counts.writeUnits += item ? putWriteUnits(item) : 1;
+          const units = item ? putWriteUnits(table, item) : 1;
+          counts.writeUnits += units;
+          if (table === LEDGER_TABLE) counts.markUnits += units;
         }
       }
     } else if (operation === 'BatchGetItem') {
@@ -87,7 +98,7 @@ function countingMiddleware<Input extends object, Output extends object>(counts:
 
 /** The list route's store reads for a page of LIST_PAGE api calls: requests by operation, median latency. */
 async function listPageReads(db: ReturnType<typeof createDocumentClient>, table: string, tenantId: string) {
-  const counts: RequestCounts = { requests: {}, writeUnits: 0, itemsWritten: 0, keysRead: 0 };
+  const counts: RequestCounts = { requests: {}, writeUnits: 0, markUnits: 0, itemsWritten: 0, keysRead: 0 };
   const store = new DynamoEventStore(db, table);
   const samples: number[] = [];
   for (let run = 0; run <= LIST_RUNS; run++) {
@@ -108,12 +119,13 @@ export async function dynamoSection(): Promise<{ figures: Figure[]; details: unk
   const plane = await localControlPlane();
   try {
     const db = createDocumentClient(emulators.clients);
+    await createLedgerTable(db, LEDGER_TABLE);
     const tenantIds = await createTenants(plane, Math.max(...TENANT_COUNTS), 'bench-ddb');
     const figures: Figure[] = [];
     const details: Record<string, unknown>[] = [];
     const implications: string[] = [];
     for (const tenantCount of TENANT_COUNTS) {
-      const counts: RequestCounts = { requests: {}, writeUnits: 0, itemsWritten: 0, keysRead: 0 };
+      const counts: RequestCounts = { requests: {}, writeUnits: 0, markUnits: 0, itemsWritten: 0, keysRead: 0 };
       const middlewareName = `benchRequestCounter${tenantCount}`;
       db.middlewareStack.add(countingMiddleware(counts), { step: 'build', name: middlewareName });
       const processing = new StreamProcessing({
@@ -124,6 +136,8 @@ export async function dynamoSection(): Promise<{ figures: Figure[]; details: unk
         requests: new MemoryPrivacyRequestStore(),
         settings: plane.settings,
         clock: plane.clock,
+        // As composeProcessor builds it (lambdas/processor/composition.ts): a fresh container's marks.
+        usage: new DynamoUsageMarks(db, LEDGER_TABLE),
       });
       let stored = 0;
       for (const batch of chunk(streamRecords(RECORDS, tenantIds.slice(0, tenantCount)), KINESIS_BATCH_SIZE)) {
@@ -147,8 +161,9 @@ export async function dynamoSection(): Promise<{ figures: Figure[]; details: unk
       });
       figures.push({
         section: '3 DynamoDB',
-        name: `write request units per 1,000 records, ${tenantCount} tenant${plural} (table + 2 GSIs)`,
+        name: `write request units per 1,000 records, ${tenantCount} tenant${plural} (table + 2 GSIs + usage marks)`,
         value: counts.writeUnits,
+        note: `of which usage marks (R-BILL-2, BillingLedger) ${counts.markUnits}; without them ${counts.writeUnits - counts.markUnits}`,
         unit: 'WRU',
         baseline: { name: 'one WRU per record', value: RECORDS },
         goal: { text: `<= ${GOAL_WRU_PER_1000.toLocaleString('en-US')} WRU (issue 12)`, met: counts.writeUnits <= GOAL_WRU_PER_1000 },

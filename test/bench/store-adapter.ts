@@ -12,6 +12,7 @@ import { DynamoEventStore } from '../../lambdas/adapters/dynamo-event-store';
 import { MemoryPayloadStore, MemoryPrivacyRequestStore } from '../../lambdas/adapters/memory';
 import type { InputRecord } from '../../lambdas/domain/processing';
 import { createProcessorHandler } from '../../lambdas/processor/handler';
+import { DynamoUsageMarks } from '../../lambdas/adapters/dynamo-usage-ledger';
 import { KINESIS_BATCH_SIZE, runBaseline, TENANT_COUNTS } from './processor';
 import type { Figure } from './report';
 import { chunk, round, timed } from './stats';
@@ -78,6 +79,8 @@ export async function runInvocations(plane: ControlPlane, url: string, events: r
     crypto: plane.freshCrypto(),
     requests: new MemoryPrivacyRequestStore(),
     deadLetters: { send: async () => undefined },
+    // R-BILL-2: the marks the deployed processor writes (lambdas/processor/composition.ts), to the same stub.
+    usage: new DynamoUsageMarks(db, 'bench-billing-ledger'),
     settings: plane.settings,
     clock: plane.clock,
   });
