@@ -14,10 +14,11 @@
  * Issue 12: the corpus reaches 1M events. The filler is written straight into dynalite's storage
  * (dynalite-seed.ts), as the store's own wire items (`eventWireItem`, `subjectWireItem`, what
  * `DynamoEventStore.putEvents` sends) laid out as dynalite's PutItem lays them out, GSI entries included; through
- * the API it went at ~200–1,500 events/s. Two checks fail the section if the direct seeding is not faithful: the
- * first filler event goes through `putEvents` and every key the seeder would write for it must hold what the seeder
- * would write; after each size, sample filler events read back through DynamoEventStore (by id, from both event
- * indexes, from the subject index) must be exactly the events meant.
+ * the API it went at ~200–1,500 events/s. Checks fail the section if the direct seeding is not faithful: the first
+ * filler event goes through `putEvents` and every key the seeder would write for it must hold what the seeder would
+ * write; after each size, sample filler events read back through DynamoEventStore (by id, from both event indexes,
+ * from the subject index) must be exactly the events meant, and the table's items counted in dynalite's key space
+ * must be what the Scan baseline read.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { freemem, tmpdir } from 'node:os';
@@ -53,8 +54,11 @@ const SECTION = '8 data-subject requests';
 const SIZES = [10_000, 100_000, 1_000_000] as const;
 /** Memory asked of the machine before a size is seeded, over what the previous size's growth says it takes. */
 const MEMORY_MARGIN = 1.25;
-/** Seeding the 1M corpus for longer than this is reported as a caveat (the figures stand). */
-const SLOW_SEEDING_S = 300;
+/**
+ * Seeding a size for longer than this is reported as a caveat (the figures stand): 100k to 1M took 308–352 s on 2
+ * loaded cores, and the whole section should stay under 10 minutes.
+ */
+const SLOW_SEEDING_S = 450;
 /** Subject X's records: the same at every size. */
 const SUBJECT_RECORDS = 25;
 /** Records of other subjects that go through the real processor (500 customers of the workload). */
