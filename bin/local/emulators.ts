@@ -24,14 +24,47 @@ interface S3rverInstance {
   close(): Promise<void>;
 }
 const dynalite = require('dynalite') as ServerFactory;
+/** dynalite's storage module, which the server factory calls `create` on once to build its store. */
+const dynaliteDb = require('dynalite/db') as { create: (options: Record<string, unknown>) => DynaliteStore };
 const kinesalite = require('kinesalite') as ServerFactory;
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
+
+/**
+ * The parts of dynalite's store (`dynalite/db`'s `create`) that writing items straight into its storage needs:
+ * the bench's 1M-event seeding (test/bench/dynalite-seed.ts). Nothing on the request path uses it.
+ */
+export interface DynaliteStore {
+  /** The level database under every sub-database: keys `<sub-database>~<key>`, strings. */
+  readonly db: { keys(range: { readonly gte: string; readonly lt: string }): { nextv(size: number): Promise<string[]>; close(): Promise<void> } };
+  getTable(name: string, callback: (error: Error | null, table?: DynaliteTable) => void): void;
+  /** The table's items, keyed by `createKey(item, table)`. */
+  getItemDb(table: string): DynaliteSubDb;
+  /** A secondary index's entries, keyed by `createIndexKey`; `type` is `Local` or `Global`, as dynalite passes it. */
+  getIndexDb(type: string, table: string, index: string): DynaliteSubDb;
+}
+
+/** A table as dynalite keeps it: its CreateTable description. */
+export interface DynaliteTable {
+  readonly TableName: string;
+  readonly KeySchema: readonly { readonly AttributeName: string; readonly KeyType: string }[];
+  readonly AttributeDefinitions: readonly { readonly AttributeName: string; readonly AttributeType: string }[];
+  readonly GlobalSecondaryIndexes?: readonly unknown[];
+  readonly LocalSecondaryIndexes?: readonly unknown[];
+}
+
+/** One key prefix of dynalite's level database (values JSON-encoded). */
+export interface DynaliteSubDb {
+  batch(operations: readonly { readonly type: 'put'; readonly key: string; readonly value: unknown }[], callback: (error?: Error | null) => void): void;
+  get(key: string, callback: (error: (Error & { name: string }) | null, value?: unknown) => void): void;
+}
 
 export type EmulatorClients = AwsClientsConfig & Required<Pick<AwsClientsConfig, 'region' | 'credentials' | 'endpoints'>>;
 
 export interface RunningEmulators {
   /** Ready for `createAwsClients(...)`: endpoints, region and the credentials s3rver insists on. */
   readonly clients: EmulatorClients;
+  /** The store behind the DynamoDB endpoint, for writing items directly (see DynaliteStore). */
+  readonly dynamoStore: DynaliteStore;
   close(): Promise<void>;
 }
 
@@ -59,7 +92,8 @@ export async function startEmulators(dataDir?: string): Promise<RunningEmulators
     if (!dataDir) await rm(s3Directory, { recursive: true, force: true });
   };
   try {
-    const dynamoServer = await listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dynamoPath ? { path: dynamoPath } : {}) }));
+    const dynamo = dynaliteWithStore({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dynamoPath ? { path: dynamoPath } : {}) });
+    const dynamoServer = await listen(dynamo.server);
     started.push(() => closeServer(dynamoServer));
     const kinesisServer = await listen(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, ...(kinesisPath ? { path: kinesisPath } : {}) }));
     started.push(() => closeServer(kinesisServer));
@@ -73,12 +107,32 @@ export async function startEmulators(dataDir?: string): Promise<RunningEmulators
         forcePathStyle: true,
         endpoints: { dynamodb: urlOf(dynamoServer), kinesis: urlOf(kinesisServer), s3: `http://127.0.0.1:${s3Address.port}` },
       },
+      dynamoStore: dynamo.store,
       close,
     };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/**
+ * A dynalite server and the store it serves. dynalite keeps its store private: the factory calls
+ * `dynalite/db`'s `create` once, synchronously, so that call is observed for the duration of the factory call
+ * only, and the store it returns kept.
+ */
+function dynaliteWithStore(options: Record<string, unknown>): { server: Server; store: DynaliteStore } {
+  const create = dynaliteDb.create;
+  let store: DynaliteStore | undefined;
+  dynaliteDb.create = (storeOptions) => (store = create(storeOptions));
+  let server: Server;
+  try {
+    server = dynalite(options);
+  } finally {
+    dynaliteDb.create = create;
+  }
+  if (!store) throw new Error('dynalite built no store through dynalite/db');
+  return { server, store };
 }
 
 export interface ProvisionRequest {

@@ -11,7 +11,7 @@
  */
 import type { AwsClientsConfig } from '../../lambdas/adapters/clients';
 import { TABLES } from '../../lambdas/shared/tables';
-import { provision, startEmulators as startLocalEmulators } from '../../bin/local/emulators';
+import { provision, startEmulators as startLocalEmulators, type DynaliteStore } from '../../bin/local/emulators';
 import { localDeployment, type LocalTable } from '../../bin/local/schema';
 
 export interface Emulators {
@@ -21,6 +21,8 @@ export interface Emulators {
   readonly tables: { readonly [K in keyof typeof TABLES]: string };
   readonly stream: string;
   readonly bucket: string;
+  /** dynalite's store, for writing items straight into it (the bench's 1M-event seeding only). */
+  readonly dynamoStore: DynaliteStore;
   /** Stops the three servers and removes the S3 directory. */
   close(): Promise<void>;
 }
@@ -46,5 +48,5 @@ export async function startEmulators(prefix = 'lumiqo-test'): Promise<Emulators>
     await emulators.close();
     throw error;
   }
-  return { clients: emulators.clients, tables, stream, bucket, close: () => emulators.close() };
+  return { clients: emulators.clients, tables, stream, bucket, dynamoStore: emulators.dynamoStore, close: () => emulators.close() };
 }
