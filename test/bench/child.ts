@@ -8,9 +8,12 @@ export interface ChildRun {
 }
 
 export function runChild(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ChildRun> {
+  // `npm run bench` runs under `npx -p node@22`, which leaves its own invocation in the environment: a child's `npx`
+  // would read it as its own and refuse its arguments.
+  const { npm_config_call: _call, npm_config_package: _package, ...inherited } = process.env;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...inherited, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (data: Buffer) => (stdout += data.toString('utf8')));
