@@ -88,3 +88,16 @@ export function clearQueryName(kind: EventKind, name: string): string {
   const call = kind === 'api_call' ? /^(\S+) (.*)$/s.exec(name) : null;
   return call ? `${call[1]} ${clearRoute(call[2])}` : clearName(kind, name);
 }
+
+/**
+ * A rollup series a query asks for, as stored (rollups.ts `seriesOf`): `event:order-1234567` finds the series stored
+ * as `event:order-:id`, `api:GET /users/42` the one stored as `api:GET /users/:id`. Webhook series (by source id) and
+ * anything else are as asked.
+ */
+export function clearQuerySeries(series: string): string {
+  const at = series.indexOf(':');
+  const [prefix, rest] = [series.slice(0, at), series.slice(at + 1)];
+  if (prefix === 'api') return `api:${clearQueryName('api_call', rest)}`;
+  if (prefix === 'event' || prefix === 'metric') return `${prefix}:${clearName(prefix, rest)}`;
+  return series;
+}

@@ -3,7 +3,7 @@
  * credentials come from a role session tagged with the tenant, so IAM refuses any other tenant's keys even if
  * this code asked for them.
  */
-import { clearQueryName } from './clear-metadata';
+import { clearQueryName, clearQuerySeries } from './clear-metadata';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from './zod';
 import { utf8Bytes } from './aws-limits';
@@ -127,7 +127,9 @@ export class TenantQueries {
     if (from > to || to.getTime() - from.getTime() > MAX_ROLLUP_WINDOW_MS) {
       throw new DomainError('invalid_request', 'from must precede to, at most 7 days apart', 400);
     }
-    const rollups = await this.deps.store.queryRollups(this.tenant.tenantId, minuteOf(from.toISOString()), minuteOf(to.toISOString()), q.series);
+    // Issue 11: the series as stored, identifier-shaped parts templated (clear-metadata.ts).
+    const series = q.series === undefined ? undefined : clearQuerySeries(q.series);
+    const rollups = await this.deps.store.queryRollups(this.tenant.tenantId, minuteOf(from.toISOString()), minuteOf(to.toISOString()), series);
     return { items: rollups.map(summariseRollup) };
   }
 

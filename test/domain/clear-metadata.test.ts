@@ -4,7 +4,7 @@
  * a subject survives erasure or shredding in rollups; the encrypted body keeps the route as sent.
  */
 import fc from 'fast-check';
-import { clearQueryName, templateName, templateRoute, templateSegment } from '../../lambdas/domain/clear-metadata';
+import { clearQueryName, clearQuerySeries, templateName, templateRoute, templateSegment } from '../../lambdas/domain/clear-metadata';
 import { utf8Bytes } from '../../lambdas/domain/aws-limits';
 import { KEY_BYTE_BOUNDS } from '../../lambdas/domain/keys';
 import type { PlatformEvent } from '../../lambdas/domain/model';
@@ -75,6 +75,14 @@ describe('templateName / clearQueryName', () => {
     expect(clearQueryName('api_call', 'GET /users/ann@example.com')).toBe('GET /users/:email');
     expect(clearQueryName('event', 'mail to ann@example.com')).toBe('mail to :email');
   });
+
+  it('asks for a rollup series in its stored form; a webhook series (by source id) as asked', () => {
+    expect(clearQuerySeries('event:dup-8e791955')).toBe('event:dup-8e:id');
+    expect(clearQuerySeries('metric:queue.98765432.depth')).toBe('metric:queue.:id.depth');
+    expect(clearQuerySeries('api:GET /users/ann@example.com/orders/98765')).toBe('api:GET /users/:email/orders/:id');
+    expect(clearQuerySeries('webhook:stripe-1234567')).toBe('webhook:stripe-1234567');
+    expect(clearQuerySeries('event:signup')).toBe('event:signup');
+  });
 });
 
 describe('the processor keeps identifiers out of every clear attribute, the body keeps the route as sent', () => {
@@ -103,6 +111,13 @@ describe('the processor keeps identifiers out of every clear attribute, the body
       expect(page.items.map((i) => [i.eventId, i.name, i.attributes.route, (i.event as { route: string }).route])).toEqual([
         [callId, 'GET /users/:email/orders/:id', '/users/:email/orders/:id', '/users/ann@example.com/orders/98765?token=s3cr3t'],
       ]);
+    }
+    // The rollups are found by the series as sent, too (the local-platform test once asked for `event:dup-8e791955`).
+    for (const [asked, stored] of [
+      ['metric:queue.98765432.depth', 'metric:queue.:id.depth'],
+      ['api:GET /users/ann@example.com/orders/98765', 'api:GET /users/:email/orders/:id'],
+    ]) {
+      expect((await reads.rollups({ series: asked, from: new Date(NOW.getTime() - 60_000).toISOString(), to: NOW.toISOString() }, NOW)).items.map((r) => r.series)).toEqual([stored]);
     }
   });
 });
