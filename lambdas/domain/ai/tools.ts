@@ -9,6 +9,7 @@
 import * as z from '../zod';
 import type { EventView } from '../queries';
 import type { Rollup } from '../ports';
+import { clearQuerySeries } from '../clear-metadata';
 import { mergeRollups, minuteOf, summariseRollup } from '../rollups';
 import type { InsightItem, ToolDefinition } from './ports';
 
@@ -121,8 +122,9 @@ function windowOf(args: { from: string | null; to: string | null }, now: Date): 
   return { from, to };
 }
 
+/** A name as asked matches its series as stored, identifier-shaped parts templated (clear-metadata.ts). */
 const seriesKindMatches = (series: string, k: (typeof KINDS)[number], n: string | null) =>
-  n === null ? series.startsWith(SERIES_PREFIX[k]) : series === `${SERIES_PREFIX[k]}${n}`;
+  n === null ? series.startsWith(SERIES_PREFIX[k]) : series === clearQuerySeries(`${SERIES_PREFIX[k]}${n}`);
 
 /** Runs one tool call for the tenant `reader` is bound to. Never throws for bad arguments. */
 export async function runTool(toolName: string, rawArguments: string, reader: TenantToolReader, now: Date): Promise<ToolOutcome> {
@@ -191,7 +193,7 @@ async function aggregateRollups(args: z.infer<(typeof ARGUMENTS)['aggregate_roll
   const window = windowOf(args, now);
   if (typeof window === 'string') return refuse('invalid_arguments', window);
   const bucketMs = args.bucket_minutes * 60_000;
-  const rollups = await reader.rollups(minuteOf(window.from.toISOString()), minuteOf(window.to.toISOString()), args.series ?? undefined);
+  const rollups = await reader.rollups(minuteOf(window.from.toISOString()), minuteOf(window.to.toISOString()), args.series ? clearQuerySeries(args.series) : undefined);
   const bucketed = mergeRollups(
     rollups.map((r) => {
       const start = Math.floor(Date.parse(r.minute) / bucketMs) * bucketMs;
