@@ -47,8 +47,6 @@ import { SameTurn, SameTurnWrites } from './same-turn';
 const { batchGetKeys: BATCH_GET_KEYS, batchWriteRequests: BATCH_WRITE_ITEMS } = DYNAMODB_LIMITS;
 /** Rollup updates in flight at once: enough to hide latency, few enough not to provoke throttling. */
 const ROLLUP_CONCURRENCY = 8;
-/** BatchWriteItem requests of one turn in flight at once, for the same reason. */
-const WRITE_CONCURRENCY = 8;
 
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: ItemKey } };
 
@@ -84,8 +82,6 @@ export class DynamoEventStore implements EventStore {
           return answer.UnprocessedItems?.[this.tableName] ?? [];
         }, this.retry),
       ),
-    BATCH_WRITE_ITEMS,
-    WRITE_CONCURRENCY,
   );
 
   /** The partition keys of those of `keys` that exist (one key once). */

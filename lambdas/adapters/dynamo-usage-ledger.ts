@@ -16,10 +16,6 @@ import { dynamoOf } from './dynamo-client';
 import { deleteKeys, putItems, queryAll } from './dynamo-query';
 import { withoutKeys } from './ledger-items';
 import { SameTurnWrites } from './same-turn';
-import { DYNAMODB_LIMITS } from '../domain/aws-limits';
-
-/** Mark requests of one turn in flight at once. */
-const MARK_WRITE_CONCURRENCY = 8;
 
 /** Marks outlive the window in which their day can still be reported (35 days) by a few days. */
 
@@ -38,7 +34,7 @@ export class DynamoUsageMarks implements UsageMarks {
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {
-    this.writes = new SameTurnWrites((items) => putItems(db, tableName, items), DYNAMODB_LIMITS.batchWriteRequests, MARK_WRITE_CONCURRENCY);
+    this.writes = new SameTurnWrites((items) => putItems(db, tableName, items));
   }
 
   async record(marks: readonly UsageMark[]): Promise<void> {

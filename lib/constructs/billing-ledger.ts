@@ -129,10 +129,6 @@ export class BillingLedger extends Construct {
 
   private grantSecretRead(grantee: iam.IGrantable, secret: secretsmanager.ISecret): void {
     allow(grantee, { actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] });
-    allow(grantee, {
-      actions: ['kms:Decrypt'],
-      resources: [this.dataKey.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${cdk.Stack.of(this).region}.amazonaws.com` } },
-    });
+    allowKeyViaServices(grantee, this.dataKey, ['kms:Decrypt'], ['secretsmanager']);
   }
 }
