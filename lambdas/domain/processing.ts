@@ -104,6 +104,8 @@ interface Prepared {
   readonly stored: StoredEvent;
   readonly subjects: SubjectIndexEntry[];
   readonly event: PlatformEvent;
+  /** The event's plaintext JSON size, measured once where it is encrypted (the usage mark's bytes stored). */
+  readonly plaintextBytes: number;
 }
 
 export class StreamProcessing {
@@ -273,7 +275,8 @@ export class StreamProcessing {
     if (subjectHashes.some((hash) => erased.has(hash) && receivedAt <= Date.parse(erased.get(hash)!))) return 'erased';
     // R-DSR-4: an objection to analytics (the subject's or the tenant's): nothing of the event is stored or counted.
     if (!allowsPurpose(consent, 'analytics', subjectHashes)) return 'objected';
-    const ciphertext = await crypto.encrypt(tenant, Buffer.from(JSON.stringify(event), 'utf8'), EVENT_PURPOSE, envelope.eventId);
+    const plaintext = Buffer.from(JSON.stringify(event), 'utf8');
+    const ciphertext = await crypto.encrypt(tenant, plaintext, EVENT_PURPOSE, envelope.eventId);
     const quarantined = subjectHashes.some((hash) => restricted.has(hash));
     const objectKey = objectKeys.payload(tenant.tenantId, envelope.eventId);
     const withBody = (body: StoredEvent['body']): StoredEvent => ({
@@ -298,7 +301,7 @@ export class StreamProcessing {
       await payloads.put(objectKey, ciphertext, { expireAfterDays: payloadExpiryClass(retentionDaysFor(tenant, settings)) });
     }
     const subjects = subjectHashes.map((subjectHash) => ({ tenantId: tenant.tenantId, subjectHash, eventId: envelope.eventId, expiresAt }));
-    return { recordId, stored, subjects, event };
+    return { recordId, stored, subjects, event, plaintextBytes: plaintext.byteLength };
   }
 
   private async tenantMaterial(tenantId: string): Promise<TenantMaterial | undefined> {

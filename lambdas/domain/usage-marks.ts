@@ -7,7 +7,7 @@
  * under the same key.
  */
 import { isDrainMarker } from './drain-marker';
-import type { PlatformEvent, StoredEvent } from './model';
+import type { StoredEvent } from './model';
 import { eventUsageMark, type UsageMark, type UsageMarks } from './usage';
 
 export type { UsageMarks } from './usage';
@@ -15,11 +15,12 @@ export type { UsageMarks } from './usage';
 interface Markable {
   readonly recordId: string;
   readonly stored: StoredEvent;
-  readonly event: PlatformEvent;
+  /** The event's plaintext JSON size in bytes (processing.ts measures it once, where it encrypts the event). */
+  readonly plaintextBytes: number;
 }
 
 /** Bytes stored are the event's plaintext JSON size: what the tenant sent, independent of encryption overhead. */
-const markOf = (p: Markable): UsageMark => eventUsageMark(p.stored, Buffer.byteLength(JSON.stringify(p.event), 'utf8'));
+const markOf = (p: Markable): UsageMark => eventUsageMark(p.stored, p.plaintextBytes);
 
 /** Returns the records that may be written: all of them, or none (retried) when the marks could not be written. */
 export async function markUsage<P extends Markable>(usage: UsageMarks | undefined, prepared: readonly P[], outcome: { readonly retry: string[] }): Promise<P[]> {
