@@ -75,12 +75,33 @@ export function templateName(name: string, maxBytes = Number.POSITIVE_INFINITY):
   return withinBytes(replaced, name, maxBytes);
 }
 
+/**
+ * Issue 12: a pure function of a string, remembered. Routes and names recur from event to event (and the processor
+ * asks three times per event: name, index attribute, rollup series), so most are templated once per container;
+ * at most `capacity` are kept (the map starts over when full), so hostile variety costs memory only up to that.
+ */
+function remembered(template: (text: string) => string, capacity = 10_000): (text: string) => string {
+  const known = new Map<string, string>();
+  return (text) => {
+    let result = known.get(text);
+    if (result === undefined) {
+      if (known.size >= capacity) known.clear();
+      result = template(text);
+      known.set(text, result);
+    }
+    return result;
+  };
+}
+
 /** An API call's route as every clear copy holds it (its name, index attribute and rollup series), within its key bound. */
-export const clearRoute = (route: string): string => templateRoute(route, KEY_BYTE_BOUNDS.route);
+export const clearRoute: (route: string) => string = remembered((route) => templateRoute(route, KEY_BYTE_BOUNDS.route));
+
+const clearWebhookName = remembered((name) => templateName(name, KEY_BYTE_BOUNDS.webhookName));
+const clearEventName = remembered((name) => templateName(name, KEY_BYTE_BOUNDS.eventName));
 
 /** An event's name as every clear copy holds it, within the key bound of its kind. */
 export function clearName(kind: EventKind, name: string): string {
-  return templateName(name, kind === 'webhook' ? KEY_BYTE_BOUNDS.webhookName : KEY_BYTE_BOUNDS.eventName);
+  return kind === 'webhook' ? clearWebhookName(name) : clearEventName(name);
 }
 
 /** A name a query asks for, as stored: `GET /users/ann@example.com` finds the calls stored as `GET /users/:email`. */

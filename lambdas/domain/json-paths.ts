@@ -93,7 +93,7 @@ interface Located {
  * only chained searches over a hostile shape (`$..*..*..*`) do, and they stop here instead of running for minutes.
  */
 class VisitBudget {
-  private visits = 0;
+  constructor(private visits = 0) {}
   spend(): boolean {
     this.visits += 1;
     return this.visits <= MAX_NODE_VISITS;
@@ -140,20 +140,32 @@ function selfAndDescendants(root: Located, budget: VisitBudget): Located[] {
   return found;
 }
 
-/** Every place `path` matches in `root`, within one visit budget. */
-function locate(path: CompiledPath, root: unknown): Located[] {
-  const budget = new VisitBudget();
-  let frontier: Located[] = [{ value: root, depth: 0 }];
-  for (const segment of path.segments) {
+/** Every place `segments` match from `frontier`, within `budget`. */
+function locateFrom(segments: readonly PathSegment[], frontier: Located[], budget: VisitBudget): Located[] {
+  for (const segment of segments) {
     const origins = segment.descendant ? frontier.flatMap((node) => selfAndDescendants(node, budget)) : frontier;
     frontier = origins.flatMap((node) => (budget.spend() ? select(node, segment) : []));
   }
   return frontier;
 }
 
+/** Every place `path` matches in `root`, within one visit budget. */
+function locate(path: CompiledPath, root: unknown): Located[] {
+  return locateFrom(path.segments, [{ value: root, depth: 0 }], new VisitBudget());
+}
+
 /** The values `path` selects in `root`, in the order the walk reaches them. */
 export function readPath(path: CompiledPath, root: unknown): unknown[] {
   return locate(path, root).map((node) => node.value);
+}
+
+/**
+ * Issue 12: the values the rest of a path selects from the nodes its first segment reached (at their depths), as
+ * readPath would go on from there: subjects.ts serves the first `..name` of many paths with one shared walk, which
+ * has spent `spent` visits of the path's budget.
+ */
+export function readPathFrom(segments: readonly PathSegment[], starts: readonly { readonly value: unknown; readonly depth: number }[], spent: number): unknown[] {
+  return locateFrom(segments, [...starts], new VisitBudget(spent)).map((node) => node.value);
 }
 
 /**

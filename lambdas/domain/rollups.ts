@@ -39,8 +39,17 @@ export function seriesOf(event: PlatformEvent): string {
   }
 }
 
+/**
+ * A UTC timestamp whose minute is its first 16 characters, as Date.parse would read it: milliseconds or none, and a
+ * day that exists in every month (a 29th to 31st, a 24:00 or a seventh fraction digit goes the long way, where
+ * Date.parse decides).
+ */
+const PLAIN_UTC = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{3})?Z$/;
+
 /** `2026-11-23T10:15Z`: the UTC minute of an ISO timestamp. */
 export function minuteOf(isoTimestamp: string): string {
+  // Issue 12: what ingest stores (toISOString's form) is cut, not parsed and printed again.
+  if (PLAIN_UTC.test(isoTimestamp)) return `${isoTimestamp.slice(0, 16)}Z`;
   const ms = Date.parse(isoTimestamp);
   if (Number.isNaN(ms)) throw new Error(`Not an ISO timestamp: '${isoTimestamp}'`);
   return `${new Date(ms).toISOString().slice(0, 16)}Z`;

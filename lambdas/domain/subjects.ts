@@ -4,7 +4,7 @@
  * request for one subject reads only that subject's records.
  */
 import { createHmac } from 'node:crypto';
-import { MAX_DEPTH, MAX_NODE_VISITS, parseJsonPath, readPath, type CompiledPath } from './json-paths';
+import { MAX_DEPTH, MAX_NODE_VISITS, parseJsonPath, readPath, readPathFrom, type CompiledPath, type PathSegment } from './json-paths';
 import type { SubjectPath } from './model';
 
 /**
@@ -64,16 +64,31 @@ export function normaliseIdentifier(kind: string, value: string): string {
 
 /**
  * Issue 12: a tenant's paths, compiled once into one plan (pass the same array each time: a tenant's, or
- * DEFAULT_SUBJECT_PATHS). Every `$..name` path is served by one shared walk over the event that records, at each
- * object, the members any of them name; only the other paths (`$.shopDomain`, a tenant's `$.a[*].b`) are read one
- * by one. The walk visits nodes in the order json-paths.ts's descendant search does and within its bounds
- * (MAX_DEPTH, and MAX_NODE_VISITS counting a visit and a member look-up per node, as that search spends them), so
- * each path selects what readPath would select.
+ * DEFAULT_SUBJECT_PATHS). Every path that starts with `$..name` is served by one shared walk over the event that
+ * records, at each object, the members any of them name; what follows the name (`$..customer.id`) is read on from
+ * the nodes found. Only the other paths (`$.shopDomain`, a tenant's `$.a[*].b`) are read one by one. The walk
+ * visits nodes in the order json-paths.ts's descendant search does and within its bounds (MAX_DEPTH, and
+ * MAX_NODE_VISITS counting a visit and a member look-up per node, as that search spends them), so each path selects
+ * what readPath would select.
  */
 interface SubjectPlan {
-  readonly paths: readonly { readonly kind: string; readonly compiled: CompiledPath; readonly search: boolean; readonly where?: SubjectPath['where'] }[];
-  /** Member name → the indices of the `$..name` paths that name it. */
+  readonly paths: readonly {
+    readonly kind: string;
+    readonly compiled: CompiledPath;
+    /** Served by the shared walk: the path starts with `$..name`. */
+    readonly search: boolean;
+    /** What follows that `$..name` (`$..customer.id`: `.id`), read on from each node the walk found; empty for most. */
+    readonly rest: readonly PathSegment[];
+    readonly where?: SubjectPath['where'];
+  }[];
+  /** Member name → the indices of the paths that start with `$..name`. */
   readonly searches: ReadonlyMap<string, readonly number[]>;
+}
+
+/** A node the walk found: a member's value and its depth, as json-paths.ts's search reaches it. */
+interface Found {
+  readonly value: unknown;
+  readonly depth: number;
 }
 
 const plans = new WeakMap<readonly SubjectPath[], SubjectPlan>();
@@ -84,10 +99,10 @@ function planFor(paths: readonly SubjectPath[]): SubjectPlan {
     const searches = new Map<string, number[]>();
     const compiledPaths = paths.map(({ kind, path, where }, index) => {
       const compiled = parseJsonPath(path);
-      const [only, ...rest] = compiled.segments;
-      const search = rest.length === 0 && only.type === 'member' && only.descendant;
-      if (search) searches.set(only.name, [...(searches.get(only.name) ?? []), index]);
-      return { kind, compiled, search, where };
+      const [first, ...rest] = compiled.segments;
+      const search = first.type === 'member' && first.descendant;
+      if (search) searches.set(first.name, [...(searches.get(first.name) ?? []), index]);
+      return { kind, compiled, search, rest, where };
     });
     plan = { paths: compiledPaths, searches };
     plans.set(paths, plan);
@@ -95,8 +110,11 @@ function planFor(paths: readonly SubjectPath[]): SubjectPlan {
   return plan;
 }
 
-/** The one walk: for each path index of `searches`, the values its member takes, in descendant-search order. */
-function searchAll(root: unknown, plan: SubjectPlan, found: unknown[][]): void {
+/**
+ * The one walk: for each path index of `searches`, the values its member takes, in descendant-search order.
+ * Returns the visits it spent.
+ */
+function searchAll(root: unknown, plan: SubjectPlan, found: Found[][]): number {
   const values: unknown[] = [root];
   const depths: number[] = [0];
   let visits = 0;
@@ -105,7 +123,7 @@ function searchAll(root: unknown, plan: SubjectPlan, found: unknown[][]): void {
     const depth = depths.pop()!;
     // A visit and a member look-up per node, as json-paths.ts spends its budget.
     visits += 2;
-    if (visits > MAX_NODE_VISITS) return;
+    if (visits > MAX_NODE_VISITS) return visits;
     if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) continue;
     const object = !Array.isArray(value);
     for (const key of Object.keys(value)) {
@@ -115,10 +133,11 @@ function searchAll(root: unknown, plan: SubjectPlan, found: unknown[][]): void {
       const indices = object ? plan.searches.get(key) : undefined;
       for (const index of indices ?? []) {
         const where = plan.paths[index].where;
-        if (!where || (value as Record<string, unknown>)[where.member] === where.equals) found[index].push(child);
+        if (!where || (value as Record<string, unknown>)[where.member] === where.equals) found[index].push({ value: child, depth: depth + 1 });
       }
     }
   }
+  return visits;
 }
 
 /**
@@ -129,13 +148,21 @@ function searchAll(root: unknown, plan: SubjectPlan, found: unknown[][]): void {
  */
 export function extractSubjects(value: unknown, paths: readonly SubjectPath[]): { kind: string; value: string }[] {
   const plan = planFor(paths);
-  const found: unknown[][] = plan.paths.map(() => []);
-  if (plan.searches.size > 0) searchAll(value, plan, found);
+  const found: Found[][] = plan.paths.map(() => []);
+  const visits = plan.searches.size > 0 ? searchAll(value, plan, found) : 0;
   const seen = new Set<string>();
   const subjects: { kind: string; value: string }[] = [];
-  for (const [index, { kind, compiled, search, where }] of plan.paths.entries()) {
-    // A `where` on any other path shape selects nothing (the admin API accepts no `where`; only defaults carry one).
-    const leaves = search ? found[index] : where ? [] : readPath(compiled, value);
+  for (const [index, { kind, compiled, search, rest, where }] of plan.paths.entries()) {
+    // A `where` on any other path shape than `$..name` selects nothing (the admin API accepts no `where`; only
+    // defaults carry one).
+    const leaves =
+      where && (!search || rest.length > 0)
+        ? []
+        : !search
+          ? readPath(compiled, value)
+          : rest.length === 0
+            ? found[index].map((node) => node.value)
+            : readPathFrom(rest, found[index], visits);
     for (const leaf of leaves) {
       const raw = typeof leaf === 'string' ? leaf : typeof leaf === 'number' && Number.isFinite(leaf) ? String(leaf) : undefined;
       if (raw === undefined) continue;

@@ -44,6 +44,31 @@ describe('R-ING-3: series and minutes', () => {
     expect(minuteOf('2026-11-23T12:15:00+02:00')).toBe('2026-11-23T10:15Z');
     expect(() => minuteOf('soon')).toThrow('Not an ISO timestamp');
   });
+
+  /** The minute as Date.parse reads it: minuteOf's answer for every string, fast path or not. */
+  const parsedMinute = (text: string): string | 'invalid' => {
+    const ms = Date.parse(text);
+    return Number.isNaN(ms) ? 'invalid' : `${new Date(ms).toISOString().slice(0, 16)}Z`;
+  };
+  const minuteOrInvalid = (text: string): string => {
+    try {
+      return minuteOf(text);
+    } catch {
+      return 'invalid';
+    }
+  };
+
+  it('issue 12: cuts the minute out of what Date.parse would read, for any date and any ISO-shaped string', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    const shaped = fc
+      .tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 25 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.constantFrom('', '.5', '.123', '.9999', '.123456789'), fc.constantFrom('Z', '+02:00', ''))
+      .map(([y, mo, d, h, mi, s, fraction, zone]) => `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}${fraction}${zone}`);
+    const dates = fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true }).map((d) => d.toISOString());
+    fc.assert(fc.property(fc.oneof(shaped, dates), (text) => void expect(minuteOrInvalid(text)).toBe(parsedMinute(text))), { numRuns: 2_000 });
+    for (const edge of ['2026-02-29T10:15:00Z', '2024-02-29T23:59:59.999Z', '2026-04-31T00:00:00Z', '2026-01-01T24:00:00Z', '2026-12-31T23:59:60Z']) {
+      expect(minuteOrInvalid(edge)).toBe(parsedMinute(edge));
+    }
+  });
 });
 
 describe('R-ING-3: rollupDeltas', () => {

@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { parseJsonPath, readPath } from '../../lambdas/domain/json-paths';
-import type { PlatformEvent } from '../../lambdas/domain/model';
+import type { PlatformEvent, SubjectPath } from '../../lambdas/domain/model';
 import {
   DEFAULT_SUBJECT_PATHS,
   extractSubjects,
@@ -161,12 +161,27 @@ describe('R-DSR-1: normaliseIdentifier and hashSubject', () => {
   });
 });
 
+/** `$..name` with a `where`, read the slow way: the descendant search's nodes in its order (a stack), within depth 32. */
+function whereSearch(root: unknown, name: string, where: { member: string; equals: unknown }): unknown[] {
+  const selected: unknown[] = [];
+  const pending: { value: unknown; depth: number }[] = [{ value: root, depth: 0 }];
+  for (let node = pending.pop(); node; node = pending.pop()) {
+    const { value, depth } = node;
+    if (typeof value !== 'object' || value === null || depth >= 32) continue;
+    const object = value as Record<string, unknown>;
+    if (!Array.isArray(value) && Object.hasOwn(object, name) && object[where.member] === where.equals) selected.push(object[name]);
+    for (const key of Object.keys(object)) pending.push({ value: object[key], depth: depth + 1 });
+  }
+  return selected;
+}
+
 /** Issue 12's oracle: the extraction before the one-pass plan, every path read on its own with readPath. */
-function extractOneByOne(value: unknown, paths: readonly { kind: string; path: string }[]): { kind: string; value: string }[] {
+function extractOneByOne(value: unknown, paths: readonly SubjectPath[]): { kind: string; value: string }[] {
   const seen = new Set<string>();
   const subjects: { kind: string; value: string }[] = [];
-  for (const { kind, path } of paths) {
-    for (const leaf of readPath(parseJsonPath(path), value)) {
+  for (const { kind, path, where } of paths) {
+    const leaves = where ? whereSearch(value, path.slice('$..'.length), where) : readPath(parseJsonPath(path), value);
+    for (const leaf of leaves) {
       const raw = typeof leaf === 'string' ? leaf : typeof leaf === 'number' && Number.isFinite(leaf) ? String(leaf) : undefined;
       if (raw === undefined) continue;
       const normalised = normaliseIdentifier(kind, raw);
@@ -179,10 +194,10 @@ function extractOneByOne(value: unknown, paths: readonly { kind: string; path: s
 }
 
 describe('issue 12: one walk for every $..name path', () => {
-  const names = ['email', 'userId', 'user_id', 'customerId', 'customer_id', 'shopDomain', 'a', 'items'];
+  const names = ['email', 'userId', 'user_id', 'customerId', 'customer_id', 'customer', 'id', 'object', 'shopDomain', 'a', 'items'];
   const { tree } = fc.letrec((tie) => ({
     tree: fc.oneof({ depthSize: 'small' }, tie('leaf'), tie('object'), tie('array')),
-    leaf: fc.oneof(fc.constantFrom('Ann@Example.com', ' usr_1 ', 'cus_9', ''), fc.integer(), fc.double(), fc.boolean(), fc.constant(null)),
+    leaf: fc.oneof(fc.constantFrom('Ann@Example.com', ' usr_1 ', 'cus_9', 'customer', ''), fc.integer(), fc.double(), fc.boolean(), fc.constant(null)),
     object: fc.dictionary(fc.constantFrom(...names), tie('tree'), { maxKeys: 5 }),
     array: fc.array(tie('tree'), { maxLength: 4 }),
   }));
@@ -190,10 +205,20 @@ describe('issue 12: one walk for every $..name path', () => {
     DEFAULT_SUBJECT_PATHS,
     [{ kind: 'email', path: '$..email' }, { kind: 'user_id', path: '$.a[*].userId' }, { kind: 'email', path: '$..a' }, { kind: 'user_id', path: '$..email' }],
     [{ kind: 'customer_id', path: '$.items[0].customerId' }, { kind: 'user_id', path: '$..*' }],
+    // What follows a `$..name` is read on from the nodes the shared walk found.
+    [{ kind: 'customer_id', path: '$..customer.id' }, { kind: 'email', path: '$..a[*].email' }, { kind: 'user_id', path: '$..a..userId' }, { kind: 'email', path: '$..a' }],
   );
 
   it('finds exactly what reading each path on its own finds, in the same order', () => {
     fc.assert(fc.property(tree, pathSets, (value, paths) => void expect(extractSubjects(value, paths)).toEqual(extractOneByOne(value, paths))), { numRuns: 500 });
+  });
+
+  it('reads on from the walk what follows a $..name, as readPath does', () => {
+    const value = { customer: { id: 'cus_1', customer: { id: 7 } }, a: [{ email: 'x@e.io', a: { userId: 'u1' } }, { a: [{ userId: 'u2' }] }], items: [{ customer: { id: 'cus_2' } }] };
+    const paths: SubjectPath[] = [{ kind: 'customer_id', path: '$..customer.id' }, { kind: 'email', path: '$..a[*].email' }, { kind: 'user_id', path: '$..a..userId' }];
+    const expected = [['customer_id', 'cus_1'], ['customer_id', 'cus_2'], ['customer_id', '7'], ['email', 'x@e.io'], ['user_id', 'u2'], ['user_id', 'u1']];
+    expect(extractOneByOne(value, paths).map((s) => [s.kind, s.value])).toEqual(expected);
+    expect(extractSubjects(value, paths)).toEqual(extractOneByOne(value, paths));
   });
 
   it('keeps the depth bound of the descendant search', () => {
