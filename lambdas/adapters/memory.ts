@@ -214,9 +214,11 @@ export class MemoryEventStore implements EventStore {
     deltas.forEach(assertCounterNames);
     for (const delta of deltas) {
       const key = dataKeys.rollup(delta.tenantId, delta.minute, delta.series);
-      const item: Item = { ...(this.items.get(keyOf(key)) ?? key) };
-      for (const [name, value] of Object.entries(delta.add)) item[name] = ((item[name] as number | undefined) ?? 0) + value;
-      this.items.set(keyOf(key), { ...item, tenantId: delta.tenantId, minute: delta.minute, series: delta.series, expiresAt: delta.expiresAt });
+      const at = keyOf(key);
+      // A new object each time, as an update's new image: a reader's earlier copy never changes under it.
+      const item: Item = { ...(this.items.get(at) ?? key), tenantId: delta.tenantId, minute: delta.minute, series: delta.series, expiresAt: delta.expiresAt };
+      for (const name in delta.add) item[name] = ((item[name] as number | undefined) ?? 0) + delta.add[name];
+      this.items.set(at, item);
     }
   }
 

@@ -104,47 +104,53 @@ function isContainer(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
 }
 
-function childrenOf(node: Located): Located[] {
+/** Pushes the node's children onto `out` (in key order), none at MAX_DEPTH. */
+function pushChildren(node: Located, out: Located[]): void {
   const { value, depth } = node;
-  if (!isContainer(value) || depth >= MAX_DEPTH) return [];
+  if (!isContainer(value) || depth >= MAX_DEPTH) return;
   const array = Array.isArray(value);
-  return Object.keys(value).map((key) => ({ value: (value as Record<string, unknown>)[key], depth: depth + 1, parent: value, key: array ? Number(key) : key }));
+  // One at a time, not push(...): an object may have 100k keys.
+  for (const key of Object.keys(value)) out.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, parent: value, key: array ? Number(key) : key });
 }
 
-function select(node: Located, segment: PathSegment): Located[] {
+/** Pushes what `segment` selects from the node onto `out`. */
+function select(node: Located, segment: PathSegment, out: Located[]): void {
   const { value, depth } = node;
-  if (!isContainer(value) || depth >= MAX_DEPTH) return [];
+  if (!isContainer(value) || depth >= MAX_DEPTH) return;
   switch (segment.type) {
     case 'wildcard':
-      return childrenOf(node);
+      pushChildren(node, out);
+      return;
     case 'index':
-      return Array.isArray(value) && segment.index < value.length
-        ? [{ value: value[segment.index], depth: depth + 1, parent: value, key: segment.index }]
-        : [];
+      if (Array.isArray(value) && segment.index < value.length) out.push({ value: value[segment.index], depth: depth + 1, parent: value, key: segment.index });
+      return;
     case 'member':
-      return !Array.isArray(value) && Object.hasOwn(value, segment.name)
-        ? [{ value: (value as Record<string, unknown>)[segment.name], depth: depth + 1, parent: value, key: segment.name }]
-        : [];
+      if (!Array.isArray(value) && Object.hasOwn(value, segment.name)) {
+        out.push({ value: (value as Record<string, unknown>)[segment.name], depth: depth + 1, parent: value, key: segment.name });
+      }
   }
 }
 
-/** The node itself and every descendant within MAX_DEPTH, while the budget lasts (iterative: no stack to blow). */
-function selfAndDescendants(root: Located, budget: VisitBudget): Located[] {
-  const found: Located[] = [];
+/** Pushes the node itself and every descendant within MAX_DEPTH onto `out`, while the budget lasts (iterative: no stack to blow). */
+function selfAndDescendants(root: Located, budget: VisitBudget, out: Located[]): void {
   const pending = [root];
   for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
     if (!budget.spend()) break;
-    found.push(node);
-    for (const child of childrenOf(node)) pending.push(child); // not push(...): an object may have 100k keys
+    out.push(node);
+    pushChildren(node, pending);
   }
-  return found;
 }
 
 /** Every place `segments` match from `frontier`, within `budget`. */
 function locateFrom(segments: readonly PathSegment[], frontier: Located[], budget: VisitBudget): Located[] {
   for (const segment of segments) {
-    const origins = segment.descendant ? frontier.flatMap((node) => selfAndDescendants(node, budget)) : frontier;
-    frontier = origins.flatMap((node) => (budget.spend() ? select(node, segment) : []));
+    let origins = frontier;
+    if (segment.descendant) {
+      origins = [];
+      for (const node of frontier) selfAndDescendants(node, budget, origins);
+    }
+    frontier = [];
+    for (const node of origins) if (budget.spend()) select(node, segment, frontier);
   }
   return frontier;
 }

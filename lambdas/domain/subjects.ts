@@ -114,7 +114,7 @@ function planFor(paths: readonly SubjectPath[]): SubjectPlan {
  * The one walk: for each path index of `searches`, the values its member takes, in descendant-search order.
  * Returns the visits it spent.
  */
-function searchAll(root: unknown, plan: SubjectPlan, found: Found[][]): number {
+function searchAll(root: unknown, plan: SubjectPlan, found: (Found[] | undefined)[]): number {
   const values: unknown[] = [root];
   const depths: number[] = [0];
   let visits = 0;
@@ -131,9 +131,10 @@ function searchAll(root: unknown, plan: SubjectPlan, found: Found[][]): number {
       values.push(child);
       depths.push(depth + 1);
       const indices = object ? plan.searches.get(key) : undefined;
-      for (const index of indices ?? []) {
+      if (indices === undefined) continue;
+      for (const index of indices) {
         const where = plan.paths[index].where;
-        if (!where || (value as Record<string, unknown>)[where.member] === where.equals) found[index].push({ value: child, depth: depth + 1 });
+        if (!where || (value as Record<string, unknown>)[where.member] === where.equals) (found[index] ??= []).push({ value: child, depth: depth + 1 });
       }
     }
   }
@@ -148,7 +149,8 @@ function searchAll(root: unknown, plan: SubjectPlan, found: Found[][]): number {
  */
 export function extractSubjects(value: unknown, paths: readonly SubjectPath[]): { kind: string; value: string }[] {
   const plan = planFor(paths);
-  const found: Found[][] = plan.paths.map(() => []);
+  // Filled as the walk finds something: most paths find nothing in most events.
+  const found: (Found[] | undefined)[] = new Array(plan.paths.length);
   const visits = plan.searches.size > 0 ? searchAll(value, plan, found) : 0;
   const seen = new Set<string>();
   const subjects: { kind: string; value: string }[] = [];
@@ -161,8 +163,8 @@ export function extractSubjects(value: unknown, paths: readonly SubjectPath[]): 
         : !search
           ? readPath(compiled, value)
           : rest.length === 0
-            ? found[index].map((node) => node.value)
-            : readPathFrom(rest, found[index], visits);
+            ? (found[index] ?? []).map((node) => node.value)
+            : readPathFrom(rest, found[index] ?? [], visits);
     for (const leaf of leaves) {
       const raw = typeof leaf === 'string' ? leaf : typeof leaf === 'number' && Number.isFinite(leaf) ? String(leaf) : undefined;
       if (raw === undefined) continue;
