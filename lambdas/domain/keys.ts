@@ -123,6 +123,11 @@ export const ledgerKeys = {
    * whose role may only write partitions beginning with `MARK` (dynamodb:LeadingKeys), never a billing record.
    */
   mark: (tenantId: string, day: string, sourceId: string) => ({ pk: `MARK#${assertTenantId(tenantId)}#${day}`, sk: `S#${sourceId}` }),
+  /**
+   * Issue 12: a page of marks in the same partition, many units of work in one item (dynamo-usage-ledger.ts); page
+   * ids sort in the order they were written. Single marks (`mark`) are the layout before pages, still read.
+   */
+  markPage: (tenantId: string, day: string, pageId: string) => ({ pk: `MARK#${assertTenantId(tenantId)}#${day}`, sk: `P#${pageId}` }),
   /** Which tenants have marks on a day (the reporter's list of work). */
   markDay: (day: string, tenantId: string) => ({ pk: `MARKS#${day}`, sk: assertTenantId(tenantId) }),
   /** A day's total of one meter sent to the billing provider, by revision (append-only). */

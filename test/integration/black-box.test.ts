@@ -141,13 +141,13 @@ it('after an erasure: nothing of the subject anywhere, raw, but the copies its d
   // only where the record says it stays (the request, its audit entries, the erasure marker).
   const items = await allItems();
   for (const { item } of items) expect(JSON.stringify(item).toLowerCase()).not.toContain('ann.blackbox');
-  // The usage ledger keeps one mark per stored event (its id, day, kind and size; no content) for billing: the record
+  // The usage ledger keeps a mark per stored event (its id, day, kind and size; no content; in pages) for billing: the record
   // names that copy, and every mark expires by its expiresBy (R-BILL-2, R-TERM-6).
   const marksCopy = copy(record.remainingCopies, 'usage-ledger')!;
   expect(marksCopy).toBeDefined();
   const isMark = (item: Record<string, unknown>) => String(item.pk).startsWith('MARK#bbox-erase#');
   for (const { item } of items.filter(({ item }) => isMark(item))) expect(Number(item.expiresAt) * 1000).toBeLessThanOrEqual(Date.parse(marksCopy.expiresBy));
-  expect(items.some(({ item }) => isMark(item) && ann.some((id) => String(item.sk).includes(id)))).toBe(true);
+  expect(items.some(({ item }) => isMark(item) && ann.some((id) => JSON.stringify(item).includes(id)))).toBe(true);
   for (const { item } of items.filter(({ item }) => !isMark(item))) for (const id of ann) expect(JSON.stringify(item)).not.toContain(id);
   const withHash = items.filter(({ item }) => JSON.stringify(item).includes(hash)).map(({ item }) => String(item.pk));
   expect(withHash.length).toBeGreaterThan(0);
