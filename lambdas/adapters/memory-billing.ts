@@ -66,7 +66,11 @@ export class MemoryTenantPlans implements TenantPlans {
   }
 }
 
-/** In-memory twin of the processor's usage marks (DynamoUsageMarks): a mark is keyed by tenant, day and source. */
+/**
+ * In-memory twin of the processor's usage marks (DynamoUsageMarks): one mark per tenant, day and source, put again on
+ * a retry and deleted on a take-back; the pages DynamoUsageMarks writes total as this does
+ * (test/adapters/usage-marks.test.ts).
+ */
 export class MemoryUsageMarks implements UsageMarks {
   readonly marks = new Map<string, UsageMark>();
   async record(marks: readonly UsageMark[]) {

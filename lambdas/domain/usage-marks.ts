@@ -1,7 +1,7 @@
 /**
  * R-BILL-2: the processor's part of usage counting, kept apart from the processing pipeline (lambdas/domain/
  * processing.ts calls these two functions and nothing else of billing). One mark per fresh event, written before the
- * event: a mark is keyed by (tenant, UTC day received, event id), so writing it again on a retry is writing it once,
+ * event: a mark is named by (tenant, UTC day received, event id), so writing it again on a retry is writing it once,
  * and anything stored has its mark even when a later take-back fails. A mark that cannot be written leaves its events
  * unwritten and retried; a record refused for good (the DLQ) has its mark taken back; redriven, it is marked again
  * under the same key.

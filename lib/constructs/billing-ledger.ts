@@ -92,13 +92,15 @@ export class BillingLedger extends Construct {
   }
 
   /**
-   * R-BILL-2: the processor's usage marks (lambdas/adapters/dynamo-usage-ledger.ts): puts and take-backs of items in
-   * the `MARK#<tenant>#<day>` and `MARKS#<day>` partitions only, so it can neither read the ledger nor touch a
-   * billing record. The Null condition keeps a request without keys (a Scan) out.
+   * R-BILL-2: the processor's usage marks (lambdas/adapters/dynamo-usage-ledger.ts): puts of items in the
+   * `MARK#<tenant>#<day>` and `MARKS#<day>` partitions only, so it can neither read the ledger nor touch a billing
+   * record. Mark pages are only ever added (a take-back is a page too), so no DeleteItem; IAM cannot tell a
+   * BatchWriteItem's puts from its deletes, so that one stays as broad as the partitions. The Null condition keeps a
+   * request without keys (a Scan) out.
    */
   grantWriteUsageMarks(grantee: iam.IGrantable): void {
     allow(grantee, {
-      actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
       resources: [this.table.tableArn],
       conditions: {
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['MARK#*', 'MARKS#*'] },

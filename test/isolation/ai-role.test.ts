@@ -149,8 +149,8 @@ describe('R-BILL-2: ai_tokens usage marks in the billing ledger', () => {
     }
   });
 
-  test('cannot read the ledger, write a billing record, or mix one into a batch of marks', () => {
-    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']) {
+  test('cannot read the ledger, delete a mark, write a billing record, or mix one into a batch of marks', () => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
       for (const keys of MARKS) expect([action, decide(aiRole, action, ledgerTable, keys)]).not.toEqual([action, 'Allowed']);
     }
     for (const partition of ['LEDGER#tenant-a', 'BILLING#tenant-a', 'STRIPE#EVENT#evt_1']) {

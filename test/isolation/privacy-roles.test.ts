@@ -118,7 +118,7 @@ describe('R-BILL-2, R-RET-3: usage marks, usage deliveries and the monthly state
   const DAY = '2026-11-20';
   const MARKS = [leadingKeys(`MARK#tenant-a#${DAY}`), leadingKeys(`MARKS#${DAY}`)];
 
-  test.each(['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'])('the processor can %s usage marks and the day index, nothing else of the ledger', (action) => {
+  test.each(['dynamodb:PutItem', 'dynamodb:BatchWriteItem'])('the processor can %s usage marks and the day index, nothing else of the ledger', (action) => {
     for (const keys of MARKS) expect(decide('processor', action, ledgerArn, keys)).toBe('Allowed');
     for (const partition of ['LEDGER#tenant-a', 'BILLING#tenant-a', 'STRIPE#EVENT#evt_1', 'STRIPE#CUSTOMER#cus_1']) {
       expect([partition, decide('processor', action, ledgerArn, leadingKeys(partition))]).not.toEqual([partition, 'Allowed']);
@@ -128,8 +128,8 @@ describe('R-BILL-2, R-RET-3: usage marks, usage deliveries and the monthly state
     expect(decide('processor', action, ledgerArn, {})).not.toBe('Allowed');
   });
 
-  test('the processor cannot read the ledger, not even its own marks', () => {
-    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']) {
+  test('the processor cannot read the ledger, not even its own marks, nor delete a mark (pages are only added)', () => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
       for (const keys of MARKS) expect([action, decide('processor', action, ledgerArn, keys)]).not.toEqual([action, 'Allowed']);
     }
   });
