@@ -108,7 +108,7 @@ export class DynamoUsageMarks implements UsageMarks {
 }
 
 /** The day's totals from its mark items: per source id, the last entry written (see the module comment). */
-export function totalsOfMarkItems(items: readonly Record<string, unknown>[]): UsageQuantities {
+function totalsOfMarkItems(items: readonly Record<string, unknown>[]): UsageQuantities {
   const latest = new Map<string, UsageQuantities | null>();
   const sk = (item: Record<string, unknown>) => String(item.sk);
   // Single marks (the layout before pages) first: every page was written after them. Pages in page-id order.
