@@ -123,7 +123,11 @@ test('R-SEC-10, R-RET-3: the ledger holds Stripe references only (no e-mail, nam
   const isMark = (item: Record<string, unknown>) => /^MARKS?#/.test(String(item.pk));
   expect(Items.filter(isMark).length).toBeGreaterThan(0);
   for (const item of Items.filter(isMark)) {
-    expect([item.pk, Object.keys(item).sort()]).toEqual([item.pk, String(item.pk).startsWith('MARKS#') ? ['expiresAt', 'pk', 'sk'] : ['expiresAt', 'pk', 'q', 'sk']]);
+    expect([item.pk, Object.keys(item).sort()]).toEqual([item.pk, String(item.pk).startsWith('MARKS#') ? ['expiresAt', 'pk', 'sk'] : ['expiresAt', 'm', 'pk', 'sk']]);
+    // A page of marks (issue 12): source ids, each with counts only (or null, taken back).
+    for (const entry of Object.values((item.m ?? {}) as Record<string, Record<string, unknown> | null>)) {
+      for (const count of Object.values(entry ?? {})) expect([item.pk, typeof count]).toEqual([item.pk, 'number']);
+    }
     expect([item.pk, Number(item.expiresAt) <= Date.now() / 1000 + USAGE_MARK_RETENTION_DAYS * DAY]).toEqual([item.pk, true]);
   }
   for (const item of Items.filter((i) => !isMark(i))) expect([item.pk, Number(item.expiresAt) > Date.now() / 1000 + 7 * 365 * DAY]).toEqual([item.pk, true]);
