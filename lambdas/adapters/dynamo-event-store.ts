@@ -37,7 +37,7 @@ import {
   type WireItem,
 } from './event-items';
 import { deleteKeys, queryAll } from './dynamo-query';
-import { chunk, DEFAULT_RETRY, forEachLimited, sendUntilProcessed, type RetryPolicy } from './retry';
+import { chunk, DEFAULT_RETRY, forEachLimited, REQUESTS_IN_FLIGHT, sendUntilProcessed, type RetryPolicy } from './retry';
 import type { Composition } from '../shared/composition';
 import { ENV } from '../shared/settings';
 import { dynamoOf } from './dynamo-client';
@@ -45,8 +45,6 @@ import { SameTurn, SameTurnWrites } from './same-turn';
 
 /** DynamoDB's per-request limits. */
 const { batchGetKeys: BATCH_GET_KEYS, batchWriteRequests: BATCH_WRITE_ITEMS } = DYNAMODB_LIMITS;
-/** Rollup updates in flight at once: enough to hide latency, few enough not to provoke throttling. */
-const ROLLUP_CONCURRENCY = 8;
 
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: ItemKey } };
 
@@ -131,7 +129,7 @@ export class DynamoEventStore implements EventStore {
   async applyRollups(deltas: readonly RollupDelta[]): Promise<void> {
     deltas.forEach(assertCounterNames);
     const updates = deltas.flatMap((delta) => chunk(Object.entries(delta.add), ROLLUP_COUNTERS_PER_UPDATE).map((counters) => rollupUpdate(this.tableName, delta, counters)));
-    await forEachLimited(updates, ROLLUP_CONCURRENCY, (update) => storeCall(async () => void (await this.db.send(new UpdateItemCommand(update)))));
+    await forEachLimited(updates, REQUESTS_IN_FLIGHT, (update) => storeCall(async () => void (await this.db.send(new UpdateItemCommand(update)))));
   }
 
   async getEvent(tenantId: string, eventId: string): Promise<StoredEvent | undefined> {

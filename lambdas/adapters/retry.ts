@@ -46,6 +46,9 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
+/** DynamoDB requests of one caller in flight at once: enough to hide latency, few enough not to provoke throttling. */
+export const REQUESTS_IN_FLIGHT = 8;
+
 /** Runs `fn` over every item with at most `limit` calls in flight. */
 export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

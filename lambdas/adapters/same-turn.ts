@@ -5,10 +5,7 @@
  * or more per tenant. Each table's items carry their own keys, so nothing is lost by mixing tenants in a request.
  */
 import { DYNAMODB_LIMITS } from '../domain/aws-limits';
-import { chunk, forEachLimited } from './retry';
-
-/** Requests of one turn in flight at once: enough to hide latency, few enough not to provoke throttling. */
-const CONCURRENCY = 8;
+import { chunk, forEachLimited, REQUESTS_IN_FLIGHT } from './retry';
 
 /** Collects the items of one turn and runs `work` once over all of them, at the start of the next turn. */
 export class SameTurn<T, R> {
@@ -33,9 +30,10 @@ export class SameTurn<T, R> {
 }
 
 /**
- * Writes of one turn, a BatchWriteItem's 25 items a request and CONCURRENCY requests in flight. A caller fails only with a
- * request that held one of its items (the first such error), so a refused or throttled request costs only the
- * callers it carried: each takes its own items back and retries them, or narrows a refusal down (processing.ts).
+ * Writes of one turn, a BatchWriteItem's 25 items a request and REQUESTS_IN_FLIGHT requests in flight. A caller
+ * fails only with a request that held one of its items (the first such error), so a refused or throttled request
+ * costs only the callers it carried: each takes its own items back and retries them, or narrows a refusal down
+ * (processing.ts).
  */
 export class SameTurnWrites<I> {
   private readonly writes: SameTurn<readonly [string, I], ReadonlyMap<string, unknown>>;
@@ -45,7 +43,7 @@ export class SameTurnWrites<I> {
       const failed = new Map<string, unknown>();
       // One request per key: a caller's last item for a key wins, as within one call.
       const unique = [...new Map(entries)];
-      await forEachLimited(chunk(unique, DYNAMODB_LIMITS.batchWriteRequests), CONCURRENCY, async (part) => {
+      await forEachLimited(chunk(unique, DYNAMODB_LIMITS.batchWriteRequests), REQUESTS_IN_FLIGHT, async (part) => {
         try {
           await send(part.map(([, item]) => item));
         } catch (error) {

@@ -16,6 +16,7 @@
  */
 import { utf8Bytes } from './aws-limits';
 import { KEY_BYTE_BOUNDS } from './keys';
+import { BoundedCache } from './memo';
 import type { EventKind } from './model';
 
 const EMAIL_IN_TEXT = /[^\s@/:]+@[^\s@/:]+/g;
@@ -76,32 +77,20 @@ export function templateName(name: string, maxBytes = Number.POSITIVE_INFINITY):
 }
 
 /**
- * Issue 12: a pure function of a string, remembered. Routes and names recur from event to event (and the processor
- * asks three times per event: name, index attribute, rollup series), so most are templated once per container;
- * at most `capacity` are kept (the map starts over when full), so hostile variety costs memory only up to that.
+ * Issue 12: routes and names recur from event to event, and the processor asks three times per event (name, index
+ * attribute, rollup series): each is templated once per container (at most 10,000 of each kind are kept).
  */
-function remembered(template: (text: string) => string, capacity = 10_000): (text: string) => string {
-  const known = new Map<string, string>();
-  return (text) => {
-    let result = known.get(text);
-    if (result === undefined) {
-      if (known.size >= capacity) known.clear();
-      result = template(text);
-      known.set(text, result);
-    }
-    return result;
-  };
-}
+const CLEAR_TEXTS_KEPT = 10_000;
+const clearRoutes = new BoundedCache<string>(CLEAR_TEXTS_KEPT);
+const clearNames = { webhook: new BoundedCache<string>(CLEAR_TEXTS_KEPT), other: new BoundedCache<string>(CLEAR_TEXTS_KEPT) };
 
 /** An API call's route as every clear copy holds it (its name, index attribute and rollup series), within its key bound. */
-export const clearRoute: (route: string) => string = remembered((route) => templateRoute(route, KEY_BYTE_BOUNDS.route));
-
-const clearWebhookName = remembered((name) => templateName(name, KEY_BYTE_BOUNDS.webhookName));
-const clearEventName = remembered((name) => templateName(name, KEY_BYTE_BOUNDS.eventName));
+export const clearRoute = (route: string): string => clearRoutes.get(route) ?? clearRoutes.set(route, templateRoute(route, KEY_BYTE_BOUNDS.route));
 
 /** An event's name as every clear copy holds it, within the key bound of its kind. */
 export function clearName(kind: EventKind, name: string): string {
-  return kind === 'webhook' ? clearWebhookName(name) : clearEventName(name);
+  const cache = kind === 'webhook' ? clearNames.webhook : clearNames.other;
+  return cache.get(name) ?? cache.set(name, templateName(name, kind === 'webhook' ? KEY_BYTE_BOUNDS.webhookName : KEY_BYTE_BOUNDS.eventName));
 }
 
 /** A name a query asks for, as stored: `GET /users/ann@example.com` finds the calls stored as `GET /users/:email`. */

@@ -80,10 +80,14 @@ export function parseJsonPath(path: string): CompiledPath {
   return { source: path, segments };
 }
 
-/** A value a path reached, and the container and key it sits at (absent for the root), so it can be replaced. */
-interface Located {
+/** A value a walk reached, at its depth (the root's is 0). */
+export interface Reached {
   readonly value: unknown;
   readonly depth: number;
+}
+
+/** A value a path reached, and the container and key it sits at (absent for the root), so it can be replaced. */
+interface Located extends Reached {
   readonly parent?: object;
   readonly key?: string | number;
 }
@@ -142,21 +146,24 @@ function selfAndDescendants(root: Located, budget: VisitBudget, out: Located[]):
 }
 
 /** Every place `segments` match from `frontier`, within `budget`. */
-function locateFrom(segments: readonly PathSegment[], frontier: Located[], budget: VisitBudget): Located[] {
+function locateFrom(segments: readonly PathSegment[], start: readonly Located[], budget: VisitBudget): readonly Located[] {
+  let frontier = start;
   for (const segment of segments) {
     let origins = frontier;
     if (segment.descendant) {
-      origins = [];
-      for (const node of frontier) selfAndDescendants(node, budget, origins);
+      const descendants: Located[] = [];
+      for (const node of frontier) selfAndDescendants(node, budget, descendants);
+      origins = descendants;
     }
-    frontier = [];
-    for (const node of origins) if (budget.spend()) select(node, segment, frontier);
+    const next: Located[] = [];
+    for (const node of origins) if (budget.spend()) select(node, segment, next);
+    frontier = next;
   }
   return frontier;
 }
 
 /** Every place `path` matches in `root`, within one visit budget. */
-function locate(path: CompiledPath, root: unknown): Located[] {
+function locate(path: CompiledPath, root: unknown): readonly Located[] {
   return locateFrom(path.segments, [{ value: root, depth: 0 }], new VisitBudget());
 }
 
@@ -170,8 +177,8 @@ export function readPath(path: CompiledPath, root: unknown): unknown[] {
  * readPath would go on from there: subjects.ts serves the first `..name` of many paths with one shared walk, which
  * has spent `spent` visits of the path's budget.
  */
-export function readPathFrom(segments: readonly PathSegment[], starts: readonly { readonly value: unknown; readonly depth: number }[], spent: number): unknown[] {
-  return locateFrom(segments, [...starts], new VisitBudget(spent)).map((node) => node.value);
+export function readPathFrom(segments: readonly PathSegment[], starts: readonly Reached[], spent: number): unknown[] {
+  return locateFrom(segments, starts, new VisitBudget(spent)).map((node) => node.value);
 }
 
 /**

@@ -4,7 +4,8 @@
  * request for one subject reads only that subject's records.
  */
 import { createHmac } from 'node:crypto';
-import { MAX_DEPTH, MAX_NODE_VISITS, parseJsonPath, readPath, readPathFrom, type CompiledPath, type PathSegment } from './json-paths';
+import { MAX_DEPTH, MAX_NODE_VISITS, parseJsonPath, readPath, readPathFrom, type CompiledPath, type PathSegment, type Reached } from './json-paths';
+import { BoundedCache } from './memo';
 import type { SubjectPath } from './model';
 
 /**
@@ -85,12 +86,6 @@ interface SubjectPlan {
   readonly searches: ReadonlyMap<string, readonly number[]>;
 }
 
-/** A node the walk found: a member's value and its depth, as json-paths.ts's search reaches it. */
-interface Found {
-  readonly value: unknown;
-  readonly depth: number;
-}
-
 const plans = new WeakMap<readonly SubjectPath[], SubjectPlan>();
 
 function planFor(paths: readonly SubjectPath[]): SubjectPlan {
@@ -114,7 +109,7 @@ function planFor(paths: readonly SubjectPath[]): SubjectPlan {
  * The one walk: for each path index of `searches`, the values its member takes, in descendant-search order.
  * Returns the visits it spent.
  */
-function searchAll(root: unknown, plan: SubjectPlan, found: (Found[] | undefined)[]): number {
+function searchAll(root: unknown, plan: SubjectPlan, found: (Reached[] | undefined)[]): number {
   const values: unknown[] = [root];
   const depths: number[] = [0];
   let visits = 0;
@@ -150,7 +145,7 @@ function searchAll(root: unknown, plan: SubjectPlan, found: (Found[] | undefined
 export function extractSubjects(value: unknown, paths: readonly SubjectPath[]): { kind: string; value: string }[] {
   const plan = planFor(paths);
   // Filled as the walk finds something: most paths find nothing in most events.
-  const found: (Found[] | undefined)[] = new Array(plan.paths.length);
+  const found: (Reached[] | undefined)[] = new Array(plan.paths.length);
   const visits = plan.searches.size > 0 ? searchAll(value, plan, found) : 0;
   const seen = new Set<string>();
   const subjects: { kind: string; value: string }[] = [];
@@ -190,15 +185,9 @@ export function hashSubject(key: Uint8Array, kind: string, value: string): strin
  * (1,000: ~150 KB), so a container serving hundreds of tenants keeps its memory.
  */
 export function subjectHasher(key: Uint8Array, capacity = 1_000): (kind: string, value: string) => string {
-  const known = new Map<string, string>();
+  const known = new BoundedCache<string>(capacity);
   return (kind, value) => {
     const memo = `${kind}\u0000${value}`;
-    let hash = known.get(memo);
-    if (hash === undefined) {
-      if (known.size >= capacity) known.clear();
-      hash = hashSubject(key, kind, value);
-      known.set(memo, hash);
-    }
-    return hash;
+    return known.get(memo) ?? known.set(memo, hashSubject(key, kind, value));
   };
 }

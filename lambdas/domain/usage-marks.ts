@@ -4,7 +4,7 @@
  * event: a mark is named by (tenant, UTC day received, event id), so writing it again on a retry is writing it once,
  * and anything stored has its mark even when a later take-back fails. A mark that cannot be written leaves its events
  * unwritten and retried; a record refused for good (the DLQ) has its mark taken back; redriven, it is marked again
- * under the same key.
+ * under the same name.
  */
 import { isDrainMarker } from './drain-marker';
 import type { StoredEvent } from './model';

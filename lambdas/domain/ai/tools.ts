@@ -122,9 +122,12 @@ function windowOf(args: { from: string | null; to: string | null }, now: Date): 
   return { from, to };
 }
 
-/** A name as asked matches its series as stored, identifier-shaped parts templated (clear-metadata.ts). */
-const seriesKindMatches = (series: string, k: (typeof KINDS)[number], n: string | null) =>
-  n === null ? series.startsWith(SERIES_PREFIX[k]) : series === clearQuerySeries(`${SERIES_PREFIX[k]}${n}`);
+/** The series of a kind, or of one name as asked: matched as stored, identifier-shaped parts templated (clear-metadata.ts). */
+function seriesMatcher(k: (typeof KINDS)[number], n: string | null): (series: string) => boolean {
+  if (n === null) return (series) => series.startsWith(SERIES_PREFIX[k]);
+  const wanted = clearQuerySeries(`${SERIES_PREFIX[k]}${n}`);
+  return (series) => series === wanted;
+}
 
 /** Runs one tool call for the tenant `reader` is bound to. Never throws for bad arguments. */
 export async function runTool(toolName: string, rawArguments: string, reader: TenantToolReader, now: Date): Promise<ToolOutcome> {
@@ -169,9 +172,8 @@ async function listSeries(args: z.infer<(typeof ARGUMENTS)['list_series']>, read
 async function countEvents(args: z.infer<(typeof ARGUMENTS)['count_events']>, reader: TenantToolReader, now: Date): Promise<ToolOutcome> {
   const window = windowOf(args, now);
   if (typeof window === 'string') return refuse('invalid_arguments', window);
-  const rollups = (await reader.rollups(minuteOf(window.from.toISOString()), minuteOf(window.to.toISOString()))).filter((r) =>
-    seriesKindMatches(r.series, args.kind, args.name),
-  );
+  const matches = seriesMatcher(args.kind, args.name);
+  const rollups = (await reader.rollups(minuteOf(window.from.toISOString()), minuteOf(window.to.toISOString()))).filter((r) => matches(r.series));
   let count = 0;
   let errors4xx = 0;
   let errors5xx = 0;
