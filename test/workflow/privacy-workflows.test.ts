@@ -325,8 +325,10 @@ describe('termination (R-TERM-1..6)', () => {
     expect(verifyDeletionDocument(certificate, await local.platform.signer.publicKeyPem())).toBe(true);
     expect(certificate.document).toMatchObject({ tenantId, election, deleted: expect.objectContaining({ events: 2 }) });
     expect(Date.parse(certificate.document.backups.unrecoverableBy)).toBeGreaterThanOrEqual(Date.parse(certificate.document.purgedAt));
-    // R-TERM-1: its key is refused; nothing of it is left in the table, the buckets or the keyring.
-    expect((await request(`${local.url}/v1/events/${ids[0]}`, { token: apiKeys[tenantId] })).status).toBe(403);
+    // R-TERM-1: its key is refused; nothing of it is left in the table, the buckets or the keyring. Within the key
+    // cache's 10 s (API_KEY_CACHE_MS) the key is still known and its tenant is terminated (403); after that the purged
+    // key is unknown (401): which one depends on how long the execution took, both refuse.
+    expect([401, 403]).toContain((await request(`${local.url}/v1/events/${ids[0]}`, { token: apiKeys[tenantId] })).status);
     for (const kind of ['event', 'api_call', 'metric', 'webhook']) expect(await itemsIn(dataKeys.byKind(tenantId, kind))).toBe(0);
     expect(await local.platform.payloads.countPrefix(tenantObjectPrefix(tenantId))).toBe(0);
     expect(await local.platform.exports.list(tenantObjectPrefix(tenantId))).toEqual([]);
