@@ -11,7 +11,7 @@ import { DRAIN_MARKER_EVENT, drainMarkerId } from './drain-marker';
 import type { AiStore } from './ai/ports';
 import { objectKeys, tenantObjectPrefix } from './keys';
 import { backupDates, signDeletionDocument, tenantRemainingCopies, type BackupFacts, type TenantDeletionCertificate } from './deletion-records';
-import type { Tenant } from './model';
+import type { StoredEvent, Tenant } from './model';
 import type {
   AuditLog,
   BillingLedger,
@@ -469,6 +469,9 @@ export class TerminationTasks {
     const pendingKey = `${pendingFolder}pending.json`;
     const stored = await this.deps.exports.get(pendingKey);
     let pending = stored ? (JSON.parse(Buffer.from(stored).toString('utf8')) as PendingPurge) : undefined;
+    // What of the turn's list is still there: read below when the list is made in this call, re-read when a turn
+    // that died half-way left it (then some of it may be gone).
+    let remaining: StoredEvent[] | undefined;
     if (pending?.turn !== turn) {
       const markerId = drainMarkerId(state.terminationId);
       const ids: string[] = [];
@@ -481,7 +484,8 @@ export class TerminationTasks {
       }
       // The GSI is eventually consistent: count only what the table itself still holds, so counts stay true.
       // The drain marker is deleted with the rest, but it was never the tenant's: it is not counted.
-      const live = (await this.deps.store.getEvents(tenantId, ids)).filter((e) => e.eventId !== markerId);
+      remaining = await this.deps.store.getEvents(tenantId, ids);
+      const live = remaining.filter((e) => e.eventId !== markerId);
       pending = {
         turn,
         ids,
@@ -498,8 +502,7 @@ export class TerminationTasks {
       }
       await this.deps.exports.put(pendingKey, Buffer.from(JSON.stringify(pending), 'utf8'), 'application/json');
     }
-    // What of the list is still there (all of it, or what a turn that died half-way left).
-    const remaining = pending.ids.length > 0 ? await this.deps.store.getEvents(tenantId, pending.ids) : [];
+    remaining ??= await this.deps.store.getEvents(tenantId, pending.ids);
     const objectKeysOfTurn = remaining.flatMap((e) => ('objectKey' in e.body ? [e.body.objectKey] : []));
     if (objectKeysOfTurn.length > 0) await this.deps.payloads.delete(objectKeysOfTurn);
     if (remaining.length > 0) await this.deps.store.deleteEvents(remaining);

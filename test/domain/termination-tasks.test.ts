@@ -377,6 +377,18 @@ describe('TerminationTasks, one task at a time', () => {
     expect(await w.store.tenantEvents('acme', 10)).toMatchObject({ items: [] });
   });
 
+  it('R-TERM-3: a purge turn reads what it lists by key once (the retry of a turn that died re-reads, as above)', async () => {
+    const getEvents = w.deps.store.getEvents.bind(w.deps.store);
+    const reads: number[] = [];
+    w.deps.store.getEvents = async (tenantId, ids) => {
+      reads.push(ids.length);
+      return getEvents(tenantId, ids);
+    };
+    const s = await w.tasks.purgeTenantData(state);
+    expect(s.counts?.events).toBeGreaterThan(0);
+    expect(reads).toEqual([s.counts!.events]);
+  });
+
   it('R-TERM-1, R-TERM-6: flushing twice does not count anything twice', async () => {
     await w.tasks.flushUsage(state);
     await w.tasks.flushUsage(state);
