@@ -41,8 +41,8 @@ function simulatedNumber(id: string): number | undefined {
 
 /**
  * A tenant's events, simulated: ids `ev_<n>`, pages from the first not yet deleted. The purge reads each event's id,
- * subjects and body kind only, so every event shares one subject list and one body (100 M events pass through here,
- * and the test's cost is this store's, not the code under test, unless it allocates no more than it must).
+ * subjects and body kind only, so every event shares one subject list and one body. 100 M events pass through here:
+ * a store that allocated more than it must would be most of the test's time, not the code under test.
  */
 class SimulatedTenantStore {
   deleted = 0;
